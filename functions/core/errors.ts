@@ -1,0 +1,85 @@
+/**
+ * One error hierarchy for the whole runtime. Every error has a stable `code` (also its `name`, so
+ * Step Functions `Catch` can match it) and a message that never contains a secret or a full token.
+ * HTTP statuses are assigned in exactly one place: `functions/http/error-response.ts`.
+ */
+export abstract class TokenVendorError extends Error {
+  abstract readonly code: string;
+  /** Seconds after which a retry may succeed; sent as `Retry-After` where set. */
+  readonly retryAfterSeconds?: number;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+
+  override get name(): string {
+    return this.code;
+  }
+}
+
+/** The request itself is malformed (bad client id, bad minValidity, bad body). */
+export class InvalidRequestError extends TokenVendorError {
+  readonly code = 'InvalidRequest';
+}
+
+/** No credentials are registered for this client id (or instance). */
+export class UnknownClientError extends TokenVendorError {
+  readonly code = 'UnknownClient';
+}
+
+/** The registered credentials record is unusable: bad JSON, missing field, identityUrl not allowed. */
+export class CredentialsMisconfiguredError extends TokenVendorError {
+  readonly code = 'CredentialsMisconfigured';
+}
+
+/** Marketo Identity rejected the client id / secret, also after re-reading the secret. */
+export class CredentialsRejectedError extends TokenVendorError {
+  readonly code = 'CredentialsRejected';
+}
+
+/** Marketo Identity did not answer usefully (timeout, network, 5xx, rate limit) within the budget. */
+export class IdentityUnavailableError extends TokenVendorError {
+  readonly code = 'IdentityUnavailable';
+}
+
+/** Marketo Identity answered something that is not a usable token (garbage, no access_token). */
+export class IdentityBadResponseError extends TokenVendorError {
+  readonly code = 'IdentityBadResponse';
+}
+
+/**
+ * The current token has less life than the caller asked for, and its successor cannot be had
+ * within the caller's wait budget (Marketo only issues a new token after the old one expires).
+ */
+export class TokenRotatingError extends TokenVendorError {
+  readonly code = 'TokenRotating';
+}
+
+/** The token store could not be reached and no usable token is held in memory. */
+export class StoreUnavailableError extends TokenVendorError {
+  readonly code = 'StoreUnavailable';
+}
+
+/** The caller may not have a token for this client (local IAM emulation, pools). */
+export class AccessDeniedError extends TokenVendorError {
+  readonly code = 'AccessDenied';
+}
+
+/** Every stable error code, for clients and docs. */
+export const ERROR_CODES = [
+  'InvalidRequest',
+  'UnknownClient',
+  'CredentialsMisconfigured',
+  'CredentialsRejected',
+  'IdentityUnavailable',
+  'IdentityBadResponse',
+  'TokenRotating',
+  'StoreUnavailable',
+  'AccessDenied',
+  'InternalError',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const isTokenVendorError = (error: unknown): error is TokenVendorError =>
+  error instanceof TokenVendorError;

@@ -1,0 +1,158 @@
+/**
+ * The ports the token engine talks to. The core imports no AWS SDK: adapters for DynamoDB,
+ * Secrets Manager, Marketo over HTTP and local files live beside it and implement these.
+ */
+
+/** A Marketo access token as the vendor keeps it. Times are epoch milliseconds. */
+export interface StoredToken {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly scope?: string;
+  /** Conservative expiry: the instant the Identity request was sent plus `expires_in`. */
+  readonly expiresAt: number;
+  /** When Identity last handed this token out (used to rate-limit invalidation re-checks). */
+  readonly obtainedAt: number;
+}
+
+/** The refresh lease: whoever holds it is the only one allowed to call Identity for the client. */
+export interface Lease {
+  readonly owner: string;
+  /** Epoch ms after which the lease has lapsed and may be taken over. */
+  readonly leaseUntil: number;
+}
+
+/** Why the last refresh failed; kept for operators, never contains a secret. */
+export interface LastError {
+  readonly code: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+/** One client's item in the token store. */
+export interface TokenRecord {
+  readonly clientId: string;
+  /** Incremented by every write; lease acquisition is a compare-and-swap on it. */
+  readonly version: number;
+  readonly token?: StoredToken;
+  readonly lease?: Lease;
+  readonly lastError?: LastError;
+}
+
+/** Shared, strongly consistent store of tokens and refresh leases (DynamoDB in AWS). */
+export interface TokenStore {
+  /** Strongly consistent read; `undefined` when the client has no item yet. */
+  get(clientId: string): Promise<TokenRecord | undefined>;
+  /**
+   * Takes the refresh lease if the item is still at `expectedVersion` (`undefined`: the item must not
+   * exist). Returns the updated record, or `undefined` when someone else wrote first.
+   */
+  acquireLease(
+    clientId: string,
+    expectedVersion: number | undefined,
+    lease: Lease,
+    expireItemAtSeconds: number,
+  ): Promise<TokenRecord | undefined>;
+  /**
+   * Stores the outcome of a refresh and releases the lease, only while `owner` still holds it.
+   * A success replaces the token and clears `lastError`; a failure keeps the token and sets
+   * `lastError`. Returns false when the lease was lost (taken over) and nothing was written.
+   */
+  completeLease(
+    clientId: string,
+    owner: string,
+    outcome: { readonly token: StoredToken } | { readonly error: LastError },
+    expireItemAtSeconds: number,
+  ): Promise<boolean>;
+  /** Removes the client's item (operator `clients remove`). */
+  delete(clientId: string): Promise<void>;
+  /** Every item, for operators (`clients list`); not used on the vend path. */
+  list(): AsyncIterable<TokenRecord>;
+}
+
+/** A Marketo Custom Service's credentials, as registered by an operator. */
+export interface ClientCredentials {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** e.g. `https://123-ABC-456.mktorest.com/identity` */
+  readonly identityUrl: string;
+  readonly restUrl?: string;
+  /** Marketo instance (Munchkin id or label); clients sharing it form a pool. */
+  readonly instance?: string;
+}
+
+/** A registered client as listed for the refresher and operators: never carries the secret. */
+export interface RegisteredClient {
+  readonly clientId: string;
+  readonly instance?: string;
+}
+
+/** Where client credentials come from (Secrets Manager in AWS, a JSON file locally). */
+export interface CredentialsSource {
+  /**
+   * Reads one client's credentials. `bypassCache` forces a fresh read (after Identity rejected them,
+   * in case the secret was rotated). Throws `UnknownClientError` or `CredentialsMisconfiguredError`.
+   */
+  get(clientId: string, options?: { readonly bypassCache?: boolean }): Promise<ClientCredentials>;
+  /** All registered clients (paginated underneath). */
+  list(): Promise<RegisteredClient[]>;
+}
+
+/** A token as Marketo Identity returned it. */
+export interface IdentityToken {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly scope?: string;
+  /** Remaining lifespan in seconds as Identity reported it. */
+  readonly expiresInSeconds: number;
+}
+
+/**
+ * Marketo's Identity service. Throws `CredentialsRejectedError` on 401 / invalid_client,
+ * `IdentityUnavailableError` on network errors, timeouts, 5xx and rate limits (retryable), and
+ * `IdentityBadResponseError` when the answer is not a token.
+ */
+export interface IdentityClient {
+  fetchToken(
+    credentials: ClientCredentials,
+    options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
+  ): Promise<IdentityToken>;
+}
+
+/** Time, injectable so tests can drive the engine with a fake clock. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+/** The subset of Powertools Logger the core uses. Attributes must never hold secrets or full tokens. */
+export interface Logger {
+  debug(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}
+
+/** Names of the metrics the core emits (documented in docs/operations.md). */
+export type MetricName =
+  | 'VendFromMemory'
+  | 'VendFromStore'
+  | 'VendFromIdentity'
+  | 'IdentityCalls'
+  | 'IdentityErrors'
+  | 'IdentityLatencyMs'
+  | 'CredentialsRejected'
+  | 'TokenRotating'
+  | 'LeaseWaits'
+  | 'LeaseTakeovers'
+  | 'StoreErrors'
+  | 'TokenRemainingSeconds'
+  | 'Invalidations'
+  | 'RefreshFetched'
+  | 'RefreshWaited'
+  | 'RefreshFailed';
+
+/** Where the core reports counters and timings (Powertools Metrics in Lambda). */
+export interface MetricsSink {
+  record(name: MetricName, value: number, unit: 'Count' | 'Milliseconds' | 'Seconds'): void;
+}
