@@ -24,7 +24,11 @@ export function assertValidInstance(instance: unknown): asserts instance is stri
   }
 }
 
-const optionalString = (record: Record<string, unknown>, field: string, where: string): string | undefined => {
+const optionalString = (
+  record: Record<string, unknown>,
+  field: string,
+  where: string,
+): string | undefined => {
   const value = record[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.length === 0) {
@@ -37,7 +41,11 @@ const optionalString = (record: Record<string, unknown>, field: string, where: s
  * Parses and validates a credentials record `{clientId, clientSecret, identityUrl, restUrl?, instance?}`.
  * Errors name the bad field and where it came from (`where`, e.g. the secret name), never its value.
  */
-export function parseCredentialsRecord(raw: string | unknown, expectedClientId: string, where: string): ClientCredentials {
+export function parseCredentialsRecord(
+  raw: string | unknown,
+  expectedClientId: string,
+  where: string,
+): ClientCredentials {
   let record: unknown = raw;
   if (typeof raw === 'string') {
     try {
@@ -52,12 +60,16 @@ export function parseCredentialsRecord(raw: string | unknown, expectedClientId: 
   const fields = record as Record<string, unknown>;
   for (const field of ['clientId', 'clientSecret', 'identityUrl'] as const) {
     if (typeof fields[field] !== 'string' || (fields[field] as string).length === 0) {
-      throw new CredentialsMisconfiguredError(`${where}: field "${field}" is missing or not a non-empty string`);
+      throw new CredentialsMisconfiguredError(
+        `${where}: field "${field}" is missing or not a non-empty string`,
+      );
     }
   }
   const clientId = fields.clientId as string;
   if (clientId !== expectedClientId) {
-    throw new CredentialsMisconfiguredError(`${where}: field "clientId" does not match the client id it is registered under`);
+    throw new CredentialsMisconfiguredError(
+      `${where}: field "clientId" does not match the client id it is registered under`,
+    );
   }
   const identityUrl = fields.identityUrl as string;
   if (!URL.canParse(identityUrl)) {
@@ -69,7 +81,9 @@ export function parseCredentialsRecord(raw: string | unknown, expectedClientId: 
   }
   const instance = optionalString(fields, 'instance', where);
   if (instance !== undefined && !INSTANCE_PATTERN.test(instance)) {
-    throw new CredentialsMisconfiguredError(`${where}: field "instance" must use the characters A-Z, a-z, 0-9, ".", "_", "-"`);
+    throw new CredentialsMisconfiguredError(
+      `${where}: field "instance" must use the characters A-Z, a-z, 0-9, ".", "_", "-"`,
+    );
   }
   return {
     clientId,
@@ -101,11 +115,16 @@ const hostMatches = (host: string, pattern: string): boolean => {
 };
 
 /** Refuses identity URLs that would make the vendor send a client secret somewhere else (SSRF). */
-export function assertIdentityUrlAllowed(identityUrl: string, policy: IdentityUrlPolicy, where: string): void {
+export function assertIdentityUrlAllowed(
+  identityUrl: string,
+  policy: IdentityUrlPolicy,
+  where: string,
+): void {
   const url = URL.canParse(identityUrl) ? new URL(identityUrl) : undefined;
   if (!url) throw new CredentialsMisconfiguredError(`${where}: identityUrl is not a valid URL`);
   const host = url.hostname.toLowerCase();
-  const loopbackOk = policy.allowInsecureLoopback === true && LOOPBACK_HOSTS.has(host) && url.protocol === 'http:';
+  const loopbackOk =
+    policy.allowInsecureLoopback === true && LOOPBACK_HOSTS.has(host) && url.protocol === 'http:';
   if (url.protocol !== 'https:' && !loopbackOk) {
     throw new CredentialsMisconfiguredError(`${where}: identityUrl must use https`);
   }

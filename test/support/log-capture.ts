@@ -1,0 +1,2 @@
+/** Placeholder: replaced by the suite-wide log capture. */
+export {};
