@@ -33,6 +33,11 @@ export class CredentialsMisconfiguredError extends TokenVendorError {
   readonly code = 'CredentialsMisconfigured';
 }
 
+/** The credentials source (Secrets Manager, local file) could not be read right now. */
+export class CredentialsUnavailableError extends TokenVendorError {
+  readonly code = 'CredentialsUnavailable';
+}
+
 /** Marketo Identity rejected the client id / secret, also after re-reading the secret. */
 export class CredentialsRejectedError extends TokenVendorError {
   readonly code = 'CredentialsRejected';
@@ -71,6 +76,7 @@ export const ERROR_CODES = [
   'InvalidRequest',
   'UnknownClient',
   'CredentialsMisconfigured',
+  'CredentialsUnavailable',
   'CredentialsRejected',
   'IdentityUnavailable',
   'IdentityBadResponse',

@@ -1,0 +1,96 @@
+import type { IdentityUrlPolicy } from './credentials.js';
+import type { Clock, CredentialsSource, IdentityClient, Logger, MetricsSink, TokenStore } from './ports.js';
+
+/** Per-request options. */
+export interface VendOptions {
+  /** Seconds the returned token must still be valid for. @default config.defaultMinValiditySeconds */
+  readonly minValiditySeconds?: number;
+  /** How long this caller may wait (lease holder, expiry wait-out, retries). @default config.defaultMaxWaitMs */
+  readonly maxWaitMs?: number;
+}
+
+/** Where a vended token came from. */
+export type TokenSource = 'memory' | 'store' | 'identity';
+
+/** A token handed to a consumer. */
+export interface VendedToken {
+  readonly clientId: string;
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly scope?: string;
+  /** Epoch milliseconds (conservative). */
+  readonly expiresAt: number;
+  /** Whole seconds left, rounded down. */
+  readonly expiresInSeconds: number;
+  readonly source: TokenSource;
+}
+
+/** Tunables of the engine; every field has a default. */
+export interface TokenVendorConfig {
+  /** @default 20 */
+  readonly defaultMinValiditySeconds: number;
+  /** @default 25_000 (fits API Gateway's 29 s integration timeout) */
+  readonly defaultMaxWaitMs: number;
+  /** Longest a refresh lease is held before others may take over. @default 15_000 */
+  readonly leaseDurationMs: number;
+  /** Poll interval of callers waiting on someone else's lease (jittered ±50%). @default 100 */
+  readonly leasePollMs: number;
+  /** Timeout of one Identity call. @default 5_000 */
+  readonly identityTimeoutMs: number;
+  /** Identity answers with at most this many seconds left are "not yet rotated": never cached. @default 3 */
+  readonly rotationGuardSeconds: number;
+  /** Extra wait after a token's expiry before asking Identity for its successor. @default 1_000 */
+  readonly expirySlackMs: number;
+  /** An invalidated token that Identity confirmed this recently is not re-checked again. @default 5_000 */
+  readonly invalidateCooldownMs: number;
+  /** How long DynamoDB keeps an item after its token expired (TTL clean-up). @default 86_400 */
+  readonly itemRetentionSeconds: number;
+  /** Where Identity may be reached (SSRF guard). @default { allowedHosts: ['*.mktorest.com'] } */
+  readonly identityUrlPolicy: IdentityUrlPolicy;
+}
+
+/** The ports a vendor instance talks to. */
+export interface TokenVendorDeps {
+  readonly store: TokenStore;
+  readonly credentials: CredentialsSource;
+  readonly identity: IdentityClient;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly metrics?: MetricsSink;
+  /** Identifies this instance as a lease owner. @default a random id */
+  readonly instanceId?: string;
+  /** Source of randomness for jitter. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Outcome of one refresher sweep. */
+export interface RefreshSummary {
+  readonly clients: number;
+  /** Tokens fetched because they were missing or already expired. */
+  readonly fetched: number;
+  /** Tokens whose expiry fell before the horizon: waited out, then fetched. */
+  readonly waited: number;
+  /** Tokens still valid past the horizon: nothing to do. */
+  readonly valid: number;
+  readonly failed: number;
+  readonly failures: ReadonlyArray<{ readonly clientId: string; readonly code: string }>;
+}
+
+/** The token engine. Many independent instances may share one store (one per Lambda). */
+export interface TokenVendor {
+  /** A token with at least `minValiditySeconds` left, from memory, the store or (once per expiry) Identity. */
+  getToken(clientId: string, options?: VendOptions): Promise<VendedToken>;
+  /**
+   * A consumer saw `rejectedAccessToken` fail with 601/602. Compare-and-swap: only if it is still the
+   * current token is it replaced; returns the token consumers should use now.
+   */
+  invalidate(clientId: string, rejectedAccessToken: string, options?: VendOptions): Promise<VendedToken>;
+  /**
+   * Refresher sweep: fetches missing tokens and, for tokens expiring within `horizonMs`, waits for the
+   * expiry instant and fetches the successor. One failing client never stops the others.
+   */
+  refreshAll(options?: {
+    readonly horizonMs?: number;
+    readonly concurrency?: number;
+  }): Promise<RefreshSummary>;
+}

@@ -1,0 +1,4 @@
+/** Placeholder until the vend handler lands: the CDK construct bundles this entry. */
+export const handler = async (): Promise<never> => {
+  throw new Error('not implemented yet');
+};
