@@ -122,7 +122,8 @@ export interface IdentityClient {
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`; rejects if `signal` aborts first (so abandoned waits leave no timers behind). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** The subset of Powertools Logger the core uses. Attributes must never hold secrets or full tokens. */

@@ -1,0 +1,8 @@
+/** The token engine: ports, errors and the vendor factory. Imports no AWS SDK. */
+export * from './clock.js';
+export * from './credentials.js';
+export * from './errors.js';
+export * from './fingerprint.js';
+export type * from './ports.js';
+export * from './token-vendor.js';
+export type * from './vendor.js';
