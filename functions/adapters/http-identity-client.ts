@@ -1,0 +1,283 @@
+/**
+ * Marketo Identity over HTTP (global `fetch`). Every way Identity can fail is mapped to one of the
+ * typed errors of the core; no error, message or cause ever carries the client secret.
+ */
+import {
+  CredentialsRejectedError,
+  IdentityBadResponseError,
+  IdentityUnavailableError,
+  type TokenVendorError,
+} from '../core/errors.js';
+import type { ClientCredentials, IdentityClient, IdentityToken } from '../core/ports.js';
+
+/** Options of {@link HttpIdentityClient}. */
+export interface HttpIdentityClientOptions {
+  /** @default globalThis.fetch (resolved per call, so tests may stub it) */
+  readonly fetch?: typeof fetch;
+  /** Epoch ms, used to turn an HTTP-date `Retry-After` into seconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Marketo error codes in a 200 answer that mean "try again later" (rate, quota, concurrency, transient). */
+const RETRYABLE_MARKETO_CODES = new Set(['604', '606', '607', '608', '611', '615', '713']);
+/** `error` values with which Identity refuses a client id / secret pair. */
+const REJECTION_ERRORS = new Set(['unauthorized', 'invalid_client', 'unauthorized_client']);
+const REJECTION_DESCRIPTIONS = [/bad client credentials/i, /no client with requested id/i];
+const MAX_QUOTED_CHARS = 200;
+const MAX_CAUSE_DEPTH = 5;
+
+/** Sends `POST <identityUrl>/oauth/token` with a form body, so the secret never appears in a URL. */
+export class HttpIdentityClient implements IdentityClient {
+  readonly #fetch?: typeof fetch;
+  readonly #now: () => number;
+
+  constructor(options: HttpIdentityClientOptions = {}) {
+    this.#fetch = options.fetch;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async fetchToken(
+    credentials: ClientCredentials,
+    options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
+  ): Promise<IdentityToken> {
+    const scrub = scrubberFor(credentials.clientSecret);
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const failure = (error: unknown, phase: 'request' | 'body'): TokenVendorError => {
+      const cause = sanitizeError(error, scrub);
+      if (timeout.aborted) {
+        return new IdentityUnavailableError(`Identity timed out after ${options.timeoutMs} ms`, { cause });
+      }
+      if (options.signal?.aborted) {
+        return new IdentityUnavailableError('Identity request was aborted by the caller', { cause });
+      }
+      return new IdentityUnavailableError(describeNetworkError(error, phase), { cause });
+    };
+
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: credentials.clientId,
+      client_secret: credentials.clientSecret,
+    }).toString();
+    let response: Response;
+    try {
+      response = await (this.#fetch ?? fetch)(`${credentials.identityUrl.replace(/\/+$/, '')}/oauth/token`, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        signal,
+        // A 307/308 would replay the form (and its secret) to wherever Location points: never follow.
+        redirect: 'manual',
+      });
+    } catch (error) {
+      throw failure(error, 'request');
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw failure(error, 'body');
+    }
+    return this.#interpret(response.status, response.headers, text, credentials.clientId, scrub);
+  }
+
+  #interpret(
+    status: number,
+    headers: Headers,
+    text: string,
+    clientId: string,
+    scrub: (text: string) => string,
+  ): IdentityToken {
+    const parsed = parseJson(text);
+    if (status >= 200 && status < 300) return toToken(status, parsed, scrub, this.#now);
+
+    const body = isRecord(parsed) ? parsed : {};
+    const error = typeof body.error === 'string' ? body.error : undefined;
+    const description = typeof body.error_description === 'string' ? body.error_description : undefined;
+    const detail = [error, description].filter((s) => s !== undefined).join(': ');
+    const quoted = detail === '' ? '' : `, ${quote(detail, scrub)}`;
+    if (status >= 300 && status < 400) {
+      throw new IdentityBadResponseError(`Identity answered with a redirect (HTTP ${status}); not followed`);
+    }
+    const rejected =
+      status === 401 ||
+      ((status === 400 || status === 403) &&
+        ((error !== undefined && REJECTION_ERRORS.has(error)) ||
+          (description !== undefined && REJECTION_DESCRIPTIONS.some((re) => re.test(description)))));
+    if (rejected) {
+      throw new CredentialsRejectedError(
+        `Identity rejected the credentials of client "${clientId}" (HTTP ${status}${quoted})`,
+      );
+    }
+    if (status === 408 || status === 429 || status >= 500) {
+      const retryAfterSeconds = parseRetryAfter(headers.get('retry-after'), this.#now);
+      throw new IdentityUnavailableError(`Identity answered HTTP ${status}${quoted}`, { retryAfterSeconds });
+    }
+    throw new IdentityBadResponseError(`Identity refused the request (HTTP ${status}${quoted})`);
+  }
+}
+
+function toToken(
+  status: number,
+  parsed: unknown,
+  scrub: (text: string) => string,
+  now: () => number,
+): IdentityToken {
+  if (parsed === undefined) {
+    throw new IdentityBadResponseError(`Identity answered HTTP ${status} with a body that is not JSON`);
+  }
+  if (!isRecord(parsed)) {
+    throw new IdentityBadResponseError(`Identity answered HTTP ${status} with JSON that is not an object`);
+  }
+  // Marketo reports rate limits as HTTP 200 with an `errors` array.
+  if (Array.isArray(parsed.errors) && parsed.errors.length > 0) {
+    const first: Record<string, unknown> = isRecord(parsed.errors[0]) ? parsed.errors[0] : {};
+    const code = String(first.code ?? 'unknown');
+    const message = typeof first.message === 'string' ? `: ${quote(first.message, scrub)}` : '';
+    if (RETRYABLE_MARKETO_CODES.has(code)) {
+      throw new IdentityUnavailableError(`Identity answered Marketo error ${code}${message}`, {
+        retryAfterSeconds: marketoRetryAfter(code, now()),
+      });
+    }
+    throw new IdentityBadResponseError(`Identity answered Marketo error ${code}${message}`);
+  }
+  const accessToken = parsed.access_token;
+  if (typeof accessToken !== 'string' || accessToken === '') {
+    throw new IdentityBadResponseError(`Identity answered HTTP ${status} without an access_token`);
+  }
+  const expiresIn = parseExpiresIn(parsed.expires_in);
+  if (expiresIn === undefined) {
+    throw new IdentityBadResponseError(
+      `Identity answered HTTP ${status} with a missing or invalid expires_in`,
+    );
+  }
+  return {
+    accessToken,
+    tokenType:
+      typeof parsed.token_type === 'string' && parsed.token_type !== '' ? parsed.token_type : 'bearer',
+    ...(typeof parsed.scope === 'string' ? { scope: parsed.scope } : {}),
+    expiresInSeconds: expiresIn,
+  };
+}
+
+/** Whole seconds ≥ 0; a numeric string is accepted (some proxies stringify numbers). */
+function parseExpiresIn(value: unknown): number | undefined {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : NaN;
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined;
+}
+
+/** 606 rate limit: the 20 s window; 615 concurrency: a few seconds; 607 daily quota: midnight US Central. */
+function marketoRetryAfter(code: string, nowMs: number): number | undefined {
+  switch (code) {
+    case '606':
+      return 20;
+    case '615':
+    case '604':
+    case '608':
+    case '611':
+    case '713':
+      return 5;
+    case '607':
+      return secondsUntilMidnightCentral(nowMs);
+    default:
+      return undefined;
+  }
+}
+
+/** Marketo's daily quota resets at midnight America/Chicago. */
+function secondsUntilMidnightCentral(nowMs: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: 'America/Chicago',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(nowMs));
+  const part = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return Math.max(1, 86_400 - (part('hour') * 3600 + part('minute') * 60 + part('second')));
+}
+
+/** `Retry-After` as delta-seconds or an HTTP-date; undefined when absent or unreadable. */
+function parseRetryAfter(header: string | null, now: () => number): number | undefined {
+  if (header === null) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now()) / 1000));
+}
+
+function describeNetworkError(error: unknown, phase: 'request' | 'body'): string {
+  const code = errorCode(error);
+  const suffix = code ? ` (${code})` : '';
+  if (phase === 'body') return `Identity connection failed while reading the response${suffix}`;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `Identity refused the connection${suffix}`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `Identity host could not be resolved${suffix}`;
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return `Identity closed the connection before answering${suffix}`;
+    default:
+      return `Identity request failed${suffix}`;
+  }
+}
+
+/** The first `code` found along the cause chain (undici wraps system errors in `TypeError: fetch failed`). */
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && current instanceof Error; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * A copy of `error` and its cause chain holding only name, code, message and stack, scrubbed: the
+ * originals may reference the request (and its form body with the secret).
+ */
+function sanitizeError(error: unknown, scrub: (text: string) => string, depth = 0): Error {
+  if (!(error instanceof Error)) return new Error(scrub(String(error)));
+  const cause =
+    depth < MAX_CAUSE_DEPTH && error.cause !== undefined
+      ? sanitizeError(error.cause, scrub, depth + 1)
+      : undefined;
+  const copy = new Error(scrub(error.message), cause === undefined ? undefined : { cause });
+  copy.name = error.name;
+  copy.stack = error.stack === undefined ? undefined : scrub(error.stack);
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
+}
+
+/** Removes the secret (raw, URL-encoded and form-encoded) from text quoted in messages. */
+function scrubberFor(secret: string): (text: string) => string {
+  const forms = [
+    ...new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]),
+  ].filter((s) => s.length > 0);
+  return (text) => forms.reduce((acc, form) => acc.split(form).join('[redacted]'), text);
+}
+
+function quote(text: string, scrub: (text: string) => string): string {
+  const clean = scrub(text);
+  return clean.length > MAX_QUOTED_CHARS ? `${clean.slice(0, MAX_QUOTED_CHARS)}…` : clean;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
