@@ -1,0 +1,244 @@
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
+import type { StoredToken, TokenRecord } from '../../functions/core/ports.js';
+import { createTestTable, type RunningDynalite, startDynalite } from '../support/dynalite.js';
+
+const NOW = 1_750_000_000_000;
+const token = (suffix: string, expiresAt = NOW + 3_600_000): StoredToken => ({
+  accessToken: `tok-${suffix}:ab`,
+  tokenType: 'bearer',
+  scope: 'apis@example.com',
+  expiresAt,
+  obtainedAt: NOW,
+});
+const lease = (owner: string) => ({ owner, leaseUntil: NOW + 15_000 });
+
+describe('DynamoTokenStore (against dynalite)', () => {
+  let db: RunningDynalite;
+  let store: DynamoTokenStore;
+  let tableName: string;
+
+  const rawItem = async (clientId: string) =>
+    (
+      await db.client.send(
+        new GetItemCommand({
+          TableName: tableName,
+          Key: { clientId: { S: clientId } },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+
+  /** Takes and completes a lease so the client holds `t`; returns the record after the write. */
+  const seedToken = async (clientId: string, t: StoredToken, ttl: number): Promise<TokenRecord> => {
+    await store.acquireLease(clientId, undefined, lease('seed'), ttl);
+    await store.completeLease(clientId, 'seed', { token: t }, ttl);
+    const record = await store.get(clientId);
+    if (!record) throw new Error('seed failed');
+    return record;
+  };
+
+  beforeAll(async () => {
+    db = await startDynalite();
+  });
+  afterAll(async () => {
+    await db.stop();
+  });
+  beforeEach(async () => {
+    tableName = await createTestTable(db.client);
+    store = new DynamoTokenStore({ client: db.client, tableName, now: () => NOW });
+  });
+
+  describe('get', () => {
+    it('returns undefined for a client with no item', async () => {
+      expect(await store.get('nobody')).toBeUndefined();
+    });
+
+    it('maps an item written by an older version (no version, half a token, half a lease) safely', async () => {
+      await db.client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            clientId: { S: 'old' },
+            accessToken: { S: 'orphan:ab' },
+            expiresAt: { N: String(NOW + 1000) },
+            leaseOwner: { S: 'someone' },
+          },
+        }),
+      );
+
+      const record = await store.get('old');
+
+      expect(record).toEqual({ clientId: 'old', version: 0 });
+    });
+  });
+
+  describe('acquireLease', () => {
+    it('creates the item with version 1 and the lease when the client has no item', async () => {
+      const record = await store.acquireLease('c1', undefined, lease('me'), 2_000_000_000);
+
+      expect(record).toEqual({ clientId: 'c1', version: 1, lease: lease('me') });
+      const item = await rawItem('c1');
+      expect(item?.ttl).toEqual({ N: '2000000000' });
+      expect(item?.updatedAt).toEqual({ N: String(NOW) });
+    });
+
+    it('returns undefined when the item already exists but the caller expected none', async () => {
+      await store.acquireLease('c1', undefined, lease('first'), 2_000_000_000);
+
+      const second = await store.acquireLease('c1', undefined, lease('second'), 2_000_000_000);
+
+      expect(second).toBeUndefined();
+      expect((await store.get('c1'))?.lease?.owner).toBe('first');
+    });
+
+    it('returns undefined when the version has moved on (compare-and-swap conflict)', async () => {
+      await store.acquireLease('c1', undefined, lease('first'), 2_000_000_000);
+
+      const stale = await store.acquireLease('c1', 0, lease('stale'), 2_000_000_000);
+
+      expect(stale).toBeUndefined();
+    });
+
+    it('lets exactly one of two acquirers on the same version win', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+
+      const [a, b] = await Promise.all([
+        store.acquireLease('c1', seeded.version, lease('a'), 2_000_000_000),
+        store.acquireLease('c1', seeded.version, lease('b'), 2_000_000_000),
+      ]);
+
+      expect([a, b].filter((r) => r !== undefined)).toHaveLength(1);
+      const winner = a ?? b;
+      expect(winner?.version).toBe(seeded.version + 1);
+      expect(winner?.token).toEqual(token('a'));
+      expect((await store.get('c1'))?.lease?.owner).toBe(winner?.lease?.owner);
+    });
+
+    it('accepts expected version 0 for an older item that has no version attribute', async () => {
+      await db.client.send(new PutItemCommand({ TableName: tableName, Item: { clientId: { S: 'old' } } }));
+
+      const record = await store.acquireLease('old', 0, lease('me'), 2_000_000_000);
+
+      expect(record).toEqual({ clientId: 'old', version: 1, lease: lease('me') });
+    });
+
+    it('never shortens the TTL of an item holding a valid token', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+
+      const record = await store.acquireLease('c1', seeded.version, lease('me'), 1_900_000_000);
+
+      expect(record?.lease?.owner).toBe('me');
+      expect((await rawItem('c1'))?.ttl).toEqual({ N: '2000000000' });
+    });
+
+    it('raises the TTL when the new one is later', async () => {
+      const seeded = await seedToken('c1', token('a'), 1_900_000_000);
+
+      await store.acquireLease('c1', seeded.version, lease('me'), 2_000_000_000);
+
+      expect((await rawItem('c1'))?.ttl).toEqual({ N: '2000000000' });
+    });
+
+    it('still reports a conflict when the TTL would not be raised and the version moved on', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+
+      const stale = await store.acquireLease('c1', seeded.version - 1, lease('me'), 1_900_000_000);
+
+      expect(stale).toBeUndefined();
+      expect((await store.get('c1'))?.version).toBe(seeded.version);
+    });
+  });
+
+  describe('completeLease', () => {
+    it('stores the token, clears the lease and the last error, and bumps the version on success', async () => {
+      const acquired = await store.acquireLease('c1', undefined, lease('me'), 2_000_000_000);
+      await store.completeLease(
+        'c1',
+        'me',
+        { error: { code: 'IdentityUnavailable', message: 'x', at: NOW } },
+        1,
+      );
+      const again = await store.acquireLease('c1', (acquired?.version ?? 0) + 1, lease('me'), 2_000_000_000);
+
+      const ok = await store.completeLease('c1', 'me', { token: token('new') }, 2_100_000_000);
+
+      expect(ok).toBe(true);
+      expect(await store.get('c1')).toEqual({
+        clientId: 'c1',
+        version: (again?.version ?? 0) + 1,
+        token: token('new'),
+      });
+      expect((await rawItem('c1'))?.ttl).toEqual({ N: '2100000000' });
+    });
+
+    it('removes a previous scope when the new token has none', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+      await store.acquireLease('c1', seeded.version, lease('me'), 2_000_000_000);
+      const { scope: _scope, ...unscoped } = token('b');
+
+      await store.completeLease('c1', 'me', { token: unscoped }, 2_000_000_000);
+
+      expect((await store.get('c1'))?.token).toEqual(unscoped);
+    });
+
+    it('keeps the token and records the last error on failure', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+      await store.acquireLease('c1', seeded.version, lease('me'), 2_000_000_000);
+      const error = { code: 'CredentialsRejected', message: 'Bad client credentials', at: NOW + 5 };
+
+      const ok = await store.completeLease('c1', 'me', { error }, 1_900_000_000);
+
+      expect(ok).toBe(true);
+      expect(await store.get('c1')).toEqual({
+        clientId: 'c1',
+        version: seeded.version + 2,
+        token: token('a'),
+        lastError: error,
+      });
+      expect((await rawItem('c1'))?.ttl).toEqual({ N: '2000000000' });
+    });
+
+    it('returns false and writes nothing when the lease was taken over', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+      await store.acquireLease('c1', seeded.version, lease('lapsed'), 2_000_000_000);
+      const takenOver = await store.acquireLease('c1', seeded.version + 1, lease('successor'), 2_000_000_000);
+      const before = await rawItem('c1');
+
+      const ok = await store.completeLease('c1', 'lapsed', { token: token('late') }, 2_100_000_000);
+
+      expect(ok).toBe(false);
+      expect(await rawItem('c1')).toEqual(before);
+      expect(takenOver?.lease?.owner).toBe('successor');
+    });
+
+    it('returns false when the item does not exist', async () => {
+      const ok = await store.completeLease('gone', 'me', { token: token('x') }, 2_000_000_000);
+
+      expect(ok).toBe(false);
+      expect(await rawItem('gone')).toBeUndefined();
+    });
+  });
+
+  describe('delete and list', () => {
+    it('deletes a client item', async () => {
+      await seedToken('c1', token('a'), 2_000_000_000);
+
+      await store.delete('c1');
+
+      expect(await store.get('c1')).toBeUndefined();
+    });
+
+    it('lists every item, paging through more than one Scan page', async () => {
+      const paged = new DynamoTokenStore({ client: db.client, tableName, scanPageSize: 3, now: () => NOW });
+      const ids = Array.from({ length: 10 }, (_, i) => `client-${i}`);
+      for (const id of ids) await paged.acquireLease(id, undefined, lease('me'), 2_000_000_000);
+
+      const seen: string[] = [];
+      for await (const record of paged.list()) seen.push(record.clientId);
+
+      expect(seen.sort()).toEqual([...ids].sort());
+    });
+  });
+});
