@@ -71,6 +71,11 @@ export class AccessDeniedError extends TokenVendorError {
   readonly code = 'AccessDenied';
 }
 
+/** No such route or method (API Gateway normally answers these itself). */
+export class RouteNotFoundError extends TokenVendorError {
+  readonly code = 'NotFound';
+}
+
 /** Every stable error code, for clients and docs. */
 export const ERROR_CODES = [
   'InvalidRequest',
@@ -83,6 +88,7 @@ export const ERROR_CODES = [
   'TokenRotating',
   'StoreUnavailable',
   'AccessDenied',
+  'NotFound',
   'InternalError',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,123 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
+import { InvalidRequestError, RouteNotFoundError } from '../core/errors.js';
+import type { VendOptions } from '../core/vendor.js';
+
+/** What a caller asked for, whichever way it arrived. */
+export type VendRequest =
+  | { readonly kind: 'token'; readonly clientId: string; readonly options: VendOptions }
+  | {
+      readonly kind: 'invalidate';
+      readonly clientId: string;
+      readonly accessToken: string;
+      readonly options: VendOptions;
+    }
+  | { readonly kind: 'instance-token'; readonly instance: string; readonly options: VendOptions };
+
+/** Largest request body accepted (an invalidate body is a token of a few dozen characters). */
+const MAX_BODY_BYTES = 8_192;
+const WHOLE_NUMBER = /^\d{1,7}$/;
+
+const wholeNumber = (raw: unknown, name: string): number | undefined => {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) return raw;
+  if (typeof raw === 'string' && WHOLE_NUMBER.test(raw)) return Number(raw);
+  throw new InvalidRequestError(`${name} must be a whole number of seconds`);
+};
+
+const vendOptions = (minValidity: unknown, maxWaitSeconds: unknown, maxWaitMs: number): VendOptions => {
+  const minValiditySeconds = wholeNumber(minValidity, 'minValidity');
+  const waitSeconds = wholeNumber(maxWaitSeconds, 'maxWaitSeconds');
+  if (waitSeconds !== undefined && waitSeconds * 1000 > maxWaitMs) {
+    throw new InvalidRequestError(`maxWaitSeconds must be at most ${Math.floor(maxWaitMs / 1000)}`);
+  }
+  return {
+    ...(minValiditySeconds === undefined ? {} : { minValiditySeconds }),
+    maxWaitMs: waitSeconds === undefined ? maxWaitMs : waitSeconds * 1000,
+  };
+};
+
+const parseJsonBody = (event: APIGatewayProxyEvent): Record<string, unknown> => {
+  if (event.body === null || event.body === undefined || event.body === '') {
+    throw new InvalidRequestError(
+      'request body must be JSON {"accessToken": "<the token Marketo rejected>"}',
+    );
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new InvalidRequestError(`request body must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InvalidRequestError('request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidRequestError('request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+};
+
+const rejectedToken = (value: unknown): string => {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
+    throw new InvalidRequestError('accessToken must be the non-empty token string Marketo rejected');
+  }
+  return value;
+};
+
+/** Parses an API Gateway REST proxy event; the route comes from `resource` (the template). */
+export function parseApiRequest(event: APIGatewayProxyEvent, maxWaitMs: number): VendRequest {
+  const query = event.queryStringParameters ?? {};
+  const options = (): VendOptions => vendOptions(query.minValidity, query.maxWaitSeconds, maxWaitMs);
+  const route = `${event.httpMethod} ${event.resource}`;
+  switch (route) {
+    case 'GET /tokens/{clientId}': {
+      const clientId = event.pathParameters?.clientId;
+      assertValidClientId(clientId);
+      return { kind: 'token', clientId, options: options() };
+    }
+    case 'POST /tokens/{clientId}/invalidate': {
+      const clientId = event.pathParameters?.clientId;
+      assertValidClientId(clientId);
+      const accessToken = rejectedToken(parseJsonBody(event).accessToken);
+      return { kind: 'invalidate', clientId, accessToken, options: options() };
+    }
+    case 'GET /instances/{instance}/token': {
+      const instance = event.pathParameters?.instance;
+      assertValidInstance(instance);
+      return { kind: 'instance-token', instance, options: options() };
+    }
+    default:
+      throw new RouteNotFoundError(
+        `no route for ${String(event.httpMethod)} ${String(event.path)}`.slice(0, 300),
+      );
+  }
+}
+
+/** Parses a direct invoke payload `{clientId | instance, minValidity?, maxWaitSeconds?, action?, accessToken?}`. */
+export function parseDirectRequest(event: unknown, maxWaitMs: number): VendRequest {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new InvalidRequestError('payload must be a JSON object like {"clientId": "…", "minValidity": 60}');
+  }
+  const payload = event as Record<string, unknown>;
+  const options = vendOptions(payload.minValidity, payload.maxWaitSeconds, maxWaitMs);
+  const action = payload.action ?? 'getToken';
+  if (action !== 'getToken' && action !== 'invalidate') {
+    throw new InvalidRequestError('action must be "getToken" or "invalidate"');
+  }
+  if (payload.instance !== undefined && payload.clientId === undefined && action === 'getToken') {
+    assertValidInstance(payload.instance);
+    return { kind: 'instance-token', instance: payload.instance, options };
+  }
+  assertValidClientId(payload.clientId);
+  if (action === 'invalidate') {
+    return {
+      kind: 'invalidate',
+      clientId: payload.clientId,
+      accessToken: rejectedToken(payload.accessToken),
+      options,
+    };
+  }
+  return { kind: 'token', clientId: payload.clientId, options };
+}
