@@ -13,6 +13,7 @@ import type {
   IdentityToken,
   RegisteredClient,
 } from '../../functions/core/ports.js';
+import { registerSensitive } from './leak-scan.js';
 
 type Fault = 'unavailable' | 'bad-response' | 'rejected' | { expiresIn: number } | { delayMs: number };
 
@@ -81,6 +82,7 @@ export class FakeIdentity implements IdentityClient {
       token = { accessToken: `${randomUUID()}:ab`, expiresAt: now + this.lifespanSeconds * 1000 };
       this.tokens.set(credentials.clientId, token);
       this.issued.push(token.accessToken);
+      registerSensitive(token.accessToken);
     }
     const expiresInSeconds =
       typeof fault === 'object' && 'expiresIn' in fault
