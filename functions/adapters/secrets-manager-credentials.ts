@@ -1,0 +1,179 @@
+import {
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  type SecretListEntry,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { parseCredentialsRecord } from '../core/credentials.js';
+import {
+  CredentialsMisconfiguredError,
+  CredentialsUnavailableError,
+  isTokenVendorError,
+  UnknownClientError,
+} from '../core/errors.js';
+import type { ClientCredentials, CredentialsSource, RegisteredClient } from '../core/ports.js';
+
+/** Default secret name prefix: one secret per client, `<prefix><clientId>`. */
+export const DEFAULT_SECRET_PREFIX = 'marketo-token-vendor/clients/';
+/** Tag naming the Marketo instance a client belongs to, so pools can be listed without reading secrets. */
+export const INSTANCE_TAG = 'marketo-token-vendor:instance';
+
+/** Options for {@link SecretsManagerCredentials}. */
+export interface SecretsManagerCredentialsOptions {
+  readonly client: SecretsManagerClient;
+  /** @default 'marketo-token-vendor/clients/' */
+  readonly prefix?: string;
+  /** How long a parsed secret is reused before it is read again. @default 60_000 */
+  readonly cacheTtlMs?: number;
+  /** Epoch ms, injectable for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Same alphabet as `assertValidClientId`, as a predicate: listing skips odd names instead of failing. */
+const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+interface CacheEntry {
+  value?: ClientCredentials;
+  /** When the read that produced `value` started; an older read finishing late must not overwrite it. */
+  fetchedAt: number;
+  inFlight?: Promise<ClientCredentials>;
+  /** Whether the in-flight read was started to bypass the cache (so it is fresh enough for bypassers). */
+  inFlightBypass?: boolean;
+}
+
+/**
+ * `CredentialsSource` on Secrets Manager. Parsed secrets are cached in memory for `cacheTtlMs`;
+ * concurrent reads of one client share one request; `bypassCache` (after Identity rejected the
+ * credentials) re-reads in case the secret was rotated. Errors never carry secret material.
+ */
+export class SecretsManagerCredentials implements CredentialsSource {
+  private readonly client: SecretsManagerClient;
+  private readonly prefix: string;
+  private readonly cacheTtlMs: number;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(options: SecretsManagerCredentialsOptions) {
+    this.client = options.client;
+    this.prefix = options.prefix ?? DEFAULT_SECRET_PREFIX;
+    this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get(clientId: string, options: { readonly bypassCache?: boolean } = {}): Promise<ClientCredentials> {
+    const bypass = options.bypassCache === true;
+    const entry = this.cache.get(clientId);
+    if (entry?.inFlight && (!bypass || entry.inFlightBypass)) return entry.inFlight;
+    if (!bypass && entry?.value && this.now() - entry.fetchedAt < this.cacheTtlMs) {
+      return Promise.resolve(entry.value);
+    }
+    const current: CacheEntry = entry ?? { fetchedAt: Number.NEGATIVE_INFINITY };
+    const startedAt = this.now();
+    const read = this.read(clientId).then(
+      (value) => {
+        if (startedAt >= current.fetchedAt) {
+          current.value = value;
+          current.fetchedAt = startedAt;
+        }
+        return value;
+      },
+      (error: unknown) => {
+        // A client whose secret is gone or broken must not keep being served from cache.
+        if (error instanceof UnknownClientError || error instanceof CredentialsMisconfiguredError) {
+          this.cache.delete(clientId);
+        }
+        throw error;
+      },
+    );
+    const settled = read.finally(() => {
+      if (current.inFlight === settled) {
+        current.inFlight = undefined;
+        current.inFlightBypass = undefined;
+      }
+    });
+    current.inFlight = settled;
+    current.inFlightBypass = bypass;
+    this.cache.set(clientId, current);
+    return settled;
+  }
+
+  async list(): Promise<RegisteredClient[]> {
+    const clients: RegisteredClient[] = [];
+    let nextToken: string | undefined;
+    do {
+      let page: { SecretList?: SecretListEntry[]; NextToken?: string };
+      try {
+        page = await this.client.send(
+          new ListSecretsCommand({
+            Filters: [{ Key: 'name', Values: [this.prefix] }],
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+        );
+      } catch (error) {
+        throw unavailable(error, `listing secrets under ${this.prefix}`);
+      }
+      for (const secret of page.SecretList ?? []) {
+        const client = this.toRegisteredClient(secret);
+        if (client) clients.push(client);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return clients.sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
+  }
+
+  private toRegisteredClient(secret: SecretListEntry): RegisteredClient | undefined {
+    // The service's name filter is a case-insensitive prefix match: re-check exactly.
+    if (!secret.Name?.startsWith(this.prefix) || secret.DeletedDate !== undefined) return undefined;
+    const clientId = secret.Name.slice(this.prefix.length);
+    if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;
+    const instance = secret.Tags?.find((tag) => tag.Key === INSTANCE_TAG)?.Value;
+    return instance && CLIENT_ID_PATTERN.test(instance) ? { clientId, instance } : { clientId };
+  }
+
+  private async read(clientId: string): Promise<ClientCredentials> {
+    const secretName = `${this.prefix}${clientId}`;
+    let secretString: string | undefined;
+    try {
+      const result = await this.client.send(new GetSecretValueCommand({ SecretId: secretName }));
+      secretString = result.SecretString;
+    } catch (error) {
+      const name = errorName(error);
+      if (name === 'ResourceNotFoundException') {
+        throw new UnknownClientError(
+          `no credentials registered for client "${clientId}" (secret ${secretName} not found)`,
+        );
+      }
+      if (name === 'InvalidRequestException' && /deletion|deleted/i.test(errorMessage(error))) {
+        throw new UnknownClientError(
+          `no credentials registered for client "${clientId}" (secret ${secretName} is scheduled for deletion)`,
+        );
+      }
+      throw unavailable(error, `reading secret ${secretName}`);
+    }
+    if (secretString === undefined) {
+      throw new CredentialsMisconfiguredError(
+        `secret ${secretName}: has no SecretString (binary secrets are not supported)`,
+      );
+    }
+    return parseCredentialsRecord(secretString, clientId, `secret ${secretName}`);
+  }
+}
+
+const errorName = (error: unknown): string =>
+  error instanceof Error ? error.name : typeof error === 'string' ? 'Error' : 'UnknownError';
+
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : '');
+
+/**
+ * Maps any failure to read the source to `CredentialsUnavailableError`, naming only the SDK error name
+ * (throttling, network, AccessDenied, KMS DecryptionFailure ...), never the response or secret.
+ */
+function unavailable(error: unknown, what: string): Error {
+  if (isTokenVendorError(error)) return error;
+  const name = errorName(error);
+  const throttled = /Throttl|TooManyRequests|RequestLimitExceeded/.test(name);
+  return new CredentialsUnavailableError(`Secrets Manager failed ${what}: ${name}`, {
+    cause: error,
+    retryAfterSeconds: throttled ? 2 : 1,
+  });
+}

@@ -1,0 +1,296 @@
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  RestoreSecretCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
+import {
+  CredentialsMisconfiguredError,
+  CredentialsUnavailableError,
+  UnknownClientError,
+} from '../../functions/core/errors.js';
+import type { ClientCredentials } from '../../functions/core/ports.js';
+import { type SecretsManagerStub, startSecretsManagerStub } from '../support/secrets-manager-stub.js';
+
+const PREFIX = 'marketo-token-vendor/clients/';
+const SECRET = 'super-secret-value-do-not-leak';
+
+const credentials = (clientId: string, extra: Partial<ClientCredentials> = {}): ClientCredentials => ({
+  clientId,
+  clientSecret: `${SECRET}-${clientId}`,
+  identityUrl: 'https://123-ABC-456.mktorest.com/identity',
+  ...extra,
+});
+
+/** Runs `fn`, expecting it to reject, and returns the error. */
+const rejection = async (fn: () => Promise<unknown>): Promise<Error> => {
+  try {
+    await fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+};
+
+describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
+  let stub: SecretsManagerStub;
+  let now: number;
+  let source: SecretsManagerCredentials;
+
+  beforeAll(async () => {
+    stub = await startSecretsManagerStub({ clientConfig: { maxAttempts: 1 } });
+  });
+  afterAll(async () => {
+    await stub.stop();
+  });
+  beforeEach(() => {
+    stub.resetCalls();
+    now = 1_000_000;
+    source = new SecretsManagerCredentials({ client: stub.client, cacheTtlMs: 60_000, now: () => now });
+  });
+
+  describe('get', () => {
+    it('reads and parses the client secret named prefix + clientId', async () => {
+      stub.putClientSecret(credentials('get-1', { instance: '123-ABC-456' }));
+
+      const result = await source.get('get-1');
+
+      expect(result).toEqual(credentials('get-1', { instance: '123-ABC-456' }));
+    });
+
+    it('serves repeated gets within the cache TTL from memory with one call', async () => {
+      stub.putClientSecret(credentials('cache-1'));
+
+      await source.get('cache-1');
+      now += 59_000;
+      await source.get('cache-1');
+
+      expect(stub.calls('GetSecretValue')).toBe(1);
+    });
+
+    it('shares one in-flight request between concurrent gets of one client', async () => {
+      stub.putClientSecret(credentials('flight-1'));
+
+      const results = await Promise.all(Array.from({ length: 20 }, () => source.get('flight-1')));
+
+      expect(new Set(results.map((r) => r.clientSecret)).size).toBe(1);
+      expect(stub.calls('GetSecretValue')).toBe(1);
+    });
+
+    it('reads again once the cache TTL has passed', async () => {
+      stub.putClientSecret(credentials('ttl-1'));
+      await source.get('ttl-1');
+
+      now += 60_000;
+      await source.get('ttl-1');
+
+      expect(stub.calls('GetSecretValue')).toBe(2);
+    });
+
+    it('re-reads on bypassCache and refreshes the cache with the rotated secret', async () => {
+      stub.putClientSecret(credentials('rotate-1'));
+      await source.get('rotate-1');
+      stub.putClientSecret({ ...credentials('rotate-1'), clientSecret: 'rotated' });
+
+      const bypassed = await source.get('rotate-1', { bypassCache: true });
+      const cached = await source.get('rotate-1');
+
+      expect(bypassed.clientSecret).toBe('rotated');
+      expect(cached.clientSecret).toBe('rotated');
+      expect(stub.calls('GetSecretValue')).toBe(2);
+    });
+
+    it('throws UnknownClientError naming the client and secret when the secret does not exist', async () => {
+      const error = await rejection(() => source.get('nobody'));
+
+      expect(error).toBeInstanceOf(UnknownClientError);
+      expect(error.message).toBe(
+        `no credentials registered for client "nobody" (secret ${PREFIX}nobody not found)`,
+      );
+    });
+
+    it('throws UnknownClientError when the secret is scheduled for deletion', async () => {
+      stub.putClientSecret(credentials('deleting-1'));
+      await stub.client.send(
+        new DeleteSecretCommand({ SecretId: `${PREFIX}deleting-1`, RecoveryWindowInDays: 7 }),
+      );
+
+      const error = await rejection(() => source.get('deleting-1'));
+
+      expect(error).toBeInstanceOf(UnknownClientError);
+    });
+
+    it('throws CredentialsMisconfiguredError when the secret is not JSON, without echoing it', async () => {
+      stub.putRawSecret(`${PREFIX}notjson-1`, { secretString: `clientSecret=${SECRET}` });
+
+      const error = await rejection(() => source.get('notjson-1'));
+
+      expect(error).toBeInstanceOf(CredentialsMisconfiguredError);
+      expect(error.message).toBe(`secret ${PREFIX}notjson-1: value is not valid JSON`);
+    });
+
+    it('names the missing field but not any value when a field is missing', async () => {
+      const { identityUrl: _omitted, ...partial } = credentials('partial-1');
+      stub.putRawSecret(`${PREFIX}partial-1`, { secretString: JSON.stringify(partial) });
+
+      const error = await rejection(() => source.get('partial-1'));
+
+      expect(error).toBeInstanceOf(CredentialsMisconfiguredError);
+      expect(error.message).toContain('"identityUrl"');
+      expect(error.message).not.toContain(SECRET);
+    });
+
+    it('throws CredentialsMisconfiguredError for a binary-only secret', async () => {
+      stub.putRawSecret(`${PREFIX}binary-1`, { secretBinary: Buffer.from('x').toString('base64') });
+
+      const error = await rejection(() => source.get('binary-1'));
+
+      expect(error).toBeInstanceOf(CredentialsMisconfiguredError);
+      expect(error.message).toContain('SecretString');
+    });
+
+    it('maps throttling to CredentialsUnavailableError naming the SDK error', async () => {
+      stub.putClientSecret(credentials('throttle-1'));
+      stub.failNext('GetSecretValue', 'ThrottlingException', 1);
+
+      const error = await rejection(() => source.get('throttle-1'));
+
+      expect(error).toBeInstanceOf(CredentialsUnavailableError);
+      expect(error.message).toBe(
+        `Secrets Manager failed reading secret ${PREFIX}throttle-1: ThrottlingException`,
+      );
+    });
+
+    it('maps AccessDenied and KMS failures to CredentialsUnavailableError', async () => {
+      stub.putClientSecret(credentials('denied-1'));
+      stub.failNext('GetSecretValue', 'AccessDeniedException', 1);
+      const denied = await rejection(() => source.get('denied-1'));
+      stub.failNext('GetSecretValue', 'DecryptionFailure', 1);
+
+      const kms = await rejection(() => source.get('denied-1'));
+
+      expect(denied).toBeInstanceOf(CredentialsUnavailableError);
+      expect(kms).toBeInstanceOf(CredentialsUnavailableError);
+      expect(kms.message).toContain('DecryptionFailure');
+    });
+
+    it('maps an unreachable endpoint to CredentialsUnavailableError and recovers afterwards', async () => {
+      stub.putClientSecret(credentials('down-1'));
+      stub.setDown(true);
+
+      const error = await rejection(() => source.get('down-1'));
+      stub.setDown(false);
+      const recovered = await source.get('down-1');
+
+      expect(error).toBeInstanceOf(CredentialsUnavailableError);
+      expect(recovered.clientId).toBe('down-1');
+    });
+
+    it('does not cache a failure: the next get reads again', async () => {
+      stub.putClientSecret(credentials('retry-1'));
+      stub.failNext('GetSecretValue', 'InternalServiceError', 1);
+      await rejection(() => source.get('retry-1'));
+
+      const result = await source.get('retry-1');
+
+      expect(result.clientId).toBe('retry-1');
+      expect(stub.calls('GetSecretValue')).toBe(2);
+    });
+
+    it('lets the SDK retry a single throttle with default retries', async () => {
+      const retrying = stub.createClient({ maxAttempts: 3 });
+      const retryingSource = new SecretsManagerCredentials({ client: retrying });
+      stub.putClientSecret(credentials('sdk-retry-1'));
+      stub.failNext('GetSecretValue', 'ThrottlingException', 1);
+
+      const result = await retryingSource.get('sdk-retry-1');
+      retrying.destroy();
+
+      expect(result.clientId).toBe('sdk-retry-1');
+      expect(stub.calls('GetSecretValue')).toBe(2);
+    });
+  });
+
+  describe('list', () => {
+    let listStub: SecretsManagerStub;
+    let listSource: SecretsManagerCredentials;
+
+    beforeAll(async () => {
+      listStub = await startSecretsManagerStub({ defaultPageSize: 20, clientConfig: { maxAttempts: 1 } });
+      listSource = new SecretsManagerCredentials({ client: listStub.client });
+      // 45 clients in reverse order: three pages, and the result must still come back sorted.
+      for (let i = 44; i >= 0; i -= 1) {
+        const id = `client-${String(i).padStart(2, '0')}`;
+        listStub.putClientSecret(credentials(id), i % 3 === 0 ? { instance: `inst-${i % 2}` } : {});
+      }
+      listStub.putRawSecret('other-app/secret', { secretString: '{}' });
+      listStub.putRawSecret(`${PREFIX}bad id with spaces`, { secretString: '{}' });
+      listStub.putRawSecret(`${PREFIX.toUpperCase()}shouty`, { secretString: '{}' });
+    });
+    afterAll(async () => {
+      await listStub.stop();
+    });
+    beforeEach(() => {
+      listStub.resetCalls();
+    });
+
+    it('returns every registered client across several pages, sorted by clientId', async () => {
+      const clients = await listSource.list();
+
+      expect(clients.map((c) => c.clientId)).toEqual(
+        Array.from({ length: 45 }, (_, i) => `client-${String(i).padStart(2, '0')}`),
+      );
+      expect(listStub.calls('ListSecrets')).toBe(3);
+    });
+
+    it('reads each client instance from its tag without reading any secret', async () => {
+      const clients = await listSource.list();
+
+      expect(clients.find((c) => c.clientId === 'client-03')).toEqual({
+        clientId: 'client-03',
+        instance: 'inst-1',
+      });
+      expect(clients.find((c) => c.clientId === 'client-04')).toEqual({ clientId: 'client-04' });
+      expect(listStub.calls('GetSecretValue')).toBe(0);
+    });
+
+    it('skips names outside the exact prefix and names that are not valid client ids', async () => {
+      const ids = (await listSource.list()).map((c) => c.clientId);
+
+      expect(ids).not.toContain('bad id with spaces');
+      expect(ids).not.toContain('shouty');
+      expect(ids).toHaveLength(45);
+    });
+
+    it('skips secrets scheduled for deletion even when the service returns them', async () => {
+      await listStub.client.send(
+        new CreateSecretCommand({
+          Name: `${PREFIX}zz-deleted`,
+          SecretString: JSON.stringify(credentials('zz-deleted')),
+        }),
+      );
+      await listStub.client.send(new DeleteSecretCommand({ SecretId: `${PREFIX}zz-deleted` }));
+      listStub.setListIncludesDeleted(true);
+
+      const ids = (await listSource.list()).map((c) => c.clientId);
+      listStub.setListIncludesDeleted(false);
+      await listStub.client.send(new RestoreSecretCommand({ SecretId: `${PREFIX}zz-deleted` }));
+      const restored = (await listSource.list()).map((c) => c.clientId);
+      await listStub.client.send(
+        new DeleteSecretCommand({ SecretId: `${PREFIX}zz-deleted`, ForceDeleteWithoutRecovery: true }),
+      );
+
+      expect(ids).not.toContain('zz-deleted');
+      expect(restored).toContain('zz-deleted');
+    });
+
+    it('maps a failing ListSecrets to CredentialsUnavailableError', async () => {
+      listStub.failNext('ListSecrets', 'ThrottlingException', 1);
+
+      const error = await rejection(() => listSource.list());
+
+      expect(error).toBeInstanceOf(CredentialsUnavailableError);
+    });
+  });
+});
