@@ -1,0 +1,139 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import type { TokenVendorStackProps } from './token-vendor-stack.js';
+
+/** Prefix of every context key the app reads (`cdk.json` → `context`, or `cdk synth -c key=value`). */
+export const CONTEXT_PREFIX = 'marketo-token-vendor:';
+
+/**
+ * The context keys the app understands, documented in docs/deploy.md. Values may be JSON (from
+ * `cdk.json`) or strings (from `-c`): lists accept comma-separated strings, numbers and booleans
+ * accept their string forms.
+ */
+export const CONTEXT_KEYS = [
+  'stackName',
+  'account',
+  'region',
+  'secretPrefix',
+  'refreshScheduleMinutes',
+  'defaultMinValiditySeconds',
+  'leaseDurationSeconds',
+  'identityAllowedHosts',
+  'apiRateLimit',
+  'apiBurstLimit',
+  'allowedAccounts',
+  'organizationId',
+  'allowedPrincipalArns',
+  'tableKmsKeyArn',
+  'alarmTopicArn',
+  'logRetentionDays',
+  'removalPolicy',
+  'pointInTimeRecovery',
+  'memorySize',
+  'stageName',
+  'serviceName',
+] as const;
+/** One of {@link CONTEXT_KEYS}. */
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** The stack's name and properties, as configured. */
+export interface AppConfig {
+  readonly stackName: string;
+  readonly stackProps: TokenVendorStackProps;
+}
+
+type Lookup = (key: ContextKey) => unknown;
+
+const fail = (key: ContextKey, expected: string, value: unknown): never => {
+  throw new Error(`context ${CONTEXT_PREFIX}${key} must be ${expected}, got ${JSON.stringify(value)}`);
+};
+
+const str = (get: Lookup, key: ContextKey): string | undefined => {
+  const value = get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  return typeof value === 'string' ? value : fail(key, 'a string', value);
+};
+
+const num = (get: Lookup, key: ContextKey): number | undefined => {
+  const value = get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  const parsed = typeof value === 'string' ? Number(value) : value;
+  return typeof parsed === 'number' && Number.isFinite(parsed) ? parsed : fail(key, 'a number', value);
+};
+
+const bool = (get: Lookup, key: ContextKey): boolean | undefined => {
+  const value = get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  return fail(key, 'true or false', value);
+};
+
+const list = (get: Lookup, key: ContextKey): string[] | undefined => {
+  const value = get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  const items = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(items) || !items.every((item) => typeof item === 'string')) {
+    return fail(key, 'a list of strings or a comma-separated string', value);
+  }
+  return items.map((item) => item.trim()).filter((item) => item.length > 0);
+};
+
+const retention = (get: Lookup): logs.RetentionDays | undefined => {
+  const days = num(get, 'logRetentionDays');
+  if (days === undefined) return undefined;
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
+  return allowed.includes(days)
+    ? (days as logs.RetentionDays)
+    : fail('logRetentionDays', `one of ${allowed.join(', ')}`, days);
+};
+
+const removal = (get: Lookup): RemovalPolicy | undefined => {
+  const value = str(get, 'removalPolicy');
+  if (value === undefined) return undefined;
+  if (value === 'retain') return RemovalPolicy.RETAIN;
+  if (value === 'destroy') return RemovalPolicy.DESTROY;
+  return fail('removalPolicy', '"retain" or "destroy"', value);
+};
+
+/** Reads the app configuration from construct context (`node.tryGetContext`). */
+export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig {
+  const get: Lookup = (key) => node.tryGetContext(`${CONTEXT_PREFIX}${key}`);
+  const account = str(get, 'account');
+  const region = str(get, 'region');
+  const rateLimit = num(get, 'apiRateLimit');
+  const burstLimit = num(get, 'apiBurstLimit');
+  const refreshMinutes = num(get, 'refreshScheduleMinutes');
+  const leaseSeconds = num(get, 'leaseDurationSeconds');
+  return {
+    stackName: str(get, 'stackName') ?? 'MarketoTokenVendor',
+    stackProps: {
+      description: 'Marketo token vendor: vends Marketo REST API access tokens to AWS workloads',
+      // Environment-agnostic unless both are configured.
+      env: account !== undefined || region !== undefined ? { account, region } : undefined,
+      tableKmsKeyArn: str(get, 'tableKmsKeyArn'),
+      alarmTopicArn: str(get, 'alarmTopicArn'),
+      allowedPrincipalArns: list(get, 'allowedPrincipalArns'),
+      vendor: {
+        secretPrefix: str(get, 'secretPrefix'),
+        refreshSchedule: refreshMinutes === undefined ? undefined : Duration.minutes(refreshMinutes),
+        defaultMinValiditySeconds: num(get, 'defaultMinValiditySeconds'),
+        leaseDuration: leaseSeconds === undefined ? undefined : Duration.seconds(leaseSeconds),
+        identityAllowedHosts: list(get, 'identityAllowedHosts'),
+        apiThrottle:
+          rateLimit === undefined && burstLimit === undefined
+            ? undefined
+            : { rateLimit: rateLimit ?? 100, burstLimit: burstLimit ?? 200 },
+        allowedAccounts: list(get, 'allowedAccounts'),
+        organizationId: str(get, 'organizationId'),
+        logRetention: retention(get),
+        removalPolicy: removal(get),
+        pointInTimeRecovery: bool(get, 'pointInTimeRecovery'),
+        memorySize: num(get, 'memorySize'),
+        stageName: str(get, 'stageName'),
+        serviceName: str(get, 'serviceName'),
+      },
+    },
+  };
+}

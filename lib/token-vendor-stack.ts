@@ -1,0 +1,60 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { MarketoTokenVendor, type MarketoTokenVendorProps } from './marketo-token-vendor.js';
+
+/** Properties of the deployable stack; resources that live elsewhere are referenced by ARN. */
+export interface TokenVendorStackProps extends StackProps {
+  /**
+   * Construct settings (everything but the references below).
+   * @default - the construct's defaults
+   */
+  readonly vendor?: Omit<MarketoTokenVendorProps, 'encryptionKey' | 'alarmTopic' | 'allowedPrincipals'>;
+  /**
+   * ARN of a customer-managed KMS key for the token table.
+   * @default - the AWS-managed key
+   */
+  readonly tableKmsKeyArn?: string;
+  /**
+   * ARN of an SNS topic for alarm notifications.
+   * @default - alarms without actions
+   */
+  readonly alarmTopicArn?: string;
+  /**
+   * ARNs of principals (roles, users) the API resource policy allows, besides `vendor.allowedAccounts`.
+   * @default - none
+   */
+  readonly allowedPrincipalArns?: string[];
+}
+
+/** The Marketo token vendor as one deployable stack, with its endpoints as outputs. */
+export class TokenVendorStack extends Stack {
+  /** The vendor construct. */
+  public readonly vendor: MarketoTokenVendor;
+
+  constructor(scope: Construct, id: string, props: TokenVendorStackProps = {}) {
+    super(scope, id, props);
+    this.vendor = new MarketoTokenVendor(this, 'Vendor', {
+      ...props.vendor,
+      encryptionKey: props.tableKmsKeyArn
+        ? kms.Key.fromKeyArn(this, 'TableKey', props.tableKmsKeyArn)
+        : undefined,
+      alarmTopic: props.alarmTopicArn
+        ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
+        : undefined,
+      allowedPrincipals: props.allowedPrincipalArns?.map((arn) => new iam.ArnPrincipal(arn)),
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the token API (SigV4, service execute-api)',
+      value: this.vendor.api.url,
+    });
+    new CfnOutput(this, 'TableName', { value: this.vendor.table.tableName });
+    new CfnOutput(this, 'VendFunctionName', {
+      description: 'For direct invokes ({clientId, minValidity?})',
+      value: this.vendor.vendFunction.functionName,
+    });
+    new CfnOutput(this, 'SecretPrefix', { value: this.vendor.secretPrefix });
+  }
+}
