@@ -108,6 +108,8 @@ interface PendingFault {
 const JSON_TYPE = 'application/json;charset=UTF-8';
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_BATCH_SIZE = 300;
+/** The request log is for assertions; a long benchmark must not grow it without bound. */
+const MAX_REQUEST_LOG = 10_000;
 const FIRST_NAMES = [
   'Ada',
   'Grace',
@@ -287,7 +289,7 @@ export class MarketoSimulator {
     return clientId === undefined ? this.#identityTotal : (this.#identityCalls.get(clientId) ?? 0);
   }
 
-  /** Every Identity request received since the last `resetCounters()`. */
+  /** Identity requests received since the last `resetCounters()` (the latest 10,000). */
   identityRequests(): readonly IdentityRequestRecord[] {
     return [...this.#identityRequests];
   }
@@ -344,6 +346,7 @@ export class MarketoSimulator {
     if (clientId !== undefined)
       this.#identityCalls.set(clientId, (this.#identityCalls.get(clientId) ?? 0) + 1);
     this.#identityRequests.push({ method, clientId, secretIn, at: this.#now() });
+    if (this.#identityRequests.length > MAX_REQUEST_LOG) this.#identityRequests.shift();
 
     if (method !== 'GET' && method !== 'POST') {
       sendJson(res, 405, {
