@@ -42,7 +42,6 @@ export const DEFAULT_TOKEN_VENDOR_CONFIG: TokenVendorConfig = {
   identityTimeoutMs: 5_000,
   rotationGuardSeconds: 3,
   expirySlackMs: 1_000,
-  invalidateCooldownMs: 5_000,
   itemRetentionSeconds: 86_400,
   identityUrlPolicy: { allowedHosts: DEFAULT_IDENTITY_HOSTS },
 };
@@ -267,12 +266,14 @@ export function createTokenVendor(
   /**
    * The cross-instance single flight. Reads the store; returns a live token other than `stale` if one is
    * there; waits while someone else holds the lease; otherwise takes the lease (compare-and-swap on the
-   * item's version), calls Identity and stores the result.
+   * item's version), calls Identity and stores the result. With `checkedSince` (an invalidation), a
+   * successful refresh completed after that version also settles it, even if Identity kept the token.
    */
   const refreshViaLease = async (
     clientId: string,
     stale: string | undefined,
     deadline: number,
+    checkedSince: number | undefined,
   ): Promise<Refreshed> => {
     let waited = false;
     for (;;) {
@@ -289,7 +290,14 @@ export function createTokenVendor(
       const current = record?.token;
       if (current && isLive(current)) {
         const replaced = current.accessToken !== stale;
-        const reconfirmed = now - current.obtainedAt < cfg.invalidateCooldownMs;
+        // A lease completed successfully after the report (version moved on, lease released, no error):
+        // Identity was asked again and kept this token.
+        const reconfirmed =
+          checkedSince !== undefined &&
+          record !== undefined &&
+          record.version > checkedSince &&
+          !record.lease &&
+          !record.lastError;
         if (replaced || reconfirmed) return { token: current, source: 'store' };
       }
       const lease = record?.lease;
@@ -359,11 +367,12 @@ export function createTokenVendor(
     clientId: string,
     stale: string | undefined,
     callerDeadline: number,
+    checkedSince?: number,
   ): Promise<Refreshed> => {
     let flight = inFlight.get(clientId);
     if (!flight) {
       const flightDeadline = clock.now() + Math.max(cfg.defaultMaxWaitMs, cfg.leaseDurationMs * 2);
-      flight = refreshViaLease(clientId, stale, flightDeadline)
+      flight = refreshViaLease(clientId, stale, flightDeadline, checkedSince)
         .catch(async (error: unknown): Promise<Refreshed> => {
           if (!(error instanceof StoreUnavailableError)) throw error;
           // Without the shared store, still serve: Identity returns the same token while it is valid.
@@ -387,7 +396,9 @@ export function createTokenVendor(
     );
   };
 
-  const currentToken = async (clientId: string): Promise<{ token?: StoredToken; source: TokenSource }> => {
+  const currentToken = async (
+    clientId: string,
+  ): Promise<{ token?: StoredToken; source: TokenSource; version?: number }> => {
     const inMemory = memory.get(clientId);
     let record: TokenRecord | undefined;
     try {
@@ -397,7 +408,7 @@ export function createTokenVendor(
       return inMemory ? { token: inMemory, source: 'memory' } : { source: 'store' };
     }
     if (record?.token) remember(clientId, record.token);
-    return { token: record?.token, source: 'store' };
+    return { token: record?.token, source: 'store', version: record?.version };
   };
 
   const obtain = async (clientId: string, minValidityMs: number, deadline: number): Promise<VendedToken> => {
@@ -452,13 +463,13 @@ export function createTokenVendor(
     const rejected = fingerprint(rejectedAccessToken);
     if (memory.get(clientId)?.accessToken === rejectedAccessToken) memory.delete(clientId);
     const deadline = clock.now() + maxWaitMs;
-    const { token } = await currentToken(clientId);
+    const { token, version } = await currentToken(clientId);
     if (token?.accessToken !== rejectedAccessToken) {
       logger.info('invalidate: token already replaced', { clientId, rejected });
       return obtain(clientId, minValidityMs, deadline);
     }
     logger.info('invalidate: refreshing rejected token', { clientId, rejected });
-    const refreshed = await refreshShared(clientId, rejectedAccessToken, deadline);
+    const refreshed = await refreshShared(clientId, rejectedAccessToken, deadline, version ?? 0);
     if (isUsable(refreshed.token, minValidityMs)) return vended(clientId, refreshed.token, refreshed.source);
     return obtain(clientId, minValidityMs, deadline);
   };

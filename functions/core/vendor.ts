@@ -41,8 +41,6 @@ export interface TokenVendorConfig {
   readonly rotationGuardSeconds: number;
   /** Extra wait after a token's expiry before asking Identity for its successor. @default 1_000 */
   readonly expirySlackMs: number;
-  /** An invalidated token that Identity confirmed this recently is not re-checked again. @default 5_000 */
-  readonly invalidateCooldownMs: number;
   /** How long DynamoDB keeps an item after its token expired (TTL clean-up). @default 86_400 */
   readonly itemRetentionSeconds: number;
   /** Where Identity may be reached (SSRF guard). @default { allowedHosts: ['*.mktorest.com'] } */

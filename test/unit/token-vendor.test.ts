@@ -295,6 +295,27 @@ describe('TokenVendor.invalidate', () => {
     expect(results[0].accessToken).not.toBe(first.accessToken);
   });
 
+  it('asks Identity once for 50 concurrent reports of a token Identity still considers valid', async () => {
+    const w = world();
+    const first = await w.clock.settle(w.vendor().getToken('client-a'));
+    const vendors = Array.from({ length: 5 }, () => w.vendor());
+    const results = await w.clock.settle(
+      Promise.all(
+        Array.from({ length: 50 }, (_, i) => vendors[i % 5].invalidate('client-a', first.accessToken)),
+      ),
+    );
+    expect(w.identity.callCount()).toBe(2);
+    expect(results.every((r) => r.accessToken === first.accessToken)).toBe(true);
+  });
+
+  it('re-checks with Identity when a freshly fetched token is reported at once', async () => {
+    const w = world();
+    const first = await w.clock.settle(w.vendor().getToken('client-a'));
+    w.identity.revoke('client-a');
+    const result = await w.clock.settle(w.vendor().invalidate('client-a', first.accessToken));
+    expect(result.accessToken).not.toBe(first.accessToken);
+  });
+
   it('returns the current token without calling Identity when the rejected one was already replaced', async () => {
     const w = world();
     await w.clock.settle(w.vendor().getToken('client-a'));
