@@ -13,6 +13,7 @@ import {
   type IdentityFault,
   type MarketoSimulator,
 } from '../../local/marketo-simulator.js';
+import { registerSensitive } from '../support/leak-scan.js';
 
 /** Distinctive, with characters that change under URL encoding, so every encoded form can be searched. */
 const SECRET = 'S3cr3t value/+=&XYZ-7f1c';
@@ -22,6 +23,7 @@ const SECRET_FORMS = [
   new URLSearchParams({ s: SECRET }).toString().slice(2),
 ];
 const TIMEOUT_MS = 2_000;
+registerSensitive(SECRET);
 
 /** Everything an error could leak through: message, stack, cause chain, own properties, JSON. */
 function everythingIn(error: unknown): string {
@@ -60,6 +62,7 @@ describe('HttpIdentityClient', () => {
   });
 
   afterEach(async () => {
+    registerSensitive(...sim.issuedTokens());
     await sim.stop();
   });
 

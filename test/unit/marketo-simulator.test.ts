@@ -2,10 +2,12 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMarketoSimulator, DEMO_CLIENT, type MarketoSimulator } from '../../local/marketo-simulator.js';
+import { registerSensitive } from '../support/leak-scan.js';
 
 const CLIENT = { clientId: 'sync-job', clientSecret: 'sim-secret-1' };
 const OTHER = { clientId: 'other-service', clientSecret: 'sim-secret-2' };
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+registerSensitive(CLIENT.clientSecret, OTHER.clientSecret);
 
 interface IdentityAnswer {
   readonly status: number;
@@ -64,6 +66,7 @@ describe('MarketoSimulator', () => {
   });
 
   afterEach(async () => {
+    registerSensitive(...sim.issuedTokens());
     await sim.stop();
   });
 
