@@ -14,8 +14,10 @@ import {
   UnknownClientError,
 } from '../../functions/core/errors.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
+import { registerSensitive } from '../support/leak-scan.js';
 
 const SECRET = 'file-secret-do-not-leak';
+registerSensitive(SECRET);
 const credentials = (clientId: string, extra: Partial<ClientCredentials> = {}): ClientCredentials => ({
   clientId,
   clientSecret: `${SECRET}-${clientId}`,

@@ -11,10 +11,12 @@ import {
   UnknownClientError,
 } from '../../functions/core/errors.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
+import { registerSensitive } from '../support/leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../support/secrets-manager-stub.js';
 
 const PREFIX = 'marketo-token-vendor/clients/';
 const SECRET = 'super-secret-value-do-not-leak';
+registerSensitive(SECRET);
 
 const credentials = (clientId: string, extra: Partial<ClientCredentials> = {}): ClientCredentials => ({
   clientId,
