@@ -122,7 +122,7 @@ export class SecretsManagerCredentials implements CredentialsSource {
   }
 
   private toRegisteredClient(secret: SecretListEntry): RegisteredClient | undefined {
-    // The service's name filter is a case-insensitive prefix match: re-check exactly.
+    // The service's name filter is already a prefix match; re-checking keeps a loose filter from leaking names in.
     if (!secret.Name?.startsWith(this.prefix) || secret.DeletedDate !== undefined) return undefined;
     const clientId = secret.Name.slice(this.prefix.length);
     if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;

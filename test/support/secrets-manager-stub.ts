@@ -186,9 +186,11 @@ export async function startSecretsManagerStub(
       const matches = (s: StoredSecret) =>
         filters.every((f) => {
           const values = f.Values ?? [];
-          // Like the service: name and tag filters are case-insensitive prefix matches.
+          // Like the service: case-sensitive prefix matches; a leading "!" negates a value.
           const prefixOf = (candidate: string) =>
-            values.some((v) => candidate.toLowerCase().startsWith(v.toLowerCase()));
+            values.some((v) =>
+              v.startsWith('!') ? !candidate.startsWith(v.slice(1)) : candidate.startsWith(v),
+            );
           if (f.Key === 'name') return prefixOf(s.name);
           if (f.Key === 'tag-key') return s.tags.some((t) => prefixOf(t.Key));
           if (f.Key === 'tag-value') return s.tags.some((t) => prefixOf(t.Value));
