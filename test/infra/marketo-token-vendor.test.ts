@@ -1,0 +1,350 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
+import { appWithoutBundling } from './helpers.js';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+describe('MarketoTokenVendor with default props', () => {
+  let template: Template;
+  let resources: Resources;
+  const logicalId = (type: string, pathPart: string): string => {
+    const ids = Object.keys(template.findResources(type)).filter((id) => id.includes(pathPart));
+    expect(ids).toHaveLength(1);
+    return ids[0] as string;
+  };
+
+  beforeAll(() => {
+    // Prepare: synthesize once for the whole file.
+    const app = appWithoutBundling();
+    const stack = new Stack(app, 'Defaults');
+    new MarketoTokenVendor(stack, 'Vendor');
+    template = Template.fromStack(stack);
+    resources = template.toJSON().Resources as Resources;
+  });
+
+  describe('REST API', () => {
+    it('has exactly the three token methods, every one requiring AWS_IAM', () => {
+      const methods = template.findResources('AWS::ApiGateway::Method');
+      const summary = Object.values(methods).map((m) => ({
+        method: m.Properties.HttpMethod,
+        auth: m.Properties.AuthorizationType,
+      }));
+      expect(summary).toHaveLength(3);
+      expect(summary.every((m) => m.auth === 'AWS_IAM')).toBe(true);
+      expect(summary.map((m) => m.method).sort()).toEqual(['GET', 'GET', 'POST']);
+    });
+
+    it('has no OPTIONS (CORS) method or any method without IAM authorization', () => {
+      template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'OPTIONS' }, 0);
+      template.resourcePropertiesCountIs(
+        'AWS::ApiGateway::Method',
+        { AuthorizationType: Match.not('AWS_IAM') },
+        0,
+      );
+    });
+
+    it('serves GET /tokens/{clientId}, POST /tokens/{clientId}/invalidate and GET /instances/{instance}/token', () => {
+      const paths = Object.values(resources)
+        .filter((r) => r.Type === 'AWS::ApiGateway::Resource')
+        .map((r) => r.Properties.PathPart)
+        .sort();
+      expect(paths).toEqual(['instances', 'invalidate', 'token', 'tokens', '{clientId}', '{instance}']);
+    });
+
+    it('requires the path parameter and allows an optional minValidity query parameter', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'GET',
+        RequestParameters: {
+          'method.request.path.clientId': true,
+          'method.request.querystring.minValidity': false,
+        },
+        RequestValidatorId: { Ref: Match.stringLikeRegexp('RequestValidator') },
+      });
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'GET',
+        RequestParameters: Match.objectLike({ 'method.request.path.instance': true }),
+      });
+      template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+        ValidateRequestParameters: true,
+        ValidateRequestBody: true,
+      });
+    });
+
+    it('checks the invalidate body for an accessToken whatever its content type', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'POST',
+        RequestModels: { $default: { Ref: Match.stringLikeRegexp('InvalidateRequest') } },
+      });
+      template.hasResourceProperties('AWS::ApiGateway::Model', {
+        Schema: Match.objectLike({ required: ['accessToken'] }),
+      });
+    });
+
+    it('sends every method to the vend function through a Lambda proxy integration', () => {
+      const vendId = logicalId('AWS::Lambda::Function', 'VendFunction');
+      const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+      for (const method of methods) {
+        const integration = method.Properties.Integration as { Type: string; Uri: unknown };
+        expect(integration.Type).toBe('AWS_PROXY');
+        expect(JSON.stringify(integration.Uri)).toContain(vendId);
+      }
+    });
+
+    it('has a stage without caching or data tracing, throttled, traced and access-logged', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        StageName: 'v1',
+        CacheClusterEnabled: false,
+        TracingEnabled: true,
+        AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('userArn') },
+        MethodSettings: [
+          Match.objectLike({
+            CachingEnabled: false,
+            DataTraceEnabled: false,
+            ThrottlingRateLimit: 100,
+            ThrottlingBurstLimit: 200,
+            HttpMethod: '*',
+            ResourcePath: '/*',
+          }),
+        ],
+      });
+    });
+
+    it('is regional and allows only the stack account in its resource policy', () => {
+      template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+        EndpointConfiguration: { Types: ['REGIONAL'] },
+        Policy: {
+          Statement: [
+            {
+              Sid: 'AllowConfiguredCallers',
+              Action: 'execute-api:Invoke',
+              Effect: 'Allow',
+              Principal: {
+                AWS: {
+                  'Fn::Join': [
+                    '',
+                    ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root'],
+                  ],
+                },
+              },
+              Resource: 'execute-api:/*',
+            },
+          ],
+        },
+      });
+    });
+
+    it('answers gateway errors in the {error:{code,message}} shape', () => {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: 'BAD_REQUEST_PARAMETERS',
+        StatusCode: '400',
+        ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"InvalidRequest"') },
+      });
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: 'ACCESS_DENIED',
+        StatusCode: '403',
+        ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"AccessDenied"') },
+      });
+    });
+  });
+
+  describe('functions', () => {
+    it('run Node.js 24 on arm64 with active tracing', () => {
+      template.resourcePropertiesCountIs(
+        'AWS::Lambda::Function',
+        { Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } },
+        2,
+      );
+    });
+
+    it('give the vend function a timeout covering the 25 s wait budget', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('^Vends'),
+        Timeout: 30,
+        MemorySize: 512,
+      });
+    });
+
+    it('give the refresher the schedule period plus 60 s and no async retries', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('^Keeps every'),
+        Timeout: 120,
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId('AWS::Lambda::Function', 'RefreshFunction') },
+        MaximumRetryAttempts: 0,
+      });
+    });
+
+    it('receive the runtime contract environment', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('^Vends'),
+        Environment: {
+          Variables: {
+            TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'Table') },
+            SECRET_PREFIX: 'marketo-token-vendor/clients/',
+            DEFAULT_MIN_VALIDITY_SECONDS: '20',
+            MAX_WAIT_MS: '25000',
+            LEASE_DURATION_MS: '15000',
+            IDENTITY_ALLOWED_HOSTS: '*.mktorest.com',
+            IDENTITY_TIMEOUT_MS: '5000',
+            REFRESH_HORIZON_SECONDS: '60',
+            REFRESH_CONCURRENCY: '8',
+            POWERTOOLS_SERVICE_NAME: 'marketo-token-vendor',
+            POWERTOOLS_METRICS_NAMESPACE: 'MarketoTokenVendor',
+            NODE_OPTIONS: '--enable-source-maps',
+          },
+        },
+      });
+    });
+
+    it('log to their own log groups with one month retention', () => {
+      for (const name of ['VendFunction', 'RefreshFunction']) {
+        const fn = resources[logicalId('AWS::Lambda::Function', name)];
+        const group =
+          (fn?.Properties.LoggingConfig as { LogGroup: { Ref: string } } | undefined)?.LogGroup.Ref ?? '';
+        expect(resources[group]?.Properties.RetentionInDays).toBe(30);
+      }
+    });
+  });
+
+  describe('token table', () => {
+    it('is pay-per-request with partition key clientId and TTL on ttl', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'clientId', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'clientId', AttributeType: 'S' }],
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      });
+    });
+
+    it('is encrypted with the AWS-managed key and has point-in-time recovery off', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        // SSEEnabled without a key id is the AWS-managed key aws/dynamodb (the AWS-owned key is SSEEnabled false).
+        SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+      });
+    });
+
+    it('is retained when removed from the stack', () => {
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+  });
+
+  describe('IAM', () => {
+    const secretArn = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':secret:marketo-token-vendor/clients/*',
+        ],
+      ],
+    };
+    const statementsOf = (roleName: string): unknown => {
+      const roleId = logicalId('AWS::IAM::Role', roleName);
+      const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter(
+        (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+      );
+      expect(policies).toHaveLength(1);
+      return (policies[0]?.Properties.PolicyDocument as { Statement: unknown } | undefined)?.Statement;
+    };
+    const common = (name: string) => [
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId('AWS::Logs::LogGroup', `${name}Logs`), 'Arn'] },
+      },
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      {
+        Sid: 'ReadClientSecrets',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: secretArn,
+      },
+      {
+        Sid: 'TokenTable',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Table'), 'Arn'] },
+      },
+    ];
+
+    it('lets the vend role write its logs, read secrets under the prefix and Get/Update the table, nothing else', () => {
+      expect(statementsOf('VendRole')).toEqual(common('Vend'));
+    });
+
+    it('lets the refresh role do the same plus ListSecrets, which cannot be resource-scoped', () => {
+      expect(statementsOf('RefreshRole')).toEqual([
+        ...common('Refresh'),
+        { Sid: 'ListClients', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
+      ]);
+    });
+
+    it('attaches no managed policies to either role', () => {
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+  });
+
+  describe('refresh schedule', () => {
+    it('runs the refresher every minute', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'RefreshFunction'), 'Arn'] },
+            RetryPolicy: { MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 2 },
+          }),
+        ],
+      });
+    });
+  });
+
+  describe('alarms', () => {
+    it('watch refresh failures and Identity errors on the custom metrics with the service dimension', () => {
+      for (const metricName of ['RefreshFailed', 'IdentityErrors']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'MarketoTokenVendor',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'marketo-token-vendor' }],
+          Statistic: 'Sum',
+        });
+      }
+    });
+
+    it('watch API 5xx and errors and throttles of both functions', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5XXError',
+      });
+      template.resourcePropertiesCountIs(
+        'AWS::CloudWatch::Alarm',
+        { Namespace: 'AWS/Lambda', MetricName: 'Errors' },
+        2,
+      );
+      template.resourcePropertiesCountIs(
+        'AWS::CloudWatch::Alarm',
+        { Namespace: 'AWS/Lambda', MetricName: 'Throttles' },
+        2,
+      );
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    });
+
+    it('have no actions when no topic is given', () => {
+      template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: Match.anyValue() }, 0);
+    });
+  });
+});
