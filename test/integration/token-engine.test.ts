@@ -1,0 +1,175 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
+import { createVendHandler } from '../../functions/vend.js';
+import { getTokenEvent, lambdaContext } from '../support/api-event.js';
+import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
+
+const HOUR_MS = 3_600_000;
+
+let world: LoopbackWorld;
+let clientCounter = 0;
+/** A fresh client per test keeps tests independent inside one shared world. */
+const newClient = (prefix = 'client'): string => {
+  clientCounter += 1;
+  const clientId = `${prefix}-${clientCounter}`;
+  world.registerClient(clientId);
+  return clientId;
+};
+
+beforeAll(async () => {
+  world = await startLoopbackWorld();
+});
+
+afterAll(async () => {
+  await world.stop();
+});
+
+beforeEach(() => {
+  world.clock.offsetMs = 0;
+  world.simulator.clearFaults();
+});
+
+const apiHandler = () => {
+  const telemetry = createTelemetry('token-engine-it');
+  const vendor = world.vendor({}, coreLogger(telemetry.logger));
+  const handler = createVendHandler({ vendor, telemetry });
+  return async (event: ReturnType<typeof getTokenEvent>) => {
+    const result = (await handler(event, lambdaContext())) as APIGatewayProxyResult;
+    return { status: result.statusCode, body: JSON.parse(result.body), headers: result.headers ?? {} };
+  };
+};
+
+describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Marketo simulator', () => {
+  it('fetches and stores a token on the first vend', async () => {
+    const clientId = newClient();
+    const token = await world.vendor().getToken(clientId);
+    expect(token.source).toBe('identity');
+    const record = await world.store().get(clientId);
+    expect(record?.token?.accessToken).toBe(token.accessToken);
+    expect(record?.lease).toBeUndefined();
+    expect(world.simulator.identityCalls(clientId)).toBe(1);
+  });
+
+  it('serves a fresh instance from the store with no Identity call', async () => {
+    const clientId = newClient();
+    await world.vendor().getToken(clientId);
+    const token = await world.vendor().getToken(clientId);
+    expect(token.source).toBe('store');
+    expect(world.simulator.identityCalls(clientId)).toBe(1);
+  });
+
+  it('makes exactly 1 Identity call for 200 concurrent vends over 8 instances on an expired token', async () => {
+    const clientId = newClient();
+    await world.vendor().getToken(clientId);
+    world.clock.offsetMs = HOUR_MS + 1_000;
+    world.simulator.setLatency(50);
+    const vendors = Array.from({ length: 8 }, () => world.vendor());
+    const tokens = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => vendors[i % vendors.length].getToken(clientId)),
+    );
+    world.simulator.setLatency(0);
+    expect(world.simulator.identityCalls(clientId) - 1).toBe(1);
+    expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
+    expect(Math.min(...tokens.map((t) => t.expiresInSeconds))).toBeGreaterThan(3500);
+  });
+
+  it('takes over after the lease of a crashed holder lapses, with one Identity call', async () => {
+    const clientId = newClient();
+    const leaseUntil = world.clock.now() + 1_500;
+    await world.store().acquireLease(clientId, undefined, { owner: 'crashed-lambda', leaseUntil }, 0);
+    const token = await world.vendor({ leaseDurationMs: 1_500 }).getToken(clientId, { maxWaitMs: 10_000 });
+    expect(token.source).toBe('identity');
+    expect(world.clock.now()).toBeGreaterThanOrEqual(leaseUntil);
+    expect(world.simulator.identityCalls(clientId)).toBe(1);
+    expect((await world.store().get(clientId))?.lease).toBeUndefined();
+  });
+
+  it('waits out a near-expiry token and returns the next one', async () => {
+    const clientId = newClient();
+    const first = await world.vendor().getToken(clientId);
+    world.clock.offsetMs = first.expiresAt - Date.now() - 2_000;
+    const next = await world.vendor({ rotationGuardSeconds: 1 }).getToken(clientId, {
+      minValiditySeconds: 60,
+      maxWaitMs: 10_000,
+    });
+    expect(next.accessToken).not.toBe(first.accessToken);
+    expect(next.expiresInSeconds).toBeGreaterThan(3500);
+    expect(world.simulator.identityCalls(clientId)).toBe(2);
+  });
+
+  it('makes 1 Identity call for 50 concurrent invalidations of the same dead token', async () => {
+    const clientId = newClient();
+    const first = await world.vendor().getToken(clientId);
+    world.simulator.revokeToken(clientId);
+    const vendors = Array.from({ length: 5 }, () => world.vendor());
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        vendors[i % vendors.length].invalidate(clientId, first.accessToken),
+      ),
+    );
+    expect(world.simulator.identityCalls(clientId)).toBe(2);
+    expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
+    expect(results[0].accessToken).not.toBe(first.accessToken);
+  });
+
+  it('re-reads the secret once on bad credentials, then answers 502 CredentialsRejected', async () => {
+    const clientId = newClient();
+    world.simulator.setClientSecret(clientId, 'rotated-in-marketo-but-not-in-secrets-manager');
+    world.secrets.resetCalls();
+    const vend = apiHandler();
+    const result = await vend(getTokenEvent(clientId));
+    expect(result.status).toBe(502);
+    expect(result.body).toEqual({ error: { code: 'CredentialsRejected', message: expect.any(String) } });
+    expect(world.secrets.calls('GetSecretValue')).toBe(2);
+    expect(world.simulator.identityCalls(clientId)).toBe(2);
+  });
+
+  it('serves a valid cached token while Identity is down', async () => {
+    const clientId = newClient();
+    await world.vendor().getToken(clientId);
+    world.simulator.injectIdentityFault({ kind: 'status', status: 503 }, 100);
+    const vend = apiHandler();
+    const result = await vend(getTokenEvent(clientId));
+    expect(result.status).toBe(200);
+    expect(world.simulator.identityCalls(clientId)).toBe(1);
+  });
+
+  it('answers 404 UnknownClient for a client with no secret', async () => {
+    const result = await apiHandler()(getTokenEvent('never-registered'));
+    expect(result.status).toBe(404);
+    expect(result.body.error.code).toBe('UnknownClient');
+  });
+
+  it.each([
+    ['a malformed client id', getTokenEvent('bad id!')],
+    ['a malformed minValidity', getTokenEvent('client-x', { minValidity: '-5' })],
+    ['a minValidity beyond a token lifetime', getTokenEvent('client-x', { minValidity: '4000' })],
+  ])('answers 400 InvalidRequest for %s', async (_label, event) => {
+    const result = await apiHandler()(event);
+    expect(result.status).toBe(400);
+    expect(result.body.error.code).toBe('InvalidRequest');
+  });
+
+  it('summarises a refresher sweep over 50 clients: missing, valid and expiring', async () => {
+    const local = await startLoopbackWorld();
+    try {
+      const ids = Array.from({ length: 50 }, (_, i) => `sweep-${String(i).padStart(2, '0')}`);
+      for (const id of ids) local.registerClient(id);
+      // 10 fetched an hour ago minus 5 s (expiring within the horizon), 20 just now (valid), 20 missing.
+      local.clock.offsetMs = -(HOUR_MS - 5_000);
+      await Promise.all(ids.slice(0, 10).map((id) => local.vendor().getToken(id, { minValiditySeconds: 0 })));
+      local.clock.offsetMs = 0;
+      await Promise.all(ids.slice(10, 30).map((id) => local.vendor().getToken(id)));
+      const summary = await local.vendor().refreshAll({ horizonMs: 60_000, concurrency: 8 });
+      expect(summary).toMatchObject({ clients: 50, fetched: 20, waited: 10, valid: 20, failed: 0 });
+      expect(local.simulator.identityCalls()).toBe(30 + 30);
+      for (const id of ids) {
+        const record = await local.store().get(id);
+        expect(record?.token?.expiresAt ?? 0).toBeGreaterThan(local.clock.now() + 60_000);
+      }
+    } finally {
+      await local.stop();
+    }
+  });
+});
