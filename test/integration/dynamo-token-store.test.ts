@@ -1,6 +1,7 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
+import { DynamoTokenStore, itemToRecord } from '../../functions/adapters/dynamo-token-store.js';
 import type { StoredToken, TokenRecord } from '../../functions/core/ports.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../support/dynalite.js';
 
@@ -13,6 +14,50 @@ const token = (suffix: string, expiresAt = NOW + 3_600_000): StoredToken => ({
   obtainedAt: NOW,
 });
 const lease = (owner: string) => ({ owner, leaseUntil: NOW + 15_000 });
+
+describe('itemToRecord', () => {
+  const FIELDS = {
+    accessToken: { S: 'tok:ab' },
+    tokenType: { S: 'bearer' },
+    scope: { S: 'apis@example.com' },
+    expiresAt: { N: '2' },
+    obtainedAt: { N: '1' },
+    leaseOwner: { S: 'owner' },
+    leaseUntil: { N: '3' },
+    lastErrorCode: { S: 'IdentityUnavailable' },
+    lastErrorMessage: { S: 'timeout' },
+    lastErrorAt: { N: '4' },
+    version: { N: '7' },
+  };
+
+  it('maps any subset of fields to a whole token, lease and error or none of each (never half)', () => {
+    fc.assert(
+      fc.property(fc.subarray(Object.keys(FIELDS) as (keyof typeof FIELDS)[]), (present) => {
+        const item = { clientId: { S: 'c' }, ...Object.fromEntries(present.map((k) => [k, FIELDS[k]])) };
+        const has = (...keys: (keyof typeof FIELDS)[]) => keys.every((k) => present.includes(k));
+
+        const record = itemToRecord(item);
+
+        expect(record?.version).toBe(has('version') ? 7 : 0);
+        expect(record?.token !== undefined).toBe(has('accessToken', 'tokenType', 'expiresAt', 'obtainedAt'));
+        expect(record?.lease !== undefined).toBe(has('leaseOwner', 'leaseUntil'));
+        expect(record?.lastError !== undefined).toBe(has('lastErrorCode', 'lastErrorAt'));
+      }),
+    );
+  });
+
+  it('treats a field of the wrong type as missing', () => {
+    const record = itemToRecord({
+      clientId: { S: 'c' },
+      ...FIELDS,
+      expiresAt: { S: 'soon' },
+      version: { S: '7' },
+    });
+
+    expect(record).toMatchObject({ clientId: 'c', version: 0 });
+    expect(record?.token).toBeUndefined();
+  });
+});
 
 describe('DynamoTokenStore (against dynalite)', () => {
   let db: RunningDynalite;

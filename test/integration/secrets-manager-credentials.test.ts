@@ -103,6 +103,28 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       expect(stub.calls('GetSecretValue')).toBe(2);
     });
 
+    it('lets concurrent bypassCache gets share one fresh read', async () => {
+      stub.putClientSecret(credentials('bypass-flight-1'));
+      await source.get('bypass-flight-1');
+
+      await Promise.all(
+        Array.from({ length: 10 }, () => source.get('bypass-flight-1', { bypassCache: true })),
+      );
+
+      expect(stub.calls('GetSecretValue')).toBe(2);
+    });
+
+    it('does not let a bypassCache get join an ordinary read already in flight', async () => {
+      stub.putClientSecret(credentials('bypass-flight-2'));
+
+      await Promise.all([
+        source.get('bypass-flight-2'),
+        source.get('bypass-flight-2', { bypassCache: true }),
+      ]);
+
+      expect(stub.calls('GetSecretValue')).toBe(2);
+    });
+
     it('throws UnknownClientError naming the client and secret when the secret does not exist', async () => {
       const error = await rejection(() => source.get('nobody'));
 
@@ -178,12 +200,16 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
     });
 
     it('maps an unreachable endpoint to CredentialsUnavailableError and recovers afterwards', async () => {
+      // Default SDK retries: a keep-alive socket killed while "down" may be reused once after recovery.
+      const retrying = stub.createClient({ maxAttempts: 3 });
+      const retryingSource = new SecretsManagerCredentials({ client: retrying });
       stub.putClientSecret(credentials('down-1'));
       stub.setDown(true);
 
-      const error = await rejection(() => source.get('down-1'));
+      const error = await rejection(() => retryingSource.get('down-1'));
       stub.setDown(false);
-      const recovered = await source.get('down-1');
+      const recovered = await retryingSource.get('down-1');
+      retrying.destroy();
 
       expect(error).toBeInstanceOf(CredentialsUnavailableError);
       expect(recovered.clientId).toBe('down-1');

@@ -74,7 +74,7 @@ export interface SecretsManagerStub {
   putRawSecret(name: string, value: { secretString?: string; secretBinary?: string; tags?: Tag[] }): void;
   /** Answers the next `times` calls of `op` with the error `errorType` (e.g. `ThrottlingException`). */
   failNext(op: SecretsManagerOp, errorType: string, times?: number): void;
-  /** While down, every request's socket is destroyed without an answer. */
+  /** While down, every request's socket is destroyed without an answer (the client sees a reset). */
   setDown(down: boolean): void;
   /**
    * Makes ListSecrets return secrets scheduled for deletion even without `IncludePlannedDeletion`
@@ -383,8 +383,9 @@ export async function startSecretsManagerStub(
       faults.set(op, { type: errorType, remaining: times });
     },
     setDown(value) {
+      // Only requests arriving while down lose their socket: killing idle keep-alive sockets too would
+      // leave the client's pool holding dead sockets after recovery, a flake rather than a fault.
       down = value;
-      if (value) for (const socket of sockets) socket.destroy();
     },
     setListIncludesDeleted(include) {
       listIncludesDeleted = include;
