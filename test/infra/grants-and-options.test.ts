@@ -1,0 +1,277 @@
+import { type CfnElement, Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import { appWithoutBundling, executeApiArn } from './helpers.js';
+
+const consumerRole = (stack: Stack, id: string): iam.Role =>
+  new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+
+describe('MarketoTokenVendor with options and grants', () => {
+  let template: Template;
+  let vendor: MarketoTokenVendor;
+  let apiId: string;
+  const policyStatementsOf = (roleId: string): Array<Record<string, unknown>> => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(`"${roleId}`),
+    );
+    expect(policies).toHaveLength(1);
+    const document = policies[0]?.Properties.PolicyDocument as
+      | { Statement: Array<Record<string, unknown>> }
+      | undefined;
+    return document?.Statement ?? [];
+  };
+
+  beforeAll(() => {
+    // Prepare: one stack exercising every option and grant, synthesized once.
+    const app = appWithoutBundling();
+    const stack = new Stack(app, 'Options');
+    vendor = new MarketoTokenVendor(stack, 'Vendor', {
+      alarmTopic: new sns.Topic(stack, 'Alarms'),
+      encryptionKey: new kms.Key(stack, 'TableKey', { enableKeyRotation: true }),
+      allowedAccounts: ['111111111111'],
+      organizationId: 'o-abcdefghij',
+      allowedPrincipals: [new iam.ArnPrincipal('arn:aws:iam::222222222222:role/consumer')],
+      refreshSchedule: Duration.minutes(5),
+      serviceName: 'mtv-test',
+      stageName: 'prod',
+      pointInTimeRecovery: true,
+    });
+    vendor.grantVend(consumerRole(stack, 'TwoClients'), 'client-a', 'client.b');
+    vendor.grantVend(consumerRole(stack, 'AllClients'));
+    vendor.grantVendInstance(consumerRole(stack, 'OneInstance'), '123-ABC-456');
+    vendor.grantVendInstance(consumerRole(stack, 'AllInstances'));
+    vendor.grantInvoke(consumerRole(stack, 'DirectInvoker'));
+    template = Template.fromStack(stack);
+    apiId = stack.getLogicalId(vendor.api.node.defaultChild as CfnElement);
+  });
+
+  describe('grantVend', () => {
+    it('with client ids allows execute-api:Invoke on exactly those clients’ GET and invalidate ARNs', () => {
+      expect(policyStatementsOf('TwoClients')).toEqual([
+        {
+          Action: 'execute-api:Invoke',
+          Effect: 'Allow',
+          Resource: [
+            executeApiArn(apiId, 'prod/GET/tokens/client-a'),
+            executeApiArn(apiId, 'prod/POST/tokens/client-a/invalidate'),
+            executeApiArn(apiId, 'prod/GET/tokens/client.b'),
+            executeApiArn(apiId, 'prod/POST/tokens/client.b/invalidate'),
+          ],
+        },
+      ]);
+    });
+
+    it('without client ids allows every client through the wildcard', () => {
+      expect(policyStatementsOf('AllClients')).toEqual([
+        {
+          Action: 'execute-api:Invoke',
+          Effect: 'Allow',
+          Resource: [
+            executeApiArn(apiId, 'prod/GET/tokens/*'),
+            executeApiArn(apiId, 'prod/POST/tokens/*/invalidate'),
+          ],
+        },
+      ]);
+    });
+
+    it('rejects a client id outside the API alphabet, showing it', () => {
+      expect(() => vendor.grantVend(new iam.AccountRootPrincipal(), 'a/b')).toThrow(/clientId .* got "a\/b"/);
+    });
+  });
+
+  describe('grantVendInstance', () => {
+    it('with instances allows exactly their pool token ARNs', () => {
+      expect(policyStatementsOf('OneInstance')).toEqual([
+        {
+          Action: 'execute-api:Invoke',
+          Effect: 'Allow',
+          Resource: executeApiArn(apiId, 'prod/GET/instances/123-ABC-456/token'),
+        },
+      ]);
+    });
+
+    it('without instances allows every pool through the wildcard', () => {
+      expect(policyStatementsOf('AllInstances')).toEqual([
+        {
+          Action: 'execute-api:Invoke',
+          Effect: 'Allow',
+          Resource: executeApiArn(apiId, 'prod/GET/instances/*/token'),
+        },
+      ]);
+    });
+  });
+
+  describe('grantInvoke', () => {
+    it('allows lambda:InvokeFunction on the vend function only', () => {
+      const statements = policyStatementsOf('DirectInvoker');
+      expect(statements).toHaveLength(1);
+      expect(statements[0]?.Action).toBe('lambda:InvokeFunction');
+      expect(JSON.stringify(statements[0]?.Resource)).toContain('VendorVendFunction');
+      expect(JSON.stringify(statements[0]?.Resource)).not.toContain('RefreshFunction');
+    });
+  });
+
+  describe('alarm topic', () => {
+    it('is the alarm and OK action of all seven alarms', () => {
+      const topic = { Ref: Match.stringLikeRegexp('^Alarms') };
+      template.resourcePropertiesCountIs(
+        'AWS::CloudWatch::Alarm',
+        { AlarmActions: [topic], OKActions: [topic] },
+        7,
+      );
+    });
+  });
+
+  describe('customer-managed key', () => {
+    it('encrypts the table', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: 'KMS',
+          KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TableKey'), 'Arn'] },
+        },
+      });
+    });
+
+    it('is decryptable by both roles, only through DynamoDB', () => {
+      for (const role of ['VendorVendRole', 'VendorRefreshRole']) {
+        expect(policyStatementsOf(role)).toContainEqual({
+          Sid: 'TableKey',
+          Action: 'kms:Decrypt',
+          Effect: 'Allow',
+          Resource: {
+            'Fn::GetAtt': [Match.stringLikeRegexp('^TableKey').toString() && expect.any(String), 'Arn'],
+          },
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+            },
+          },
+        });
+      }
+    });
+  });
+
+  describe('resource policy', () => {
+    it('allows the configured accounts and principals, and the organization by condition', () => {
+      template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+        Policy: {
+          Statement: [
+            {
+              Sid: 'AllowConfiguredCallers',
+              Action: 'execute-api:Invoke',
+              Effect: 'Allow',
+              Principal: {
+                AWS: [
+                  { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:root']] },
+                  'arn:aws:iam::222222222222:role/consumer',
+                ],
+              },
+              Resource: 'execute-api:/*',
+            },
+            {
+              Sid: 'AllowOrganization',
+              Action: 'execute-api:Invoke',
+              Effect: 'Allow',
+              Principal: { AWS: '*' },
+              Resource: 'execute-api:/*',
+              Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abcdefghij' } },
+            },
+          ],
+        },
+      });
+    });
+  });
+
+  describe('refresh schedule of five minutes', () => {
+    it('runs at that rate with a timeout of the period plus 60 s and the period as horizon', () => {
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('^Keeps every'),
+        Timeout: 360,
+        Environment: { Variables: Match.objectLike({ REFRESH_HORIZON_SECONDS: '300' }) },
+      });
+    });
+  });
+
+  describe('metrics', () => {
+    it('are custom metrics in MarketoTokenVendor with the service dimension', () => {
+      const metrics = [
+        vendor.metricIdentityCalls(),
+        vendor.metricIdentityErrors(),
+        vendor.metricRefreshFailures(),
+      ];
+      expect(metrics.map((m) => [m.namespace, m.metricName, m.dimensions])).toEqual([
+        ['MarketoTokenVendor', 'IdentityCalls', { service: 'mtv-test' }],
+        ['MarketoTokenVendor', 'IdentityErrors', { service: 'mtv-test' }],
+        ['MarketoTokenVendor', 'RefreshFailed', { service: 'mtv-test' }],
+      ]);
+    });
+
+    it('report vend latency as the API p99 latency', () => {
+      const metric = vendor.metricVendLatency();
+      expect([metric.namespace, metric.metricName, metric.statistic]).toEqual([
+        'AWS/ApiGateway',
+        'Latency',
+        'p99',
+      ]);
+    });
+  });
+
+  describe('point-in-time recovery', () => {
+    it('is enabled when asked for', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+    });
+  });
+});
+
+describe('MarketoTokenVendor props validation', () => {
+  const build = (props: MarketoTokenVendorProps) => () =>
+    new MarketoTokenVendor(new Stack(appWithoutBundling(), 'Validation'), 'Vendor', props);
+
+  it.each<[string, MarketoTokenVendorProps, RegExp]>([
+    ['a secret prefix not ending with a slash', { secretPrefix: 'marketo' }, /secretPrefix .* got "marketo"/],
+    [
+      'a refresh schedule under a minute',
+      { refreshSchedule: Duration.seconds(30) },
+      /refreshSchedule .* got 30 seconds/,
+    ],
+    [
+      'a refresh schedule whose timeout would pass 15 minutes',
+      { refreshSchedule: Duration.minutes(15) },
+      /got 900 seconds/,
+    ],
+    ['a default minimum validity of a whole token lifetime', { defaultMinValiditySeconds: 3600 }, /got 3600/],
+    [
+      'a wait budget beyond API Gateway’s timeout',
+      { maxWait: Duration.seconds(29) },
+      /maxWait .* got 29000 ms/,
+    ],
+    [
+      'a lease shorter than the Identity timeout',
+      { leaseDuration: Duration.seconds(5) },
+      /leaseDuration .* got 5000 ms/,
+    ],
+    [
+      'an identity host given as a URL',
+      { identityAllowedHosts: ['https://x.mktorest.com'] },
+      /got "https:\/\/x\.mktorest\.com"/,
+    ],
+    ['an account id that is not 12 digits', { allowedAccounts: ['1234'] }, /allowedAccounts .* got "1234"/],
+    ['a malformed organization id', { organizationId: 'acme' }, /organizationId .* got "acme"/],
+    ['too little memory', { memorySize: 64 }, /memorySize .* got 64/],
+    ['a zero burst limit', { apiThrottle: { rateLimit: 10, burstLimit: 0 } }, /apiThrottle .*"burstLimit":0/],
+  ])('fails on %s, showing the value', (_name, props, message) => {
+    expect(build(props)).toThrow(message);
+  });
+
+  it('accepts unresolved tokens without validating them', () => {
+    expect(build({ secretPrefix: Lazy.string({ produce: () => 'resolved-later/' }) })).not.toThrow();
+  });
+});
