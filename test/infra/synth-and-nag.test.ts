@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -98,6 +99,29 @@ describe('the app, synthesized with real bundles and cdk-nag', () => {
           .map((match) => match[1] ?? '')
           .filter((module) => !optional.has(module));
         expect(external).toEqual([]);
+      },
+    );
+
+    it.each(['VendFunction', 'RefreshFunction'])(
+      '%s loads in a fresh Node process and exports handler',
+      (name) => {
+        const file = join(bundleOf(deployable.stackName, name), 'index.mjs');
+        // Catches ESM problems (a missing require shim, top-level failures) before a deploy would.
+        const output = execFileSync(
+          process.execPath,
+          ['-e', `import(${JSON.stringify(file)}).then((m) => console.log(typeof m.handler))`],
+          {
+            env: {
+              PATH: process.env.PATH,
+              TABLE_NAME: 'tokens',
+              AWS_REGION: 'eu-west-1',
+              POWERTOOLS_METRICS_DISABLED: 'true',
+            },
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        );
+        expect(output.trim()).toBe('function');
       },
     );
 
