@@ -64,7 +64,7 @@ const execute = (vendor: TokenVendor, request: VendRequest): Promise<VendedToken
     case 'invalidate':
       return vendor.invalidate(request.clientId, request.accessToken, options);
     case 'instance-token':
-      throw new RouteNotFoundError('instance pools are not enabled in this version');
+      return vendor.getInstanceToken(request.instance, options);
   }
 };
 
@@ -80,6 +80,7 @@ export function createVendHandler(deps: VendHandlerDeps) {
   const audit = (request: VendRequest, token: VendedToken, caller: string): void =>
     logger.info('vend', {
       action: request.kind,
+      ...(request.kind === 'instance-token' ? { instance: request.instance } : {}),
       clientId: token.clientId,
       caller,
       token: fingerprint(token.accessToken),

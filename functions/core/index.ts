@@ -3,6 +3,7 @@ export * from './clock.js';
 export * from './credentials.js';
 export * from './errors.js';
 export * from './fingerprint.js';
+export * from './pool.js';
 export type * from './ports.js';
 export * from './token-vendor.js';
 export type * from './vendor.js';

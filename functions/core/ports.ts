@@ -151,7 +151,9 @@ export type MetricName =
   | 'Invalidations'
   | 'RefreshFetched'
   | 'RefreshWaited'
-  | 'RefreshFailed';
+  | 'RefreshFailed'
+  | 'PoolMemberFailed'
+  | 'PoolGuaranteedRemainingSeconds';
 
 /** Where the core reports counters and timings (Powertools Metrics in Lambda). */
 export interface MetricsSink {

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { systemClock } from './clock.js';
-import { assertIdentityUrlAllowed, assertValidClientId, DEFAULT_IDENTITY_HOSTS } from './credentials.js';
+import {
+  assertIdentityUrlAllowed,
+  assertValidClientId,
+  assertValidInstance,
+  DEFAULT_IDENTITY_HOSTS,
+} from './credentials.js';
 import {
   CredentialsRejectedError,
   IdentityUnavailableError,
@@ -10,10 +15,21 @@ import {
   StoreUnavailableError,
   TokenRotatingError,
   TokenVendorError,
+  UnknownClientError,
 } from './errors.js';
 import { fingerprint } from './fingerprint.js';
-import type { ClientCredentials, Clock, Logger, MetricsSink, StoredToken, TokenRecord } from './ports.js';
+import { guaranteedRemainingMs, staggerDelayMs } from './pool.js';
 import type {
+  ClientCredentials,
+  Clock,
+  Logger,
+  MetricsSink,
+  RegisteredClient,
+  StoredToken,
+  TokenRecord,
+} from './ports.js';
+import type {
+  PoolStatus,
   RefreshSummary,
   TokenSource,
   TokenVendor,
@@ -44,6 +60,17 @@ export const DEFAULT_TOKEN_VENDOR_CONFIG: TokenVendorConfig = {
   expirySlackMs: 1_000,
   itemRetentionSeconds: 86_400,
   identityUrlPolicy: { allowedHosts: DEFAULT_IDENTITY_HOSTS },
+  tokenLifespanSeconds: 3600,
+  poolMembershipCacheMs: 60_000,
+};
+
+/** Pools by instance name, members sorted by client id; clients without an instance are not pooled. */
+const groupByInstance = (clients: readonly RegisteredClient[]): Map<string, string[]> => {
+  const pools = new Map<string, string[]>();
+  for (const { clientId, instance } of clients) {
+    if (instance !== undefined) pools.set(instance, [...(pools.get(instance) ?? []), clientId].sort());
+  }
+  return pools;
 };
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -474,51 +501,191 @@ export function createTokenVendor(
     return obtain(clientId, minValidityMs, deadline);
   };
 
+  /** Pool membership by instance, from the credentials source, reused for `poolMembershipCacheMs`. */
+  let membership: { readonly at: number; readonly byInstance: Map<string, string[]> } | undefined;
+  const poolMembers = async (instance: string): Promise<string[]> => {
+    if (!membership || clock.now() - membership.at >= cfg.poolMembershipCacheMs) {
+      membership = { at: clock.now(), byInstance: groupByInstance(await credentials.list()) };
+    }
+    const members = membership.byInstance.get(instance);
+    if (!members || members.length === 0) {
+      throw new UnknownClientError(`no clients registered for instance "${instance}"`);
+    }
+    return members;
+  };
+
+  const getInstanceToken = async (instance: string, options?: VendOptions): Promise<VendedToken> => {
+    assertValidInstance(instance);
+    const { minValidityMs, maxWaitMs } = resolveVendOptions(options, cfg);
+    const deadline = clock.now() + maxWaitMs;
+    const members = await poolMembers(instance);
+    const failed = new Map<string, unknown>();
+    let refreshedMissing = false;
+    for (;;) {
+      const candidates = members.filter((id) => !failed.has(id));
+      const states = await Promise.all(
+        candidates.map(async (clientId) => {
+          const inMemory = memory.get(clientId);
+          if (inMemory && isUsable(inMemory, minValidityMs))
+            return { clientId, token: inMemory, source: 'memory' as const };
+          return { clientId, ...(await currentToken(clientId)) };
+        }),
+      );
+      let best: { clientId: string; token: StoredToken; source: TokenSource } | undefined;
+      for (const state of states) {
+        if (
+          state.token &&
+          isUsable(state.token, minValidityMs) &&
+          (!best || state.token.expiresAt > best.token.expiresAt)
+        ) {
+          best = { clientId: state.clientId, token: state.token, source: state.source };
+        }
+      }
+      if (best) return vended(best.clientId, best.token, best.source);
+      const notLive = states.filter((s) => !s.token || !isLive(s.token));
+      if (notLive.length > 0 && !refreshedMissing) {
+        // No member can serve: fetch one member without a live token now (one, to keep the stagger).
+        refreshedMissing = true;
+        for (const { clientId, token } of notLive) {
+          try {
+            await refreshShared(clientId, token?.accessToken, deadline);
+            break;
+          } catch (error) {
+            failed.set(clientId, error);
+            metrics.record('PoolMemberFailed', 1, 'Count');
+            logger.error('pool member failed; serving from the others', {
+              instance,
+              clientId,
+              code: error instanceof TokenVendorError ? error.code : 'InternalError',
+            });
+          }
+        }
+        continue;
+      }
+      const live = states.filter((s) => s.token && isLive(s.token)).map((s) => s.token as StoredToken);
+      if (live.length === 0) {
+        throw (
+          failed.values().next().value ??
+          new IdentityUnavailableError(`no member of instance "${instance}" has a token`)
+        );
+      }
+      const soonest = Math.min(...live.map((t) => t.expiresAt));
+      const readyAt = soonest + cfg.expirySlackMs;
+      if (readyAt >= deadline) {
+        metrics.record('TokenRotating', 1, 'Count');
+        throw new TokenRotatingError(
+          `no member of instance "${instance}" has ${minValidityMs / 1000} s of validity left and the next token is ` +
+            'only issued at expiry; retry after it',
+          { retryAfterSeconds: Math.max(1, Math.ceil((readyAt - clock.now()) / 1000)) },
+        );
+      }
+      await clock.sleep(readyAt - clock.now());
+      refreshedMissing = false;
+    }
+  };
+
   const refreshAll = async (options?: {
     readonly horizonMs?: number;
     readonly concurrency?: number;
   }): Promise<RefreshSummary> => {
     const horizonMs = options?.horizonMs ?? 60_000;
     const limit = pLimit(options?.concurrency ?? 8);
+    const sweepStart = clock.now();
+    const lifespanMs = cfg.tokenLifespanSeconds * 1000;
     const clients = await credentials.list();
-    const counts = { fetched: 0, waited: 0, valid: 0 };
+    const pools = groupByInstance(clients);
+    const counts = { fetched: 0, waited: 0, valid: 0, deferred: 0 };
     const failures: Array<{ clientId: string; code: string }> = [];
-    // Each client waits for its own expiry outside the limiter, so waiting never blocks fetching.
-    const refreshOne = async (clientId: string): Promise<void> => {
+    const expiries = new Map<string, number>();
+    const fail = (clientId: string, error: unknown): void => {
+      const code = error instanceof TokenVendorError ? error.code : 'InternalError';
+      failures.push({ clientId, code });
+      metrics.record('RefreshFailed', 1, 'Count');
+      logger.warn('refresh failed', { clientId, code });
+    };
+    const deadlineFor = (start: number): number =>
+      start + Math.max(cfg.defaultMaxWaitMs, cfg.leaseDurationMs * 2);
+
+    // Phase 1: every client's current token (pool decisions need the other members' expiries).
+    const tokens = new Map<string, StoredToken | undefined>();
+    await Promise.all(
+      clients.map(({ clientId }) =>
+        limit(async () => {
+          try {
+            const token = (await readStore(clientId))?.token;
+            tokens.set(clientId, token);
+            if (token) expiries.set(clientId, token.expiresAt);
+          } catch (error) {
+            fail(clientId, error);
+          }
+        }),
+      ),
+    );
+
+    // Phase 2: each client waits for its own expiry outside the limiter, so waiting never blocks fetching.
+    const refreshOne = async (clientId: string, pool?: readonly string[]): Promise<void> => {
+      if (!tokens.has(clientId)) return;
+      const token = tokens.get(clientId);
       try {
-        const record = await limit(() => readStore(clientId));
-        const token = record?.token;
-        const deadlineFor = (start: number): number =>
-          start + Math.max(cfg.defaultMaxWaitMs, cfg.leaseDurationMs * 2);
-        if (!token || !isLive(token)) {
-          await limit(() => refreshShared(clientId, token?.accessToken, deadlineFor(clock.now())));
-          counts.fetched += 1;
-          metrics.record('RefreshFetched', 1, 'Count');
-        } else if (token.expiresAt < clock.now() + horizonMs) {
+        let outcome: 'fetched' | 'waited' = 'fetched';
+        if (token && isLive(token)) {
+          if (token.expiresAt >= sweepStart + horizonMs) {
+            counts.valid += 1;
+            return;
+          }
           await clock.sleep(token.expiresAt + cfg.expirySlackMs - clock.now());
-          await limit(() => refreshShared(clientId, token.accessToken, deadlineFor(clock.now())));
-          counts.waited += 1;
-          metrics.record('RefreshWaited', 1, 'Count');
-        } else {
-          counts.valid += 1;
+          outcome = 'waited';
         }
+        if (pool) {
+          const others = pool.filter((id) => id !== clientId).flatMap((id) => expiries.get(id) ?? []);
+          const delayMs = staggerDelayMs(clock.now(), lifespanMs, others, pool.length);
+          if (delayMs > 0 && clock.now() + delayMs > sweepStart + horizonMs) {
+            counts.deferred += 1;
+            logger.info('pool member deferred to keep expiries staggered', { clientId, delayMs });
+            return;
+          }
+          if (delayMs > 0) await clock.sleep(delayMs);
+        }
+        const refreshed = await limit(() =>
+          refreshShared(clientId, token?.accessToken, deadlineFor(clock.now())),
+        );
+        expiries.set(clientId, refreshed.token.expiresAt);
+        counts[outcome] += 1;
+        metrics.record(outcome === 'fetched' ? 'RefreshFetched' : 'RefreshWaited', 1, 'Count');
       } catch (error) {
-        const code = error instanceof TokenVendorError ? error.code : 'InternalError';
-        failures.push({ clientId, code });
-        metrics.record('RefreshFailed', 1, 'Count');
-        logger.warn('refresh failed', { clientId, code });
+        fail(clientId, error);
       }
     };
-    await Promise.all(clients.map((client) => refreshOne(client.clientId)));
+    const byNeed = (a: string, b: string): number =>
+      (tokens.get(a)?.expiresAt ?? 0) - (tokens.get(b)?.expiresAt ?? 0);
+    await Promise.all([
+      ...clients.filter((c) => c.instance === undefined).map((c) => refreshOne(c.clientId)),
+      // Pool members decide one after another, soonest need first, each seeing the others' new expiries.
+      ...[...pools.values()].map(async (members) => {
+        for (const clientId of [...members].sort(byNeed)) await refreshOne(clientId, members);
+      }),
+    ]);
+
+    const now = clock.now();
+    const poolStatus: PoolStatus[] = [...pools.entries()].map(([instance, members]) => {
+      const live = members.flatMap((id) => {
+        const expiresAt = expiries.get(id);
+        return expiresAt !== undefined && expiresAt > now ? [expiresAt] : [];
+      });
+      const guaranteedMinRemainingSeconds = Math.floor(guaranteedRemainingMs(live, lifespanMs) / 1000);
+      metrics.record('PoolGuaranteedRemainingSeconds', guaranteedMinRemainingSeconds, 'Seconds');
+      return { instance, members: members.length, liveMembers: live.length, guaranteedMinRemainingSeconds };
+    });
     const summary: RefreshSummary = {
       clients: clients.length,
       ...counts,
       failed: failures.length,
       failures: failures.sort((a, b) => a.clientId.localeCompare(b.clientId)),
+      pools: poolStatus,
     };
     logger.info('refresh summary', { ...summary, failures: summary.failures.slice(0, 50) });
     return summary;
   };
 
-  return { getToken, invalidate, refreshAll };
+  return { getToken, invalidate, getInstanceToken, refreshAll };
 }

@@ -45,6 +45,10 @@ export interface TokenVendorConfig {
   readonly itemRetentionSeconds: number;
   /** Where Identity may be reached (SSRF guard). @default { allowedHosts: ['*.mktorest.com'] } */
   readonly identityUrlPolicy: IdentityUrlPolicy;
+  /** Lifespan of a new Marketo token, used to stagger pool members. @default 3600 */
+  readonly tokenLifespanSeconds: number;
+  /** How long a pool's membership (listed from the credentials source) is reused. @default 60_000 */
+  readonly poolMembershipCacheMs: number;
 }
 
 /** The ports a vendor instance talks to. */
@@ -70,8 +74,22 @@ export interface RefreshSummary {
   readonly waited: number;
   /** Tokens still valid past the horizon: nothing to do. */
   readonly valid: number;
+  /** Pool members whose first fetch is delayed past the horizon to keep expiries staggered. */
+  readonly deferred: number;
   readonly failed: number;
   readonly failures: ReadonlyArray<{ readonly clientId: string; readonly code: string }>;
+  /** Per instance pool: members and the least remaining life its freshest token will have. */
+  readonly pools: ReadonlyArray<PoolStatus>;
+}
+
+/** A pool's state after a sweep. */
+export interface PoolStatus {
+  readonly instance: string;
+  readonly members: number;
+  /** Members holding a live token. */
+  readonly liveMembers: number;
+  /** Lifespan minus the largest gap between members' expiries: what `minValidity` the pool can always serve. */
+  readonly guaranteedMinRemainingSeconds: number;
 }
 
 /** The token engine. Many independent instances may share one store (one per Lambda). */
@@ -83,6 +101,11 @@ export interface TokenVendor {
    * current token is it replaced; returns the token consumers should use now.
    */
   invalidate(clientId: string, rejectedAccessToken: string, options?: VendOptions): Promise<VendedToken>;
+  /**
+   * A token of the instance pool member with the most remaining life that meets `minValiditySeconds`.
+   * The result names the member's `clientId` (report 601/602 against that client).
+   */
+  getInstanceToken(instance: string, options?: VendOptions): Promise<VendedToken>;
   /**
    * Refresher sweep: fetches missing tokens and, for tokens expiring within `horizonMs`, waits for the
    * expiry instant and fetches the successor. One failing client never stops the others.

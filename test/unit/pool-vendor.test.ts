@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricName } from '../../functions/core/ports.js';
+import { createTokenVendor } from '../../functions/core/token-vendor.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
+import { MemoryTokenStore } from '../support/memory-token-store.js';
+
+const LIFESPAN_S = 60;
+
+function pool(size: number) {
+  const clock = new FakeClock();
+  const records = Array.from({ length: size }, (_, i) => ({
+    ...testCredentials(`acme-${i + 1}`),
+    instance: 'acme',
+  }));
+  const identity = new FakeIdentity(clock, records, LIFESPAN_S);
+  const credentials = new MemoryCredentials(records);
+  const store = new MemoryTokenStore();
+  const recorded: MetricName[] = [];
+  const logs: string[] = [];
+  let instances = 0;
+  const vendor = () =>
+    createTokenVendor(
+      {
+        store,
+        credentials,
+        identity,
+        clock,
+        instanceId: `i-${++instances}`,
+        metrics: { record: (name) => recorded.push(name) },
+        logger: { debug() {}, info() {}, warn() {}, error: (m, a) => logs.push(`${m} ${JSON.stringify(a)}`) },
+      },
+      { tokenLifespanSeconds: LIFESPAN_S, poolMembershipCacheMs: 5_000 },
+    );
+  return { clock, identity, store, records, vendor, recorded, logs };
+}
+
+const mod = (v: number, p: number) => ((v % p) + p) % p;
+
+describe.each([2, 3])('a pool of %i Custom Services', (size) => {
+  it('serves minValidity = lifespan/3 without waiting over six lifespans, with expiries staggered', async () => {
+    const p = pool(size);
+    const refresher = p.vendor();
+    const consumer = p.vendor();
+    const minValiditySeconds = LIFESPAN_S / 3;
+    const sweeps: Array<Promise<unknown>> = [];
+    let served = 0;
+    let smallestGapAfterWarmUp = Number.POSITIVE_INFINITY;
+    for (let t = 0; t < 6 * LIFESPAN_S * 1000; t += 500) {
+      if (t % 2000 === 0) sweeps.push(refresher.refreshAll({ horizonMs: 2000 }));
+      const before = p.clock.now();
+      const token = await p.clock.settle(
+        consumer.getInstanceToken('acme', { minValiditySeconds, maxWaitMs: 5_000 }),
+      );
+      expect(p.clock.now()).toBe(before);
+      expect(token.expiresInSeconds).toBeGreaterThanOrEqual(minValiditySeconds);
+      served += 1;
+      if (t > 2 * LIFESPAN_S * 1000) {
+        const expiries = p.records.map((r) => p.store.items.get(r.clientId)?.token?.expiresAt ?? 0);
+        const positions = expiries.map((e) => mod(e, LIFESPAN_S * 1000)).sort((a, b) => a - b);
+        const gaps = positions.map((x, i) =>
+          i === 0 ? x + LIFESPAN_S * 1000 - positions[positions.length - 1] : x - positions[i - 1],
+        );
+        smallestGapAfterWarmUp = Math.min(smallestGapAfterWarmUp, ...gaps);
+      }
+      await p.clock.advance(500);
+    }
+    await p.clock.settle(Promise.all(sweeps));
+    expect(served).toBe(720);
+    // Evenly staggered would be lifespan/size apart; allow a few seconds of refresh slack.
+    expect(smallestGapAfterWarmUp).toBeGreaterThanOrEqual((LIFESPAN_S / size - 4) * 1000);
+  });
+});
+
+describe('instance pool vends', () => {
+  it('returns the member with the most remaining life and names it', async () => {
+    const p = pool(2);
+    const v = p.vendor();
+    await p.clock.settle(v.getToken('acme-1'));
+    await p.clock.advance(10_000);
+    await p.clock.settle(v.getToken('acme-2'));
+    const token = await p.clock.settle(v.getInstanceToken('acme'));
+    expect(token.clientId).toBe('acme-2');
+  });
+
+  it('degrades to the other members when one member is rejected, with an alarm-worthy log and metric', async () => {
+    const p = pool(2);
+    p.identity.setSecret('acme-1', 'revoked-in-marketo');
+    const token = await p.clock.settle(p.vendor().getInstanceToken('acme', { minValiditySeconds: 10 }));
+    expect(token.clientId).toBe('acme-2');
+    expect(p.recorded).toContain('PoolMemberFailed');
+    expect(p.logs.join('\n')).toContain('pool member failed');
+    expect(p.logs.join('\n')).toContain('CredentialsRejected');
+  });
+
+  it('fails with UnknownClient for an instance with no members', async () => {
+    const p = pool(2);
+    await expect(p.clock.settle(p.vendor().getInstanceToken('nobody'))).rejects.toMatchObject({
+      code: 'UnknownClient',
+    });
+  });
+
+  it('reports each pool guaranteed minimum remaining life in the sweep summary', async () => {
+    const p = pool(2);
+    const v = p.vendor();
+    await p.clock.settle(v.refreshAll({ horizonMs: 60_000 }));
+    const summary = await p.clock.settle(v.refreshAll({ horizonMs: 60_000 }));
+    expect(summary.pools).toEqual([
+      { instance: 'acme', members: 2, liveMembers: 2, guaranteedMinRemainingSeconds: expect.any(Number) },
+    ]);
+    expect(summary.pools[0].guaranteedMinRemainingSeconds).toBeGreaterThanOrEqual(LIFESPAN_S / 2 - 2);
+  });
+});
