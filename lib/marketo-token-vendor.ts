@@ -40,7 +40,7 @@ export interface MarketoTokenVendorProps {
    */
   readonly refreshSchedule?: Duration;
   /**
-   * Seconds of validity a vended token has at least when the caller does not say (`minValidity`).
+   * Seconds of validity (0–3500) a vended token has at least when the caller does not say (`minValidity`).
    * @default 20
    */
   readonly defaultMinValiditySeconds?: number;
@@ -746,8 +746,9 @@ function validateProps(props: MarketoTokenVendorProps): void {
   if (resolvedNumber(props.defaultMinValiditySeconds)) {
     const value = props.defaultMinValiditySeconds;
     check(
-      Number.isInteger(value) && value >= 0 && value < 3600,
-      `defaultMinValiditySeconds must be an integer from 0 to 3599 (a token lives 3600 s), got ${value}`,
+      // Same bound as functions/config.ts: a token lives 3600 s, and the handler refuses more at start-up.
+      Number.isInteger(value) && value >= 0 && value <= 3500,
+      `defaultMinValiditySeconds must be an integer from 0 to 3500 (a token lives 3600 s), got ${value}`,
     );
   }
   const maxWaitMs = props.maxWait?.toMilliseconds();

@@ -247,7 +247,11 @@ describe('MarketoTokenVendor props validation', () => {
       { refreshSchedule: Duration.minutes(15) },
       /got 900 seconds/,
     ],
-    ['a default minimum validity of a whole token lifetime', { defaultMinValiditySeconds: 3600 }, /got 3600/],
+    [
+      'a default minimum validity close to a whole token lifetime',
+      { defaultMinValiditySeconds: 3501 },
+      /got 3501/,
+    ],
     [
       'a wait budget beyond API Gateway’s timeout',
       { maxWait: Duration.seconds(29) },
