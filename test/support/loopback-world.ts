@@ -11,11 +11,16 @@ import { createTestTable, type RunningDynalite, startDynalite } from './dynalite
 import { registerSensitive } from './leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from './secrets-manager-stub.js';
 
-/** A clock that can be moved forward, shared by the vendors and the simulator (token expiry). */
+/**
+ * A clock shared by the vendors and the simulator (token expiry) that can be moved forward (`offsetMs`)
+ * and can run faster than real time (`speed`), so several token lifespans pass in seconds.
+ */
 export class SkewableClock implements Clock {
   offsetMs = 0;
-  now = (): number => Date.now() + this.offsetMs;
-  sleep = (ms: number, signal?: AbortSignal): Promise<void> => systemClock.sleep(ms, signal);
+  private readonly startedAt = Date.now();
+  constructor(private readonly speed = 1) {}
+  now = (): number => this.startedAt + (Date.now() - this.startedAt) * this.speed + this.offsetMs;
+  sleep = (ms: number, signal?: AbortSignal): Promise<void> => systemClock.sleep(ms / this.speed, signal);
 }
 
 /** Loopback configuration the real adapters need: Identity on 127.0.0.1 over http, short waits. */
@@ -44,9 +49,9 @@ export interface LoopbackWorld {
 }
 
 export async function startLoopbackWorld(
-  options: { lifespanSeconds?: number; expiryEdgeMs?: number } = {},
+  options: { lifespanSeconds?: number; expiryEdgeMs?: number; speed?: number } = {},
 ): Promise<LoopbackWorld> {
-  const clock = new SkewableClock();
+  const clock = new SkewableClock(options.speed);
   const [dynamo, secrets] = await Promise.all([startDynalite(), startSecretsManagerStub()]);
   const simulator = createMarketoSimulator({
     now: clock.now,
