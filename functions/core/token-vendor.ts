@@ -284,7 +284,16 @@ export function createTokenVendor(
           attempt: failures,
           message: typed.message,
         });
-        if (failures >= MAX_IDENTITY_ATTEMPTS || clock.now() + backoffMs >= deadline) throw typed;
+        if (failures >= MAX_IDENTITY_ATTEMPTS || clock.now() + backoffMs >= deadline) {
+          // Every 503 tells the caller when to come back, also when Identity itself gave no hint.
+          if (typed instanceof IdentityUnavailableError && typed.retryAfterSeconds === undefined) {
+            throw new IdentityUnavailableError(typed.message, {
+              cause: typed,
+              retryAfterSeconds: Math.max(1, Math.ceil(backoffMs / 1000)),
+            });
+          }
+          throw typed;
+        }
         await clock.sleep(backoffMs);
       }
     }

@@ -1,0 +1,163 @@
+/**
+ * Shared set-up of the fault matrix: real adapters against the loopback stand-ins (dynalite, the Secrets
+ * Manager stub, the Marketo simulator), vendors with short leases and timeouts so every row runs in
+ * about a second, and an API caller that measures elapsed time and feeds every error body to the
+ * suite-wide leak scan.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { expect } from 'vitest';
+import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
+import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
+import type {
+  ClientCredentials,
+  Clock,
+  CredentialsSource,
+  IdentityClient,
+  IdentityToken,
+  TokenStore,
+} from '../../functions/core/ports.js';
+import { createTokenVendor } from '../../functions/core/token-vendor.js';
+import type { TokenVendor, TokenVendorConfig } from '../../functions/core/vendor.js';
+import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
+import { createVendHandler } from '../../functions/vend.js';
+import { lambdaContext } from '../support/api-event.js';
+import { captureText } from '../support/leak-scan.js';
+import { LOOPBACK_VENDOR_CONFIG, type LoopbackWorld } from '../support/loopback-world.js';
+
+/** Short enough for a 60 s suite on 2 cores, long enough to be far above loopback latency. */
+export const FAST_CONFIG: Partial<TokenVendorConfig> = {
+  ...LOOPBACK_VENDOR_CONFIG,
+  identityTimeoutMs: 300,
+  leaseDurationMs: 1_000,
+  defaultMaxWaitMs: 2_000,
+};
+
+/** Allowed lateness over a caller's budget: timers, loopback I/O and one event-loop turn. */
+export const BUDGET_MARGIN_MS = 400;
+
+/** A clock `skewMs` away from the world's (true) clock, as a Lambda with a drifting clock would be. */
+export class SkewedClock implements Clock {
+  constructor(
+    private readonly base: Clock,
+    private readonly skewMs: number,
+  ) {}
+  now = (): number => this.base.now() + this.skewMs;
+  sleep = (ms: number, signal?: AbortSignal): Promise<void> => this.base.sleep(ms, signal);
+}
+
+export interface VendorParts {
+  readonly store?: TokenStore;
+  readonly identity?: IdentityClient;
+  readonly credentials?: CredentialsSource;
+  readonly clock?: Clock;
+  readonly config?: Partial<TokenVendorConfig>;
+  readonly instanceId?: string;
+}
+
+export interface ApiAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: { error?: { code: string; message: string }; accessToken?: string; expiresIn?: number };
+  readonly elapsedMs: number;
+}
+
+let instances = 0;
+
+/** A vendor on the world's adapters (each piece replaceable), logging through Powertools (captured). */
+export function makeVendor(world: LoopbackWorld, parts: VendorParts = {}): TokenVendor {
+  instances += 1;
+  const clock = parts.clock ?? world.clock;
+  const telemetry = createTelemetry('reliability');
+  return createTokenVendor(
+    {
+      store: parts.store ?? world.store(),
+      credentials:
+        parts.credentials ?? new SecretsManagerCredentials({ client: world.secrets.client, now: clock.now }),
+      identity: parts.identity ?? new HttpIdentityClient({ now: clock.now }),
+      clock,
+      logger: coreLogger(telemetry.logger),
+      instanceId: parts.instanceId ?? `reliability-${instances}`,
+    },
+    { ...FAST_CONFIG, ...parts.config },
+  );
+}
+
+/**
+ * The vend handler over `vendor`, as API Gateway calls it. Asserts the rules every answer must keep
+ * (never a 500, always no-store, the error shape on failures) and hands error bodies to the leak scan.
+ */
+export function apiCaller(vendor: TokenVendor, maxWaitMs = 2_000) {
+  const telemetry = createTelemetry('reliability-api');
+  const handler = createVendHandler({ vendor, telemetry, maxWaitMs });
+  return async (event: APIGatewayProxyEvent): Promise<ApiAnswer> => {
+    const started = Date.now();
+    const result = (await handler(event, lambdaContext())) as APIGatewayProxyResult;
+    const elapsedMs = Date.now() - started;
+    const headers = (result.headers ?? {}) as Record<string, string>;
+    expect(result.statusCode).not.toBe(500);
+    expect(headers['Cache-Control']).toBe('no-store');
+    const body = JSON.parse(result.body) as ApiAnswer['body'];
+    if (result.statusCode >= 300) {
+      captureText(`${result.statusCode} ${result.body}\n`);
+      expect(body).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
+    }
+    return { status: result.statusCode, headers, body, elapsedMs };
+  };
+}
+
+/** Runs `work`, feeding the message of any error it throws to the leak scan; returns the error. */
+export async function captureError(work: () => Promise<unknown>): Promise<Error> {
+  try {
+    await work();
+  } catch (error) {
+    const typed = error instanceof Error ? error : new Error(String(error));
+    captureText(`${typed.name}: ${typed.message}\n`);
+    return typed;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A loopback port nothing listens on (bound by the OS, then released): connections are refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * An Identity client that forwards to `inner` except for `frozen` clients, whose calls never settle
+ * (a Lambda frozen or killed mid-call: no answer, no lease release, no store write). Counts calls.
+ */
+export class FreezableIdentity implements IdentityClient {
+  readonly frozen = new Set<string>();
+  calls = 0;
+  constructor(private readonly inner: IdentityClient = new HttpIdentityClient()) {}
+  fetchToken(
+    credentials: ClientCredentials,
+    options: { readonly timeoutMs: number },
+  ): Promise<IdentityToken> {
+    this.calls += 1;
+    if (this.frozen.has(credentials.clientId)) return new Promise<never>(() => {});
+    return this.inner.fetchToken(credentials, options);
+  }
+}
+
+/** Refuses (and records) any Identity URL that is not loopback: proves an SSRF row never left the host. */
+export class LoopbackOnlyIdentity implements IdentityClient {
+  readonly urls: string[] = [];
+  constructor(private readonly inner: IdentityClient = new HttpIdentityClient()) {}
+  fetchToken(
+    credentials: ClientCredentials,
+    options: { readonly timeoutMs: number },
+  ): Promise<IdentityToken> {
+    this.urls.push(credentials.identityUrl);
+    if (new URL(credentials.identityUrl).hostname !== '127.0.0.1') {
+      return Promise.reject(new Error('test guard: refused a non-loopback Identity URL'));
+    }
+    return this.inner.fetchToken(credentials, options);
+  }
+}

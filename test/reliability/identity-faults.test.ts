@@ -1,0 +1,271 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityFault } from '../../local/marketo-simulator.js';
+import { getTokenEvent } from '../support/api-event.js';
+import { registerSensitive } from '../support/leak-scan.js';
+import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
+import { apiCaller, BUDGET_MARGIN_MS, captureError, closedPort, makeVendor } from './harness.js';
+
+/** Identity attempts one refresh may make (the engine's cap). */
+const MAX_IDENTITY_ATTEMPTS = 4;
+/** The caller's budget in the API rows (the handler's maximum wait). */
+const BUDGET_MS = 2_000;
+/** The token the simulator starts to send before resetting the connection: Marketo never issued it. */
+const PARTIAL_TOKEN = '00000000-0000-0000-0000-000000000000:sim';
+
+let world: LoopbackWorld;
+let counter = 0;
+const newClient = (): string => {
+  counter += 1;
+  const clientId = `identity-fault-${counter}`;
+  world.registerClient(clientId);
+  return clientId;
+};
+
+beforeAll(async () => {
+  world = await startLoopbackWorld();
+});
+
+afterAll(async () => {
+  await world.stop();
+});
+
+/** A cold vend (nothing cached anywhere) while Identity misbehaves as `fault` for `times` calls. */
+async function coldVend(fault: IdentityFault | undefined, times = 100) {
+  const clientId = newClient();
+  if (fault) world.simulator.injectIdentityFault(fault, times, { clientId });
+  const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+  const record = await world.store().get(clientId);
+  return { clientId, answer, record, identityCalls: world.simulator.identityCalls(clientId) };
+}
+
+describe('Identity faults on a cold vend (no valid token anywhere)', () => {
+  it('answers 503 IdentityUnavailable within the budget when Identity never answers (timeout)', async () => {
+    const { answer, record, identityCalls } = await coldVend({ kind: 'hang' });
+    expect(answer.status).toBe(503);
+    expect(answer.body.error?.code).toBe('IdentityUnavailable');
+    expect(answer.body.error?.message).toMatch(/Identity|wait budget/);
+    expect(answer.headers['Retry-After']).toBeDefined();
+    expect(answer.elapsedMs).toBeLessThanOrEqual(BUDGET_MS + BUDGET_MARGIN_MS);
+    expect(identityCalls).toBeGreaterThanOrEqual(1);
+    expect(identityCalls).toBeLessThanOrEqual(MAX_IDENTITY_ATTEMPTS);
+    expect(record?.token).toBeUndefined();
+    expect(record?.lease).toBeUndefined();
+    expect(record?.lastError?.code).toBe('IdentityUnavailable');
+  });
+
+  it('answers 503 IdentityUnavailable naming the refused connection when Identity is down', async () => {
+    const clientId = `identity-refused-${++counter}`;
+    const secret = `refused-secret-${counter}-${Date.now()}`;
+    registerSensitive(secret);
+    world.secrets.putClientSecret({
+      clientId,
+      clientSecret: secret,
+      identityUrl: `http://127.0.0.1:${await closedPort()}/identity`,
+    });
+    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+    expect(answer.status).toBe(503);
+    expect(answer.body.error).toEqual({ code: 'IdentityUnavailable', message: expect.any(String) });
+    expect(answer.body.error?.message).toMatch(/refused the connection|wait budget/);
+    expect(answer.elapsedMs).toBeLessThanOrEqual(BUDGET_MS + BUDGET_MARGIN_MS);
+    expect((await world.store().get(clientId))?.token).toBeUndefined();
+  });
+
+  it('retries a connection reset mid-body and never stores the half-sent token', async () => {
+    const { answer, record, identityCalls } = await coldVend({ kind: 'reset-mid-body' }, 1);
+    expect(answer.status).toBe(200);
+    expect(answer.body.accessToken).not.toBe(PARTIAL_TOKEN);
+    expect(identityCalls).toBe(2);
+    expect(record?.token?.accessToken).toBe(answer.body.accessToken);
+  });
+
+  it('answers 503 IdentityUnavailable when every answer is a connection reset mid-body', async () => {
+    const { answer, record, identityCalls } = await coldVend({ kind: 'reset-mid-body' });
+    expect(answer.status).toBe(503);
+    expect(answer.body.error?.code).toBe('IdentityUnavailable');
+    expect(identityCalls).toBeLessThanOrEqual(MAX_IDENTITY_ATTEMPTS);
+    expect(record?.token).toBeUndefined();
+  });
+
+  it.each([500, 502, 503])(
+    'answers 503 IdentityUnavailable with bounded retries on HTTP %i',
+    async (status) => {
+      const { answer, record, identityCalls } = await coldVend({ kind: 'status', status });
+      expect(answer.status).toBe(503);
+      expect(answer.body.error?.code).toBe('IdentityUnavailable');
+      expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
+      expect(answer.body.error?.message).toContain(`HTTP ${status}`);
+      expect(answer.elapsedMs).toBeLessThanOrEqual(BUDGET_MS + BUDGET_MARGIN_MS);
+      expect(identityCalls).toBeGreaterThanOrEqual(2);
+      expect(identityCalls).toBeLessThanOrEqual(MAX_IDENTITY_ATTEMPTS);
+      expect(record?.token).toBeUndefined();
+      expect(record?.lastError?.code).toBe('IdentityUnavailable');
+    },
+  );
+
+  it('recovers with one retry from a single HTTP 502 with an HTML body', async () => {
+    const { answer, identityCalls } = await coldVend({ kind: 'status', status: 502, body: 'html' }, 1);
+    expect(answer.status).toBe(200);
+    expect(identityCalls).toBe(2);
+  });
+
+  it('gives up at once, passing Retry-After on, when Identity asks for a wait beyond the budget', async () => {
+    const { answer, identityCalls } = await coldVend({ kind: 'status', status: 503, retryAfter: '30' });
+    expect(answer.status).toBe(503);
+    expect(answer.headers['Retry-After']).toBe('30');
+    expect(answer.elapsedMs).toBeLessThan(1_000);
+    expect(identityCalls).toBe(1);
+  });
+
+  it('answers 502 IdentityBadResponse and stores nothing on HTTP 200 with malformed JSON', async () => {
+    const { answer, record, identityCalls } = await coldVend({ kind: 'malformed-json' });
+    expect(answer.status).toBe(502);
+    expect(answer.body.error?.code).toBe('IdentityBadResponse');
+    expect(answer.body.error?.message).toMatch(/not JSON/);
+    expect(identityCalls).toBeLessThanOrEqual(MAX_IDENTITY_ATTEMPTS);
+    expect(record?.token).toBeUndefined();
+    expect(record?.lastError?.code).toBe('IdentityBadResponse');
+  });
+
+  it('answers 502 IdentityBadResponse and stores nothing on HTTP 200 without access_token', async () => {
+    const { answer, record } = await coldVend({ kind: 'no-access-token' });
+    expect(answer.status).toBe(502);
+    expect(answer.body.error?.code).toBe('IdentityBadResponse');
+    expect(answer.body.error?.message).toMatch(/without an access_token/);
+    expect(record?.token).toBeUndefined();
+  });
+
+  it.each([
+    ['missing', null],
+    ['negative', -5],
+  ])('answers 502 IdentityBadResponse and stores nothing when expires_in is %s', async (_label, value) => {
+    const { answer, record } = await coldVend({ kind: 'expires-in', value });
+    expect(answer.status).toBe(502);
+    expect(answer.body.error?.code).toBe('IdentityBadResponse');
+    expect(answer.body.error?.message).toMatch(/expires_in/);
+    expect(record?.token).toBeUndefined();
+  });
+
+  it('answers 503 TokenRotating and caches nothing while Identity keeps answering expires_in 0', async () => {
+    const { answer, record } = await coldVend({ kind: 'expires-in', value: 0 });
+    expect(answer.status).toBe(503);
+    expect(answer.body.error?.code).toBe('TokenRotating');
+    expect(answer.headers['Retry-After']).toBeDefined();
+    expect(answer.elapsedMs).toBeLessThanOrEqual(BUDGET_MS + BUDGET_MARGIN_MS);
+    expect(record?.token).toBeUndefined();
+  });
+
+  it('asks again after a single expires_in 0 and serves the token with its real lifetime', async () => {
+    const { answer, record, identityCalls } = await coldVend({ kind: 'expires-in', value: 0 }, 1);
+    expect(answer.status).toBe(200);
+    expect(answer.body.expiresIn).toBeGreaterThan(3_500);
+    expect(identityCalls).toBe(2);
+    expect(record?.token?.expiresAt).toBeGreaterThan(world.clock.now() + 3_500_000);
+  });
+
+  it('answers 502 CredentialsRejected after re-reading the secret once on HTTP 401', async () => {
+    const clientId = newClient();
+    world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${counter}-${Date.now()}`);
+    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+    expect(answer.status).toBe(502);
+    expect(answer.body.error?.code).toBe('CredentialsRejected');
+    expect(answer.body.error?.message).toMatch(/rejected the credentials.*HTTP 401/);
+    expect(world.simulator.identityCalls(clientId)).toBe(2);
+    const record = await world.store().get(clientId);
+    expect(record?.token).toBeUndefined();
+    expect(record?.lastError?.code).toBe('CredentialsRejected');
+  });
+
+  it.each([
+    ['606', 20],
+    ['615', 5],
+  ] as const)(
+    'answers 503 after one call on Marketo rate limit %s, with Retry-After %s s',
+    async (code, retryAfter) => {
+      const { answer, identityCalls } = await coldVend({ kind: 'rate-limit', code });
+      expect(answer.status).toBe(503);
+      expect(answer.body.error?.code).toBe('IdentityUnavailable');
+      expect(answer.body.error?.message).toContain(`Marketo error ${code}`);
+      expect(answer.headers['Retry-After']).toBe(String(retryAfter));
+      expect(identityCalls).toBe(1);
+    },
+  );
+
+  it('answers 503 with Retry-After until the daily quota resets on Marketo error 607', async () => {
+    const { answer, identityCalls } = await coldVend({ kind: 'rate-limit', code: '607' });
+    expect(answer.status).toBe(503);
+    expect(Number(answer.headers['Retry-After'])).toBeGreaterThan(0);
+    expect(Number(answer.headers['Retry-After'])).toBeLessThanOrEqual(86_400);
+    expect(identityCalls).toBe(1);
+  });
+
+  it('answers 503 IdentityUnavailable with bounded retries on HTTP 429 without Retry-After', async () => {
+    const { answer, identityCalls } = await coldVend({ kind: 'status', status: 429 });
+    expect(answer.status).toBe(503);
+    expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
+    expect(answer.body.error?.code).toBe('IdentityUnavailable');
+    expect(answer.elapsedMs).toBeLessThanOrEqual(BUDGET_MS + BUDGET_MARGIN_MS);
+    expect(identityCalls).toBeLessThanOrEqual(MAX_IDENTITY_ATTEMPTS);
+  });
+
+  it('answers 503 at the caller budget when Identity is slower, then serves its token without a new call', async () => {
+    const clientId = newClient();
+    world.simulator.injectIdentityFault({ kind: 'delay', ms: 1_500 }, 1, { clientId });
+    const vendor = makeVendor(world, { config: { identityTimeoutMs: 3_000, leaseDurationMs: 3_000 } });
+    const impatient = await apiCaller(vendor, BUDGET_MS)(getTokenEvent(clientId, { maxWaitSeconds: '1' }));
+    expect(impatient.status).toBe(503);
+    expect(impatient.body.error?.code).toBe('IdentityUnavailable');
+    expect(impatient.elapsedMs).toBeLessThanOrEqual(1_000 + BUDGET_MARGIN_MS);
+    const patient = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+    expect(patient.status).toBe(200);
+    expect(world.simulator.identityCalls(clientId)).toBe(1);
+  });
+});
+
+/** Every Identity fault, met by a refresh while a valid token is stored (a consumer reported it as dead). */
+const WARM_FAULTS: ReadonlyArray<readonly [string, IdentityFault]> = [
+  ['a timeout', { kind: 'hang' }],
+  ['a connection reset mid-body', { kind: 'reset-mid-body' }],
+  ['HTTP 500', { kind: 'status', status: 500 }],
+  ['HTTP 502', { kind: 'status', status: 502, body: 'html' }],
+  ['HTTP 503', { kind: 'status', status: 503 }],
+  ['HTTP 200 with malformed JSON', { kind: 'malformed-json' }],
+  ['HTTP 200 without access_token', { kind: 'no-access-token' }],
+  ['expires_in missing', { kind: 'expires-in', value: null }],
+  ['expires_in 0', { kind: 'expires-in', value: 0 }],
+  ['expires_in negative', { kind: 'expires-in', value: -1 }],
+  ['Marketo rate limit 606', { kind: 'rate-limit', code: '606' }],
+  ['a very slow answer', { kind: 'delay', ms: 5_000 }],
+];
+
+describe.concurrent('Identity faults while a valid token is stored', () => {
+  it.each(WARM_FAULTS)(
+    'keeps and keeps serving the stored token when a refresh meets %s',
+    async (_label, fault) => {
+      const clientId = newClient();
+      const first = await makeVendor(world).getToken(clientId);
+      const before = await world.store().get(clientId);
+      world.simulator.injectIdentityFault(fault, 100, { clientId });
+      const error = await captureError(() => makeVendor(world).invalidate(clientId, first.accessToken));
+      expect(error.name).toMatch(/^(IdentityUnavailable|IdentityBadResponse|TokenRotating)$/);
+      const after = await world.store().get(clientId);
+      expect(after?.token).toEqual(before?.token);
+      expect(after?.lease).toBeUndefined();
+      expect(after?.lastError?.code).toBe(error.name);
+      const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+      expect(answer.status).toBe(200);
+      expect(answer.body.accessToken).toBe(first.accessToken);
+    },
+  );
+
+  it('keeps and keeps serving the stored token when a refresh meets HTTP 401', async () => {
+    const clientId = newClient();
+    const first = await makeVendor(world).getToken(clientId);
+    world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${counter}-${Date.now()}`);
+    const error = await captureError(() => makeVendor(world).invalidate(clientId, first.accessToken));
+    expect(error.name).toBe('CredentialsRejected');
+    expect((await world.store().get(clientId))?.token?.accessToken).toBe(first.accessToken);
+    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+    expect(answer.status).toBe(200);
+    expect(answer.body.accessToken).toBe(first.accessToken);
+  });
+});
