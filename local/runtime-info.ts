@@ -1,0 +1,113 @@
+/**
+ * Where local mode keeps its data, and the `runtime.json` a running `npm start` writes so other
+ * processes (the operator CLI with `--local`) use its store instead of opening the same leveldb
+ * (only one process may open it).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Local mode's data directory, relative to the working directory. */
+export const DEFAULT_LOCAL_DATA_DIR = '.local';
+/** Token table name of local mode (the local server and the CLI both use it). */
+export const LOCAL_TABLE_NAME = 'marketo-token-vendor-local';
+/** File names inside the data directory. */
+export const RUNTIME_INFO_FILE = 'runtime.json';
+export const LOCAL_CREDENTIALS_FILE = 'credentials.json';
+export const LOCAL_DYNALITE_DIR = 'dynalite';
+
+/** What a running local server publishes about itself. */
+export interface RuntimeInfo {
+  /** Process id of the server; the file is stale when no such process is alive. */
+  readonly pid: number;
+  /** `http://127.0.0.1:<port>` of its dynalite. */
+  readonly dynamoEndpoint: string;
+  readonly tableName: string;
+  /** Absolute path of the credentials file it reads. */
+  readonly credentialsFile: string;
+  /** Base URL of the embedded Marketo simulator, when it runs one. */
+  readonly simulatorUrl?: string;
+  /** Base URL of the local token API. */
+  readonly apiUrl: string;
+}
+
+/** Paths of local mode's files under `dataDir`. */
+export const localPaths = (dataDir: string) => ({
+  runtimeInfo: join(dataDir, RUNTIME_INFO_FILE),
+  credentialsFile: join(dataDir, LOCAL_CREDENTIALS_FILE),
+  dynaliteDir: join(dataDir, LOCAL_DYNALITE_DIR),
+});
+
+/** Writes `runtime.json` atomically (temporary file + rename), mode 0600. */
+export async function writeRuntimeInfo(dataDir: string, info: RuntimeInfo): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const target = localPaths(dataDir).runtimeInfo;
+  const temporary = `${target}.${process.pid}.${randomUUID()}.tmp`;
+  const handle = await open(temporary, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(info, null, 2)}\n`, 'utf8');
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temporary, target);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+
+/**
+ * Reads `runtime.json`; `undefined` when it is missing or unreadable (a half-written or foreign file is
+ * treated as absent: the caller then opens the store itself, which fails loudly if it is really in use).
+ */
+export async function readRuntimeInfo(dataDir: string): Promise<RuntimeInfo | undefined> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(localPaths(dataDir).runtimeInfo, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(parsed)) return undefined;
+  const { pid, dynamoEndpoint, tableName, credentialsFile, simulatorUrl, apiUrl } = parsed;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return undefined;
+  if (!nonEmpty(dynamoEndpoint) || !nonEmpty(tableName) || !nonEmpty(credentialsFile) || !nonEmpty(apiUrl)) {
+    return undefined;
+  }
+  return {
+    pid,
+    dynamoEndpoint,
+    tableName,
+    credentialsFile,
+    apiUrl,
+    ...(nonEmpty(simulatorUrl) ? { simulatorUrl } : {}),
+  };
+}
+
+/** Removes `runtime.json` (on server shutdown); a missing file is fine. */
+export async function removeRuntimeInfo(dataDir: string): Promise<void> {
+  await unlink(localPaths(dataDir).runtimeInfo).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+  });
+}
+
+/** Whether a process with this id exists (signal 0 probes without signalling; EPERM means it exists). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EPERM';
+  }
+}
+
+/** `runtime.json` of a server that is still running, else `undefined`. */
+export async function readLiveRuntimeInfo(dataDir: string): Promise<RuntimeInfo | undefined> {
+  const info = await readRuntimeInfo(dataDir);
+  return info !== undefined && isProcessAlive(info.pid) ? info : undefined;
+}
