@@ -265,8 +265,8 @@ export class MarketoTokenVendor extends Construct {
       retryAttempts: 0,
     });
 
-    this.grantRuntimeAccess(this.vendFunction, false, props.encryptionKey);
-    this.grantRuntimeAccess(this.refreshFunction, true, props.encryptionKey);
+    this.grantRuntimeAccess(this.vendFunction, props.encryptionKey);
+    this.grantRuntimeAccess(this.refreshFunction, props.encryptionKey);
 
     this.api = this.createApi(props, logRetention, removalPolicy);
 
@@ -425,7 +425,7 @@ export class MarketoTokenVendor extends Construct {
   }
 
   /** Least privilege: secrets under the prefix, two table actions, the CMK through DynamoDB only. */
-  private grantRuntimeAccess(fn: nodejs.NodejsFunction, refresher: boolean, key?: kms.IKey): void {
+  private grantRuntimeAccess(fn: nodejs.NodejsFunction, key?: kms.IKey): void {
     const stack = Stack.of(this);
     const secretsArn = stack.formatArn({
       service: 'secretsmanager',
@@ -448,17 +448,16 @@ export class MarketoTokenVendor extends Construct {
         resources: [this.table.tableArn],
       }),
     );
-    if (refresher) {
-      // ListSecrets does not support resource-level permissions: `*` is the only valid resource.
-      // It returns names and tags, never secret values; the code filters on the prefix.
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'ListClients',
-          actions: ['secretsmanager:ListSecrets'],
-          resources: ['*'],
-        }),
-      );
-    }
+    // The refresher lists every client; vend lists an instance pool's members (GET /instances/{i}/token).
+    // ListSecrets does not support resource-level permissions: `*` is the only valid resource.
+    // It returns names and tags, never secret values; the code filters on the prefix.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ListClients',
+        actions: ['secretsmanager:ListSecrets'],
+        resources: ['*'],
+      }),
+    );
     if (key) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -479,9 +478,8 @@ export class MarketoTokenVendor extends Construct {
       });
       Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: refresher
-          ? 'xray:PutTraceSegments/PutTelemetryRecords and secretsmanager:ListSecrets do not support resource-level permissions.'
-          : 'xray:PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level permissions.',
+        reason:
+          'xray:PutTraceSegments/PutTelemetryRecords and secretsmanager:ListSecrets (instance pools, refresher) do not support resource-level permissions.',
       });
     }
   }

@@ -280,11 +280,14 @@ describe('MarketoTokenVendor with default props', () => {
       },
     ];
 
-    it('lets the vend role write its logs, read secrets under the prefix and Get/Update the table, nothing else', () => {
-      expect(statementsOf('VendRole')).toEqual(common('Vend'));
+    it('lets the vend role write its logs, read secrets under the prefix, Get/Update the table and list pool members, nothing else', () => {
+      expect(statementsOf('VendRole')).toEqual([
+        ...common('Vend'),
+        { Sid: 'ListClients', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
+      ]);
     });
 
-    it('lets the refresh role do the same plus ListSecrets, which cannot be resource-scoped', () => {
+    it('gives the refresh role the same, ListSecrets being the one action that cannot be resource-scoped', () => {
       expect(statementsOf('RefreshRole')).toEqual([
         ...common('Refresh'),
         { Sid: 'ListClients', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
