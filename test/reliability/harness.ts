@@ -161,3 +161,25 @@ export class LoopbackOnlyIdentity implements IdentityClient {
     return this.inner.fetchToken(credentials, options);
   }
 }
+
+/**
+ * An Identity client that gets its answer from `inner`, then stalls `pauseMs` before returning it,
+ * ignoring the call's timeout: a Lambda frozen (or stuck in a GC pause) between Identity's answer and
+ * its store write. Only the next call stalls.
+ */
+export class PausingIdentity implements IdentityClient {
+  constructor(
+    private pauseMs: number,
+    private readonly inner: IdentityClient = new HttpIdentityClient(),
+  ) {}
+  async fetchToken(
+    credentials: ClientCredentials,
+    options: { readonly timeoutMs: number },
+  ): Promise<IdentityToken> {
+    const answer = await this.inner.fetchToken(credentials, options);
+    const pause = this.pauseMs;
+    this.pauseMs = 0;
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+    return answer;
+  }
+}
