@@ -35,7 +35,11 @@ const niceCeil = (value: number): number => {
 };
 
 const defaultLabel = (value: number): string =>
-  value >= 100 ? Math.round(value).toLocaleString('en-US') : String(Math.round(value * 100) / 100);
+  value >= 100
+    ? Math.round(value).toLocaleString('en-US')
+    : value >= 1
+      ? String(Math.round(value * 100) / 100)
+      : String(Number(value.toPrecision(2)));
 
 /** Renders the chart as an SVG document. */
 export function barChartSvg(chart: BarChart): string {
@@ -49,14 +53,18 @@ export function barChartSvg(chart: BarChart): string {
   const top = Math.max(...all, ...refs.map((r) => r.value), 1);
   const log = chart.log ?? false;
   const label = chart.label ?? defaultLabel;
+  const positive = all.filter((v) => v > 0);
+  const logMin = Math.min(0, Math.floor(Math.log10(Math.min(...positive, 1))));
   const logMax = Math.ceil(Math.log10(top) + 0.15);
   const linearMax = niceCeil(top * 1.1);
   const y = (value: number): number => {
-    const fraction = log ? Math.log10(Math.max(1, value)) / logMax : value / linearMax;
+    const fraction = log
+      ? (Math.log10(Math.max(10 ** logMin, value)) - logMin) / (logMax - logMin)
+      : value / linearMax;
     return margin.top + plotH * (1 - Math.min(1, Math.max(0, fraction)));
   };
   const ticks = log
-    ? Array.from({ length: logMax + 1 }, (_, i) => 10 ** i)
+    ? Array.from({ length: logMax - logMin + 1 }, (_, i) => 10 ** (logMin + i))
     : Array.from({ length: 6 }, (_, i) => (linearMax * i) / 5);
   const parts: string[] = [];
   parts.push(

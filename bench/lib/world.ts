@@ -12,7 +12,13 @@ import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { systemClock } from '../../functions/core/clock.js';
-import type { ClientCredentials, Clock, IdentityClient } from '../../functions/core/ports.js';
+import type {
+  ClientCredentials,
+  Clock,
+  IdentityClient,
+  Logger,
+  MetricsSink,
+} from '../../functions/core/ports.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import type { TokenVendor, TokenVendorConfig } from '../../functions/core/vendor.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
@@ -80,6 +86,8 @@ export interface BenchWorld {
     readonly config?: Partial<TokenVendorConfig>;
     readonly identity?: IdentityClient;
     readonly instanceId?: string;
+    readonly logger?: Logger;
+    readonly metrics?: MetricsSink;
   }): TokenVendor;
   stop(): Promise<void>;
 }
@@ -128,6 +136,8 @@ export async function startBenchWorld(options: BenchWorldOptions = {}): Promise<
           identity: vendorOptions.identity ?? new HttpIdentityClient({ now: clock.now }),
           clock,
           instanceId: vendorOptions.instanceId ?? `bench-${instances}`,
+          ...(vendorOptions.logger === undefined ? {} : { logger: vendorOptions.logger }),
+          ...(vendorOptions.metrics === undefined ? {} : { metrics: vendorOptions.metrics }),
         },
         { ...BENCH_VENDOR_CONFIG, ...vendorOptions.config },
       );
