@@ -1,0 +1,208 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
+import { getTokenEvent } from '../support/api-event.js';
+import { registerSensitive } from '../support/leak-scan.js';
+import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
+import { apiCaller, LoopbackOnlyIdentity, makeVendor } from './harness.js';
+
+const PREFIX = 'marketo-token-vendor/clients/';
+const HOUR_MS = 3_600_000;
+
+let world: LoopbackWorld;
+/** One SDK attempt, so a dead endpoint fails in milliseconds rather than after SDK back-off. */
+let oneShot: SecretsManagerClient;
+let counter = 0;
+const newClient = (): string => {
+  counter += 1;
+  const clientId = `secret-fault-${counter}`;
+  world.registerClient(clientId);
+  return clientId;
+};
+const credentials = (cacheTtlMs?: number) =>
+  new SecretsManagerCredentials({
+    client: oneShot,
+    now: world.clock.now,
+    ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }),
+  });
+
+beforeAll(async () => {
+  world = await startLoopbackWorld();
+  oneShot = world.secrets.createClient({ maxAttempts: 1 });
+});
+
+afterEach(() => {
+  world.secrets.setDown(false);
+  world.clock.offsetMs = 0;
+});
+
+afterAll(async () => {
+  oneShot.destroy();
+  await world.stop();
+});
+
+describe('Secrets Manager endpoint down', () => {
+  it('answers 503 CredentialsUnavailable with Retry-After and calls no Identity on a cold vend', async () => {
+    const clientId = newClient();
+    world.secrets.setDown(true);
+    const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
+      getTokenEvent(clientId),
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.body.error?.code).toBe('CredentialsUnavailable');
+    expect(answer.body.error?.message).toMatch(/Secrets Manager failed reading secret/);
+    expect(answer.headers['Retry-After']).toBe('1');
+    expect(world.simulator.identityCalls(clientId)).toBe(0);
+    expect((await world.store().get(clientId))?.lastError?.code).toBe('CredentialsUnavailable');
+  });
+
+  it('serves the stored token while Secrets Manager is down', async () => {
+    const clientId = newClient();
+    const first = await makeVendor(world).getToken(clientId);
+    world.secrets.setDown(true);
+    const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
+      getTokenEvent(clientId),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body.accessToken).toBe(first.accessToken);
+  });
+
+  it('answers 503 CredentialsUnavailable with Retry-After 2 when Secrets Manager throttles', async () => {
+    const clientId = newClient();
+    world.secrets.failNext('GetSecretValue', 'ThrottlingException', 5);
+    const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
+      getTokenEvent(clientId),
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.body.error?.code).toBe('CredentialsUnavailable');
+    expect(answer.headers['Retry-After']).toBe('2');
+    world.secrets.failNext('GetSecretValue', 'ThrottlingException', 0);
+  });
+});
+
+describe('Secrets Manager content faults', () => {
+  it('answers 404 UnknownClient naming the missing secret, with no Identity call', async () => {
+    const clientId = `never-registered-${++counter}`;
+    const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
+      getTokenEvent(clientId),
+    );
+    expect(answer.status).toBe(404);
+    expect(answer.body.error?.code).toBe('UnknownClient');
+    expect(answer.body.error?.message).toContain(`${PREFIX}${clientId}`);
+    expect(world.simulator.identityCalls(clientId)).toBe(0);
+  });
+
+  it('answers 502 CredentialsMisconfigured without quoting a secret that is not JSON', async () => {
+    const clientId = `not-json-${++counter}`;
+    const raw = `client_secret=plain-text-secret-${counter}-${Date.now()}`;
+    registerSensitive(raw);
+    world.secrets.putRawSecret(`${PREFIX}${clientId}`, { secretString: raw });
+    const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
+      getTokenEvent(clientId),
+    );
+    expect(answer.status).toBe(502);
+    expect(answer.body.error?.code).toBe('CredentialsMisconfigured');
+    expect(answer.body.error?.message).toMatch(/not valid JSON/);
+    expect(answer.body.error?.message).not.toContain('plain-text-secret');
+  });
+
+  it.each(['clientSecret', 'identityUrl', 'clientId'])(
+    'answers 502 CredentialsMisconfigured naming the missing field %s',
+    async (field) => {
+      const clientId = `missing-field-${++counter}`;
+      const record: Record<string, string> = {
+        clientId,
+        clientSecret: `secret-${counter}-${Date.now()}`,
+        identityUrl: world.simulator.identityUrl,
+      };
+      registerSensitive(record.clientSecret);
+      delete record[field];
+      world.secrets.putRawSecret(`${PREFIX}${clientId}`, { secretString: JSON.stringify(record) });
+      const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
+        getTokenEvent(clientId),
+      );
+      expect(answer.status).toBe(502);
+      expect(answer.body.error?.code).toBe('CredentialsMisconfigured');
+      expect(answer.body.error?.message).toContain(`"${field}"`);
+      expect(world.simulator.identityCalls(clientId)).toBe(0);
+    },
+  );
+});
+
+describe('identityUrl off the allowlist or not https (SSRF)', () => {
+  it.each([
+    ['a host off the allowlist', 'https://metadata.invalid/identity', /not on the allowlist/],
+    [
+      'a look-alike host',
+      'https://123-abc-456.mktorest.com.attacker.invalid/identity',
+      /not on the allowlist/,
+    ],
+    [
+      'plain http to the instance metadata address',
+      'http://169.254.169.254/latest/meta-data',
+      /must use https/,
+    ],
+    ['plain http to loopback without the local-mode switch', 'http://127.0.0.1:9/identity', /must use https/],
+    ['user info in the URL', 'https://user:pass@123-abc-456.mktorest.com/identity', /user info/],
+  ])(
+    'refuses %s with 502 CredentialsMisconfigured and sends nothing',
+    async (_label, identityUrl, reason) => {
+      const clientId = `ssrf-${++counter}`;
+      const clientSecret = `ssrf-secret-${counter}-${Date.now()}`;
+      world.secrets.putClientSecret({ clientId, clientSecret, identityUrl });
+      const guard = new LoopbackOnlyIdentity();
+      const vendor = makeVendor(world, {
+        identity: guard,
+        credentials: credentials(),
+        config: { identityUrlPolicy: { allowedHosts: ['*.mktorest.com', '127.0.0.1'] } },
+      });
+      const answer = await apiCaller(vendor)(getTokenEvent(clientId));
+      expect(answer.status).toBe(502);
+      expect(answer.body.error?.code).toBe('CredentialsMisconfigured');
+      expect(answer.body.error?.message).toMatch(reason);
+      expect(guard.urls).toEqual([]);
+    },
+  );
+});
+
+describe('secret rotated while a token is cached', () => {
+  it('keeps serving the cached token with no Identity call and no secret read', async () => {
+    const clientId = newClient();
+    const first = await makeVendor(world).getToken(clientId);
+    const rotated = `rotated-secret-${counter}-${Date.now()}`;
+    world.simulator.setClientSecret(clientId, rotated);
+    world.secrets.putClientSecret({
+      clientId,
+      clientSecret: rotated,
+      identityUrl: world.simulator.identityUrl,
+    });
+    world.secrets.resetCalls();
+    const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
+      getTokenEvent(clientId),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body.accessToken).toBe(first.accessToken);
+    expect(world.simulator.identityCalls(clientId)).toBe(1);
+    expect(world.secrets.calls('GetSecretValue')).toBe(0);
+  });
+
+  it('re-reads the rotated secret once when Identity rejects the cached one at the next expiry', async () => {
+    const clientId = newClient();
+    const vendor = makeVendor(world, { credentials: credentials(10 * HOUR_MS) });
+    const first = await vendor.getToken(clientId);
+    const rotated = `rotated-secret-${counter}-${Date.now()}`;
+    world.simulator.setClientSecret(clientId, rotated);
+    world.secrets.putClientSecret({
+      clientId,
+      clientSecret: rotated,
+      identityUrl: world.simulator.identityUrl,
+    });
+    world.secrets.resetCalls();
+    world.clock.offsetMs = HOUR_MS + 5_000;
+    const next = await vendor.getToken(clientId);
+    expect(next.accessToken).not.toBe(first.accessToken);
+    expect(next.expiresInSeconds).toBeGreaterThan(3_500);
+    expect(world.simulator.identityCalls(clientId)).toBe(3);
+    expect(world.secrets.calls('GetSecretValue')).toBe(1);
+  });
+});
