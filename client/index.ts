@@ -1,0 +1,21 @@
+/**
+ * Consumer library of the Marketo token vendor: SigV4-signed token requests with an in-memory cache,
+ * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, and typed errors.
+ */
+export {
+  API_ERROR_CODES,
+  GATEWAY_ERROR_CODES,
+  MarketoApiError,
+  TokenVendorClientError,
+  type TokenVendorClientErrorCode,
+} from './errors.js';
+export { TOKEN_REJECTION_CODES, tokenRejectionCode } from './marketo.js';
+export {
+  type AwsCredentials,
+  type AwsCredentialsInput,
+  createTokenClient,
+  type GetTokenOptions,
+  type MarketoToken,
+  type TokenClient,
+  type TokenClientOptions,
+} from './token-client.js';
