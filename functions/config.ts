@@ -7,6 +7,12 @@ export interface RuntimeConfig {
   readonly maxWaitMs: number;
   readonly refreshHorizonMs: number;
   readonly refreshConcurrency: number;
+  /** Refresher fan-out over SQS; absent when REFRESH_QUEUE_URL is not set. */
+  readonly fanOut?: {
+    readonly queueUrl: string;
+    readonly thresholdClients: number;
+    readonly batchSize: number;
+  };
   readonly vendor: Partial<TokenVendorConfig>;
 }
 
@@ -44,6 +50,15 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     maxWaitMs,
     refreshHorizonMs: integer(env, 'REFRESH_HORIZON_SECONDS', 60, 0, 840) * 1000,
     refreshConcurrency: integer(env, 'REFRESH_CONCURRENCY', 8, 1, 100),
+    ...(env.REFRESH_QUEUE_URL
+      ? {
+          fanOut: {
+            queueUrl: env.REFRESH_QUEUE_URL,
+            thresholdClients: integer(env, 'REFRESH_FANOUT_THRESHOLD', 500, 0, 100_000),
+            batchSize: integer(env, 'REFRESH_BATCH_SIZE', 100, 1, 1_000),
+          },
+        }
+      : {}),
     vendor: {
       defaultMinValiditySeconds: integer(env, 'DEFAULT_MIN_VALIDITY_SECONDS', 20, 0, 3500),
       defaultMaxWaitMs: maxWaitMs,

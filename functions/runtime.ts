@@ -6,6 +6,7 @@ import type { RuntimeConfig } from './config.js';
 import type { Logger, MetricsSink } from './core/ports.js';
 import { createTokenVendor } from './core/token-vendor.js';
 import type { TokenVendor } from './core/vendor.js';
+import type { RefreshFanOut } from './refresh.js';
 
 /** SDK settings for the vend path: fail fast (the core degrades or answers 503) rather than hang. */
 const FAST_SDK = {
@@ -13,11 +14,20 @@ const FAST_SDK = {
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
 } as const;
 
-/** Builds the token engine on DynamoDB, Secrets Manager and Marketo over HTTPS, from runtime config. */
-export function createAwsVendor(
+/** The engine on DynamoDB, Secrets Manager and Marketo over HTTPS, plus the refresher's fan-out when configured. */
+export interface AwsRuntime {
+  readonly vendor: TokenVendor;
+  readonly fanOut?: RefreshFanOut;
+}
+
+/**
+ * Builds the runtime from config. Secrets Manager and SQS clients are loaded on first use only: the vend
+ * hot path (a cached token) needs neither, so they stay off the cold start.
+ */
+export function createAwsRuntime(
   config: RuntimeConfig,
   telemetry: { logger: Logger; metrics: MetricsSink },
-): TokenVendor {
+): AwsRuntime {
   const store = new DynamoTokenStore({ client: new DynamoDBClient(FAST_SDK), tableName: config.tableName });
   const credentials = lazyCredentials(async () => {
     const [{ SecretsManagerClient }, { SecretsManagerCredentials }] = await Promise.all([
@@ -29,7 +39,7 @@ export function createAwsVendor(
       prefix: config.secretPrefix,
     });
   });
-  return createTokenVendor(
+  const vendor = createTokenVendor(
     {
       store,
       credentials,
@@ -39,4 +49,23 @@ export function createAwsVendor(
     },
     config.vendor,
   );
+  const { fanOut } = config;
+  if (!fanOut) return { vendor };
+  return {
+    vendor,
+    fanOut: {
+      thresholdClients: fanOut.thresholdClients,
+      batchSize: fanOut.batchSize,
+      listClients: () => credentials.list(),
+      dispatch: async (batches) => {
+        const [{ SQSClient }, { SqsBatchDispatcher }] = await Promise.all([
+          import('@aws-sdk/client-sqs'),
+          import('./adapters/sqs-batch-dispatcher.js'),
+        ]);
+        await new SqsBatchDispatcher({ client: new SQSClient({}), queueUrl: fanOut.queueUrl }).dispatch(
+          batches,
+        );
+      },
+    },
+  };
 }

@@ -5,5 +5,6 @@ export * from './errors.js';
 export * from './fingerprint.js';
 export * from './pool.js';
 export type * from './ports.js';
+export * from './refresh-plan.js';
 export * from './token-vendor.js';
 export type * from './vendor.js';

@@ -30,6 +30,7 @@ import type {
 } from './ports.js';
 import type {
   PoolStatus,
+  RefreshOptions,
   RefreshSummary,
   TokenSource,
   TokenVendor,
@@ -593,15 +594,12 @@ export function createTokenVendor(
     }
   };
 
-  const refreshAll = async (options?: {
-    readonly horizonMs?: number;
-    readonly concurrency?: number;
-  }): Promise<RefreshSummary> => {
+  const refreshAll = async (options?: RefreshOptions): Promise<RefreshSummary> => {
     const horizonMs = options?.horizonMs ?? 60_000;
     const limit = pLimit(options?.concurrency ?? 8);
     const sweepStart = clock.now();
     const lifespanMs = cfg.tokenLifespanSeconds * 1000;
-    const clients = await credentials.list();
+    const clients = options?.clients ?? (await credentials.list());
     const pools = groupByInstance(clients);
     const counts = { fetched: 0, waited: 0, valid: 0, deferred: 0 };
     const failures: Array<{ clientId: string; code: string }> = [];

@@ -1,5 +1,13 @@
 import type { IdentityUrlPolicy } from './credentials.js';
-import type { Clock, CredentialsSource, IdentityClient, Logger, MetricsSink, TokenStore } from './ports.js';
+import type {
+  Clock,
+  CredentialsSource,
+  IdentityClient,
+  Logger,
+  MetricsSink,
+  RegisteredClient,
+  TokenStore,
+} from './ports.js';
 
 /** Per-request options. */
 export interface VendOptions {
@@ -65,6 +73,16 @@ export interface TokenVendorDeps {
   readonly random?: () => number;
 }
 
+/** Options of one refresher sweep. */
+export interface RefreshOptions {
+  /** Tokens expiring within this window are waited out and replaced in this sweep. @default 60_000 */
+  readonly horizonMs?: number;
+  /** Identity fetches in flight at once. @default 8 */
+  readonly concurrency?: number;
+  /** Sweep only these clients (one fan-out batch). @default every client the credentials source lists */
+  readonly clients?: readonly RegisteredClient[];
+}
+
 /** Outcome of one refresher sweep. */
 export interface RefreshSummary {
   readonly clients: number;
@@ -110,8 +128,5 @@ export interface TokenVendor {
    * Refresher sweep: fetches missing tokens and, for tokens expiring within `horizonMs`, waits for the
    * expiry instant and fetches the successor. One failing client never stops the others.
    */
-  refreshAll(options?: {
-    readonly horizonMs?: number;
-    readonly concurrency?: number;
-  }): Promise<RefreshSummary>;
+  refreshAll(options?: RefreshOptions): Promise<RefreshSummary>;
 }
