@@ -1,0 +1,629 @@
+/**
+ * Local mode: the token API on 127.0.0.1, with no AWS account. Each HTTP request is checked like API
+ * Gateway checks an `AWS_IAM` method (SigV4, then the local policy), turned into an API Gateway REST proxy
+ * event and handed to the SAME vend handler Lambda runs. Behind it: dynalite persisted under the data
+ * directory, the credentials file, the Marketo simulator and the refresher on its schedule.
+ *
+ * `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SECRETS_MANAGER`, when set, replace dynalite / the
+ * credentials file with those services (real AWS or another emulator; the table must then exist).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
+import {
+  credentialsFileExists,
+  FileCredentials,
+  upsertClient,
+  writeCredentialsFile,
+} from '../functions/adapters/file-credentials.js';
+import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
+import { DEFAULT_IDENTITY_HOSTS } from '../functions/core/credentials.js';
+import type { Clock, CredentialsSource } from '../functions/core/ports.js';
+import { createTokenVendor } from '../functions/core/token-vendor.js';
+import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/vendor.js';
+import { coreLogger, coreMetrics, type Telemetry } from '../functions/telemetry.js';
+import { createVendHandler } from '../functions/vend.js';
+import { createMarketoSimulator, DEMO_CLIENT, type MarketoSimulator } from './marketo-simulator.js';
+import { ensurePolicyFile, executeApiArn, isAllowed, LocalPolicy, type PolicyResource } from './policy.js';
+import {
+  DEFAULT_LOCAL_DATA_DIR,
+  LOCAL_TABLE_NAME,
+  localPaths,
+  readLiveRuntimeInfo,
+  removeRuntimeInfo,
+  writeRuntimeInfo,
+} from './runtime-info.js';
+import { createSigV4Verifier } from './sigv4-verifier.js';
+
+/** Options of {@link startLocalVendor}. */
+export interface LocalVendorOptions {
+  /** Port of the token API on 127.0.0.1 (0: any free port). @default 8787 */
+  readonly port?: number;
+  /** Port of the embedded Marketo simulator (0: any free port). @default 8788 */
+  readonly simulatorPort?: number;
+  /** Whether to run the Marketo simulator (with the demo client). @default true */
+  readonly simulator?: boolean;
+  /** Lifespan of tokens the simulator issues, in seconds. @default 3600 */
+  readonly tokenLifespanSeconds?: number;
+  /** Where the policy file, credentials file and dynalite data live. @default '.local' */
+  readonly dataDir?: string;
+  /** Signing region clients must use. @default 'us-east-1' */
+  readonly region?: string;
+  /** Interval of the in-process refresher (and its horizon); 0 turns it off. @default 60_000 */
+  readonly refreshIntervalMs?: number;
+  /** Environment to read `AWS_ENDPOINT_URL_*`, `TABLE_NAME`, `SECRET_PREFIX` from. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Engine overrides (tests). */
+  readonly vendorConfig?: Partial<TokenVendorConfig>;
+  /** Told about each answered request (for the console access log). */
+  readonly onRequest?: (entry: AccessLogEntry) => void;
+  /** Told about background events (refresher sweeps, policy file problems). */
+  readonly onEvent?: (message: string) => void;
+}
+
+/** One line of the access log. Never contains a token or a secret. */
+export interface AccessLogEntry {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly ms: number;
+  /** The caller's principal ARN, when the signature checked out. */
+  readonly principal?: string;
+}
+
+/** A running local vendor. */
+export interface LocalVendor {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly region: string;
+  /** The embedded simulator, unless turned off. */
+  readonly simulator?: MarketoSimulator;
+  /** Absolute paths of the files local mode uses. */
+  readonly paths: { readonly dataDir: string; readonly policy: string; readonly credentials: string };
+  /** Where tokens are stored: `dynalite` (embedded) or the `AWS_ENDPOINT_URL_DYNAMODB` endpoint. */
+  readonly storeEndpoint: string;
+  /** Where credentials come from: the credentials file or the Secrets Manager endpoint. */
+  readonly credentialsSource: string;
+  /** One refresher sweep now (also what the schedule runs). */
+  refreshNow(): Promise<RefreshSummary>;
+  /** Stops the API, the refresher, the simulator and dynalite; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The port is taken (another `npm start`, or something else). */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  constructor(
+    readonly port: number,
+    readonly what: string,
+  ) {
+    super(
+      `port ${port} on 127.0.0.1 is already in use (${what}); choose another with --port/--simulator-port`,
+    );
+  }
+}
+
+/** Another local vendor already runs on this data directory (dynalite's store can be opened once). */
+export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError';
+}
+
+/** The file name of the local policy inside the data directory. */
+export const LOCAL_POLICY_FILE = 'policy.json';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+type DynaliteServer = Server;
+type DynaliteFactory = (options: {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => DynaliteServer;
+
+/** The API's routes, matched like API Gateway resources (templates). */
+const ROUTES: ReadonlyArray<{
+  readonly method: string;
+  readonly resource: string;
+  readonly pattern: RegExp;
+  readonly param: 'clientId' | 'instance';
+}> = [
+  { method: 'GET', resource: '/tokens/{clientId}', pattern: /^\/tokens\/([^/]+)$/, param: 'clientId' },
+  {
+    method: 'POST',
+    resource: '/tokens/{clientId}/invalidate',
+    pattern: /^\/tokens\/([^/]+)\/invalidate$/,
+    param: 'clientId',
+  },
+  {
+    method: 'GET',
+    resource: '/instances/{instance}/token',
+    pattern: /^\/instances\/([^/]+)\/token$/,
+    param: 'instance',
+  },
+];
+
+const listen = (server: Server, port: number, what: string): Promise<number> =>
+  new Promise((resolvePort, reject) => {
+    const onError = (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, what) : error);
+    server.once('error', onError);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', onError);
+      resolvePort((server.address() as AddressInfo).port);
+    });
+  });
+
+const closeServer = (server: Server): Promise<void> =>
+  new Promise((done) => {
+    server.close(() => done());
+    server.closeAllConnections();
+  });
+
+const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+};
+
+const send = (
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number | boolean>,
+  body: string,
+): void => {
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+};
+
+/** Headers as API Gateway passes them: last value wins in `headers`, all values in `multiValueHeaders`. */
+const eventHeaders = (req: IncomingMessage) => {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = value;
+    const existing = multiValueHeaders[name];
+    if (existing) existing.push(value);
+    else multiValueHeaders[name] = [value];
+  }
+  return { headers, multiValueHeaders };
+};
+
+const eventQuery = (search: URLSearchParams) => {
+  const single: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  for (const [key, value] of search) {
+    single[key] = value;
+    const existing = multi[key];
+    if (existing) existing.push(value);
+    else multi[key] = [value];
+  }
+  const any = Object.keys(single).length > 0;
+  return { queryStringParameters: any ? single : null, multiValueQueryStringParameters: any ? multi : null };
+};
+
+/** A Lambda context good enough for middy and Powertools; local mode has no real one. */
+const localContext = (requestId: string): Context =>
+  ({
+    functionName: 'marketo-token-vendor-local-vend',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:marketo-token-vendor-local-vend',
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: '/local/marketo-token-vendor',
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 29_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  }) as Context;
+
+/**
+ * A clock whose sleeps end early when local mode shuts down, so an in-flight refresher sweep (which may
+ * be waiting out a token's expiry) does not hold Ctrl-C hostage.
+ */
+const shutdownAwareClock = (shutdown: AbortSignal): Clock => ({
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((done, fail) => {
+      const signals = signal ? [shutdown, signal] : [shutdown];
+      const aborted = signals.find((s) => s.aborted);
+      if (aborted) return fail(aborted.reason);
+      const timer = setTimeout(finish, Math.max(0, ms));
+      function finish(this: void, reason?: unknown): void {
+        clearTimeout(timer);
+        for (const s of signals) s.removeEventListener('abort', onAbort);
+        if (reason === undefined) done();
+        else fail(reason);
+      }
+      function onAbort(this: AbortSignal): void {
+        finish(this.reason ?? new Error('aborted'));
+      }
+      for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+    }),
+});
+
+/** Creates the credentials file with the demo client, or keeps its demo entry pointing at the simulator. */
+async function seedCredentials(path: string, simulator: MarketoSimulator | undefined): Promise<void> {
+  if (!simulator) return;
+  const demo = {
+    clientId: DEMO_CLIENT.clientId,
+    clientSecret: DEMO_CLIENT.clientSecret,
+    identityUrl: simulator.identityUrl,
+    restUrl: simulator.restUrl,
+  };
+  if (!(await credentialsFileExists(path))) {
+    await writeCredentialsFile(path, { clients: [demo] });
+    return;
+  }
+  // The simulator may listen on another port than last time: follow it, but only for the demo entry
+  // while it still points at loopback (never touch a real Marketo client).
+  const current = await new FileCredentials({ path }).get(DEMO_CLIENT.clientId).catch(() => undefined);
+  if (
+    current &&
+    new URL(current.identityUrl).hostname === '127.0.0.1' &&
+    current.identityUrl !== demo.identityUrl
+  ) {
+    await upsertClient(path, { ...current, identityUrl: demo.identityUrl, restUrl: demo.restUrl });
+  }
+}
+
+/** Starts local mode. Rejects with `PortInUseError` / `DataDirInUseError` when it cannot. */
+export async function startLocalVendor(options: LocalVendorOptions = {}): Promise<LocalVendor> {
+  const env = options.env ?? process.env;
+  const region = options.region ?? 'us-east-1';
+  const dataDir = resolve(options.dataDir ?? DEFAULT_LOCAL_DATA_DIR);
+  const files = localPaths(dataDir);
+  const policyPath = resolve(dataDir, LOCAL_POLICY_FILE);
+  const credentialsPath = resolve(files.credentialsFile);
+  const refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
+  const dynamoOverride = env.AWS_ENDPOINT_URL_DYNAMODB;
+  const secretsOverride = env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+  const onEvent = options.onEvent ?? (() => undefined);
+
+  const live = await readLiveRuntimeInfo(dataDir);
+  if (live && live.pid !== process.pid) {
+    throw new DataDirInUseError(
+      `another local vendor (pid ${live.pid}, ${live.apiUrl}) already uses ${dataDir}; stop it or pick another --data-dir`,
+    );
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  // Claim the API port first: if it is taken, nothing else has been started.
+  type Handle = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  let resolveReady: (handle: Handle) => void = () => undefined;
+  let rejectReady: (error: unknown) => void = () => undefined;
+  const ready = new Promise<Handle>((resolveHandle, reject) => {
+    resolveReady = resolveHandle;
+    rejectReady = reject;
+  });
+  ready.catch(() => undefined);
+  const api = createServer((req, res) => {
+    void ready
+      .then((handle) => handle(req, res))
+      .catch(() => {
+        if (!res.headersSent) send(res, 500, JSON_HEADERS, '{"message":"Internal server error"}');
+        else res.destroy();
+      });
+  });
+  const port = await listen(api, options.port ?? 8787, 'token API');
+  const url = `http://127.0.0.1:${port}`;
+
+  const cleanups: Array<() => Promise<void>> = [() => closeServer(api)];
+  const shutdown = new AbortController();
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let sweep: Promise<unknown> | undefined;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (refreshTimer) clearTimeout(refreshTimer);
+    shutdown.abort(new Error('local vendor stopping'));
+    await sweep?.catch(() => undefined);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await removeRuntimeInfo(dataDir).catch(() => undefined);
+  };
+
+  try {
+    let simulator: MarketoSimulator | undefined;
+    if (options.simulator !== false) {
+      simulator = createMarketoSimulator({
+        clients: [DEMO_CLIENT],
+        port: options.simulatorPort ?? 8788,
+        tokenLifespanSeconds: options.tokenLifespanSeconds ?? 3600,
+      });
+      try {
+        await simulator.start();
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw code === 'EADDRINUSE'
+          ? new PortInUseError(options.simulatorPort ?? 8788, 'Marketo simulator')
+          : error;
+      }
+      const started = simulator;
+      cleanups.push(() => started.stop());
+    }
+
+    const telemetry: Telemetry = {
+      logger: new PowertoolsLogger({
+        serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'marketo-token-vendor-local',
+      }),
+      metrics: new Metrics({
+        namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'MarketoTokenVendor',
+        serviceName: 'marketo-token-vendor-local',
+      }),
+    };
+
+    // Token store: dynalite persisted under the data directory, or the endpoint the environment names.
+    let storeEndpoint: string;
+    if (dynamoOverride) {
+      storeEndpoint = dynamoOverride;
+    } else {
+      const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
+      const server = dynalite({
+        path: files.dynaliteDir,
+        createTableMs: 0,
+        deleteTableMs: 0,
+        updateTableMs: 0,
+      });
+      const dynamoPort = await listen(server, 0, 'dynalite');
+      cleanups.push(() => closeServer(server));
+      storeEndpoint = `http://127.0.0.1:${dynamoPort}`;
+    }
+    const dynamo = new DynamoDBClient({
+      endpoint: storeEndpoint,
+      ...(dynamoOverride
+        ? {}
+        : { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      maxAttempts: 2,
+    });
+    cleanups.push(async () => dynamo.destroy());
+    const tableName = env.TABLE_NAME ?? LOCAL_TABLE_NAME;
+    if (!dynamoOverride) await createTokenTable(dynamo, tableName);
+    const store = new DynamoTokenStore({ client: dynamo, tableName });
+
+    // Credentials: the local file (seeded with the demo client), or Secrets Manager at the given endpoint.
+    let credentials: CredentialsSource;
+    let credentialsSource: string;
+    if (secretsOverride) {
+      const [{ SecretsManagerClient }, { SecretsManagerCredentials }] = await Promise.all([
+        import('@aws-sdk/client-secrets-manager'),
+        import('../functions/adapters/secrets-manager-credentials.js'),
+      ]);
+      const client = new SecretsManagerClient({ endpoint: secretsOverride });
+      cleanups.push(async () => client.destroy());
+      credentials = new SecretsManagerCredentials({
+        client,
+        prefix: env.SECRET_PREFIX ?? 'marketo-token-vendor/clients/',
+      });
+      credentialsSource = secretsOverride;
+    } else {
+      await seedCredentials(credentialsPath, simulator);
+      credentials = new FileCredentials({ path: credentialsPath, logger: coreLogger(telemetry.logger) });
+      credentialsSource = credentialsPath;
+    }
+
+    const vendor: TokenVendor = createTokenVendor(
+      {
+        store,
+        credentials,
+        identity: new HttpIdentityClient(),
+        clock: shutdownAwareClock(shutdown.signal),
+        logger: coreLogger(telemetry.logger),
+        metrics: coreMetrics(telemetry.metrics),
+        instanceId: `local-${process.pid}-${randomUUID().slice(0, 8)}`,
+      },
+      {
+        // Marketo's hosts, plus the simulator on loopback over plain http (local mode only).
+        identityUrlPolicy: {
+          allowedHosts: [...DEFAULT_IDENTITY_HOSTS, '127.0.0.1', 'localhost'],
+          allowInsecureLoopback: true,
+        },
+        tokenLifespanSeconds: options.tokenLifespanSeconds ?? 3600,
+        ...options.vendorConfig,
+      },
+    );
+    const vend = createVendHandler({ vendor, telemetry });
+
+    await ensurePolicyFile(policyPath);
+    const policy = new LocalPolicy(policyPath, {
+      onError: (error) => onEvent(`${error.message} (keeping the last valid policy)`),
+    });
+    await policy.load();
+    const verifier = createSigV4Verifier({
+      region,
+      lookupKey: async (accessKeyId) => policy.lookup(accessKeyId),
+    });
+
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const started = performance.now();
+      const method = (req.method ?? 'GET').toUpperCase();
+      const rawUrl = req.url ?? '/';
+      const target = new URL(rawUrl, url);
+      let principal: string | undefined;
+      const finish = (status: number, headers: Record<string, string | number | boolean>, body: string) => {
+        const requestId = randomUUID();
+        send(res, status, { ...headers, 'x-amzn-RequestId': requestId }, body);
+        options.onRequest?.({
+          method,
+          path: target.pathname,
+          status,
+          ms: Math.round(performance.now() - started),
+          ...(principal === undefined ? {} : { principal }),
+        });
+      };
+      const gatewayError = (status: number, errorType: string, message: string) =>
+        finish(status, { ...JSON_HEADERS, 'x-amzn-ErrorType': errorType }, JSON.stringify({ message }));
+
+      const body = await readBody(req);
+      if (body === undefined) {
+        return gatewayError(413, 'RequestEntityTooLargeException', 'Request Too Long');
+      }
+      let route: (typeof ROUTES)[number] | undefined;
+      let param = '';
+      for (const candidate of ROUTES) {
+        const match = candidate.pattern.exec(target.pathname);
+        if (match && candidate.method === method) {
+          route = candidate;
+          param = decodeURIComponent(match[1] as string);
+          break;
+        }
+      }
+      if (!route) {
+        return gatewayError(404, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+      }
+
+      const verified = await verifier.verify({ method, url: rawUrl, headers: req.headers, body });
+      if (!verified.ok) return gatewayError(verified.status, verified.errorType, verified.message);
+      const key = await policy.lookup(verified.accessKeyId);
+      if (!key)
+        return gatewayError(
+          403,
+          'UnrecognizedClientException',
+          'The security token included in the request is invalid.',
+        );
+      principal = key.principalArn;
+      const resource: PolicyResource =
+        route.param === 'clientId'
+          ? { kind: 'client', clientId: param }
+          : { kind: 'instance', instance: param };
+      if (!isAllowed(key, resource)) {
+        return gatewayError(
+          403,
+          'AccessDeniedException',
+          `User: ${key.principalArn} is not authorized to perform: execute-api:Invoke on resource: ${executeApiArn(region, method, target.pathname)}`,
+        );
+      }
+
+      const requestId = randomUUID();
+      const { headers, multiValueHeaders } = eventHeaders(req);
+      const event: APIGatewayProxyEvent = {
+        resource: route.resource,
+        path: target.pathname,
+        httpMethod: method,
+        headers,
+        multiValueHeaders,
+        ...eventQuery(target.searchParams),
+        pathParameters: { [route.param]: param },
+        stageVariables: null,
+        body: body.length === 0 ? null : body.toString('utf8'),
+        isBase64Encoded: false,
+        requestContext: {
+          accountId: '000000000000',
+          apiId: 'local',
+          authorizer: undefined,
+          protocol: `HTTP/${req.httpVersion}`,
+          httpMethod: method,
+          identity: {
+            accessKey: verified.accessKeyId,
+            accountId: '000000000000',
+            apiKey: null,
+            apiKeyId: null,
+            caller: verified.accessKeyId,
+            clientCert: null,
+            cognitoAuthenticationProvider: null,
+            cognitoAuthenticationType: null,
+            cognitoIdentityId: null,
+            cognitoIdentityPoolId: null,
+            principalOrgId: null,
+            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            user: verified.accessKeyId,
+            userAgent: req.headers['user-agent'] ?? null,
+            userArn: key.principalArn,
+          },
+          path: `/local${target.pathname}`,
+          stage: 'local',
+          requestId,
+          requestTimeEpoch: Date.now(),
+          resourceId: 'local',
+          resourcePath: route.resource,
+        },
+      };
+      let result: APIGatewayProxyResult;
+      try {
+        const output = await vend(event, localContext(requestId));
+        if (!('statusCode' in output)) throw new Error('vend handler returned a non-proxy result');
+        result = output;
+      } catch {
+        // What API Gateway answers when the Lambda integration itself fails.
+        return gatewayError(502, 'InternalServerErrorException', 'Internal server error');
+      }
+      const responseHeaders: Record<string, string | number | boolean> = { ...result.headers };
+      for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+        responseHeaders[name] = values.map(String).join(', ');
+      }
+      const responseBody = result.isBase64Encoded
+        ? Buffer.from(result.body, 'base64').toString()
+        : result.body;
+      finish(result.statusCode, responseHeaders, responseBody);
+    };
+
+    const runSweep = async (): Promise<RefreshSummary> => {
+      const summary = await vendor.refreshAll({
+        horizonMs: refreshIntervalMs > 0 ? refreshIntervalMs : 60_000,
+        concurrency: 8,
+      });
+      onEvent(
+        `refresher: ${summary.clients} client(s), ${summary.fetched} fetched, ${summary.waited} rotated at expiry, ${summary.valid} valid, ${summary.failed} failed`,
+      );
+      return summary;
+    };
+    if (refreshIntervalMs > 0) {
+      const schedule = (): void => {
+        refreshTimer = setTimeout(() => {
+          sweep = runSweep()
+            .catch((error: unknown) => {
+              if (!shutdown.signal.aborted) onEvent(`refresher failed: ${(error as Error).name}`);
+            })
+            .finally(() => {
+              if (!shutdown.signal.aborted) schedule();
+            });
+        }, refreshIntervalMs);
+        refreshTimer.unref();
+      };
+      schedule();
+    }
+
+    await writeRuntimeInfo(dataDir, {
+      pid: process.pid,
+      dynamoEndpoint: storeEndpoint,
+      tableName,
+      credentialsFile: credentialsPath,
+      apiUrl: url,
+      ...(simulator ? { simulatorUrl: simulator.url } : {}),
+    });
+    resolveReady(handle);
+
+    return {
+      url,
+      region,
+      ...(simulator ? { simulator } : {}),
+      paths: { dataDir, policy: policyPath, credentials: credentialsPath },
+      storeEndpoint: dynamoOverride ? storeEndpoint : `dynalite (${files.dynaliteDir})`,
+      credentialsSource,
+      refreshNow: runSweep,
+      stop,
+    };
+  } catch (error) {
+    rejectReady(error);
+    await stop();
+    throw error;
+  }
+}
