@@ -1,0 +1,353 @@
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+  TagResourceCommand,
+  UntagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
+import { FileCredentials, removeClient, upsertClient } from '../functions/adapters/file-credentials.js';
+import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
+import {
+  DEFAULT_SECRET_PREFIX,
+  INSTANCE_TAG,
+  SecretsManagerCredentials,
+} from '../functions/adapters/secrets-manager-credentials.js';
+import type {
+  ClientCredentials,
+  CredentialsSource,
+  IdentityClient,
+  TokenStore,
+} from '../functions/core/ports.js';
+import {
+  DEFAULT_LOCAL_DATA_DIR,
+  LOCAL_TABLE_NAME,
+  localPaths,
+  readLiveRuntimeInfo,
+} from '../local/runtime-info.js';
+import { CliError, usageError } from './errors.js';
+
+/** Tag on every secret the CLI writes, so operators can tell them from hand-made ones. */
+export const MANAGED_BY_TAG = { Key: 'managed-by', Value: 'marketo-token-vendor-cli' } as const;
+
+/** Global options, as commander parses them. */
+export interface GlobalOptions {
+  readonly region?: string;
+  readonly profile?: string;
+  readonly prefix?: string;
+  readonly table?: string;
+  readonly local?: boolean;
+  readonly dataDir?: string;
+  readonly endpointDynamodb?: string;
+  readonly endpointSecretsManager?: string;
+}
+
+/** What `remove` did to the registration. */
+export interface RemovedRegistration {
+  /** e.g. "scheduled for deletion on 2026-05-01T…; restore with …" */
+  readonly detail: string;
+}
+
+/** Where client registrations live: Secrets Manager in AWS, the credentials file locally. */
+export interface ClientRegistry {
+  /** One line naming the place, for output ("Secrets Manager, prefix …"). */
+  readonly description: string;
+  /** How the registration of `clientId` is named in messages ("secret <prefix><id>"). */
+  whereIs(clientId: string): string;
+  /** Reads registrations (the same adapter the Lambdas use). */
+  readonly credentials: CredentialsSource;
+  /** Creates or replaces a registration. */
+  save(record: ClientCredentials, options: { readonly kmsKeyId?: string }): Promise<'created' | 'updated'>;
+  /** Removes a registration; `undefined` when there was none. */
+  remove(
+    clientId: string,
+    options: { readonly recoveryWindowDays: number; readonly forceDeleteWithoutRecovery: boolean },
+  ): Promise<RemovedRegistration | undefined>;
+}
+
+/** Everything a command needs; `close()` releases clients and, in local mode, the embedded store. */
+export interface Target {
+  readonly mode: 'aws' | 'local';
+  readonly registry: ClientRegistry;
+  readonly identity: IdentityClient;
+  /** The token store; opened on first use (local mode may start dynalite for it). */
+  store(): Promise<TokenStore>;
+  /** Human-readable location of the token store. */
+  storeDescription(): string;
+  close(): Promise<void>;
+}
+
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : 'Error');
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Wraps an SDK failure with what was being done; the service's message names the cause. */
+const awsFailure = (what: string, error: unknown): CliError =>
+  new CliError(`${what} failed: ${errorName(error)}: ${errorMessage(error)}`);
+
+class SecretsManagerRegistry implements ClientRegistry {
+  readonly credentials: CredentialsSource;
+  readonly description: string;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly prefix: string,
+  ) {
+    // No cache: every CLI command must see the current secret.
+    this.credentials = new SecretsManagerCredentials({ client, prefix, cacheTtlMs: 0 });
+    this.description = `Secrets Manager, prefix ${prefix}`;
+  }
+
+  whereIs(clientId: string): string {
+    return `secret ${this.prefix}${clientId}`;
+  }
+
+  async save(
+    record: ClientCredentials,
+    options: { readonly kmsKeyId?: string },
+  ): Promise<'created' | 'updated'> {
+    const name = `${this.prefix}${record.clientId}`;
+    const secretString = JSON.stringify(record);
+    const tags = [
+      MANAGED_BY_TAG,
+      ...(record.instance === undefined ? [] : [{ Key: INSTANCE_TAG, Value: record.instance }]),
+    ];
+    try {
+      await this.client.send(
+        new CreateSecretCommand({
+          Name: name,
+          SecretString: secretString,
+          Description: `Marketo Custom Service ${record.clientId} (marketo-token-vendor)`,
+          Tags: tags,
+          ...(options.kmsKeyId === undefined ? {} : { KmsKeyId: options.kmsKeyId }),
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      const name_ = errorName(error);
+      if (name_ === 'InvalidRequestException' && /deletion/i.test(errorMessage(error))) {
+        throw new CliError(
+          `secret ${name} is scheduled for deletion — restore it first (aws secretsmanager restore-secret --secret-id ${name}) or wait until it is deleted`,
+        );
+      }
+      if (name_ !== 'ResourceExistsException') throw awsFailure(`creating secret ${name}`, error);
+    }
+    try {
+      await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
+      await this.client.send(new TagResourceCommand({ SecretId: name, Tags: tags }));
+      if (record.instance === undefined) {
+        // The client left its pool: drop a stale instance tag, or the refresher would still pool it.
+        const described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+        if (described.Tags?.some((tag) => tag.Key === INSTANCE_TAG)) {
+          await this.client.send(new UntagResourceCommand({ SecretId: name, TagKeys: [INSTANCE_TAG] }));
+        }
+      }
+    } catch (error) {
+      throw awsFailure(`updating secret ${name}`, error);
+    }
+    return 'updated';
+  }
+
+  async remove(
+    clientId: string,
+    options: { readonly recoveryWindowDays: number; readonly forceDeleteWithoutRecovery: boolean },
+  ): Promise<RemovedRegistration | undefined> {
+    const name = `${this.prefix}${clientId}`;
+    try {
+      const result = await this.client.send(
+        new DeleteSecretCommand({
+          SecretId: name,
+          ...(options.forceDeleteWithoutRecovery
+            ? { ForceDeleteWithoutRecovery: true }
+            : { RecoveryWindowInDays: options.recoveryWindowDays }),
+        }),
+      );
+      if (options.forceDeleteWithoutRecovery) return { detail: `secret ${name} deleted without recovery` };
+      const when = result.DeletionDate?.toISOString() ?? `in ${options.recoveryWindowDays} days`;
+      return {
+        detail: `secret ${name} scheduled for deletion on ${when}; until then restore it with: aws secretsmanager restore-secret --secret-id ${name}`,
+      };
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      if (errorName(error) === 'InvalidRequestException' && /deletion/i.test(errorMessage(error))) {
+        return { detail: `secret ${name} was already scheduled for deletion` };
+      }
+      throw awsFailure(`deleting secret ${name}`, error);
+    }
+  }
+}
+
+class FileRegistry implements ClientRegistry {
+  readonly credentials: CredentialsSource;
+  readonly description: string;
+
+  constructor(private readonly path: string) {
+    this.credentials = new FileCredentials({ path });
+    this.description = `local credentials file ${path}`;
+  }
+
+  whereIs(clientId: string): string {
+    return `client ${clientId} in ${this.path}`;
+  }
+
+  save(record: ClientCredentials): Promise<'created' | 'updated'> {
+    return upsertClient(this.path, record);
+  }
+
+  async remove(clientId: string): Promise<RemovedRegistration | undefined> {
+    return (await removeClient(this.path, clientId))
+      ? { detail: `removed from ${this.path} (no recovery window in local mode)` }
+      : undefined;
+  }
+}
+
+/** The part of dynalite's (untyped, CommonJS) API used here. */
+type DynaliteFactory = (options: { path?: string; createTableMs?: number }) => Server;
+
+let warningFilterInstalled = false;
+
+/** dynalite touches the deprecated `OutgoingMessage._headers` (DEP0066): drop only that warning, once. */
+function silenceDynaliteDeprecation(): void {
+  if (warningFilterInstalled) return;
+  warningFilterInstalled = true;
+  const emitWarning = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const options = rest[0];
+    const code =
+      typeof options === 'object' && options !== null ? (options as { code?: unknown }).code : rest[1];
+    if (code === 'DEP0066') return;
+    (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
+/** Opens local mode's persisted dynalite on an ephemeral loopback port for the duration of a command. */
+async function startPersistedDynalite(dir: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  silenceDynaliteDeprecation();
+  const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
+  const server = dynalite({ path: dir, createTableMs: 0 });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolveListen());
+  });
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+    },
+  };
+}
+
+/** Dummy credentials for loopback stores: nothing checks them, but the SDK signs every request. */
+const LOOPBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function awsConfig(options: GlobalOptions): { region?: string; profile?: string } {
+  return {
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+  };
+}
+
+/**
+ * Builds the target from global options. AWS mode uses the default credential chain (or `--profile`)
+ * and honours `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` through the SDK itself;
+ * `--endpoint-*` override them. Local mode uses a running `npm start`'s store when `runtime.json` names a
+ * live process, else opens `<data-dir>/dynalite` itself.
+ */
+export async function openTarget(
+  options: GlobalOptions,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Target> {
+  const identity = new HttpIdentityClient();
+  if (options.local) return openLocalTarget(options, identity);
+
+  const base = { ...awsConfig(options), maxAttempts: 3 };
+  const secretsConfig: SecretsManagerClientConfig = {
+    ...base,
+    ...(options.endpointSecretsManager === undefined ? {} : { endpoint: options.endpointSecretsManager }),
+  };
+  const secrets = new SecretsManagerClient(secretsConfig);
+  const prefix = options.prefix ?? env.SECRET_PREFIX ?? DEFAULT_SECRET_PREFIX;
+  const tableName = options.table ?? env.TABLE_NAME;
+  let dynamo: DynamoDBClient | undefined;
+  return {
+    mode: 'aws',
+    registry: new SecretsManagerRegistry(secrets, prefix),
+    identity,
+    async store() {
+      if (tableName === undefined || tableName === '') {
+        throw usageError(
+          'no token table — pass --table <name> or set TABLE_NAME (the stack output TableName)',
+        );
+      }
+      const dynamoConfig: DynamoDBClientConfig = {
+        ...base,
+        ...(options.endpointDynamodb === undefined ? {} : { endpoint: options.endpointDynamodb }),
+      };
+      dynamo ??= new DynamoDBClient(dynamoConfig);
+      return new DynamoTokenStore({ client: dynamo, tableName });
+    },
+    storeDescription: () => `DynamoDB table ${tableName ?? '(unset)'}`,
+    async close() {
+      secrets.destroy();
+      dynamo?.destroy();
+    },
+  };
+}
+
+async function openLocalTarget(options: GlobalOptions, identity: IdentityClient): Promise<Target> {
+  const dataDir = resolve(options.dataDir ?? DEFAULT_LOCAL_DATA_DIR);
+  const paths = localPaths(dataDir);
+  const running = await readLiveRuntimeInfo(dataDir);
+  const credentialsFile = running?.credentialsFile ?? paths.credentialsFile;
+  const tableName = options.table ?? running?.tableName ?? LOCAL_TABLE_NAME;
+  let opened: Promise<{ store: TokenStore; client: DynamoDBClient; stop?: () => Promise<void> }> | undefined;
+  const open = async () => {
+    const embedded = running === undefined ? await startPersistedDynalite(paths.dynaliteDir) : undefined;
+    const endpoint = running?.dynamoEndpoint ?? (embedded?.endpoint as string);
+    const client = new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: LOOPBACK_CREDENTIALS,
+      maxAttempts: 2,
+    });
+    try {
+      await createTokenTable(client, tableName, { timeoutMs: 10_000 });
+    } catch (error) {
+      client.destroy();
+      await embedded?.stop();
+      throw error;
+    }
+    return {
+      store: new DynamoTokenStore({ client, tableName }),
+      client,
+      ...(embedded === undefined ? {} : { stop: embedded.stop }),
+    };
+  };
+  return {
+    mode: 'local',
+    registry: new FileRegistry(credentialsFile),
+    identity,
+    async store() {
+      opened ??= open();
+      return (await opened).store;
+    },
+    storeDescription: () =>
+      running === undefined
+        ? `local store ${paths.dynaliteDir}, table ${tableName}`
+        : `local store of npm start (pid ${running.pid}), table ${tableName}`,
+    async close() {
+      if (!opened) return;
+      const resources = await opened.catch(() => undefined);
+      resources?.client.destroy();
+      await resources?.stop?.();
+    },
+  };
+}
