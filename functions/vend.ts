@@ -44,8 +44,9 @@ export interface VendHandlerDeps {
   readonly maxWaitMs?: number;
 }
 
+// `httpMethod` alone marks an API event: one without `requestContext` must still get an HTTP answer.
 const isApiEvent = (event: VendEvent): event is APIGatewayProxyEvent =>
-  typeof event === 'object' && event !== null && 'httpMethod' in event && 'requestContext' in event;
+  typeof event === 'object' && event !== null && 'httpMethod' in event;
 
 const toResponse = (token: VendedToken): TokenResponse => ({
   clientId: token.clientId,

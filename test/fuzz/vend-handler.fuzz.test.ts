@@ -1,0 +1,326 @@
+/**
+ * Property-based bad input for the vend handler: generated API Gateway events and direct-invoke payloads
+ * against an in-memory vendor. Seeded and reproducible: `FUZZ_SEED=<n> npx vitest run test/fuzz`.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../functions/core/clock.js';
+import { ERROR_CODES } from '../../functions/core/errors.js';
+import { createTokenVendor } from '../../functions/core/token-vendor.js';
+import { createVendHandler } from '../../functions/vend.js';
+import { lambdaContext } from '../support/api-event.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
+import { findLeaks } from '../support/leak-scan.js';
+import { MemoryTokenStore } from '../support/memory-token-store.js';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);
+const API_RUNS = Number(process.env.FUZZ_API_RUNS ?? 10_000);
+const DIRECT_RUNS = Number(process.env.FUZZ_DIRECT_RUNS ?? 2_000);
+const REGISTERED = ['client-a', 'Client.B_9', '0', `z${'9'.repeat(127)}`];
+const ROUTES = ['/tokens/{clientId}', '/tokens/{clientId}/invalidate', '/instances/{instance}/token'];
+const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+const records = REGISTERED.map((clientId) => testCredentials(clientId));
+const identity = new FakeIdentity(systemClock, records);
+// Quiet telemetry: the fuzz inputs are not secrets, and 12,000 warning lines would only slow the run.
+const logger = new Logger({ serviceName: 'fuzz', logLevel: 'ERROR' });
+const telemetry = {
+  logger,
+  metrics: new Metrics({ namespace: 'MarketoTokenVendor', serviceName: 'fuzz', logger }),
+};
+const vendor = createTokenVendor({
+  store: new MemoryTokenStore(),
+  credentials: new MemoryCredentials(records),
+  identity,
+});
+const handler = createVendHandler({ vendor, telemetry, maxWaitMs: 5_000 });
+const sensitive = (): Set<string> => new Set([...records.map((r) => r.clientSecret), ...identity.issued]);
+
+const stats = { api: new Map<number, number>(), direct: { tokens: 0, errors: new Map<string, number>() } };
+const fiveXx = (): number => [...stats.api].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
+
+afterAll(() => {
+  const api = [...stats.api].sort(([a], [b]) => a - b).map(([s, c]) => `${s}: ${c}`);
+  const errors = [...stats.direct.errors].map(([code, c]) => `${code}: ${c}`);
+  console.log(
+    `fuzz seed ${SEED}: API statuses {${api.join(', ')}}, 5xx ${fiveXx()}; direct tokens ${stats.direct.tokens}, errors {${errors.join(', ')}}`,
+  );
+});
+
+// --- generators -------------------------------------------------------------------------------------
+
+const NASTY_STRINGS = [
+  '',
+  ' ',
+  '.',
+  '..',
+  '../../etc/passwd',
+  '..%2F..%2Fclient-a',
+  'client-a/../Client.B_9',
+  'client-a%00',
+  'client-a\u0000',
+  'client-a\r\nX-Injected: 1',
+  '\u202eclient-a',
+  'ｃｌｉｅｎｔ-ａ',
+  'clïent-a',
+  '💥',
+  '\ud800',
+  'a'.repeat(129),
+  'x'.repeat(10_000),
+  '__proto__',
+  'constructor',
+  '{clientId}',
+  '$(whoami)',
+  "'; DROP TABLE tokens; --",
+];
+
+const clientIdArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...REGISTERED) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/) },
+  { weight: 2, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 3_000 }) },
+);
+
+const numberishArb = fc.oneof(
+  fc.constantFrom('0', '1', '20', '60', '3500', '3501', '5', '6', '-1', '1e3', '0x10', 'NaN', 'Infinity'),
+  fc.constantFrom('', ' 5', '1.5', '9999999', '99999999', '٣', '\u0000'),
+  fc.integer().map(String),
+  fc.string({ maxLength: 12 }),
+);
+
+const queryArb = fc.option(
+  fc.dictionary(
+    fc.oneof(fc.constantFrom('minValidity', 'maxWaitSeconds', '__proto__', 'constructor'), fc.string()),
+    numberishArb,
+    { maxKeys: 4 },
+  ),
+  { nil: null },
+);
+
+const tokenArb = fc.oneof(
+  fc.constant(identity.issued[0] ?? 'not-issued-yet'),
+  fc.string({ maxLength: 60 }),
+  fc.constant('a'.repeat(5_000)),
+);
+
+const jsonBodyArb = fc.oneof(
+  fc
+    .record({ accessToken: fc.oneof(tokenArb, fc.jsonValue()) }, { requiredKeys: [] })
+    .map((b) => JSON.stringify(b)),
+  fc.jsonValue().map((v) => JSON.stringify(v)),
+  fc.constantFrom('{"accessToken":null}', '[]', 'null', '"x"', '{', '{"__proto__":{"accessToken":"x"}}'),
+  fc.constant(JSON.stringify({ accessToken: 'y'.repeat(9_000) })),
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+);
+
+const bodyArb = fc.oneof(
+  { weight: 3, arbitrary: jsonBodyArb.map((body) => ({ body, isBase64Encoded: false })) },
+  {
+    weight: 1,
+    arbitrary: jsonBodyArb.map((body) => ({
+      body: Buffer.from(body).toString('base64'),
+      isBase64Encoded: true,
+    })),
+  },
+  { weight: 1, arbitrary: fc.string().map((body) => ({ body, isBase64Encoded: true })) },
+  {
+    weight: 1,
+    arbitrary: fc.constant({ body: null, isBase64Encoded: fc.sample(fc.boolean(), 1)[0] ?? false }),
+  },
+);
+
+const requestContextArb = fc.oneof(
+  fc.constant<'missing'>('missing'),
+  fc.constant(null),
+  fc.constant({}),
+  fc.record({
+    identity: fc.oneof(fc.constant(null), fc.record({ userArn: fc.oneof(fc.string(), fc.constant(null)) })),
+  }),
+  fc.constant({ identity: { userArn: 'arn:aws:iam::111122223333:role/consumer', caller: 'AROAEXAMPLE' } }),
+);
+
+const methodArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('GET', 'POST') },
+  { weight: 1, arbitrary: fc.constantFrom('PUT', 'DELETE', 'OPTIONS', 'HEAD', 'get', '') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+);
+
+const resourceArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...ROUTES) },
+  { weight: 1, arbitrary: fc.constantFrom('/', '/{proxy+}', '/tokens', '/tokens/{clientId}/') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
+);
+
+const apiEventArb = fc
+  .record({
+    route: fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.constantFrom(
+          ['GET', '/tokens/{clientId}'] as const,
+          ['POST', '/tokens/{clientId}/invalidate'] as const,
+          ['GET', '/instances/{instance}/token'] as const,
+        ),
+      },
+      { weight: 2, arbitrary: fc.tuple(methodArb, resourceArb) },
+    ),
+    clientId: clientIdArb,
+    pathKind: fc.oneof(
+      { weight: 6, arbitrary: fc.constant('both') },
+      { weight: 1, arbitrary: fc.constantFrom('clientId', 'instance', 'null', 'empty') },
+    ),
+    rawPath: fc.option(fc.string({ maxLength: 100 }), { nil: undefined }),
+    query: queryArb,
+    body: bodyArb,
+    requestContext: requestContextArb,
+    headers: fc.option(
+      fc.dictionary(fc.string({ maxLength: 20 }), fc.string({ maxLength: 40 }), { maxKeys: 3 }),
+      {
+        nil: null,
+      },
+    ),
+  })
+  .map((g): APIGatewayProxyEvent => {
+    const pathParameters =
+      g.pathKind === 'null'
+        ? null
+        : g.pathKind === 'empty'
+          ? {}
+          : g.pathKind === 'clientId'
+            ? { clientId: g.clientId }
+            : g.pathKind === 'instance'
+              ? { instance: g.clientId }
+              : { clientId: g.clientId, instance: g.clientId };
+    const [httpMethod, resource] = g.route;
+    const event: Record<string, unknown> = {
+      httpMethod,
+      resource,
+      path: g.rawPath ?? resource.replace('{clientId}', g.clientId).replace('{instance}', g.clientId),
+      pathParameters,
+      queryStringParameters: g.query,
+      multiValueQueryStringParameters: null,
+      headers: g.headers,
+      multiValueHeaders: null,
+      body: g.body.body,
+      isBase64Encoded: g.body.isBase64Encoded,
+      stageVariables: null,
+    };
+    if (g.requestContext !== 'missing') event.requestContext = g.requestContext;
+    return event as unknown as APIGatewayProxyEvent;
+  });
+
+const directPayloadArb = fc.oneof(
+  { weight: 2, arbitrary: fc.jsonValue() },
+  {
+    weight: 3,
+    arbitrary: fc.record(
+      {
+        clientId: fc.oneof({ weight: 4, arbitrary: clientIdArb }, { weight: 1, arbitrary: fc.jsonValue() }),
+        instance: fc.oneof(clientIdArb, fc.jsonValue()),
+        minValidity: fc.oneof(
+          { weight: 4, arbitrary: fc.integer({ min: 0, max: 3_600 }) },
+          {
+            weight: 1,
+            arbitrary: fc.oneof(fc.integer(), fc.double(), numberishArb, fc.constant(null), fc.jsonValue()),
+          },
+        ),
+        maxWaitSeconds: fc.oneof(
+          { weight: 4, arbitrary: fc.integer({ min: 0, max: 5 }) },
+          {
+            weight: 1,
+            arbitrary: fc.oneof(fc.integer({ min: -5, max: 30 }), numberishArb, fc.constant(null)),
+          },
+        ),
+        action: fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom('getToken', 'invalidate') },
+          { weight: 1, arbitrary: fc.oneof(fc.string(), fc.jsonValue()) },
+        ),
+        accessToken: fc.oneof(tokenArb, fc.jsonValue()),
+      },
+      { requiredKeys: ['clientId'] },
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record(
+      { clientId: clientIdArb, instance: clientIdArb, minValidity: fc.jsonValue(), action: fc.jsonValue() },
+      { requiredKeys: [] },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(null, undefined, 0, '', 'client-a', [], [{ clientId: 'client-a' }]),
+  },
+);
+
+// --- properties -------------------------------------------------------------------------------------
+
+const describeEvent = (event: unknown): string => {
+  try {
+    return JSON.stringify(event).slice(0, 500);
+  } catch {
+    return String(event);
+  }
+};
+
+describe(`vend handler fuzzing (seed ${SEED})`, () => {
+  it(`answers ${API_RUNS} generated API Gateway events with 2xx or 4xx, no-store and the error shape`, async () => {
+    await fc.assert(
+      fc.asyncProperty(apiEventArb, async (event) => {
+        let result: APIGatewayProxyResult;
+        try {
+          result = (await handler(event, lambdaContext())) as APIGatewayProxyResult;
+        } catch (error) {
+          throw new Error(`handler threw ${String(error)} for ${describeEvent(event)}`);
+        }
+        stats.api.set(result.statusCode, (stats.api.get(result.statusCode) ?? 0) + 1);
+        expect(typeof result.statusCode, describeEvent(event)).toBe('number');
+        const ok = result.statusCode >= 200 && result.statusCode < 300;
+        const clientError = result.statusCode >= 400 && result.statusCode < 500;
+        expect(ok || clientError, `status ${result.statusCode} for ${describeEvent(event)}`).toBe(true);
+        expect(result.headers?.['Cache-Control']).toBe('no-store');
+        const body = JSON.parse(result.body) as Record<string, unknown>;
+        if (!ok) {
+          expect(Object.keys(body)).toEqual(['error']);
+          const error = body.error as Record<string, unknown>;
+          expect(Object.keys(error).sort()).toEqual(['code', 'message']);
+          expect(CODES.has(String(error.code))).toBe(true);
+          expect(typeof error.message).toBe('string');
+          expect(findLeaks([{ file: 'fuzz-api', text: result.body }], sensitive())).toEqual([]);
+        }
+      }),
+      { seed: SEED, numRuns: API_RUNS },
+    );
+    expect(fiveXx()).toBe(0);
+  }, 60_000);
+
+  it(`answers ${DIRECT_RUNS} generated direct-invoke payloads with a token or a stable error code`, async () => {
+    await fc.assert(
+      fc.asyncProperty(directPayloadArb, async (payload) => {
+        try {
+          const result = (await handler(payload as never, lambdaContext())) as unknown as Record<
+            string,
+            unknown
+          >;
+          expect(typeof result.accessToken, describeEvent(payload)).toBe('string');
+          stats.direct.tokens += 1;
+        } catch (error) {
+          const name = error instanceof Error ? error.name : String(error);
+          stats.direct.errors.set(name, (stats.direct.errors.get(name) ?? 0) + 1);
+          expect(CODES.has(name) && name !== 'InternalError', `${name} for ${describeEvent(payload)}`).toBe(
+            true,
+          );
+          const message = error instanceof Error ? error.message : '';
+          expect(findLeaks([{ file: 'fuzz-direct', text: message }], sensitive())).toEqual([]);
+        }
+      }),
+      { seed: SEED + 1, numRuns: DIRECT_RUNS },
+    );
+  }, 60_000);
+});
