@@ -15,6 +15,7 @@ import { systemClock } from '../../functions/core/clock.js';
 import type {
   ClientCredentials,
   Clock,
+  CredentialsSource,
   IdentityClient,
   Logger,
   MetricsSink,
@@ -88,6 +89,8 @@ export interface BenchWorld {
     readonly instanceId?: string;
     readonly logger?: Logger;
     readonly metrics?: MetricsSink;
+    /** @default a new SecretsManagerCredentials on the stub (empty secret cache) */
+    readonly credentials?: CredentialsSource;
   }): TokenVendor;
   stop(): Promise<void>;
 }
@@ -132,7 +135,9 @@ export async function startBenchWorld(options: BenchWorldOptions = {}): Promise<
       return createTokenVendor(
         {
           store,
-          credentials: new SecretsManagerCredentials({ client: clients.secrets, now: clock.now }),
+          credentials:
+            vendorOptions.credentials ??
+            new SecretsManagerCredentials({ client: clients.secrets, now: clock.now }),
           identity: vendorOptions.identity ?? new HttpIdentityClient({ now: clock.now }),
           clock,
           instanceId: vendorOptions.instanceId ?? `bench-${instances}`,
