@@ -361,13 +361,24 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       cleanups.push(() => started.stop());
     }
 
+    const logger = new PowertoolsLogger({
+      serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'marketo-token-vendor-local',
+    });
     const telemetry: Telemetry = {
-      logger: new PowertoolsLogger({
-        serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'marketo-token-vendor-local',
-      }),
+      logger,
       metrics: new Metrics({
         namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'MarketoTokenVendor',
         serviceName: 'marketo-token-vendor-local',
+        // Requests that fail before the engine records anything are normal here: not worth a warning.
+        logger: {
+          debug: (...args: unknown[]) => logger.debug(String(args[0])),
+          info: (...args: unknown[]) => logger.info(String(args[0])),
+          warn: (...args: unknown[]) => {
+            if (!String(args[0]).startsWith('No application metrics to publish'))
+              logger.warn(String(args[0]));
+          },
+          error: (...args: unknown[]) => logger.error(String(args[0])),
+        },
       }),
     };
 
