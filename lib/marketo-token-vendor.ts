@@ -9,9 +9,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** API Gateway stage throttling. */
@@ -70,6 +72,22 @@ export interface MarketoTokenVendorProps {
    * @default 8
    */
   readonly refreshConcurrency?: number;
+  /**
+   * Above this many registered clients the scheduled refresher stops sweeping by itself and queues batches
+   * on SQS, which refresh invocations sweep in parallel (so 10,000 clients fit in one schedule period).
+   * @default 500
+   */
+  readonly refreshFanOutThreshold?: number;
+  /**
+   * Clients per fan-out batch (members of one instance pool always share a batch).
+   * @default 100
+   */
+  readonly refreshBatchSize?: number;
+  /**
+   * Most refresh invocations sweeping fan-out batches at once (2–1000).
+   * @default 10
+   */
+  readonly refreshWorkerConcurrency?: number;
   /**
    * Stage throttling of the REST API.
    * @default { rateLimit: 100, burstLimit: 200 }
@@ -183,6 +201,8 @@ export class MarketoTokenVendor extends Construct {
   public readonly vendFunction: nodejs.NodejsFunction;
   /** Runs on the schedule and keeps every registered client's token fresh. */
   public readonly refreshFunction: nodejs.NodejsFunction;
+  /** Fan-out batches of the refresher (SSE, TLS only, with a dead-letter queue). */
+  public readonly refreshQueue: sqs.Queue;
   /** Every alarm this construct created. */
   public readonly alarms: cloudwatch.Alarm[] = [];
   /** Name prefix of the client secrets. */
@@ -267,6 +287,7 @@ export class MarketoTokenVendor extends Construct {
 
     this.grantRuntimeAccess(this.vendFunction, props.encryptionKey);
     this.grantRuntimeAccess(this.refreshFunction, props.encryptionKey);
+    this.refreshQueue = this.createRefreshFanOut(props, refreshPeriod);
 
     this.api = this.createApi(props, logRetention, removalPolicy);
 
@@ -422,6 +443,47 @@ export class MarketoTokenVendor extends Construct {
       },
     });
     return fn;
+  }
+
+  /**
+   * The refresher's fan-out: the scheduled run queues batches past the threshold; the same function
+   * consumes them, one batch per invocation, up to `refreshWorkerConcurrency` at once.
+   */
+  private createRefreshFanOut(props: MarketoTokenVendorProps, refreshPeriod: Duration): sqs.Queue {
+    const deadLetters = new sqs.Queue(this, 'RefreshDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the refresh batches.',
+    });
+    const timeout = this.refreshFunction.timeout ?? refreshPeriod.plus(Duration.seconds(60));
+    const queue = new sqs.Queue(this, 'RefreshBatches', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's guidance for Lambda consumers: six times the function timeout.
+      visibilityTimeout: Duration.seconds(Math.min(43_200, timeout.toSeconds() * 6)),
+      // A batch older than a few periods is superseded by newer runs.
+      retentionPeriod: Duration.seconds(Math.max(300, refreshPeriod.toSeconds() * 3)),
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: 3 },
+    });
+    this.refreshFunction.addEnvironment('REFRESH_QUEUE_URL', queue.queueUrl);
+    this.refreshFunction.addEnvironment(
+      'REFRESH_FANOUT_THRESHOLD',
+      String(props.refreshFanOutThreshold ?? 500),
+    );
+    this.refreshFunction.addEnvironment('REFRESH_BATCH_SIZE', String(props.refreshBatchSize ?? 100));
+    queue.grantSendMessages(this.refreshFunction);
+    this.refreshFunction.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: 1,
+        maxConcurrency: props.refreshWorkerConcurrency ?? 10,
+        reportBatchItemFailures: true,
+      }),
+    );
+    return queue;
   }
 
   /** Least privilege: secrets under the prefix, two table actions, the CMK through DynamoDB only. */
@@ -785,6 +847,18 @@ function validateProps(props: MarketoTokenVendorProps): void {
       Number.isInteger(value) && value >= 1 && value <= 64,
       `refreshConcurrency must be an integer from 1 to 64, got ${value}`,
     );
+  }
+  for (const [name, value, min, max] of [
+    ['refreshFanOutThreshold', props.refreshFanOutThreshold, 0, 100_000],
+    ['refreshBatchSize', props.refreshBatchSize, 1, 1_000],
+    ['refreshWorkerConcurrency', props.refreshWorkerConcurrency, 2, 1_000],
+  ] as const) {
+    if (resolvedNumber(value)) {
+      check(
+        Number.isInteger(value) && value >= min && value <= max,
+        `${name} must be an integer from ${min} to ${max}, got ${value}`,
+      );
+    }
   }
   const throttle = props.apiThrottle;
   if (throttle && resolvedNumber(throttle.rateLimit) && resolvedNumber(throttle.burstLimit)) {

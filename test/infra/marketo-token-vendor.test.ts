@@ -287,11 +287,45 @@ describe('MarketoTokenVendor with default props', () => {
       ]);
     });
 
-    it('gives the refresh role the same, ListSecrets being the one action that cannot be resource-scoped', () => {
+    it('gives the refresh role the same plus sending and consuming its own fan-out queue, nothing else', () => {
+      const queueArn = { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'RefreshBatches'), 'Arn'] };
       expect(statementsOf('RefreshRole')).toEqual([
         ...common('Refresh'),
         { Sid: 'ListClients', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Resource: queueArn,
+        },
+        {
+          Effect: 'Allow',
+          Action: [
+            'sqs:ReceiveMessage',
+            'sqs:ChangeMessageVisibility',
+            'sqs:GetQueueUrl',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+          ],
+          Resource: queueArn,
+        },
       ]);
+    });
+
+    it('fans the refresher out over an encrypted, TLS-only queue with a dead-letter queue', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
+      });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: 1,
+        ScalingConfig: { MaximumConcurrency: 10 },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({ REFRESH_FANOUT_THRESHOLD: '500', REFRESH_BATCH_SIZE: '100' }),
+        },
+      });
     });
 
     it('attaches no managed policies to either role', () => {
