@@ -1,0 +1,133 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startLocalVendor } from '../../local/server.js';
+import { captureText, registerSensitive } from '../support/leak-scan.js';
+
+const run = promisify(execFile);
+
+/** Runs `npm start`'s entry (`tsx local/start.ts`) as a child process and collects its output. */
+function startCli(args: string[]): { child: ChildProcess; output: () => string; stderr: () => string } {
+  let stdout = '';
+  let stderr = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
+    cwd: process.cwd(),
+    env: { ...process.env, FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return { child, output: () => stdout, stderr: () => stderr };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('npm start (local/start.ts)', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  const tempDir = async (): Promise<string> => {
+    const dir = await mkdtemp(join(tmpdir(), 'mtv-start-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    return dir;
+  };
+
+  it('prints a curl line that gets a token, and stops cleanly on SIGTERM', async () => {
+    const dataDir = await tempDir();
+    const cli = startCli(['--port', '0', '--simulator-port', '0', '--data-dir', dataDir]);
+    cleanups.push(async () => {
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+    });
+    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), 20_000);
+
+    const line =
+      cli
+        .output()
+        .split('\n')
+        .find((l) => l.trim().startsWith('curl --aws-sigv4')) ?? '';
+    const [, region, user, url] =
+      /curl --aws-sigv4 "aws:amz:([^:]+):execute-api" --user (\S+) (\S+)/.exec(line) ?? [];
+    expect(region).toBe('us-east-1');
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/tokens\/demo-client$/);
+    const { stdout } = await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--aws-sigv4',
+      `aws:amz:${region}:execute-api`,
+      '--user',
+      user as string,
+      url as string,
+    ]);
+    expect(stdout).toBe('200');
+
+    cli.child.kill('SIGTERM');
+    const [code] = await once(cli.child, 'exit');
+    captureText(cli.output() + cli.stderr());
+    expect(code).toBe(0);
+    expect(cli.output()).toMatch(/stopped\n$/);
+  });
+
+  it('exits with code 1 and one clear line when the port is taken', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())));
+    const { port } = blocker.address() as AddressInfo;
+
+    const cli = startCli(['--port', String(port), '--simulator-port', '0', '--data-dir', await tempDir()]);
+    const [code] = await once(cli.child, 'exit');
+    captureText(cli.output() + cli.stderr());
+
+    expect(code).toBe(1);
+    const lines = cli
+      .stderr()
+      .split('\n')
+      .filter(
+        (l) => l.trim() !== '' && !l.includes('NodeVersionSupportWarning') && l.startsWith('npm start'),
+      );
+    expect(lines).toEqual([
+      `npm start: port ${port} on 127.0.0.1 is already in use (token API); choose another with --port/--simulator-port`,
+    ]);
+  });
+});
+
+describe('the in-process refresher', () => {
+  it('fetches the tokens of registered clients on its schedule, without any request', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mtv-refresher-'));
+    const local = await startLocalVendor({
+      port: 0,
+      simulatorPort: 0,
+      dataDir,
+      refreshIntervalMs: 200,
+      env: {},
+    });
+    try {
+      await waitFor(() => (local.simulator?.identityCalls('demo-client') ?? 0) > 0, 5_000);
+      expect(local.simulator?.identityCalls('demo-client')).toBe(1);
+    } finally {
+      registerSensitive(...(local.simulator?.issuedTokens() ?? []));
+      await local.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
