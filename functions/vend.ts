@@ -124,7 +124,7 @@ export function createVendHandler(deps: VendHandlerDeps) {
     if (isTokenVendorError(error)) {
       const level =
         error instanceof InvalidRequestError || error instanceof RouteNotFoundError ? 'info' : 'warn';
-      logger[level]('vend failed', { code: error.code, message: error.message, caller });
+      logger[level]('vend failed', { code: error.code, reason: error.message, caller });
     } else {
       logger.error('vend failed unexpectedly', {
         caller,

@@ -283,7 +283,7 @@ export function createTokenVendor(
           clientId,
           code: typed.code,
           attempt: failures,
-          message: typed.message,
+          reason: typed.message,
         });
         if (failures >= MAX_IDENTITY_ATTEMPTS || clock.now() + backoffMs >= deadline) {
           // Every 503 tells the caller when to come back, also when Identity itself gave no hint.
