@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TokenVendorConfig } from '../../functions/core/vendor.js';
+import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
+import { captureError, FreezableIdentity, makeVendor, SkewedClock } from './harness.js';
+
+/**
+ * What ±2 s of clock skew between instances needs: the wait after expiry must exceed the skew (so the
+ * earliest clock does not ask Identity before the token really expired) and the "not yet rotated"
+ * guard must exceed twice the skew (writer and reader skewed in opposite directions). The shipped
+ * defaults (1 s slack, 3 s guard) cover about ±1 s; see docs/reliability.md.
+ */
+const SKEW_ALLOWANCE: Partial<TokenVendorConfig> = { expirySlackMs: 2_500, rotationGuardSeconds: 5 };
+const SKEWS_MS = [-2_000, 0, 2_000];
+
+let world: LoopbackWorld;
+let counter = 0;
+const newClient = (prefix = 'process-fault'): string => {
+  counter += 1;
+  const clientId = `${prefix}-${counter}`;
+  world.registerClient(clientId);
+  return clientId;
+};
+
+beforeAll(async () => {
+  world = await startLoopbackWorld();
+});
+
+afterAll(async () => {
+  world.clock.offsetMs = 0;
+  await world.stop();
+});
+
+describe('lease holder killed mid-refresh', () => {
+  it('lets another instance take over once the lease lapses, with one Identity call at Marketo', async () => {
+    const clientId = newClient();
+    const frozen = new FreezableIdentity();
+    frozen.frozen.add(clientId);
+    const config = { leaseDurationMs: 800 };
+    const killed = makeVendor(world, { identity: frozen, config, instanceId: 'killed-holder' });
+    const abandoned = await captureError(() => killed.getToken(clientId, { maxWaitMs: 200 }));
+    expect(abandoned.name).toBe('IdentityUnavailable');
+    const held = await world.store().get(clientId);
+    expect(held?.lease?.owner).toBe('killed-holder');
+
+    const started = world.clock.now();
+    const token = await makeVendor(world, { config }).getToken(clientId, { maxWaitMs: 3_000 });
+    expect(token.source).toBe('identity');
+    expect(world.clock.now()).toBeGreaterThanOrEqual(held?.lease?.leaseUntil ?? started);
+    expect(world.simulator.identityCalls(clientId)).toBe(1);
+    const record = await world.store().get(clientId);
+    expect(record?.lease).toBeUndefined();
+    expect(record?.token?.accessToken).toBe(token.accessToken);
+  });
+});
+
+describe('clock skew of ±2 s between instances', () => {
+  it('rotates an expiring token with one Identity call across instances skewed -2, 0 and +2 s', {
+    timeout: 20_000,
+  }, async () => {
+    const clientId = newClient();
+    const first = await makeVendor(world).getToken(clientId);
+    world.simulator.resetCounters();
+    // 7.5 s before the true expiry: even the fast clock sees more than the rotation guard left.
+    world.clock.offsetMs = first.expiresAt - Date.now() - 7_500;
+    try {
+      const vendors = SKEWS_MS.map((skew) =>
+        makeVendor(world, {
+          clock: new SkewedClock(world.clock, skew),
+          config: { ...SKEW_ALLOWANCE, leaseDurationMs: 3_000 },
+        }),
+      );
+      const tokens = await Promise.all(
+        vendors.map((vendor) => vendor.getToken(clientId, { minValiditySeconds: 30, maxWaitMs: 15_000 })),
+      );
+      const current = world.simulator.currentToken(clientId);
+      expect(world.simulator.identityCalls(clientId)).toBe(1);
+      for (const token of tokens) {
+        expect(token.accessToken).not.toBe(first.accessToken);
+        expect(token.accessToken).toBe(current?.accessToken);
+      }
+      expect((current?.expiresAt ?? 0) - world.clock.now()).toBeGreaterThan(3_500_000);
+      expect(world.clock.now()).toBeGreaterThan(first.expiresAt);
+    } finally {
+      world.clock.offsetMs = 0;
+    }
+  });
+
+  it('never serves a token that really expired, even when its writer ran 2 s fast and its reader 2 s slow', async () => {
+    const clientId = newClient();
+    const fastWriter = makeVendor(world, {
+      clock: new SkewedClock(world.clock, 2_000),
+      config: SKEW_ALLOWANCE,
+    });
+    const written = await fastWriter.getToken(clientId);
+    const trueExpiry = world.simulator.currentToken(clientId)?.expiresAt ?? 0;
+    world.clock.offsetMs = trueExpiry - Date.now() + 500;
+    try {
+      const slowReader = makeVendor(world, {
+        clock: new SkewedClock(world.clock, -2_000),
+        config: SKEW_ALLOWANCE,
+      });
+      const served = await slowReader.getToken(clientId, { minValiditySeconds: 0 });
+      expect(served.accessToken).not.toBe(written.accessToken);
+      expect(world.simulator.currentToken(clientId)?.accessToken).toBe(served.accessToken);
+      expect(world.simulator.identityCalls(clientId)).toBe(2);
+    } finally {
+      world.clock.offsetMs = 0;
+    }
+  });
+});
+
+describe('refresher invocation killed half-way', () => {
+  it('leaves finished clients stored, and the next run completes the rest', async () => {
+    const local = await startLoopbackWorld();
+    try {
+      const ids = Array.from({ length: 6 }, (_, i) => `sweep-${i}`);
+      for (const id of ids) local.registerClient(id);
+      const frozen = new FreezableIdentity();
+      for (const id of ids.slice(3)) frozen.frozen.add(id);
+      const config = { leaseDurationMs: 800 };
+      // "Killed": the invocation stops being awaited while three clients are mid-call.
+      const killedRun = makeVendor(local, { identity: frozen, config }).refreshAll({ concurrency: 6 });
+      killedRun.catch(() => {});
+      const outcome = await Promise.race([
+        killedRun.then(() => 'finished'),
+        new Promise((resolve) => setTimeout(() => resolve('killed'), 300)),
+      ]);
+      expect(outcome).toBe('killed');
+      for (const id of ids.slice(0, 3)) expect((await local.store().get(id))?.token).toBeDefined();
+      for (const id of ids.slice(3)) expect((await local.store().get(id))?.token).toBeUndefined();
+
+      const summary = await makeVendor(local, { config }).refreshAll({ concurrency: 6 });
+      expect(summary).toMatchObject({ clients: 6, fetched: 3, valid: 3, failed: 0 });
+      for (const id of ids) {
+        const record = await local.store().get(id);
+        expect(record?.token?.expiresAt ?? 0).toBeGreaterThan(local.clock.now() + 3_500_000);
+        expect(record?.lease).toBeUndefined();
+      }
+      expect(local.simulator.identityCalls()).toBe(6);
+    } finally {
+      await local.stop();
+    }
+  });
+});
