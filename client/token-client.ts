@@ -160,6 +160,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
           },
           ...(payload === undefined ? {} : { body: payload }),
         }),
+        { signingDate: new Date(clock.now()) },
       );
       // fetch sets Host itself (from the URL, which is what was signed).
       const { host: _host, ...headers } = signed.headers;
@@ -246,7 +247,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     return fetchToken(target, minValidity);
   };
 
-  const invalidate = (clientId: string, accessToken: string): Promise<MarketoToken> => {
+  const invalidate = async (clientId: string, accessToken: string): Promise<MarketoToken> => {
     const target = clientTarget(clientId);
     const key = `${target.cacheKey}\n${accessToken}`;
     const pending = invalidations.get(key);
@@ -280,7 +281,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   };
 
   return {
-    getToken: (clientId, opts) => getTargetToken(clientTarget(clientId), opts),
+    getToken: async (clientId, opts) => getTargetToken(clientTarget(clientId), opts),
     invalidate,
     withToken,
     async marketoFetch(clientId, url, init = {}) {
