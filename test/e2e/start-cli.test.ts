@@ -6,8 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createTokenClient } from '../../client/index.js';
+import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
+import { DEMO_POLICY_KEY } from '../../local/policy.js';
 import { startLocalVendor } from '../../local/server.js';
+import { createTestTable, startDynalite } from '../support/dynalite.js';
 import { captureText, registerSensitive } from '../support/leak-scan.js';
 
 const run = promisify(execFile);
@@ -127,6 +131,40 @@ describe('the in-process refresher', () => {
     } finally {
       registerSensitive(...(local.simulator?.issuedTokens() ?? []));
       await local.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('AWS_ENDPOINT_URL_DYNAMODB', () => {
+  it('replaces the embedded dynalite with the DynamoDB endpoint it names', async () => {
+    const external = await startDynalite();
+    const tableName = await createTestTable(external.client);
+    const dataDir = await mkdtemp(join(tmpdir(), 'mtv-endpoint-'));
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+    const local = await startLocalVendor({
+      port: 0,
+      simulatorPort: 0,
+      dataDir,
+      refreshIntervalMs: 0,
+      env: { AWS_ENDPOINT_URL_DYNAMODB: external.endpoint, TABLE_NAME: tableName },
+    });
+    try {
+      expect(local.storeEndpoint).toBe(external.endpoint);
+      const token = await createTokenClient({
+        endpoint: local.url,
+        region: 'us-east-1',
+        credentials: DEMO_POLICY_KEY,
+      }).getToken('demo-client');
+      const record = await new DynamoTokenStore({ client: external.client, tableName }).get('demo-client');
+      expect(record?.token?.accessToken).toBe(token.accessToken);
+    } finally {
+      registerSensitive(...(local.simulator?.issuedTokens() ?? []));
+      await local.stop();
+      await external.stop();
+      vi.unstubAllEnvs();
       await rm(dataDir, { recursive: true, force: true });
     }
   });
