@@ -42,7 +42,13 @@ export function fmt(value: number, unit = ''): string {
   if (!Number.isFinite(value)) return 'n/a';
   const abs = Math.abs(value);
   const text =
-    abs >= 100 ? Math.round(value).toLocaleString('en-US') : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
+    abs >= 100
+      ? Math.round(value).toLocaleString('en-US')
+      : abs >= 10
+        ? value.toFixed(1)
+        : abs >= 0.1 || abs === 0
+          ? value.toFixed(2)
+          : value.toFixed(3);
   return `${text}${unit}`;
 }
 

@@ -196,7 +196,13 @@ export const vendLatencyScenario: Scenario = {
         target: 'store hit on a fresh instance p50 ≤ 5 ms',
         measured: `p50 ${fmt(store.latency.p50)} ms`,
         met: store.latency.p50 <= 5,
-        ...(store.latency.p50 <= 5 ? {} : { note: `missed by ${fmt(store.latency.p50 - 5)} ms` }),
+        ...(store.latency.p50 <= 5
+          ? {}
+          : {
+              note:
+                `missed by ${fmt(store.latency.p50 - 5)} ms; the path is one consistent GetItem, so the store's ` +
+                'own latency dominates',
+            }),
       },
       {
         target: `miss ≤ Identity latency + 10 ms (${missBudget} ms), judged on p50`,
@@ -206,7 +212,14 @@ export const vendLatencyScenario: Scenario = {
           ? miss.latency.p99 > missBudget
             ? { note: `p99 exceeds it by ${fmt(miss.latency.p99 - missBudget)} ms` }
             : {}
-          : { note: `missed by ${fmt(miss.latency.p50 - missBudget)} ms` }),
+          : {
+              note:
+                `missed by ${fmt(miss.latency.p50 - missBudget)} ms. Besides Identity the miss makes four ` +
+                'sequential round trips (store read, lease write, Secrets Manager read, token write). Reading the ' +
+                'secret in parallel with the store read and lease write would take one off the critical path; ' +
+                "so would keeping the secret cached across the hourly miss (today's 60 s cache TTL means every " +
+                'hourly miss re-reads it; the rejection-triggered re-read already covers rotation)',
+            }),
       },
     ];
     const sourcesText = (p: PathLatency): string =>
