@@ -297,6 +297,13 @@ export async function runCli(argv: readonly string[], io: CliIo, env: Env = proc
 /** Entry point of the bin shim: the process's own streams, exit code set on the process. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Output piped into `head` and the like: a closed pipe ends the command quietly, as other CLIs do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   process.exitCode = await runCli(argv, {
     stdin: process.stdin,
     stdout: process.stdout,

@@ -203,6 +203,8 @@ export class MarketoTokenVendor extends Construct {
   public readonly refreshFunction: nodejs.NodejsFunction;
   /** Fan-out batches of the refresher (SSE, TLS only, with a dead-letter queue). */
   public readonly refreshQueue: sqs.Queue;
+  /** Where refresh batches land after three failed deliveries (alarmed). */
+  public readonly refreshDeadLetterQueue: sqs.Queue;
   /** Every alarm this construct created. */
   public readonly alarms: cloudwatch.Alarm[] = [];
   /** Name prefix of the client secrets. */
@@ -287,7 +289,7 @@ export class MarketoTokenVendor extends Construct {
 
     this.grantRuntimeAccess(this.vendFunction, props.encryptionKey);
     this.grantRuntimeAccess(this.refreshFunction, props.encryptionKey);
-    this.refreshQueue = this.createRefreshFanOut(props, refreshPeriod);
+    [this.refreshQueue, this.refreshDeadLetterQueue] = this.createRefreshFanOut(props, refreshPeriod);
 
     this.api = this.createApi(props, logRetention, removalPolicy);
 
@@ -449,7 +451,10 @@ export class MarketoTokenVendor extends Construct {
    * The refresher's fan-out: the scheduled run queues batches past the threshold; the same function
    * consumes them, one batch per invocation, up to `refreshWorkerConcurrency` at once.
    */
-  private createRefreshFanOut(props: MarketoTokenVendorProps, refreshPeriod: Duration): sqs.Queue {
+  private createRefreshFanOut(
+    props: MarketoTokenVendorProps,
+    refreshPeriod: Duration,
+  ): [sqs.Queue, sqs.Queue] {
     const deadLetters = new sqs.Queue(this, 'RefreshDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -483,7 +488,7 @@ export class MarketoTokenVendor extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    return queue;
+    return [queue, deadLetters];
   }
 
   /** Least privilege: secrets under the prefix, two table actions, the CMK through DynamoDB only. */
@@ -782,6 +787,14 @@ export class MarketoTokenVendor extends Construct {
       'RefreshThrottlesAlarm',
       this.refreshFunction.metricThrottles({ ...fiveMinutes, statistic: 'Sum' }),
       'The refresh function was throttled.',
+    );
+    add(
+      'RefreshDeadLettersAlarm',
+      this.refreshDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        ...fiveMinutes,
+        statistic: 'Maximum',
+      }),
+      'Refresh fan-out batches failed three deliveries and sit in the dead-letter queue.',
     );
   }
 }

@@ -116,12 +116,12 @@ describe('MarketoTokenVendor with options and grants', () => {
   });
 
   describe('alarm topic', () => {
-    it('is the alarm and OK action of all seven alarms', () => {
+    it('is the alarm and OK action of all eight alarms', () => {
       const topic = { Ref: Match.stringLikeRegexp('^Alarms') };
       template.resourcePropertiesCountIs(
         'AWS::CloudWatch::Alarm',
         { AlarmActions: [topic], OKActions: [topic] },
-        7,
+        8,
       );
     });
   });

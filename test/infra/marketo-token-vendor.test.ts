@@ -311,6 +311,20 @@ describe('MarketoTokenVendor with default props', () => {
       ]);
     });
 
+    it('alarms when refresh batches reach the dead-letter queue', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'RefreshDeadLetters'), 'QueueName'] },
+          },
+        ],
+        Threshold: 1,
+      });
+    });
+
     it('fans the refresher out over an encrypted, TLS-only queue with a dead-letter queue', () => {
       template.hasResourceProperties('AWS::SQS::Queue', {
         SqsManagedSseEnabled: true,
@@ -377,7 +391,7 @@ describe('MarketoTokenVendor with default props', () => {
         { Namespace: 'AWS/Lambda', MetricName: 'Throttles' },
         2,
       );
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     });
 
     it('have no actions when no topic is given', () => {
