@@ -1,11 +1,7 @@
 /**
- * Scenarios 3 (local API throughput) and 4 (cold start proxy) need pieces other people are building:
- * `npm start`'s server (local/server.ts exporting `startLocalVendor`) and the Lambda bundles exactly as
- * the CDK stack builds them. Until they land these placeholders say so in the report.
+ * Scenario 4 (cold start proxy) needs the Lambda bundles exactly as the CDK stack builds them; until it
+ * is wired this placeholder says so in the report.
  *
- * TODO(scenario 3): start `startLocalVendor()` on 127.0.0.1:0 with the simulator, sign requests with
- *   @smithy/signature-v4 (SigV4 verification on), drive `GET /tokens/{clientId}` with autocannon at 50
- *   connections for ~10 s; report requests/s and latency p50/p99 (autocannon's histogram) and non-2xx.
  * TODO(scenario 4): synthesize the stack (or call the construct's bundling) to get each Lambda's bundle,
  *   report bytes and gzip bytes, then spawn ≥ 10 fresh `node` processes that import the bundle and answer
  *   one in-memory-hit vend (store pre-seeded in dynalite), minus bare `node -e 0` start; median + spread.
@@ -35,14 +31,6 @@ const pending = (id: string, title: string, needs: string, present: () => boolea
     };
   },
 });
-
-/** Scenario 3: signed requests against `npm start`'s server with autocannon (pending). */
-export const localApiScenario = pending(
-  'api',
-  '3. Local API throughput',
-  "`npm start`'s server (`startLocalVendor` in local/server.ts)",
-  () => exists('../../local/server.ts'),
-);
 
 /** Scenario 4: bundle size and import time of each Lambda as the CDK stack builds it (pending). */
 export const coldStartScenario = pending(
