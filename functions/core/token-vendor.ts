@@ -57,8 +57,9 @@ export const DEFAULT_TOKEN_VENDOR_CONFIG: TokenVendorConfig = {
   leaseDurationMs: 15_000,
   leasePollMs: 100,
   identityTimeoutMs: 5_000,
-  rotationGuardSeconds: 3,
-  expirySlackMs: 1_000,
+  // Both cover clock skew of ±2 s between Lambdas (test/reliability/process-faults.test.ts).
+  rotationGuardSeconds: 5,
+  expirySlackMs: 2_500,
   itemRetentionSeconds: 86_400,
   identityUrlPolicy: { allowedHosts: DEFAULT_IDENTITY_HOSTS },
   tokenLifespanSeconds: 3600,

@@ -45,9 +45,12 @@ export interface TokenVendorConfig {
   readonly leasePollMs: number;
   /** Timeout of one Identity call. @default 5_000 */
   readonly identityTimeoutMs: number;
-  /** Identity answers with at most this many seconds left are "not yet rotated": never cached. @default 3 */
+  /**
+   * Tokens with at most this many seconds left are treated as dead: never handed out, and an Identity answer
+   * this short is "not yet rotated" (never cached). Covers ±2 s of clock skew between instances. @default 5
+   */
   readonly rotationGuardSeconds: number;
-  /** Extra wait after a token's expiry before asking Identity for its successor. @default 1_000 */
+  /** Extra wait after a token's expiry before asking Identity for its successor (covers skew). @default 2_500 */
   readonly expirySlackMs: number;
   /** How long DynamoDB keeps an item after its token expired (TTL clean-up). @default 86_400 */
   readonly itemRetentionSeconds: number;

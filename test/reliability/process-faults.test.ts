@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
 import type { TokenVendorConfig } from '../../functions/core/vendor.js';
 import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
 import { captureError, FreezableIdentity, makeVendor, SkewedClock } from './harness.js';
@@ -9,7 +10,11 @@ import { captureError, FreezableIdentity, makeVendor, SkewedClock } from './harn
  * guard must exceed twice the skew (writer and reader skewed in opposite directions). The shipped
  * defaults (1 s slack, 3 s guard) cover about ±1 s; see docs/reliability.md.
  */
-const SKEW_ALLOWANCE: Partial<TokenVendorConfig> = { expirySlackMs: 2_500, rotationGuardSeconds: 5 };
+/** The shipped defaults cover ±2 s of skew; they override the loopback world's short test slack. */
+const SKEW_ALLOWANCE: Partial<TokenVendorConfig> = {
+  expirySlackMs: DEFAULT_TOKEN_VENDOR_CONFIG.expirySlackMs,
+  rotationGuardSeconds: DEFAULT_TOKEN_VENDOR_CONFIG.rotationGuardSeconds,
+};
 const SKEWS_MS = [-2_000, 0, 2_000];
 
 let world: LoopbackWorld;

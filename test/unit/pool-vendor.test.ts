@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricName } from '../../functions/core/ports.js';
-import { createTokenVendor } from '../../functions/core/token-vendor.js';
+import { createTokenVendor, DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
 import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 const LIFESPAN_S = 60;
+const SLACK_MS = DEFAULT_TOKEN_VENDOR_CONFIG.expirySlackMs;
 
 function pool(size: number) {
   const clock = new FakeClock();
@@ -67,8 +68,8 @@ describe.each([2, 3])('a pool of %i Custom Services', (size) => {
     }
     await p.clock.settle(Promise.all(sweeps));
     expect(served).toBe(720);
-    // Evenly staggered would be lifespan/size apart; allow a few seconds of refresh slack.
-    expect(smallestGapAfterWarmUp).toBeGreaterThanOrEqual((LIFESPAN_S / size - 4) * 1000);
+    // Evenly staggered would be lifespan/size apart; each re-fetch lands one expiry slack late.
+    expect(smallestGapAfterWarmUp).toBeGreaterThanOrEqual((LIFESPAN_S * 1000) / size - 2 * SLACK_MS);
   });
 });
 
@@ -108,6 +109,8 @@ describe('instance pool vends', () => {
     expect(summary.pools).toEqual([
       { instance: 'acme', members: 2, liveMembers: 2, guaranteedMinRemainingSeconds: expect.any(Number) },
     ]);
-    expect(summary.pools[0].guaranteedMinRemainingSeconds).toBeGreaterThanOrEqual(LIFESPAN_S / 2 - 2);
+    expect(summary.pools[0].guaranteedMinRemainingSeconds).toBeGreaterThanOrEqual(
+      LIFESPAN_S / 2 - SLACK_MS / 1000 - 1,
+    );
   });
 });

@@ -122,7 +122,7 @@ describe('TokenVendor.getToken', () => {
       w.vendor().getToken('client-a', { minValiditySeconds: 60, maxWaitMs: 5_000 }),
     );
     await expect(attempt).rejects.toBeInstanceOf(TokenRotatingError);
-    await expect(attempt).rejects.toMatchObject({ code: 'TokenRotating', retryAfterSeconds: 31 });
+    await expect(attempt).rejects.toMatchObject({ code: 'TokenRotating', retryAfterSeconds: 33 });
     expect(w.identity.callCount()).toBe(1);
   });
 
