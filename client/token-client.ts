@@ -75,6 +75,20 @@ export interface TokenClient {
    * parameter) and, when the JSON body reports 601/602, invalidates and retries once.
    */
   marketoFetch(clientId: string, url: string | URL, init?: RequestInit & GetTokenOptions): Promise<Response>;
+  /**
+   * The freshest token of an instance pool (several Custom Services of one Marketo instance) with at
+   * least `minValidity` seconds left; `clientId` names the member it came from.
+   */
+  getInstanceToken(instance: string, options?: GetTokenOptions): Promise<MarketoToken>;
+  /**
+   * {@link withToken} for a pool: on 601/602 the token is reported to the pool
+   * (`POST /instances/{instance}/invalidate`) and `fn` runs once more with the pool's best token.
+   */
+  withInstanceToken<T>(
+    instance: string,
+    fn: (token: MarketoToken) => Promise<T>,
+    options?: GetTokenOptions,
+  ): Promise<T>;
   /** Forgets cached tokens (all, or one client's). */
   clear(clientId?: string): void;
 }
@@ -86,19 +100,39 @@ export interface TokenClient {
 interface TokenTarget {
   readonly cacheKey: string;
   readonly path: string;
+  /** Where a token of this target that Marketo rejected is reported. */
+  readonly invalidatePath: string;
 }
 
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Client ids and instance names share one alphabet (the vendor's). */
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-const clientTarget = (clientId: string): TokenTarget => {
-  if (!CLIENT_ID_PATTERN.test(clientId)) {
+const assertName = (value: string, what: 'clientId' | 'instance'): void => {
+  if (!NAME_PATTERN.test(value)) {
     throw new TokenVendorClientError(
       'InvalidRequest',
-      'clientId must be 1-128 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
+      `${what} must be 1-128 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit`,
       { status: 400 },
     );
   }
-  return { cacheKey: `client:${clientId}`, path: `/tokens/${clientId}` };
+};
+
+const clientTarget = (clientId: string): TokenTarget => {
+  assertName(clientId, 'clientId');
+  return {
+    cacheKey: `client:${clientId}`,
+    path: `/tokens/${clientId}`,
+    invalidatePath: `/tokens/${clientId}/invalidate`,
+  };
+};
+
+const instanceTarget = (instance: string): TokenTarget => {
+  assertName(instance, 'instance');
+  return {
+    cacheKey: `instance:${instance}`,
+    path: `/instances/${instance}/token`,
+    invalidatePath: `/instances/${instance}/invalidate`,
+  };
 };
 
 const realClock = {
@@ -247,15 +281,16 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     return fetchToken(target, minValidity);
   };
 
-  const invalidate = async (clientId: string, accessToken: string): Promise<MarketoToken> => {
-    const target = clientTarget(clientId);
+  /** Reports `accessToken` against the target (a client, or the pool holding it); concurrent reports share one request. */
+  const invalidateTarget = async (target: TokenTarget, accessToken: string): Promise<MarketoToken> => {
     const key = `${target.cacheKey}\n${accessToken}`;
     const pending = invalidations.get(key);
     if (pending) return pending;
-    if (cache.get(target.cacheKey)?.accessToken === accessToken) cache.delete(target.cacheKey);
+    // The dead token may also be cached as a pool's token.
+    for (const [cacheKey, cached] of cache) if (cached.accessToken === accessToken) cache.delete(cacheKey);
     const promise = (async () => {
       const sentAt = clock.now();
-      const body = await call('POST', `${target.path}/invalidate`, {}, { accessToken });
+      const body = await call('POST', target.invalidatePath, {}, { accessToken });
       const token = toToken(body, sentAt);
       cache.set(target.cacheKey, token);
       return token;
@@ -264,26 +299,28 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     return promise;
   };
 
-  const withToken = async <T>(
-    clientId: string,
+  /** Runs `fn` with the target's token; on a 601/602 invalidates it (against its member) and runs once more. */
+  const withTargetToken = async <T>(
+    target: TokenTarget,
     fn: (token: MarketoToken) => Promise<T>,
-    opts: GetTokenOptions = {},
+    opts: GetTokenOptions,
   ): Promise<T> => {
-    const token = await getTargetToken(clientTarget(clientId), opts);
+    const token = await getTargetToken(target, opts);
     try {
       const result = await fn(token);
       if (tokenRejectionCode(result) === undefined) return result;
     } catch (error) {
       if (tokenRejectionCode(error) === undefined) throw error;
     }
-    const replacement = await invalidate(clientId, token.accessToken);
-    return fn(replacement);
+    return fn(await invalidateTarget(target, token.accessToken));
   };
 
   return {
     getToken: async (clientId, opts) => getTargetToken(clientTarget(clientId), opts),
-    invalidate,
-    withToken,
+    getInstanceToken: async (instance, opts) => getTargetToken(instanceTarget(instance), opts),
+    invalidate: (clientId, accessToken) => invalidateTarget(clientTarget(clientId), accessToken),
+    withToken: (clientId, fn, opts = {}) => withTargetToken(clientTarget(clientId), fn, opts),
+    withInstanceToken: (instance, fn, opts = {}) => withTargetToken(instanceTarget(instance), fn, opts),
     async marketoFetch(clientId, url, init = {}) {
       const { minValidity, ...requestInit } = init;
       const target = new URL(url);
@@ -306,7 +343,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       if ((await responseRejectionCode(response)) === undefined) return response;
       // Marketo answers 601/602 with HTTP 200: replace the token and try once more (bodies must be replayable).
       await response.body?.cancel();
-      return attempt(await invalidate(clientId, token.accessToken));
+      return attempt(await invalidateTarget(clientTarget(clientId), token.accessToken));
     },
     clear(clientId) {
       if (clientId === undefined) cache.clear();

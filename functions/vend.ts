@@ -66,6 +66,8 @@ const execute = (vendor: TokenVendor, request: VendRequest): Promise<VendedToken
       return vendor.invalidate(request.clientId, request.accessToken, options);
     case 'instance-token':
       return vendor.getInstanceToken(request.instance, options);
+    case 'instance-invalidate':
+      return vendor.invalidateInstance(request.instance, request.accessToken, options);
   }
 };
 
@@ -81,7 +83,7 @@ export function createVendHandler(deps: VendHandlerDeps) {
   const audit = (request: VendRequest, token: VendedToken, caller: string): void =>
     logger.info('vend', {
       action: request.kind,
-      ...(request.kind === 'instance-token' ? { instance: request.instance } : {}),
+      ...('instance' in request ? { instance: request.instance } : {}),
       clientId: token.clientId,
       caller,
       token: fingerprint(token.accessToken),

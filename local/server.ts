@@ -150,6 +150,12 @@ const ROUTES: ReadonlyArray<{
     pattern: /^\/instances\/([^/]+)\/token$/,
     param: 'instance',
   },
+  {
+    method: 'POST',
+    resource: '/instances/{instance}/invalidate',
+    pattern: /^\/instances\/([^/]+)\/invalidate$/,
+    param: 'instance',
+  },
 ];
 
 const listen = (server: Server, port: number, what: string): Promise<number> =>

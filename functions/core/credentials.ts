@@ -24,6 +24,13 @@ export function assertValidInstance(instance: unknown): asserts instance is stri
   }
 }
 
+/** Throws `InvalidRequestError` unless `token` looks like a token a consumer could have been given. */
+export function assertRejectedToken(token: unknown): asserts token is string {
+  if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
+    throw new InvalidRequestError('accessToken must be the non-empty token string Marketo rejected');
+  }
+}
+
 const optionalString = (
   record: Record<string, unknown>,
   field: string,

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { systemClock } from './clock.js';
 import {
   assertIdentityUrlAllowed,
+  assertRejectedToken,
   assertValidClientId,
   assertValidInstance,
   DEFAULT_IDENTITY_HOSTS,
@@ -489,13 +490,7 @@ export function createTokenVendor(
     options?: VendOptions,
   ): Promise<VendedToken> => {
     assertValidClientId(clientId);
-    if (
-      typeof rejectedAccessToken !== 'string' ||
-      rejectedAccessToken.length === 0 ||
-      rejectedAccessToken.length > 4096
-    ) {
-      throw new InvalidRequestError('accessToken must be the non-empty token string Marketo rejected');
-    }
+    assertRejectedToken(rejectedAccessToken);
     const { minValidityMs, maxWaitMs } = resolveVendOptions(options, cfg);
     metrics.record('Invalidations', 1, 'Count');
     const rejected = fingerprint(rejectedAccessToken);
@@ -593,6 +588,32 @@ export function createTokenVendor(
       await clock.sleep(readyAt - clock.now());
       refreshedMissing = false;
     }
+  };
+
+  const invalidateInstance = async (
+    instance: string,
+    rejectedAccessToken: string,
+    options?: VendOptions,
+  ): Promise<VendedToken> => {
+    assertValidInstance(instance);
+    assertRejectedToken(rejectedAccessToken);
+    const members = await poolMembers(instance);
+    const holders = await Promise.all(
+      members.map(async (clientId) =>
+        memory.get(clientId)?.accessToken === rejectedAccessToken ||
+        (await currentToken(clientId)).token?.accessToken === rejectedAccessToken
+          ? clientId
+          : undefined,
+      ),
+    );
+    const holder = holders.find((clientId) => clientId !== undefined);
+    if (holder !== undefined) await invalidate(holder, rejectedAccessToken, options);
+    else
+      logger.info('invalidate: pool token already replaced', {
+        instance,
+        rejected: fingerprint(rejectedAccessToken),
+      });
+    return getInstanceToken(instance, options);
   };
 
   const refreshAll = async (options?: RefreshOptions): Promise<RefreshSummary> => {
@@ -695,5 +716,5 @@ export function createTokenVendor(
     return summary;
   };
 
-  return { getToken, invalidate, getInstanceToken, refreshAll };
+  return { getToken, invalidate, getInstanceToken, invalidateInstance, refreshAll };
 }

@@ -128,6 +128,15 @@ export interface TokenVendor {
    */
   getInstanceToken(instance: string, options?: VendOptions): Promise<VendedToken>;
   /**
+   * A consumer of the pool saw `rejectedAccessToken` fail with 601/602: invalidates it against the member
+   * that holds it (compare-and-swap, as `invalidate`) and returns the pool's best token now.
+   */
+  invalidateInstance(
+    instance: string,
+    rejectedAccessToken: string,
+    options?: VendOptions,
+  ): Promise<VendedToken>;
+  /**
    * Refresher sweep: fetches missing tokens and, for tokens expiring within `horizonMs`, waits for the
    * expiry instant and fetches the successor. One failing client never stops the others.
    */

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
+import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError, RouteNotFoundError } from '../core/errors.js';
 import type { VendOptions } from '../core/vendor.js';
 
@@ -12,7 +12,13 @@ export type VendRequest =
       readonly accessToken: string;
       readonly options: VendOptions;
     }
-  | { readonly kind: 'instance-token'; readonly instance: string; readonly options: VendOptions };
+  | { readonly kind: 'instance-token'; readonly instance: string; readonly options: VendOptions }
+  | {
+      readonly kind: 'instance-invalidate';
+      readonly instance: string;
+      readonly accessToken: string;
+      readonly options: VendOptions;
+    };
 
 /** Largest request body accepted (an invalidate body is a token of a few dozen characters). */
 const MAX_BODY_BYTES = 8_192;
@@ -60,9 +66,7 @@ const parseJsonBody = (event: APIGatewayProxyEvent): Record<string, unknown> => 
 };
 
 const rejectedToken = (value: unknown): string => {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
-    throw new InvalidRequestError('accessToken must be the non-empty token string Marketo rejected');
-  }
+  assertRejectedToken(value);
   return value;
 };
 
@@ -88,6 +92,12 @@ export function parseApiRequest(event: APIGatewayProxyEvent, maxWaitMs: number):
       assertValidInstance(instance);
       return { kind: 'instance-token', instance, options: options() };
     }
+    case 'POST /instances/{instance}/invalidate': {
+      const instance = event.pathParameters?.instance;
+      assertValidInstance(instance);
+      const accessToken = rejectedToken(parseJsonBody(event).accessToken);
+      return { kind: 'instance-invalidate', instance, accessToken, options: options() };
+    }
     default:
       throw new RouteNotFoundError(
         `no route for ${String(event.httpMethod)} ${String(event.path)}`.slice(0, 300),
@@ -106,9 +116,16 @@ export function parseDirectRequest(event: unknown, maxWaitMs: number): VendReque
   if (action !== 'getToken' && action !== 'invalidate') {
     throw new InvalidRequestError('action must be "getToken" or "invalidate"');
   }
-  if (payload.instance !== undefined && payload.clientId === undefined && action === 'getToken') {
+  if (payload.instance !== undefined && payload.clientId === undefined) {
     assertValidInstance(payload.instance);
-    return { kind: 'instance-token', instance: payload.instance, options };
+    return action === 'invalidate'
+      ? {
+          kind: 'instance-invalidate',
+          instance: payload.instance,
+          accessToken: rejectedToken(payload.accessToken),
+          options,
+        }
+      : { kind: 'instance-token', instance: payload.instance, options };
   }
   assertValidClientId(payload.clientId);
   if (action === 'invalidate') {

@@ -94,6 +94,25 @@ describe('instance pool vends', () => {
     expect(p.logs.join('\n')).toContain('CredentialsRejected');
   });
 
+  it('invalidates a rejected pool token against the member holding it and returns the pool best', async () => {
+    const p = pool(2);
+    const v = p.vendor();
+    const first = await p.clock.settle(v.getInstanceToken('acme'));
+    p.identity.revoke(first.clientId);
+    const next = await p.clock.settle(p.vendor().invalidateInstance('acme', first.accessToken));
+    expect(next.accessToken).not.toBe(first.accessToken);
+    expect(p.identity.callCount(first.clientId)).toBe(2);
+  });
+
+  it('returns the pool best without an Identity call when the rejected token is no longer held', async () => {
+    const p = pool(2);
+    const v = p.vendor();
+    await p.clock.settle(v.getInstanceToken('acme'));
+    const calls = p.identity.callCount();
+    await p.clock.settle(v.invalidateInstance('acme', 'long-gone-token:ab'));
+    expect(p.identity.callCount()).toBe(calls);
+  });
+
   it('fails with UnknownClient for an instance with no members', async () => {
     const p = pool(2);
     await expect(p.clock.settle(p.vendor().getInstanceToken('nobody'))).rejects.toMatchObject({
