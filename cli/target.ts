@@ -1,6 +1,3 @@
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
@@ -27,6 +24,7 @@ import type {
   IdentityClient,
   TokenStore,
 } from '../functions/core/ports.js';
+import { startEmbeddedDynalite } from '../local/embedded-dynalite.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
   LOCAL_TABLE_NAME,
@@ -208,43 +206,6 @@ class FileRegistry implements ClientRegistry {
   }
 }
 
-/** The part of dynalite's (untyped, CommonJS) API used here. */
-type DynaliteFactory = (options: { path?: string; createTableMs?: number }) => Server;
-
-let warningFilterInstalled = false;
-
-/** dynalite touches the deprecated `OutgoingMessage._headers` (DEP0066): drop only that warning, once. */
-function silenceDynaliteDeprecation(): void {
-  if (warningFilterInstalled) return;
-  warningFilterInstalled = true;
-  const emitWarning = process.emitWarning.bind(process);
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const options = rest[0];
-    const code =
-      typeof options === 'object' && options !== null ? (options as { code?: unknown }).code : rest[1];
-    if (code === 'DEP0066') return;
-    (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
-  }) as typeof process.emitWarning;
-}
-
-/** Opens local mode's persisted dynalite on an ephemeral loopback port for the duration of a command. */
-async function startPersistedDynalite(dir: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
-  silenceDynaliteDeprecation();
-  const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
-  const server = dynalite({ path: dir, createTableMs: 0 });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolveListen());
-  });
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
-    },
-  };
-}
-
 /** Dummy credentials for loopback stores: nothing checks them, but the SDK signs every request. */
 const LOOPBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -310,7 +271,8 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
   const tableName = options.table ?? running?.tableName ?? LOCAL_TABLE_NAME;
   let opened: Promise<{ store: TokenStore; client: DynamoDBClient; stop?: () => Promise<void> }> | undefined;
   const open = async () => {
-    const embedded = running === undefined ? await startPersistedDynalite(paths.dynaliteDir) : undefined;
+    const embedded =
+      running === undefined ? await startEmbeddedDynalite({ path: paths.dynaliteDir }) : undefined;
     const endpoint = running?.dynamoEndpoint ?? (embedded?.endpoint as string);
     const client = new DynamoDBClient({
       endpoint,

@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
@@ -31,6 +30,7 @@ import { createTokenVendor } from '../functions/core/token-vendor.js';
 import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/vendor.js';
 import { coreLogger, coreMetrics, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
+import { startEmbeddedDynalite } from './embedded-dynalite.js';
 import { createMarketoSimulator, DEMO_CLIENT, type MarketoSimulator } from './marketo-simulator.js';
 import { ensurePolicyFile, executeApiArn, isAllowed, LocalPolicy, type PolicyResource } from './policy.js';
 import {
@@ -121,14 +121,6 @@ export const LOCAL_POLICY_FILE = 'policy.json';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
-
-type DynaliteServer = Server;
-type DynaliteFactory = (options: {
-  path?: string;
-  createTableMs?: number;
-  deleteTableMs?: number;
-  updateTableMs?: number;
-}) => DynaliteServer;
 
 /** The API's routes, matched like API Gateway resources (templates). */
 const ROUTES: ReadonlyArray<{
@@ -393,16 +385,9 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     if (dynamoOverride) {
       storeEndpoint = dynamoOverride;
     } else {
-      const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
-      const server = dynalite({
-        path: files.dynaliteDir,
-        createTableMs: 0,
-        deleteTableMs: 0,
-        updateTableMs: 0,
-      });
-      const dynamoPort = await listen(server, 0, 'dynalite');
-      cleanups.push(() => closeServer(server));
-      storeEndpoint = `http://127.0.0.1:${dynamoPort}`;
+      const embedded = await startEmbeddedDynalite({ path: files.dynaliteDir });
+      cleanups.push(() => embedded.stop());
+      storeEndpoint = embedded.endpoint;
     }
     const dynamo = new DynamoDBClient({
       endpoint: storeEndpoint,

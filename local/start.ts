@@ -12,15 +12,6 @@ import { DataDirInUseError, type LocalVendor, PortInUseError, startLocalVendor }
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// dynalite touches the deprecated `OutgoingMessage._headers` (DEP0066); that warning is noise here.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const options = rest[0];
-  const code =
-    typeof options === 'object' && options !== null ? (options as { code?: unknown }).code : rest[1];
-  if (code === 'DEP0066') return;
-  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
 
 const port = (value: string): number => {
   const n = Number(value);
