@@ -17,9 +17,8 @@
  * }
  * ```
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
 
 /** One local access key and what it may do. */
 export interface PolicyKey {
@@ -138,20 +137,7 @@ export function parsePolicyDocument(raw: string, file: string): PolicyDocument {
 
 /** Writes a policy file atomically with mode 0600 (it holds secrets, even if only local ones). */
 export async function writePolicyFile(path: string, document: PolicyDocument): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  const handle = await open(temporary, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(document, null, 2)}\n`, 'utf8');
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
+  await writePrivateJsonFile(path, document);
 }
 
 /** Creates the policy file with the demo key when it does not exist yet. Returns whether it did. */

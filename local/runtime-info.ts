@@ -3,9 +3,9 @@
  * processes (the operator CLI with `--local`) use its store instead of opening the same leveldb
  * (only one process may open it).
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
 
 /** Local mode's data directory, relative to the working directory. */
 export const DEFAULT_LOCAL_DATA_DIR = '.local';
@@ -40,21 +40,7 @@ export const localPaths = (dataDir: string) => ({
 
 /** Writes `runtime.json` atomically (temporary file + rename), mode 0600. */
 export async function writeRuntimeInfo(dataDir: string, info: RuntimeInfo): Promise<void> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const target = localPaths(dataDir).runtimeInfo;
-  const temporary = `${target}.${process.pid}.${randomUUID()}.tmp`;
-  const handle = await open(temporary, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(info, null, 2)}\n`, 'utf8');
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, target);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
+  await writePrivateJsonFile(localPaths(dataDir).runtimeInfo, info);
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

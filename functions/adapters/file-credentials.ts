@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readFile, stat } from 'node:fs/promises';
 import { assertValidClientId, parseCredentialsRecord } from '../core/credentials.js';
 import {
   CredentialsMisconfiguredError,
@@ -8,6 +6,7 @@ import {
   UnknownClientError,
 } from '../core/errors.js';
 import type { ClientCredentials, CredentialsSource, Logger, RegisteredClient } from '../core/ports.js';
+import { writePrivateJsonFile } from './private-json-file.js';
 
 /** The local credentials file: `{"clients": [{clientId, clientSecret, identityUrl, restUrl?, instance?}, …]}`. */
 export interface CredentialsFile {
@@ -190,24 +189,7 @@ export async function writeCredentialsFile(
   path: string,
   file: CredentialsFile | { clients: unknown[] },
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  const handle = await open(temporary, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(file, null, 2)}\n`, 'utf8');
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
+  await writePrivateJsonFile(path, file);
 }
 
 /** Reads the file's raw document for editing; a missing file is an empty one. Refuses to edit a broken file. */
