@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -153,6 +155,28 @@ export interface MarketoTokenVendorProps {
    * @default 'marketo-token-vendor'
    */
   readonly serviceName?: string;
+  /**
+   * Whether to create a CloudWatch dashboard of the vendor: vends by outcome, cache hit ratio, Identity
+   * latency and errors, tokens' remaining life at vend, refresher summary, API 4xx/5xx/latency, Lambda
+   * errors and throttles, the refresh dead-letter queue and every alarm.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * Endpoint type of the REST API: `REGIONAL`, or `PRIVATE` for consumers in VPCs without internet egress
+   * (reachable only through the `vpcEndpoints` given; the resource policy denies every other source).
+   * Step Functions' API Gateway integration cannot reach a private API: workflows then invoke the vend
+   * function directly or call a Lambda that uses the client.
+   * @default apigateway.EndpointType.REGIONAL
+   */
+  readonly endpointType?: apigateway.EndpointType;
+  /**
+   * Interface VPC endpoints of `com.amazonaws.<region>.execute-api` through which a `PRIVATE` API is
+   * reached (required, at least one, when `endpointType` is `PRIVATE`; not allowed otherwise). For an
+   * endpoint made elsewhere use `ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes`.
+   * @default - none (a regional API)
+   */
+  readonly vpcEndpoints?: ec2.IInterfaceVpcEndpoint[];
 }
 
 /** CloudWatch namespace of the metrics the runtime emits through Powertools (EMF). */
@@ -168,8 +192,15 @@ const ORG_PATTERN = /^o-[a-z0-9]{10,32}$/;
 /** API Gateway gives up on an integration after 29 s. */
 const API_INTEGRATION_TIMEOUT_MS = 29_000;
 
-const functionEntry = (name: string): string =>
-  fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
+/**
+ * The handler source esbuild bundles at synth time. In this repository the construct runs from lib/*.ts
+ * and bundles functions/<name>.ts; from the published package it runs from dist/lib/*.js, where only the
+ * compiled dist/functions/<name>.js ships. Same relative path, TypeScript preferred.
+ */
+const functionEntry = (name: string): string => {
+  const source = fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL(`../functions/${name}.js`, import.meta.url));
+};
 
 /** Throws with a lowercase message showing the received value unless `ok`. */
 function check(ok: boolean, message: string): void {
@@ -214,6 +245,8 @@ export class MarketoTokenVendor extends Construct {
 
   /** Name of the API stage (part of every execute-api ARN). */
   public readonly stageName: string;
+  /** The operations dashboard, unless `dashboard: false`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MarketoTokenVendorProps = {}) {
     super(scope, id);
@@ -306,6 +339,7 @@ export class MarketoTokenVendor extends Construct {
     );
 
     this.createAlarms(props.alarmTopic);
+    if (props.dashboard ?? true) this.dashboard = this.createDashboard();
   }
 
   /**
@@ -561,7 +595,10 @@ export class MarketoTokenVendor extends Construct {
 
     const api = new apigateway.RestApi(this, 'Api', {
       description: 'Vends Marketo REST API access tokens (SigV4 only)',
-      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      endpointConfiguration: {
+        types: [props.endpointType ?? apigateway.EndpointType.REGIONAL],
+        vpcEndpoints: props.vpcEndpoints,
+      },
       // Execution logging needs the account-wide API Gateway CloudWatch role, a singleton managed elsewhere.
       cloudWatchRole: false,
       policy: new iam.PolicyDocument({ statements: this.resourcePolicyStatements(props) }),
@@ -720,6 +757,21 @@ export class MarketoTokenVendor extends Construct {
         }),
       );
     }
+    if (props.endpointType === apigateway.EndpointType.PRIVATE) {
+      // A private API is reachable from any VPC endpoint in the partition: only the given ones may pass.
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'DenyOtherVpcEndpoints',
+          effect: iam.Effect.DENY,
+          actions: ['execute-api:Invoke'],
+          principals: [new iam.AnyPrincipal()],
+          resources: ['execute-api:/*'],
+          conditions: {
+            StringNotEquals: { 'aws:SourceVpce': (props.vpcEndpoints ?? []).map((e) => e.vpcEndpointId) },
+          },
+        }),
+      );
+    }
     return statements;
   }
 
@@ -796,6 +848,161 @@ export class MarketoTokenVendor extends Construct {
       }),
       'Refresh fan-out batches failed three deliveries and sit in the dead-letter queue.',
     );
+  }
+
+  /**
+   * One screen for the on-call: the runtime's own metrics (EMF, namespace `MarketoTokenVendor`,
+   * dimension `service`) on top, the AWS services' metrics below, alarm states at the bottom.
+   */
+  private createDashboard(): cloudwatch.Dashboard {
+    const period = Duration.minutes(5);
+    const sum = (name: string, label: string) => this.customMetric(name, { label, period });
+    const stat = (name: string, statistic: string, label: string) =>
+      this.customMetric(name, { statistic, label, period });
+    const width = 8;
+    const memory = sum('VendFromMemory', 'memory');
+    const store = sum('VendFromStore', 'store');
+    const identity = sum('VendFromIdentity', 'Identity');
+
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+      periodOverride: cloudwatch.PeriodOverride.AUTO,
+    });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# Marketo token vendor \`${this.serviceName}\`\nRunbook: docs/operations.md (alarms, secret rotation). Custom metrics: namespace \`${METRICS_NAMESPACE}\`, dimension \`service\`.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Vends by outcome',
+        left: [memory, store, identity],
+        stacked: true,
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Cache hit ratio (%)',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: '100 * (m + s) / (m + s + i)',
+            usingMetrics: { m: memory, s: store, i: identity },
+            label: 'hits (memory + store)',
+            period,
+          }),
+          new cloudwatch.MathExpression({
+            expression: '100 * m / (m + s + i)',
+            usingMetrics: { m: memory, s: store, i: identity },
+            label: 'memory',
+            period,
+          }),
+        ],
+        leftYAxis: { min: 0, max: 100 },
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Token remaining life at vend (s)',
+        left: [
+          stat('TokenRemainingSeconds', 'Minimum', 'min'),
+          stat('TokenRemainingSeconds', 'p10', 'p10'),
+          stat('TokenRemainingSeconds', 'p50', 'p50'),
+        ],
+        leftYAxis: { min: 0 },
+        width,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Identity latency (ms)',
+        left: [stat('IdentityLatencyMs', 'p50', 'p50'), stat('IdentityLatencyMs', 'p99', 'p99')],
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Identity calls and errors',
+        left: [
+          sum('IdentityCalls', 'calls'),
+          sum('IdentityErrors', 'errors'),
+          sum('CredentialsRejected', 'credentials rejected'),
+        ],
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Coordination and store',
+        left: [
+          sum('LeaseWaits', 'lease waits'),
+          sum('LeaseTakeovers', 'lease takeovers'),
+          sum('TokenRotating', 'token rotating'),
+          sum('Invalidations', 'invalidations'),
+          sum('StoreErrors', 'store errors'),
+        ],
+        width,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Refresher',
+        left: [
+          sum('RefreshFetched', 'fetched'),
+          sum('RefreshWaited', 'waited out expiry'),
+          sum('RefreshFailed', 'failed'),
+          sum('PoolMemberFailed', 'pool member failed'),
+        ],
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Instance pools: guaranteed remaining (s)',
+        left: [stat('PoolGuaranteedRemainingSeconds', 'Minimum', 'min')],
+        leftYAxis: { min: 0 },
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Refresh dead-letter queue',
+        left: [
+          this.refreshDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            statistic: 'Maximum',
+            period,
+            label: 'batches waiting',
+          }),
+        ],
+        leftYAxis: { min: 0 },
+        width,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'API requests and errors',
+        left: [
+          this.api.metricCount({ statistic: 'Sum', period, label: 'requests' }),
+          this.api.metricClientError({ statistic: 'Sum', period, label: '4xx' }),
+          this.api.metricServerError({ statistic: 'Sum', period, label: '5xx' }),
+        ],
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'API latency (ms)',
+        left: [
+          this.api.metricLatency({ statistic: 'p50', period, label: 'p50' }),
+          this.api.metricLatency({ statistic: 'p99', period, label: 'p99' }),
+          this.api.metricIntegrationLatency({ statistic: 'p99', period, label: 'integration p99' }),
+        ],
+        width,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda errors and throttles',
+        left: [
+          this.vendFunction.metricErrors({ statistic: 'Sum', period, label: 'vend errors' }),
+          this.vendFunction.metricThrottles({ statistic: 'Sum', period, label: 'vend throttles' }),
+          this.refreshFunction.metricErrors({ statistic: 'Sum', period, label: 'refresh errors' }),
+          this.refreshFunction.metricThrottles({ statistic: 'Sum', period, label: 'refresh throttles' }),
+        ],
+        width,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }),
+    );
+    return dashboard;
   }
 }
 
@@ -896,6 +1103,23 @@ function validateProps(props: MarketoTokenVendorProps): void {
     check(
       Number.isInteger(value) && value >= 128 && value <= 10_240,
       `memorySize must be an integer from 128 to 10240 mb, got ${value}`,
+    );
+  }
+  const endpointType = props.endpointType ?? apigateway.EndpointType.REGIONAL;
+  const endpointCount = props.vpcEndpoints?.length ?? 0;
+  check(
+    endpointType === apigateway.EndpointType.REGIONAL || endpointType === apigateway.EndpointType.PRIVATE,
+    `endpointType must be REGIONAL or PRIVATE, got ${endpointType}`,
+  );
+  if (endpointType === apigateway.EndpointType.PRIVATE) {
+    check(
+      endpointCount > 0,
+      `endpointType PRIVATE requires at least one execute-api interface endpoint in vpcEndpoints, got ${endpointCount}`,
+    );
+  } else {
+    check(
+      endpointCount === 0,
+      `vpcEndpoints only apply to endpointType PRIVATE, got ${endpointCount} with endpointType ${endpointType}`,
     );
   }
   const stageName = props.stageName;

@@ -1,0 +1,13 @@
+/**
+ * The CDK side of marketo-token-vendor: the `MarketoTokenVendor` construct, the `tokenTask` helper for
+ * Step Functions, and the deployable `TokenVendorStack`. Needs `aws-cdk-lib` and `constructs` (peer
+ * dependencies); the consumer client lives in `marketo-token-vendor/client` and needs neither.
+ */
+export {
+  type ApiThrottle,
+  MarketoTokenVendor,
+  type MarketoTokenVendorProps,
+  METRICS_NAMESPACE,
+} from './marketo-token-vendor.js';
+export { type TokenTaskProps, tokenTask } from './token-task.js';
+export { TokenVendorStack, type TokenVendorStackProps } from './token-vendor-stack.js';

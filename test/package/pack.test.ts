@@ -1,0 +1,287 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The package as users get it: `npm pack` (which builds through `prepack`), the tarball installed into
+ * a fresh CDK app (with its peers, from the local npm cache) and into a fresh client-only project
+ * (without aws-cdk-lib), then a synth and a client call on loopback. No Docker, no network but the
+ * npm registry when the cache misses.
+ */
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const rootRequire = createRequire(join(ROOT, 'package.json'));
+const versionOf = (name: string): string =>
+  (JSON.parse(readFileSync(rootRequire.resolve(`${name}/package.json`), 'utf8')) as { version: string })
+    .version;
+
+/** npm without audits, preferring the local cache. */
+const npm = (cwd: string, args: string[]) =>
+  run('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
+
+interface PackedFile {
+  readonly path: string;
+  readonly size: number;
+}
+interface PackResult {
+  readonly filename: string;
+  readonly size: number;
+  readonly entryCount: number;
+  readonly files: PackedFile[];
+}
+
+/** A CDK app as a user would write it: the construct from the package, a consumer role granted one client. */
+const CDK_APP = `
+import { App, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { MarketoTokenVendor, tokenTask } from 'marketo-token-vendor/construct';
+
+const app = new App({ outdir: 'cdk.out' });
+const stack = new Stack(app, 'Consumer');
+const vendor = new MarketoTokenVendor(stack, 'Vendor', { dashboard: true });
+const role = new iam.Role(stack, 'SyncRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+vendor.grantVend(role, 'my-sync');
+const assembly = app.synth();
+console.log(JSON.stringify({ stacks: assembly.stacks.map((s) => s.stackName), tokenTask: typeof tokenTask }));
+`;
+
+/** A consumer's plain script: the client against a loopback stand-in of the API. */
+const CLIENT_SCRIPT = `
+import { createServer } from 'node:http';
+import { createTokenClient } from 'marketo-token-vendor/client';
+
+const seen = [];
+const server = createServer((req, res) => {
+  seen.push({ url: req.url, signed: String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256') });
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ clientId: 'my-sync', accessToken: 'packed-test-token:ab', tokenType: 'bearer',
+    expiresAt: new Date(Date.now() + 3_000_000).toISOString(), expiresIn: 3000, scope: 'apis@example' }));
+});
+await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const client = createTokenClient({
+  endpoint: 'http://127.0.0.1:' + server.address().port,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'PACKTEST', secretAccessKey: 'pack-test-secret' },
+});
+const token = await client.getToken('my-sync');
+server.close();
+let cdk = 'absent';
+try { await import('aws-cdk-lib'); cdk = 'present'; } catch {}
+console.log(JSON.stringify({ clientId: token.clientId, seen, cdk }));
+`;
+
+/** Consumer TypeScript that must type-check against the published .d.ts files. */
+const TYPED_CONSUMER = `
+import type { MarketoTokenVendorProps } from 'marketo-token-vendor';
+import { MarketoTokenVendor } from 'marketo-token-vendor/construct';
+import { createTokenClient, type MarketoToken } from 'marketo-token-vendor/client';
+
+export const props: MarketoTokenVendorProps = { dashboard: false, memorySize: 512 };
+export const ctor: typeof MarketoTokenVendor = MarketoTokenVendor;
+export const make = (): Promise<MarketoToken> =>
+  createTokenClient({ endpoint: 'http://127.0.0.1:1', region: 'us-east-1' }).getToken('my-sync');
+`;
+
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+
+describe('the npm package', () => {
+  let work: string;
+  let packed: PackResult;
+  let tarball: string;
+  let appDir: string;
+  let clientDir: string;
+  let synthOutput: { stacks: string[]; tokenTask: string };
+  const timings: Record<string, number> = {};
+
+  const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await step();
+    } finally {
+      timings[name] = Math.round(performance.now() - started);
+    }
+  };
+
+  beforeAll(async () => {
+    // Prepare: pack (prepack builds dist/), then two fresh projects that install the tarball.
+    work = await mkdtemp(join(tmpdir(), 'mtv-pack-'));
+    const { stdout } = await timed('pack', () => npm(ROOT, ['pack', '--json', '--pack-destination', work]));
+    packed = (JSON.parse(stdout) as PackResult[])[0] as PackResult;
+    tarball = join(work, packed.filename);
+
+    appDir = join(work, 'cdk-app');
+    clientDir = join(work, 'client-only');
+    await Promise.all([mkdir(appDir), mkdir(clientDir)]);
+    const manifest = (name: string) =>
+      `${JSON.stringify({ name, version: '0.0.0', private: true, type: 'module' }, null, 2)}\n`;
+    await Promise.all([
+      writeFile(join(appDir, 'package.json'), manifest('cdk-app')),
+      writeFile(join(appDir, 'app.mjs'), CDK_APP),
+      writeFile(join(appDir, 'consumer.ts'), TYPED_CONSUMER),
+      writeFile(join(clientDir, 'package.json'), manifest('client-only')),
+      writeFile(join(clientDir, 'script.mjs'), CLIENT_SCRIPT),
+    ]);
+    await timed('install', () =>
+      Promise.all([
+        // Dependencies' install scripts are not needed (esbuild's binary comes as a package).
+        npm(appDir, [
+          'install',
+          '--ignore-scripts',
+          tarball,
+          `aws-cdk-lib@${versionOf('aws-cdk-lib')}`,
+          `constructs@${versionOf('constructs')}`,
+          `esbuild@${versionOf('esbuild')}`,
+        ]),
+        npm(clientDir, ['install', '--ignore-scripts', tarball]),
+      ]),
+    );
+
+    // Act: synthesize the user's app; bundling must use the local esbuild (CDK_DOCKER=false fails any
+    // fallback to Docker).
+    const synth = await timed('synth', () =>
+      run(process.execPath, ['app.mjs'], {
+        cwd: appDir,
+        env: { ...process.env, CDK_DOCKER: 'false', CDK_DISABLE_VERSION_CHECK: '1' },
+        maxBuffer: 16 * 1024 * 1024,
+      }),
+    );
+    const lastLine = synth.stdout.trim().split('\n').at(-1) ?? '{}';
+    synthOutput = JSON.parse(lastLine) as typeof synthOutput;
+  }, 240_000);
+
+  afterAll(async () => {
+    process.stdout.write(
+      `pack test: tarball ${packed?.size ?? 0} bytes, ${packed?.entryCount ?? 0} files; ${JSON.stringify(timings)} ms\n`,
+    );
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  describe('tarball', () => {
+    it('holds the compiled construct, client, CLI and handler entries with their type declarations', () => {
+      const paths = packed.files.map((f) => f.path);
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'package.json',
+          'README.md',
+          'CHANGELOG.md',
+          'dist/package.json',
+          'dist/lib/index.js',
+          'dist/lib/index.d.ts',
+          'dist/client/index.js',
+          'dist/client/index.d.ts',
+          'dist/cli/main.js',
+          'dist/functions/vend.js',
+          'dist/functions/refresh.js',
+        ]),
+      );
+    });
+
+    it('holds nothing of tests, local state, benchmarks, examples or TypeScript sources', () => {
+      const unwanted = packed.files
+        .map((f) => f.path)
+        .filter(
+          (path) =>
+            /^(test|bench|examples|local|bin|scripts|cdk\.out|\.local|node_modules|\.ci|\.git)\//.test(
+              path,
+            ) ||
+            (path.endsWith('.ts') && !path.endsWith('.d.ts')) ||
+            /(^|\/)(simulator|server|sigv4-verifier|policy)\.(js|d\.ts)$/.test(path) ||
+            /\.(tgz|log|tsbuildinfo)$/.test(path),
+        );
+      expect(unwanted).toEqual([]);
+    });
+
+    it('stays small (under 250 kB packed)', () => {
+      expect(packed.size).toBeLessThan(250_000);
+    });
+  });
+
+  describe('in a fresh CDK app', () => {
+    it('synthesizes a stack that uses the construct', () => {
+      expect(synthOutput).toEqual({ stacks: ['Consumer'], tokenTask: 'function' });
+      const template = JSON.parse(
+        readFileSync(join(appDir, 'cdk.out', 'Consumer.template.json'), 'utf8'),
+      ) as {
+        Resources: Record<string, { Type: string }>;
+      };
+      const types = Object.values(template.Resources).map((r) => r.Type);
+      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(2);
+      expect(types).toContain('AWS::ApiGateway::RestApi');
+      expect(types).toContain('AWS::CloudWatch::Dashboard');
+    });
+
+    it('bundles the compiled handler entries into Lambda assets that load and export handler', async () => {
+      const bundles = filesUnder(join(appDir, 'cdk.out')).filter((f) => f.endsWith('index.mjs'));
+      expect(bundles).toHaveLength(2);
+      for (const bundle of bundles) {
+        const { stdout } = await run(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const m = await import(${JSON.stringify(bundle)}); console.log(typeof m.handler);`,
+          ],
+          { env: { ...process.env, TABLE_NAME: 'tokens', AWS_REGION: 'us-east-1' } },
+        );
+        expect(stdout.trim()).toBe('function');
+      }
+    });
+
+    it('type-checks consumer TypeScript against the published declarations of both entry points', async () => {
+      await writeFile(
+        join(appDir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            target: 'ES2022',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: true,
+            types: [],
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      await expect(
+        run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: appDir }),
+      ).resolves.toBeDefined();
+    });
+  });
+
+  describe('in a client-only project', () => {
+    it('imports the client without aws-cdk-lib installed and vends through it with a SigV4-signed request', async () => {
+      expect(existsSync(join(clientDir, 'node_modules', 'aws-cdk-lib'))).toBe(false);
+      const { stdout } = await run(process.execPath, ['script.mjs'], { cwd: clientDir });
+      expect(JSON.parse(stdout.trim())).toEqual({
+        clientId: 'my-sync',
+        seen: [{ url: '/tokens/my-sync?minValidity=60', signed: true }],
+        cdk: 'absent',
+      });
+    });
+
+    it('installs the operator CLI bin, which runs compiled JavaScript and prints the package version', async () => {
+      const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+        version: string;
+      };
+      const bin = join(clientDir, 'node_modules', '.bin', 'marketo-token-vendor');
+      const { stdout } = await run(bin, ['--version'], { cwd: clientDir });
+      expect(stdout.trim()).toBe(version);
+    });
+  });
+});
