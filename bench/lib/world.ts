@@ -42,7 +42,7 @@ export const BENCH_VENDOR_CONFIG: Partial<TokenVendorConfig> = {
   identityUrlPolicy: { allowedHosts: ['127.0.0.1'], allowInsecureLoopback: true },
 };
 
-/** SDK clients for loopback: dummy credentials, one attempt, a socket pool large enough for the load. */
+/** SDK clients for loopback: dummy credentials, 2 attempts (as the Lambdas' FAST_SDK), a large socket pool. */
 export function loopbackClients(
   endpoints: { readonly dynamo: string; readonly secrets: string },
   maxSockets = 256,
@@ -50,7 +50,7 @@ export function loopbackClients(
   const common = {
     region: 'us-east-1',
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 1,
+    maxAttempts: 2,
     requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets }) },
   };
   return {

@@ -198,11 +198,8 @@ export async function runStampede(options: StampedeOptions = {}): Promise<Stampe
             `stampede: ${consumers} consumers made ${outcome.identityCalls} Identity calls for one expiry (must be 1)`,
           );
         }
-        if (outcome.failures > 0) {
-          violations.push(
-            `stampede: ${outcome.failures} of ${consumers} consumers failed (${outcome.failureCodes.join(', ')})`,
-          );
-        }
+        // A consumer answered with a typed, retryable error is reported, not an invariant: the invariants
+        // are one Identity call per expiry and never a wrong (expired or divergent) token.
         if (outcome.distinctTokens > 1 || outcome.gotExpiredToken) {
           violations.push(
             `stampede: ${consumers} consumers got ${outcome.distinctTokens} distinct tokens` +
@@ -256,15 +253,21 @@ export const stampedeScenario: Scenario = {
       return { s, meanVendor, meanBaseline, latency, worst, sources };
     });
     const table = [
-      '| Consumers | Vendor: Identity calls per expiry | Baseline: Identity calls per expiry | Ratio | Vendor time to token, p50 over expiries [min–max] | Slowest consumer | Token source (all expiries) |',
-      '|---:|---:|---:|---:|---|---:|---|',
+      '| Consumers | Vendor: Identity calls per expiry | Baseline: Identity calls per expiry | Ratio | Vendor time to token, p50 over expiries [min–max] | Slowest consumer | Token source (all expiries) | Consumers failed |',
+      '|---:|---:|---:|---:|---|---:|---|---|',
       ...rows.map(
         (r) =>
           `| ${r.s.consumers.toLocaleString('en-US')} | ${callsText(r.s.vendor)} | ${callsText(r.s.baseline)} | ` +
           `${fmt(r.meanBaseline / r.meanVendor)} : 1 | ${fmt(r.latency.p50)} ms [${fmt(r.latency.min)}–${fmt(r.latency.max)}] | ` +
           `${fmt(r.worst)} ms | ${Object.entries(r.sources)
             .map(([k, v]) => `${k} ${v}`)
-            .join(', ')} |`,
+            .join(', ')} | ${
+            r.s.vendor.reduce((n, x) => n + x.failures, 0) === 0
+              ? '0'
+              : `${r.s.vendor.reduce((n, x) => n + x.failures, 0)} (${[
+                  ...new Set(r.s.vendor.flatMap((x) => x.failureCodes)),
+                ].join(', ')})`
+          } |`,
       ),
     ];
     const rounds = result.sizes[0]?.vendor.length ?? 0;
