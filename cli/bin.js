@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `marketo-token-vendor` bin: runs the TypeScript entry through tsx (a devDependency). A packaged
-// build (issue 9) compiles cli/ to JavaScript and points this shim at the compiled entry instead.
+// The repository's `marketo-token-vendor` entry (`npm run cli`): runs the TypeScript sources through tsx (a
+// devDependency), so no build is needed while developing. The published package's bin is the compiled
+// dist/cli/main.js instead (see package.json "bin" and cli/main.ts).
 import { register } from 'tsx/esm/api';
 
 register();
