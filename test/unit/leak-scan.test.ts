@@ -13,11 +13,16 @@ describe('leak scan', () => {
   });
 
   it('finds a registered secret anywhere in a line', () => {
-    const leaks = findLeaks([{ file: 'log-1.txt', text: 'error: bad secret s3cr3t-value-123' }], new Set(['s3cr3t-value-123']));
+    const leaks = findLeaks(
+      [{ file: 'log-1.txt', text: 'error: bad secret s3cr3t-value-123' }],
+      new Set(['s3cr3t-value-123']),
+    );
     expect(leaks).toMatchObject([{ kind: 'secret' }]);
   });
 
   it('accepts a token fingerprint', () => {
-    expect(findLeaks([{ file: 'log-1.txt', text: `token=${fingerprint(token)}` }], new Set([token]))).toEqual([]);
+    expect(findLeaks([{ file: 'log-1.txt', text: `token=${fingerprint(token)}` }], new Set([token]))).toEqual(
+      [],
+    );
   });
 });
