@@ -216,7 +216,7 @@ const resolvedNumber = (value: number | undefined): value is number =>
  * Creates: a DynamoDB token table (pay-per-request, TTL on `ttl`, KMS-encrypted); the `vend` and `refresh`
  * functions (Node.js 24 on arm64, ESM bundles built by the locally installed esbuild, X-Ray tracing, own
  * log groups); a REST API (`GET /tokens/{clientId}`, `POST /tokens/{clientId}/invalidate`,
- * `GET /instances/{instance}/token`) where every method requires SigV4 (`AWS_IAM`), with a resource
+ * `GET /instances/{instance}/token`, `POST /instances/{instance}/invalidate`) where every method requires SigV4 (`AWS_IAM`), with a resource
  * policy, request validation, stage throttling, access logs, tracing and no response caching; an
  * EventBridge schedule for the refresher; and CloudWatch alarms.
  *
@@ -363,7 +363,8 @@ export class MarketoTokenVendor extends Construct {
 
   /**
    * Lets `grantee` call `GET /instances/<instance>/token` (a token of any client in the instance's pool)
-   * for exactly the given instances; with none, for every instance.
+   * and `POST /instances/<instance>/invalidate` for exactly the given instances; with none, for every
+   * instance. It does not open the members' per-client routes.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {
     for (const instance of instances) {
@@ -373,9 +374,10 @@ export class MarketoTokenVendor extends Construct {
       );
     }
     const names = instances.length > 0 ? instances : ['*'];
-    const resourceArns = names.map((instance) =>
+    const resourceArns = names.flatMap((instance) => [
       this.api.arnForExecuteApi('GET', `/instances/${instance}/token`, this.stageName),
-    );
+      this.api.arnForExecuteApi('POST', `/instances/${instance}/invalidate`, this.stageName),
+    ]);
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
   }
 
@@ -675,11 +677,11 @@ export class MarketoTokenVendor extends Construct {
     client
       .addResource('invalidate')
       .addMethod('POST', integration, methodOptions('clientId', { $default: invalidateModel }));
-    api.root
-      .addResource('instances')
-      .addResource('{instance}')
-      .addResource('token')
-      .addMethod('GET', integration, methodOptions('instance'));
+    const instance = api.root.addResource('instances').addResource('{instance}');
+    instance.addResource('token').addMethod('GET', integration, methodOptions('instance'));
+    instance
+      .addResource('invalidate')
+      .addMethod('POST', integration, methodOptions('instance', { $default: invalidateModel }));
 
     // Gateway-made errors in the same `{error:{code,message}}` shape the handler uses.
     const gatewayError = (id: string, type: apigateway.ResponseType, statusCode: string, code: string) =>

@@ -84,12 +84,15 @@ describe('MarketoTokenVendor with options and grants', () => {
   });
 
   describe('grantVendInstance', () => {
-    it('with instances allows exactly their pool token ARNs', () => {
+    it('with instances allows exactly their pool token and pool invalidate ARNs', () => {
       expect(policyStatementsOf('OneInstance')).toEqual([
         {
           Action: 'execute-api:Invoke',
           Effect: 'Allow',
-          Resource: executeApiArn(apiId, 'prod/GET/instances/123-ABC-456/token'),
+          Resource: [
+            executeApiArn(apiId, 'prod/GET/instances/123-ABC-456/token'),
+            executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/invalidate'),
+          ],
         },
       ]);
     });
@@ -99,7 +102,10 @@ describe('MarketoTokenVendor with options and grants', () => {
         {
           Action: 'execute-api:Invoke',
           Effect: 'Allow',
-          Resource: executeApiArn(apiId, 'prod/GET/instances/*/token'),
+          Resource: [
+            executeApiArn(apiId, 'prod/GET/instances/*/token'),
+            executeApiArn(apiId, 'prod/POST/instances/*/invalidate'),
+          ],
         },
       ]);
     });

@@ -25,15 +25,15 @@ describe('MarketoTokenVendor with default props', () => {
   });
 
   describe('REST API', () => {
-    it('has exactly the three token methods, every one requiring AWS_IAM', () => {
+    it('has exactly the four token methods, every one requiring AWS_IAM', () => {
       const methods = template.findResources('AWS::ApiGateway::Method');
       const summary = Object.values(methods).map((m) => ({
         method: m.Properties.HttpMethod,
         auth: m.Properties.AuthorizationType,
       }));
-      expect(summary).toHaveLength(3);
+      expect(summary).toHaveLength(4);
       expect(summary.every((m) => m.auth === 'AWS_IAM')).toBe(true);
-      expect(summary.map((m) => m.method).sort()).toEqual(['GET', 'GET', 'POST']);
+      expect(summary.map((m) => m.method).sort()).toEqual(['GET', 'GET', 'POST', 'POST']);
     });
 
     it('has no OPTIONS (CORS) method or any method without IAM authorization', () => {
@@ -45,12 +45,20 @@ describe('MarketoTokenVendor with default props', () => {
       );
     });
 
-    it('serves GET /tokens/{clientId}, POST /tokens/{clientId}/invalidate and GET /instances/{instance}/token', () => {
+    it('serves the client routes (GET token, POST invalidate) and the same two for instance pools', () => {
       const paths = Object.values(resources)
         .filter((r) => r.Type === 'AWS::ApiGateway::Resource')
         .map((r) => r.Properties.PathPart)
         .sort();
-      expect(paths).toEqual(['instances', 'invalidate', 'token', 'tokens', '{clientId}', '{instance}']);
+      expect(paths).toEqual([
+        'instances',
+        'invalidate',
+        'invalidate',
+        'token',
+        'tokens',
+        '{clientId}',
+        '{instance}',
+      ]);
     });
 
     it('requires the path parameter and allows an optional minValidity query parameter', () => {
