@@ -33,6 +33,11 @@ export const CONTEXT_KEYS = [
   'memorySize',
   'stageName',
   'serviceName',
+  'dashboard',
+  'refreshFanOutThreshold',
+  'refreshBatchSize',
+  'refreshWorkerConcurrency',
+  'vpcEndpointIds',
 ] as const;
 /** One of {@link CONTEXT_KEYS}. */
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -115,6 +120,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig 
       tableKmsKeyArn: str(get, 'tableKmsKeyArn'),
       alarmTopicArn: str(get, 'alarmTopicArn'),
       allowedPrincipalArns: list(get, 'allowedPrincipalArns'),
+      vpcEndpointIds: list(get, 'vpcEndpointIds'),
       vendor: {
         secretPrefix: str(get, 'secretPrefix'),
         refreshSchedule: refreshMinutes === undefined ? undefined : Duration.minutes(refreshMinutes),
@@ -133,6 +139,10 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig 
         memorySize: num(get, 'memorySize'),
         stageName: str(get, 'stageName'),
         serviceName: str(get, 'serviceName'),
+        dashboard: bool(get, 'dashboard'),
+        refreshFanOutThreshold: num(get, 'refreshFanOutThreshold'),
+        refreshBatchSize: num(get, 'refreshBatchSize'),
+        refreshWorkerConcurrency: num(get, 'refreshWorkerConcurrency'),
       },
     },
   };

@@ -1,4 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -11,7 +13,10 @@ export interface TokenVendorStackProps extends StackProps {
    * Construct settings (everything but the references below).
    * @default - the construct's defaults
    */
-  readonly vendor?: Omit<MarketoTokenVendorProps, 'encryptionKey' | 'alarmTopic' | 'allowedPrincipals'>;
+  readonly vendor?: Omit<
+    MarketoTokenVendorProps,
+    'encryptionKey' | 'alarmTopic' | 'allowedPrincipals' | 'endpointType' | 'vpcEndpoints'
+  >;
   /**
    * ARN of a customer-managed KMS key for the token table.
    * @default - the AWS-managed key
@@ -27,6 +32,12 @@ export interface TokenVendorStackProps extends StackProps {
    * @default - none
    */
   readonly allowedPrincipalArns?: string[];
+  /**
+   * Ids of interface VPC endpoints for `execute-api` (`vpce-…`): when given, the API is PRIVATE and only
+   * reachable through them.
+   * @default - a regional API
+   */
+  readonly vpcEndpointIds?: string[];
 }
 
 /** The Marketo token vendor as one deployable stack, with its endpoints as outputs. */
@@ -45,6 +56,17 @@ export class TokenVendorStack extends Stack {
         ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
         : undefined,
       allowedPrincipals: props.allowedPrincipalArns?.map((arn) => new iam.ArnPrincipal(arn)),
+      ...(props.vpcEndpointIds && props.vpcEndpointIds.length > 0
+        ? {
+            endpointType: apigateway.EndpointType.PRIVATE,
+            vpcEndpoints: props.vpcEndpointIds.map((vpcEndpointId, i) =>
+              ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(this, `ApiVpcEndpoint${i}`, {
+                vpcEndpointId,
+                port: 443,
+              }),
+            ),
+          }
+        : {}),
     });
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the token API (SigV4, service execute-api)',

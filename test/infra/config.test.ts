@@ -55,6 +55,25 @@ describe('configFromContext', () => {
     });
   });
 
+  it('reads the dashboard, fan-out and private-endpoint keys', () => {
+    const config = configFromContext(
+      contextOf({
+        dashboard: 'false',
+        refreshFanOutThreshold: 200,
+        refreshBatchSize: '50',
+        refreshWorkerConcurrency: 20,
+        vpcEndpointIds: 'vpce-0123456789abcdef0',
+      }),
+    );
+    expect(config.stackProps.vendor).toMatchObject({
+      dashboard: false,
+      refreshFanOutThreshold: 200,
+      refreshBatchSize: 50,
+      refreshWorkerConcurrency: 20,
+    });
+    expect(config.stackProps.vpcEndpointIds).toEqual(['vpce-0123456789abcdef0']);
+  });
+
   it('pins the environment only when account or region is configured', () => {
     const config = configFromContext(contextOf({ account: '111111111111', region: 'eu-west-1' }));
     expect(config.stackProps.env).toEqual({ account: '111111111111', region: 'eu-west-1' });

@@ -38,6 +38,7 @@ describe('the app, synthesized with real bundles and cdk-nag', () => {
       tableKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
       alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:alarms',
       allowedPrincipalArns: ['arn:aws:iam::222222222222:role/consumer'],
+      vpcEndpointIds: ['vpce-0123456789abcdef0'],
       vendor: { organizationId: 'o-abcdefghij', allowedAccounts: ['111111111111'] },
     });
     example = new TokenWorkflowStack(app, 'Example');
@@ -156,6 +157,16 @@ describe('the app, synthesized with real bundles and cdk-nag', () => {
           KMSMasterKeyId: 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
         },
       });
+    });
+  });
+
+  describe('stack with VPC endpoint ids', () => {
+    it('makes the API private, reachable only through those endpoints', () => {
+      const template = Template.fromStack(withReferences);
+      template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+        EndpointConfiguration: { Types: ['PRIVATE'], VpcEndpointIds: ['vpce-0123456789abcdef0'] },
+      });
+      expect(JSON.stringify(template.findResources('AWS::ApiGateway::RestApi'))).toContain('aws:SourceVpce');
     });
   });
 
