@@ -8,7 +8,7 @@ describe('expiry gap with the refresher on (bench scenario 6, small)', () => {
   beforeAll(async () => {
     result = await runExpiryGap({
       lifespanSeconds: 6,
-      durationMs: 8_000,
+      durationMs: 10_000,
       refreshEveryMs: 2_000,
       instances: 2,
       consumersPerInstance: 3,
