@@ -129,6 +129,8 @@ export function createTokenVendor(
 
   const remainingMs = (token: StoredToken): number => token.expiresAt - clock.now();
   const isLive = (token: StoredToken): boolean => remainingMs(token) > cfg.rotationGuardSeconds * 1000;
+  /** Marketo still holds this token: asking Identity before it expires only returns it again. */
+  const isUnexpired = (token: StoredToken): boolean => remainingMs(token) > 0;
   const isUsable = (token: StoredToken, minValidityMs: number): boolean =>
     isLive(token) && remainingMs(token) >= minValidityMs;
   const jitter = (ms: number): number => Math.round(ms * (0.5 + random()));
@@ -456,7 +458,7 @@ export function createTokenVendor(
       if (inMemory && isUsable(inMemory, minValidityMs)) return vended(clientId, inMemory, 'memory');
       const { token, source } = await currentToken(clientId);
       if (token && isUsable(token, minValidityMs)) return vended(clientId, token, source);
-      if (token && isLive(token)) {
+      if (token && isUnexpired(token)) {
         // Valid but too short for this caller, and Marketo rotates only at expiry: wait it out if the
         // budget allows, else say so (never hand out a token that dies in flight).
         const readyAt = token.expiresAt + cfg.expirySlackMs;
@@ -548,11 +550,11 @@ export function createTokenVendor(
         }
       }
       if (best) return vended(best.clientId, best.token, best.source);
-      const notLive = states.filter((s) => !s.token || !isLive(s.token));
-      if (notLive.length > 0 && !refreshedMissing) {
-        // No member can serve: fetch one member without a live token now (one, to keep the stagger).
+      const expired = states.filter((s) => !s.token || !isUnexpired(s.token));
+      if (expired.length > 0 && !refreshedMissing) {
+        // No member can serve: fetch one member whose token is gone now (one, to keep the stagger).
         refreshedMissing = true;
-        for (const { clientId, token } of notLive) {
+        for (const { clientId, token } of expired) {
           try {
             await refreshShared(clientId, token?.accessToken, deadline);
             break;
@@ -568,7 +570,7 @@ export function createTokenVendor(
         }
         continue;
       }
-      const live = states.filter((s) => s.token && isLive(s.token)).map((s) => s.token as StoredToken);
+      const live = states.filter((s) => s.token && isUnexpired(s.token)).map((s) => s.token as StoredToken);
       if (live.length === 0) {
         throw (
           failed.values().next().value ??
@@ -657,7 +659,7 @@ export function createTokenVendor(
       const token = tokens.get(clientId);
       try {
         let outcome: 'fetched' | 'waited' = 'fetched';
-        if (token && isLive(token)) {
+        if (token && isUnexpired(token)) {
           if (token.expiresAt >= sweepStart + horizonMs) {
             counts.valid += 1;
             return;

@@ -104,7 +104,9 @@ describe('clock skew of ±2 s between instances', () => {
         clock: new SkewedClock(world.clock, -2_000),
         config: SKEW_ALLOWANCE,
       });
-      const served = await slowReader.getToken(clientId, { minValiditySeconds: 0 });
+      // The writer's clock put the expiry 2 s late and the reader's clock runs 2 s slow: the reader sees
+      // 3.5 s left and waits for that expiry (plus slack) rather than ask Identity early.
+      const served = await slowReader.getToken(clientId, { minValiditySeconds: 0, maxWaitMs: 10_000 });
       expect(served.accessToken).not.toBe(written.accessToken);
       expect(world.simulator.currentToken(clientId)?.accessToken).toBe(served.accessToken);
       expect(world.simulator.identityCalls(clientId)).toBe(2);

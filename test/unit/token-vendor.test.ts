@@ -126,6 +126,16 @@ describe('TokenVendor.getToken', () => {
     expect(w.identity.callCount()).toBe(1);
   });
 
+  it('waits for the expiry of a token inside the rotation guard instead of asking Identity early', async () => {
+    const w = world();
+    const first = await w.clock.settle(w.vendor().getToken('client-a'));
+    await w.clock.advance((LIFESPAN_S - 2) * 1000);
+    const next = await w.clock.settle(w.vendor().getToken('client-a', { minValiditySeconds: 0 }));
+    expect(next.accessToken).not.toBe(first.accessToken);
+    expect(w.clock.now()).toBeGreaterThanOrEqual(first.expiresAt);
+    expect(w.identity.callCount()).toBe(2);
+  });
+
   it('never caches a token Identity returns at its expiry instant, and asks again', async () => {
     const w = world();
     w.identity.fail({ expiresIn: 0 });
