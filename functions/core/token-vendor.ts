@@ -207,8 +207,12 @@ export function createTokenVendor(
    * new: retries retryable failures with jittered exponential backoff inside `deadline`, re-reads the
    * secret once on rejection (rotation), and waits out answers that are not yet rotated.
    */
-  const fetchFromIdentity = async (clientId: string, deadline: number): Promise<StoredToken> => {
-    let creds = await readCredentials(clientId, false);
+  const fetchFromIdentity = async (
+    clientId: string,
+    deadline: number,
+    prefetched?: Promise<ClientCredentials>,
+  ): Promise<StoredToken> => {
+    let creds = await (prefetched ?? readCredentials(clientId, false));
     let rereadSecret = false;
     let failures = 0;
     for (;;) {
@@ -353,6 +357,9 @@ export function createTokenVendor(
         logger.warn('refresh lease lapsed; taking over', { clientId, leaseUntil: lease.leaseUntil });
       }
       const leaseUntil = now + cfg.leaseDurationMs;
+      // Read the secret while the lease write is in flight: it is on the miss path's critical path.
+      const credentials = readCredentials(clientId, false);
+      credentials.catch(() => {});
       let acquired: TokenRecord | undefined;
       try {
         acquired = await store.acquireLease(
@@ -366,7 +373,7 @@ export function createTokenVendor(
       }
       if (!acquired) continue;
       return {
-        token: await refreshUnderLease(clientId, Math.min(deadline, leaseUntil), current),
+        token: await refreshUnderLease(clientId, Math.min(deadline, leaseUntil), current, credentials),
         source: 'identity',
       };
     }
@@ -376,10 +383,11 @@ export function createTokenVendor(
     clientId: string,
     deadline: number,
     previous: StoredToken | undefined,
+    credentials: Promise<ClientCredentials>,
   ): Promise<StoredToken> => {
     let token: StoredToken;
     try {
-      token = await fetchFromIdentity(clientId, deadline);
+      token = await fetchFromIdentity(clientId, deadline, credentials);
     } catch (error) {
       const typed = isTokenVendorError(error) ? error : undefined;
       const lastError = {
