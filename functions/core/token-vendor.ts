@@ -156,10 +156,6 @@ export function createTokenVendor(
     };
   };
 
-  const remember = (clientId: string, token: StoredToken): void => {
-    memory.set(clientId, token);
-  };
-
   /** Resolves with `promise` or rejects with `onTimeout()` at `deadline`, leaving no timer behind. */
   const withDeadline = async <T>(
     promise: Promise<T>,
@@ -429,7 +425,7 @@ export function createTokenVendor(
           return { token: await fetchFromIdentity(clientId, flightDeadline), source: 'identity' };
         })
         .then((refreshed) => {
-          remember(clientId, refreshed.token);
+          memory.set(clientId, refreshed.token);
           return refreshed;
         })
         .finally(() => inFlight.delete(clientId));
@@ -456,7 +452,7 @@ export function createTokenVendor(
       storeFailure(error, clientId);
       return inMemory ? { token: inMemory, source: 'memory' } : { source: 'store' };
     }
-    if (record?.token) remember(clientId, record.token);
+    if (record?.token) memory.set(clientId, record.token);
     return { token: record?.token, source: 'store', version: record?.version };
   };
 
