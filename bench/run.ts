@@ -15,6 +15,7 @@ import { fmt, nowMs } from './lib/stats.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { expiryGapScenario } from './scenarios/expiry-gap.js';
 import { localApiScenario } from './scenarios/local-api.js';
+import { poolsScenario } from './scenarios/pools.js';
 import { refresherScaleScenario } from './scenarios/refresher-scale.js';
 import { stampedeScenario } from './scenarios/stampede.js';
 import { vendLatencyScenario } from './scenarios/vend-latency.js';
@@ -29,6 +30,7 @@ export const SCENARIOS: readonly Scenario[] = [
   coldStartScenario,
   refresherScaleScenario,
   expiryGapScenario,
+  poolsScenario,
 ];
 
 const program = new Command()

@@ -27,11 +27,19 @@ import { createTestTable, type RunningDynalite, startDynalite } from '../../test
 import { registerSensitive } from '../../test/support/leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../test/support/secrets-manager-stub.js';
 
-/** A clock that can be moved forward (shared by vendors and the simulator, which owns token expiry). */
+/**
+ * A clock that can be moved forward (shared by vendors and the simulator, which owns token expiry) and can
+ * run faster than real time (`speed`), so several short token lifespans pass in seconds.
+ */
 export class OffsetClock implements Clock {
   offsetMs = 0;
-  now = (): number => Date.now() + this.offsetMs;
-  sleep = (ms: number, signal?: AbortSignal): Promise<void> => systemClock.sleep(ms, signal);
+  private readonly startedAt = Date.now();
+  constructor(private readonly speed = 1) {}
+  now = (): number =>
+    this.speed === 1
+      ? Date.now() + this.offsetMs
+      : this.startedAt + (Date.now() - this.startedAt) * this.speed + this.offsetMs;
+  sleep = (ms: number, signal?: AbortSignal): Promise<void> => systemClock.sleep(ms / this.speed, signal);
 }
 
 /**
@@ -67,6 +75,8 @@ export interface BenchWorldOptions {
   readonly identityLatencyMs?: number;
   /** Secrets Manager ListSecrets page size when none is asked (AWS allows up to 100). @default 100 */
   readonly listPageSize?: number;
+  /** How much faster than real time the shared clock runs (Identity latency stays real). @default 1 */
+  readonly speed?: number;
 }
 
 /** A running loopback world. */
@@ -78,7 +88,7 @@ export interface BenchWorld {
   readonly tableName: string;
   readonly clients: { readonly dynamo: DynamoDBClient; readonly secrets: SecretsManagerClient };
   /** Registers a client in Secrets Manager and the simulator (random secret); returns its record. */
-  register(clientId: string): ClientCredentials;
+  register(clientId: string, options?: { readonly instance?: string }): ClientCredentials;
   /**
    * A new vendor instance, as a fresh Lambda would have: its own memory, single flight and secret
    * cache; SDK clients (and their sockets) are shared, as a warm execution environment's would be.
@@ -97,7 +107,7 @@ export interface BenchWorld {
 
 /** Starts dynalite, the Secrets Manager stub and the simulator on loopback, and creates the table. */
 export async function startBenchWorld(options: BenchWorldOptions = {}): Promise<BenchWorld> {
-  const clock = new OffsetClock();
+  const clock = new OffsetClock(options.speed);
   const [dynamo, secrets] = await Promise.all([
     startDynalite(),
     startSecretsManagerStub({ defaultPageSize: options.listPageSize ?? 100 }),
@@ -119,11 +129,12 @@ export async function startBenchWorld(options: BenchWorldOptions = {}): Promise<
     simulator,
     tableName,
     clients,
-    register(clientId) {
+    register(clientId, registerOptions = {}) {
       const record: ClientCredentials = {
         clientId,
         clientSecret: `bench-secret-${randomUUID()}`,
         identityUrl: simulator.identityUrl,
+        ...(registerOptions.instance === undefined ? {} : { instance: registerOptions.instance }),
       };
       registerSensitive(record.clientSecret);
       simulator.addClient({ clientId, clientSecret: record.clientSecret });
