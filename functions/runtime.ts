@@ -3,7 +3,7 @@ import { DynamoTokenStore } from './adapters/dynamo-token-store.js';
 import { HttpIdentityClient } from './adapters/http-identity-client.js';
 import { lazyCredentials } from './adapters/lazy-credentials.js';
 import type { RuntimeConfig } from './config.js';
-import type { Logger, MetricsSink } from './core/ports.js';
+import type { CredentialsSource, Logger, MetricsSink } from './core/ports.js';
 import { createTokenVendor } from './core/token-vendor.js';
 import type { TokenVendor } from './core/vendor.js';
 import type { RefreshFanOut } from './refresh.js';
@@ -21,13 +21,15 @@ export interface AwsRuntime {
 }
 
 /**
- * Builds the runtime from config. Secrets Manager and SQS clients are loaded on first use only: the vend
- * hot path (a cached token) needs neither, so they stay off the cold start.
+ * Builds the token engine on DynamoDB, Secrets Manager and Marketo from config. The Secrets Manager client is
+ * loaded on first use only: the vend hot path (a cached token) never needs it, so it stays off the cold start.
+ * The vend handler calls this directly, so nothing of the refresher's fan-out (the SQS client) is bundled
+ * into the vend function: esbuild drops {@link createAwsRuntime} there as unused.
  */
-export function createAwsRuntime(
+export function createAwsVendor(
   config: RuntimeConfig,
   telemetry: { logger: Logger; metrics: MetricsSink },
-): AwsRuntime {
+): { vendor: TokenVendor; credentials: CredentialsSource } {
   const store = new DynamoTokenStore({ client: new DynamoDBClient(FAST_SDK), tableName: config.tableName });
   const credentials = lazyCredentials(async () => {
     const [{ SecretsManagerClient }, { SecretsManagerCredentials }] = await Promise.all([
@@ -49,6 +51,18 @@ export function createAwsRuntime(
     },
     config.vendor,
   );
+  return { vendor, credentials };
+}
+
+/**
+ * Builds the refresher's runtime: the engine ({@link createAwsVendor}) plus, when configured, the fan-out over
+ * SQS, whose client is loaded only when a scheduled run queues batches.
+ */
+export function createAwsRuntime(
+  config: RuntimeConfig,
+  telemetry: { logger: Logger; metrics: MetricsSink },
+): AwsRuntime {
+  const { vendor, credentials } = createAwsVendor(config, telemetry);
   const { fanOut } = config;
   if (!fanOut) return { vendor };
   return {

@@ -8,7 +8,7 @@ import { fingerprint } from './core/fingerprint.js';
 import type { TokenVendor, VendedToken, VendOptions } from './core/vendor.js';
 import { errorResponse, NO_STORE_HEADERS } from './http/error-response.js';
 import { parseApiRequest, parseDirectRequest, type VendRequest } from './http/vend-request.js';
-import { createAwsRuntime } from './runtime.js';
+import { createAwsVendor } from './runtime.js';
 import { coreLogger, coreMetrics, createTelemetry, type Telemetry } from './telemetry.js';
 
 /** Direct invoke payload (Lambda invoke, Step Functions `LambdaInvoke`). */
@@ -148,7 +148,7 @@ export const handler = (event: VendEvent, context: Context): Promise<VendResult>
   if (!built) {
     const config = readRuntimeConfig();
     const telemetry = createTelemetry('marketo-token-vendor');
-    const { vendor } = createAwsRuntime(config, {
+    const { vendor } = createAwsVendor(config, {
       logger: coreLogger(telemetry.logger),
       metrics: coreMetrics(telemetry.metrics),
     });
