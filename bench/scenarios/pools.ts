@@ -284,6 +284,15 @@ export const poolsScenario: Scenario = {
           `${s.pool ? `${s.pool.guaranteedMinRemainingSeconds} s (${s.pool.liveMembers}/${s.pool.members} live)` : '–'} |`,
       ),
       '',
+      ...(r.series.some((s) => Object.keys(s.otherErrors).length > 0)
+        ? [
+            '“Other errors” are requests that started waiting out an expiry and ran out of budget ' +
+              '(`IdentityUnavailable`: no token within the wait budget), a side effect of the accelerated clock: the ' +
+              `budget is ${fmt(25 / o.speed)} s real and Identity’s ${o.identityLatencyMs} ms real is ${fmt((o.identityLatencyMs * o.speed) / 1000)} s of it. ` +
+              'Like TokenRotating they are requests that were not served without waiting.',
+            '',
+          ]
+        : []),
       `Identity calls in all: ${r.identityCalls}. With real 3,600 s tokens the single client's waiting window (the last ` +
         'minValidity + rotation guard seconds of each lifespan) is the same number of seconds but a far smaller share of ' +
         'the hour; the pool removes it altogether.',

@@ -44,6 +44,8 @@ export interface FanOutResult {
   readonly batchSize: number;
   readonly processes: number;
   readonly batches: number;
+  /** Starting the worker processes and building the environments (not part of `wallMs`). */
+  readonly startUpMs: number;
   /** The scheduled run: list every client, plan, send to SQS. */
   readonly scheduleMs: number;
   /** From the scheduled run's start to the last batch done. */
@@ -82,8 +84,8 @@ class FanOutProcess {
 }
 
 /**
- * Expires every client's token in `world` (moves the shared clock an hour on) and refreshes them all
- * through the fan-out. The world's clients must already be registered.
+ * Expires every client's token in `world` (moves the shared clock an hour on; clients never fetched have
+ * none) and refreshes them all through the fan-out. The world's clients must already be registered.
  */
 export async function runRefresherFanOut(
   world: BenchWorld,
@@ -98,6 +100,7 @@ export async function runRefresherFanOut(
   world.clock.offsetMs += 3600 * 1000 + 2_000;
   world.simulator.resetCounters();
   const sqs = await startSqsStub();
+  const startUpBegan = nowMs();
   const processes = Array.from({ length: processCount }, () => new FanOutProcess());
   const hostOf = (environment: number): FanOutProcess =>
     processes[environment % processCount] as FanOutProcess;
@@ -124,6 +127,7 @@ export async function runRefresherFanOut(
           }),
       ),
     );
+    const startUpMs = nowMs() - startUpBegan;
     const listing = new SecretsManagerCredentials({ client: world.clients.secrets, now: world.clock.now });
     const telemetry = createTelemetry('marketo-token-vendor');
     const scheduled = createRefreshHandler({
@@ -206,6 +210,7 @@ export async function runRefresherFanOut(
       batchSize,
       processes: processCount,
       batches: planned.batches,
+      startUpMs,
       scheduleMs,
       wallMs,
       identityCalls,
