@@ -293,8 +293,9 @@ export class MarketoTokenVendor extends Construct {
       REFRESH_CONCURRENCY: String(props.refreshConcurrency ?? 8),
       POWERTOOLS_SERVICE_NAME: this.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      // Stack traces point at the TypeScript sources through the bundled source maps.
-      NODE_OPTIONS: '--enable-source-maps',
+      // Source maps ship beside the bundles but are not enabled: `--enable-source-maps` costs about 11 ms of
+      // every cold start (docs/benchmarks.md) and the handlers log error codes, not stacks. Set
+      // NODE_OPTIONS=--enable-source-maps on a function to debug with TypeScript stack traces.
     };
 
     this.vendFunction = this.createFunction('Vend', {

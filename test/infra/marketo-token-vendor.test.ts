@@ -201,7 +201,6 @@ describe('MarketoTokenVendor with default props', () => {
             REFRESH_CONCURRENCY: '8',
             POWERTOOLS_SERVICE_NAME: 'marketo-token-vendor',
             POWERTOOLS_METRICS_NAMESPACE: 'MarketoTokenVendor',
-            NODE_OPTIONS: '--enable-source-maps',
           },
         },
       });
