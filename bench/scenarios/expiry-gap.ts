@@ -218,7 +218,16 @@ export const expiryGapScenario: Scenario = {
         target: 'max time from a token’s expiry to its successor in the store ≤ 2 s',
         measured: `max ${fmt(r.gaps.max)} ms over ${r.rotations} rotations`,
         met: r.rotations > 0 && r.gaps.max <= 2_000,
-        ...(r.rotations > 0 && r.gaps.max > 2_000 ? { note: `missed by ${fmt(r.gaps.max - 2_000)} ms` } : {}),
+        ...(r.rotations > 0 && r.gaps.max > 2_000
+          ? {
+              note:
+                `missed by ${fmt(r.gaps.max - 2_000)} ms. The engine asks Identity for the successor only ` +
+                '`expirySlackMs` (2.5 s) after the expiry, so that Lambdas whose clocks are up to ±2 s apart still ' +
+                'make one Identity call per expiry and never serve a dead token (issue 6, ' +
+                'test/reliability/process-faults.test.ts). A gap under 2 s needs a slack under 2 s, i.e. less skew ' +
+                'tolerance; expirySlackMs is configurable for deployments that trust their clocks more',
+            }
+          : {}),
       },
       {
         target: 'vends with less than minValidity left = 0 (hard invariant)',

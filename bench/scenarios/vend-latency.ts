@@ -214,11 +214,11 @@ export const vendLatencyScenario: Scenario = {
             : {}
           : {
               note:
-                `missed by ${fmt(miss.latency.p50 - missBudget)} ms. Besides Identity the miss makes four ` +
-                'sequential round trips (store read, lease write, Secrets Manager read, token write). Reading the ' +
-                'secret in parallel with the store read and lease write would take one off the critical path; ' +
-                "so would keeping the secret cached across the hourly miss (today's 60 s cache TTL means every " +
-                'hourly miss re-reads it; the rejection-triggered re-read already covers rotation)',
+                `missed by ${fmt(miss.latency.p50 - missBudget)} ms (it flips from run to run). Besides Identity ` +
+                'the miss makes three sequential store round trips (read, lease write, token write); the Secrets ' +
+                'Manager read already overlaps the lease write. Answering the caller while the token write is in ' +
+                'flight would take one more off the path, at the price of answering before the store holds the ' +
+                'token (other instances would then ask Identity again)',
             }),
       },
     ];
