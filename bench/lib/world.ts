@@ -11,10 +11,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
-import { systemClock } from '../../functions/core/clock.js';
 import type {
   ClientCredentials,
-  Clock,
   CredentialsSource,
   IdentityClient,
   Logger,
@@ -25,26 +23,12 @@ import type { TokenVendor, TokenVendorConfig } from '../../functions/core/vendor
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../test/support/dynalite.js';
 import { registerSensitive } from '../../test/support/leak-scan.js';
+import { SkewableClock } from '../../test/support/loopback-world.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../test/support/secrets-manager-stub.js';
 
 /**
- * A clock that can be moved forward (shared by vendors and the simulator, which owns token expiry) and can
- * run faster than real time (`speed`), so several short token lifespans pass in seconds.
- */
-export class OffsetClock implements Clock {
-  offsetMs = 0;
-  private readonly startedAt = Date.now();
-  constructor(private readonly speed = 1) {}
-  now = (): number =>
-    this.speed === 1
-      ? Date.now() + this.offsetMs
-      : this.startedAt + (Date.now() - this.startedAt) * this.speed + this.offsetMs;
-  sleep = (ms: number, signal?: AbortSignal): Promise<void> => systemClock.sleep(ms / this.speed, signal);
-}
-
-/**
  * Engine configuration of the benchmarks: the production defaults (lease poll 100 ms, expiry slack
- * 1 s, rotation guard 3 s), except that Identity may be reached over http on loopback.
+ * 2.5 s, rotation guard 5 s), except that Identity may be reached over http on loopback.
  */
 export const BENCH_VENDOR_CONFIG: Partial<TokenVendorConfig> = {
   identityUrlPolicy: { allowedHosts: ['127.0.0.1'], allowInsecureLoopback: true },
@@ -81,7 +65,7 @@ export interface BenchWorldOptions {
 
 /** A running loopback world. */
 export interface BenchWorld {
-  readonly clock: OffsetClock;
+  readonly clock: SkewableClock;
   readonly dynamo: RunningDynalite;
   readonly secrets: SecretsManagerStub;
   readonly simulator: MarketoSimulator;
@@ -107,7 +91,7 @@ export interface BenchWorld {
 
 /** Starts dynalite, the Secrets Manager stub and the simulator on loopback, and creates the table. */
 export async function startBenchWorld(options: BenchWorldOptions = {}): Promise<BenchWorld> {
-  const clock = new OffsetClock(options.speed);
+  const clock = new SkewableClock(options.speed);
   const [dynamo, secrets] = await Promise.all([
     startDynalite(),
     startSecretsManagerStub({ defaultPageSize: options.listPageSize ?? 100 }),

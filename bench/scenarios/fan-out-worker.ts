@@ -11,8 +11,9 @@ import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createRefreshHandler } from '../../functions/refresh.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { lambdaContext } from '../../test/support/api-event.js';
+import { SkewableClock } from '../../test/support/loopback-world.js';
 import { nowMs } from '../lib/stats.js';
-import { BENCH_VENDOR_CONFIG, loopbackClients, OffsetClock } from '../lib/world.js';
+import { BENCH_VENDOR_CONFIG, loopbackClients } from '../lib/world.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -76,7 +77,7 @@ const sqsEvent = (messageId: string, body: string): SQSEvent => ({
 process.on('message', (raw: FanOutParentMessage) => {
   switch (raw.type) {
     case 'init': {
-      const clock = new OffsetClock();
+      const clock = new SkewableClock();
       clock.offsetMs = raw.offsetMs;
       for (const environment of raw.environments) {
         // Each environment its own SDK clients, sockets and vendor, as separate Lambdas would have.

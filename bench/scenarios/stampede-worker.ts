@@ -9,8 +9,9 @@ import { SecretsManagerCredentials } from '../../functions/adapters/secrets-mana
 import { isTokenVendorError } from '../../functions/core/errors.js';
 import { fingerprint } from '../../functions/core/fingerprint.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
+import { SkewableClock } from '../../test/support/loopback-world.js';
 import { nowMs } from '../lib/stats.js';
-import { BENCH_VENDOR_CONFIG, loopbackClients, OffsetClock } from '../lib/world.js';
+import { BENCH_VENDOR_CONFIG, loopbackClients } from '../lib/world.js';
 import type { ConsumerResult, ParentMessage, WorkerMessage } from './stampede-protocol.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -26,7 +27,7 @@ let world: ReturnType<typeof connect> | undefined;
 let pending: (() => Promise<ConsumerResult[]>) | undefined;
 
 function connect(init: Extract<ParentMessage, { type: 'init' }>) {
-  const clock = new OffsetClock();
+  const clock = new SkewableClock();
   const clients = loopbackClients({ dynamo: init.dynamoEndpoint, secrets: init.secretsEndpoint });
   const store = new DynamoTokenStore({ client: clients.dynamo, tableName: init.tableName });
   const identity = new HttpIdentityClient({ now: clock.now });
