@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenClient, MarketoApiError, TokenVendorClientError } from '../../client/index.js';
+import {
+  API_ERROR_CODES,
+  createTokenClient,
+  MarketoApiError,
+  TokenVendorClientError,
+} from '../../client/index.js';
+import { ERROR_CODES } from '../../functions/core/errors.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 
@@ -198,5 +204,11 @@ describe('token client', () => {
       );
       expect(fake.calls.filter((c) => c.line.includes('/invalidate'))).toHaveLength(1);
     });
+  });
+});
+
+describe('client error codes', () => {
+  it('mirror every stable code the vendor answers with (the client does not import the runtime)', () => {
+    expect([...API_ERROR_CODES].sort()).toEqual([...ERROR_CODES].sort());
   });
 });
