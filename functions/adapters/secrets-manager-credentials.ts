@@ -25,9 +25,17 @@ export interface SecretsManagerCredentialsOptions {
   readonly prefix?: string;
   /** How long a parsed secret is reused before it is read again. @default 60_000 */
   readonly cacheTtlMs?: number;
+  /**
+   * How long "no secret for this client id" is remembered, so a flood of requests for unregistered ids
+   * costs one Secrets Manager call per id and period, not one per request. @default 30_000
+   */
+  readonly unknownClientTtlMs?: number;
   /** Epoch ms, injectable for tests. @default Date.now */
   readonly now?: () => number;
 }
+
+/** Most unregistered client ids remembered at once (oldest forgotten first). */
+const MAX_REMEMBERED_UNKNOWN = 10_000;
 
 /** Same alphabet as `assertValidClientId`, as a predicate: listing skips odd names instead of failing. */
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -52,16 +60,24 @@ export class SecretsManagerCredentials implements CredentialsSource {
   private readonly cacheTtlMs: number;
   private readonly now: () => number;
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly unknownClientTtlMs: number;
+  /** Client ids Secrets Manager had no secret for, with when that was learnt (insertion order = age). */
+  private readonly unknown = new Map<string, { readonly at: number; readonly error: UnknownClientError }>();
 
   constructor(options: SecretsManagerCredentialsOptions) {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_SECRET_PREFIX;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
+    this.unknownClientTtlMs = options.unknownClientTtlMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
 
   get(clientId: string, options: { readonly bypassCache?: boolean } = {}): Promise<ClientCredentials> {
     const bypass = options.bypassCache === true;
+    const known = this.unknown.get(clientId);
+    if (known && !bypass && this.now() - known.at < this.unknownClientTtlMs) {
+      return Promise.reject(new UnknownClientError(known.error.message));
+    }
     const entry = this.cache.get(clientId);
     if (entry?.inFlight && (!bypass || entry.inFlightBypass)) return entry.inFlight;
     if (!bypass && entry?.value && this.now() - entry.fetchedAt < this.cacheTtlMs) {
@@ -75,6 +91,7 @@ export class SecretsManagerCredentials implements CredentialsSource {
           current.value = value;
           current.fetchedAt = startedAt;
         }
+        this.unknown.delete(clientId);
         return value;
       },
       (error: unknown) => {
@@ -82,6 +99,7 @@ export class SecretsManagerCredentials implements CredentialsSource {
         if (error instanceof UnknownClientError || error instanceof CredentialsMisconfiguredError) {
           this.cache.delete(clientId);
         }
+        if (error instanceof UnknownClientError) this.rememberUnknown(clientId, error);
         throw error;
       },
     );
@@ -95,6 +113,15 @@ export class SecretsManagerCredentials implements CredentialsSource {
     current.inFlightBypass = bypass;
     this.cache.set(clientId, current);
     return settled;
+  }
+
+  private rememberUnknown(clientId: string, error: UnknownClientError): void {
+    this.unknown.delete(clientId);
+    this.unknown.set(clientId, { at: this.now(), error });
+    if (this.unknown.size > MAX_REMEMBERED_UNKNOWN) {
+      const oldest = this.unknown.keys().next().value;
+      if (oldest !== undefined) this.unknown.delete(oldest);
+    }
   }
 
   async list(): Promise<RegisteredClient[]> {

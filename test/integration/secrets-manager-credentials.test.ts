@@ -134,6 +134,23 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       );
     });
 
+    it('remembers an unregistered client id for 30 s: a flood of requests costs one read', async () => {
+      for (let i = 0; i < 20; i += 1) await rejection(() => source.get('flood-1'));
+      expect(stub.calls('GetSecretValue')).toBe(1);
+      now += 30_000;
+      await rejection(() => source.get('flood-1'));
+      expect(stub.calls('GetSecretValue')).toBe(2);
+    });
+
+    it('finds a client registered after it was remembered as unknown, once the period is over or on a bypass', async () => {
+      await rejection(() => source.get('late-1'));
+      stub.putClientSecret(credentials('late-1'));
+      await expect(source.get('late-1', { bypassCache: true })).resolves.toMatchObject({
+        clientId: 'late-1',
+      });
+      await expect(source.get('late-1')).resolves.toMatchObject({ clientId: 'late-1' });
+    });
+
     it('throws UnknownClientError when the secret is scheduled for deletion', async () => {
       stub.putClientSecret(credentials('deleting-1'));
       await stub.client.send(
