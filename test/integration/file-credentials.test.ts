@@ -14,7 +14,7 @@ import {
   UnknownClientError,
 } from '../../functions/core/errors.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { registerSensitive, captureError as rejection } from '../support/leak-scan.js';
 
 const SECRET = 'file-secret-do-not-leak';
 registerSensitive(SECRET);
@@ -24,15 +24,6 @@ const credentials = (clientId: string, extra: Partial<ClientCredentials> = {}): 
   identityUrl: 'http://127.0.0.1:9/identity',
   ...extra,
 });
-
-const rejection = async (fn: () => Promise<unknown>): Promise<Error> => {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-};
 
 describe('FileCredentials', () => {
   let dir: string;

@@ -11,7 +11,7 @@ import {
   UnknownClientError,
 } from '../../functions/core/errors.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { registerSensitive, captureError as rejection } from '../support/leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../support/secrets-manager-stub.js';
 
 const PREFIX = 'marketo-token-vendor/clients/';
@@ -24,16 +24,6 @@ const credentials = (clientId: string, extra: Partial<ClientCredentials> = {}): 
   identityUrl: 'https://123-ABC-456.mktorest.com/identity',
   ...extra,
 });
-
-/** Runs `fn`, expecting it to reject, and returns the error. */
-const rejection = async (fn: () => Promise<unknown>): Promise<Error> => {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-};
 
 describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
   let stub: SecretsManagerStub;

@@ -107,17 +107,7 @@ export function apiCaller(vendor: TokenVendor, maxWaitMs = 2_000) {
   };
 }
 
-/** Runs `work`, feeding the message of any error it throws to the leak scan; returns the error. */
-export async function captureError(work: () => Promise<unknown>): Promise<Error> {
-  try {
-    await work();
-  } catch (error) {
-    const typed = error instanceof Error ? error : new Error(String(error));
-    captureText(`${typed.name}: ${typed.message}\n`);
-    return typed;
-  }
-  throw new Error('expected the call to fail');
-}
+export { captureError } from '../support/leak-scan.js';
 
 /** A loopback port nothing listens on (bound by the OS, then released): connections are refused. */
 export async function closedPort(): Promise<number> {

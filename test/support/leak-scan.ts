@@ -63,3 +63,15 @@ export function scanDirectory(directory: string): { lines: number; leaks: Leak[]
   const lines = logs.reduce((n, l) => n + l.text.split('\n').length, 0);
   return { lines, leaks: findLeaks(logs, sensitive) };
 }
+
+/** Runs `work`, expecting it to fail; feeds the error's message to the leak scan and returns the error. */
+export async function captureError(work: () => Promise<unknown>): Promise<Error> {
+  try {
+    await work();
+  } catch (error) {
+    const typed = error instanceof Error ? error : new Error(String(error));
+    captureText(`${typed.name}: ${typed.message}\n`);
+    return typed;
+  }
+  throw new Error('expected the call to fail');
+}
