@@ -125,6 +125,8 @@ export function createTokenVendor(
   const { store, credentials, identity } = deps;
 
   const memory = new Map<string, StoredToken>();
+  /** Longest one shared refresh may run: a caller's default budget, or two leases (one may lapse). */
+  const refreshBudgetMs = Math.max(cfg.defaultMaxWaitMs, cfg.leaseDurationMs * 2);
   const inFlight = new Map<string, Promise<Refreshed>>();
 
   const remainingMs = (token: StoredToken): number => token.expiresAt - clock.now();
@@ -416,7 +418,7 @@ export function createTokenVendor(
   ): Promise<Refreshed> => {
     let flight = inFlight.get(clientId);
     if (!flight) {
-      const flightDeadline = clock.now() + Math.max(cfg.defaultMaxWaitMs, cfg.leaseDurationMs * 2);
+      const flightDeadline = clock.now() + refreshBudgetMs;
       flight = refreshViaLease(clientId, stale, flightDeadline, checkedSince)
         .catch(async (error: unknown): Promise<Refreshed> => {
           if (!(error instanceof StoreUnavailableError)) throw error;
@@ -456,11 +458,19 @@ export function createTokenVendor(
     return { token: record?.token, source: 'store', version: record?.version };
   };
 
+  /** This instance's token when it serves `minValidityMs`, else the store's (no store read on a memory hit). */
+  const knownToken = async (
+    clientId: string,
+    minValidityMs: number,
+  ): Promise<{ token?: StoredToken; source: TokenSource; version?: number }> => {
+    const inMemory = memory.get(clientId);
+    if (inMemory && isUsable(inMemory, minValidityMs)) return { token: inMemory, source: 'memory' };
+    return currentToken(clientId);
+  };
+
   const obtain = async (clientId: string, minValidityMs: number, deadline: number): Promise<VendedToken> => {
     for (;;) {
-      const inMemory = memory.get(clientId);
-      if (inMemory && isUsable(inMemory, minValidityMs)) return vended(clientId, inMemory, 'memory');
-      const { token, source } = await currentToken(clientId);
+      const { token, source } = await knownToken(clientId, minValidityMs);
       if (token && isUsable(token, minValidityMs)) return vended(clientId, token, source);
       if (token && isUnexpired(token)) {
         // Valid but too short for this caller, and Marketo rotates only at expiry: wait it out if the
@@ -536,12 +546,7 @@ export function createTokenVendor(
     for (;;) {
       const candidates = members.filter((id) => !failed.has(id));
       const states = await Promise.all(
-        candidates.map(async (clientId) => {
-          const inMemory = memory.get(clientId);
-          if (inMemory && isUsable(inMemory, minValidityMs))
-            return { clientId, token: inMemory, source: 'memory' as const };
-          return { clientId, ...(await currentToken(clientId)) };
-        }),
+        candidates.map(async (clientId) => ({ clientId, ...(await knownToken(clientId, minValidityMs)) })),
       );
       let best: { clientId: string; token: StoredToken; source: TokenSource } | undefined;
       for (const state of states) {
@@ -638,8 +643,7 @@ export function createTokenVendor(
       metrics.record('RefreshFailed', 1, 'Count');
       logger.warn('refresh failed', { clientId, code });
     };
-    const deadlineFor = (start: number): number =>
-      start + Math.max(cfg.defaultMaxWaitMs, cfg.leaseDurationMs * 2);
+    const deadlineFor = (start: number): number => start + refreshBudgetMs;
 
     // Phase 1: every client's current token (pool decisions need the other members' expiries).
     const tokens = new Map<string, StoredToken | undefined>();
