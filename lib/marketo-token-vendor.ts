@@ -348,18 +348,10 @@ export class MarketoTokenVendor extends Construct {
    * client ids; with no ids, for every client (`/tokens/*`).
    */
   public grantVend(grantee: iam.IGrantable, ...clientIds: string[]): iam.Grant {
-    for (const clientId of clientIds) {
-      check(
-        Token.isUnresolved(clientId) || NAME_PATTERN.test(clientId),
-        `clientId must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit, got "${clientId}"`,
-      );
-    }
-    const ids = clientIds.length > 0 ? clientIds : ['*'];
-    const resourceArns = ids.flatMap((clientId) => [
-      this.api.arnForExecuteApi('GET', `/tokens/${clientId}`, this.stageName),
-      this.api.arnForExecuteApi('POST', `/tokens/${clientId}/invalidate`, this.stageName),
+    return this.grantRoutes(grantee, 'clientId', clientIds, (id) => [
+      `/tokens/${id}`,
+      `/tokens/${id}/invalidate`,
     ]);
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
   }
 
   /**
@@ -368,17 +360,32 @@ export class MarketoTokenVendor extends Construct {
    * instance. It does not open the members' per-client routes.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {
-    for (const instance of instances) {
+    return this.grantRoutes(grantee, 'instance', instances, (name) => [
+      `/instances/${name}/token`,
+      `/instances/${name}/invalidate`,
+    ]);
+  }
+
+  /** `execute-api:Invoke` on one GET route and its POST invalidate route per name (`*` with none). */
+  private grantRoutes(
+    grantee: iam.IGrantable,
+    what: 'clientId' | 'instance',
+    names: readonly string[],
+    routes: (name: string) => [get: string, invalidate: string],
+  ): iam.Grant {
+    for (const name of names) {
       check(
-        Token.isUnresolved(instance) || NAME_PATTERN.test(instance),
-        `instance must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit, got "${instance}"`,
+        Token.isUnresolved(name) || NAME_PATTERN.test(name),
+        `${what} must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit, got "${name}"`,
       );
     }
-    const names = instances.length > 0 ? instances : ['*'];
-    const resourceArns = names.flatMap((instance) => [
-      this.api.arnForExecuteApi('GET', `/instances/${instance}/token`, this.stageName),
-      this.api.arnForExecuteApi('POST', `/instances/${instance}/invalidate`, this.stageName),
-    ]);
+    const resourceArns = (names.length > 0 ? names : ['*']).flatMap((name) => {
+      const [get, invalidate] = routes(name);
+      return [
+        this.api.arnForExecuteApi('GET', get, this.stageName),
+        this.api.arnForExecuteApi('POST', invalidate, this.stageName),
+      ];
+    });
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
   }
 
