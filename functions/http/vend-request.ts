@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { MAX_REQUEST_BODY_BYTES, routeByResource } from '../contract/index.js';
 import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError, RouteNotFoundError } from '../core/errors.js';
 import type { VendOptions } from '../core/vendor.js';
@@ -20,8 +21,6 @@ export type VendRequest =
       readonly options: VendOptions;
     };
 
-/** Largest request body accepted (an invalidate body is a token of a few dozen characters). */
-const MAX_BODY_BYTES = 8_192;
 const WHOLE_NUMBER = /^\d{1,7}$/;
 
 const wholeNumber = (raw: unknown, name: string): number | undefined => {
@@ -50,8 +49,8 @@ const parseJsonBody = (event: APIGatewayProxyEvent): Record<string, unknown> => 
     );
   }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-    throw new InvalidRequestError(`request body must be at most ${MAX_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(text) > MAX_REQUEST_BODY_BYTES) {
+    throw new InvalidRequestError(`request body must be at most ${MAX_REQUEST_BODY_BYTES} bytes`);
   }
   let parsed: unknown;
   try {
@@ -74,34 +73,27 @@ const rejectedToken = (value: unknown): string => {
 export function parseApiRequest(event: APIGatewayProxyEvent, maxWaitMs: number): VendRequest {
   const query = event.queryStringParameters ?? {};
   const options = (): VendOptions => vendOptions(query.minValidity, query.maxWaitSeconds, maxWaitMs);
-  const route = `${event.httpMethod} ${event.resource}`;
-  switch (route) {
-    case 'GET /tokens/{clientId}': {
-      const clientId = event.pathParameters?.clientId;
-      assertValidClientId(clientId);
-      return { kind: 'token', clientId, options: options() };
-    }
-    case 'POST /tokens/{clientId}/invalidate': {
-      const clientId = event.pathParameters?.clientId;
-      assertValidClientId(clientId);
-      const accessToken = rejectedToken(parseJsonBody(event).accessToken);
-      return { kind: 'invalidate', clientId, accessToken, options: options() };
-    }
-    case 'GET /instances/{instance}/token': {
-      const instance = event.pathParameters?.instance;
-      assertValidInstance(instance);
-      return { kind: 'instance-token', instance, options: options() };
-    }
-    case 'POST /instances/{instance}/invalidate': {
-      const instance = event.pathParameters?.instance;
-      assertValidInstance(instance);
-      const accessToken = rejectedToken(parseJsonBody(event).accessToken);
-      return { kind: 'instance-invalidate', instance, accessToken, options: options() };
-    }
-    default:
-      throw new RouteNotFoundError(
-        `no route for ${String(event.httpMethod)} ${String(event.path)}`.slice(0, 300),
-      );
+  const route = routeByResource(event.httpMethod, event.resource);
+  if (!route) {
+    throw new RouteNotFoundError(
+      `no route for ${String(event.httpMethod)} ${String(event.path)}`.slice(0, 300),
+    );
+  }
+  const name = event.pathParameters?.[route.pathParameter];
+  const accessToken = (): string => rejectedToken(parseJsonBody(event).accessToken);
+  switch (route.kind) {
+    case 'token':
+      assertValidClientId(name);
+      return { kind: 'token', clientId: name, options: options() };
+    case 'invalidate':
+      assertValidClientId(name);
+      return { kind: 'invalidate', clientId: name, accessToken: accessToken(), options: options() };
+    case 'instance-token':
+      assertValidInstance(name);
+      return { kind: 'instance-token', instance: name, options: options() };
+    case 'instance-invalidate':
+      assertValidInstance(name);
+      return { kind: 'instance-invalidate', instance: name, accessToken: accessToken(), options: options() };
   }
 }
 

@@ -1,0 +1,101 @@
+/**
+ * Defaults and limits shared by the construct (lib/), the handlers (functions/), local mode (local/) and the
+ * CLI (cli/). Each value is written here once; everything else imports it.
+ */
+
+/** Secrets Manager name prefix under which each client's credentials live (`<prefix><clientId>`). */
+export const DEFAULT_SECRET_PREFIX = 'marketo-token-vendor/clients/';
+
+/** Marketo's Identity hosts: the only place a client secret may be sent by default (SSRF guard). */
+export const DEFAULT_IDENTITY_HOSTS: readonly string[] = ['*.mktorest.com'];
+
+/** Hosts that count as loopback for `allowInsecureLoopback` (local mode, tests). */
+export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** Marketo access tokens live 3600 s. */
+export const TOKEN_LIFESPAN_SECONDS = 3600;
+
+/** A token lives 3600 s; asking for more validity than this can never be satisfied. */
+export const MAX_MIN_VALIDITY_SECONDS = 3500;
+
+/** Validity a caller gets when it does not ask for any. */
+export const DEFAULT_MIN_VALIDITY_SECONDS = 20;
+
+/** API Gateway REST's integration timeout: a vend behind the API must answer within it. */
+export const API_INTEGRATION_TIMEOUT_MS = 29_000;
+
+/** Longest a caller waits for a token by default; fits within {@link API_INTEGRATION_TIMEOUT_MS}. */
+export const DEFAULT_MAX_WAIT_MS = 25_000;
+
+/** Longest wait a direct invoke may ask for (Lambda's own limit is 15 minutes). */
+export const MAX_WAIT_LIMIT_MS = 900_000;
+
+/** Inclusive bounds of a whole-number setting. */
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** How long one refresher holds a client's lease while it calls Identity. */
+export const DEFAULT_LEASE_DURATION_MS = 15_000;
+
+/**
+ * The construct used to allow up to 60 s and the handler config up to 300 s; 60 s wins. A lease only has to
+ * outlive one Identity call (at most 20 s, {@link IDENTITY_TIMEOUT_MS_RANGE}) with its retries, and a lease
+ * left by a crashed Lambda blocks every other refresh of that client until it lapses: five minutes of that
+ * would outlast ten API waits, while 60 s is already over two.
+ */
+export const LEASE_DURATION_MS_RANGE: Range = { min: 1_000, max: 60_000 };
+
+/** Timeout of one Identity call. */
+export const DEFAULT_IDENTITY_TIMEOUT_MS = 5_000;
+export const IDENTITY_TIMEOUT_MS_RANGE: Range = { min: 500, max: 20_000 };
+
+/**
+ * A token with at most this much life left is "rotating": never handed out, waited out instead.
+ * Covers clock skew of ±2 s between Lambdas (test/reliability/process-faults.test.ts).
+ */
+export const ROTATION_GUARD_SECONDS = 5;
+export const ROTATION_GUARD_MS = ROTATION_GUARD_SECONDS * 1000;
+
+/** Extra wait past a token's expiry before asking Identity for its successor (clock skew). */
+export const EXPIRY_SLACK_MS = 2_500;
+
+/** How long a token item stays in the table after its last write (DynamoDB TTL). */
+export const ITEM_RETENTION_SECONDS = 86_400;
+
+/** How long a pool's membership (the registered clients of an instance) is cached. */
+export const POOL_MEMBERSHIP_CACHE_MS = 60_000;
+
+/** Refresh schedule period: whole minutes (the refresher's timeout is the period plus 60 s, at most 15 min). */
+export const REFRESH_PERIOD_MINUTES_RANGE: Range = { min: 1, max: 14 };
+
+/** Tokens expiring within this window are replaced by a sweep; set to the schedule period. */
+export const DEFAULT_REFRESH_HORIZON_SECONDS = 60;
+export const REFRESH_HORIZON_SECONDS_RANGE: Range = { min: 0, max: REFRESH_PERIOD_MINUTES_RANGE.max * 60 };
+
+/** Identity fetches a sweep keeps in flight at once. */
+export const DEFAULT_REFRESH_CONCURRENCY = 8;
+export const REFRESH_CONCURRENCY_RANGE: Range = { min: 1, max: 64 };
+
+/** Above this many clients a scheduled run queues batches instead of sweeping itself. */
+export const DEFAULT_REFRESH_FANOUT_THRESHOLD = 500;
+export const REFRESH_FANOUT_THRESHOLD_RANGE: Range = { min: 0, max: 100_000 };
+
+/** Clients per fan-out batch (one SQS message, one worker invocation). */
+export const DEFAULT_REFRESH_BATCH_SIZE = 100;
+export const REFRESH_BATCH_SIZE_RANGE: Range = { min: 1, max: 1_000 };
+
+/** Fan-out worker invocations at once. */
+export const DEFAULT_REFRESH_WORKER_CONCURRENCY = 10;
+export const REFRESH_WORKER_CONCURRENCY_RANGE: Range = { min: 2, max: 1_000 };
+
+/** Longest token string an invalidate may report (a Marketo token is a few dozen characters). */
+export const MAX_REJECTED_TOKEN_LENGTH = 4_096;
+
+/** Largest request body the API accepts (an invalidate body is one token). */
+export const MAX_REQUEST_BODY_BYTES = 8_192;
+
+/** Default service name (Powertools) and metrics namespace. */
+export const DEFAULT_SERVICE_NAME = 'marketo-token-vendor';
+export const METRICS_NAMESPACE = 'MarketoTokenVendor';

@@ -1,0 +1,23 @@
+/**
+ * Environment variable names the construct sets on the functions and `readRuntimeConfig` reads
+ * (functions/config.ts). Both sides import this object; neither writes a name as a bare string.
+ */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  secretPrefix: 'SECRET_PREFIX',
+  defaultMinValiditySeconds: 'DEFAULT_MIN_VALIDITY_SECONDS',
+  maxWaitMs: 'MAX_WAIT_MS',
+  leaseDurationMs: 'LEASE_DURATION_MS',
+  identityAllowedHosts: 'IDENTITY_ALLOWED_HOSTS',
+  identityAllowInsecureLoopback: 'IDENTITY_ALLOW_INSECURE_LOOPBACK',
+  identityTimeoutMs: 'IDENTITY_TIMEOUT_MS',
+  refreshHorizonSeconds: 'REFRESH_HORIZON_SECONDS',
+  refreshConcurrency: 'REFRESH_CONCURRENCY',
+  refreshQueueUrl: 'REFRESH_QUEUE_URL',
+  refreshFanOutThreshold: 'REFRESH_FANOUT_THRESHOLD',
+  refreshBatchSize: 'REFRESH_BATCH_SIZE',
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+} as const;
+
+export type EnvKey = (typeof ENV)[keyof typeof ENV];

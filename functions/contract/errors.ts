@@ -1,0 +1,35 @@
+/**
+ * Every stable error code the vendor answers with, and its HTTP status: one table from which the
+ * `ErrorCode` type, `ERROR_CODES` and the status map are derived. `retryable`: the same request may succeed
+ * later (the answer carries `Retry-After` where the core knows when).
+ */
+export interface ErrorSpec {
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+}
+
+export const ERROR_TABLE = {
+  InvalidRequest: { httpStatus: 400, retryable: false },
+  AccessDenied: { httpStatus: 403, retryable: false },
+  UnknownClient: { httpStatus: 404, retryable: false },
+  NotFound: { httpStatus: 404, retryable: false },
+  CredentialsMisconfigured: { httpStatus: 502, retryable: false },
+  CredentialsRejected: { httpStatus: 502, retryable: false },
+  IdentityBadResponse: { httpStatus: 502, retryable: false },
+  CredentialsUnavailable: { httpStatus: 503, retryable: true },
+  IdentityUnavailable: { httpStatus: 503, retryable: true },
+  TokenRotating: { httpStatus: 503, retryable: true },
+  StoreUnavailable: { httpStatus: 503, retryable: true },
+  InternalError: { httpStatus: 500, retryable: false },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export const ERROR_CODES = Object.keys(ERROR_TABLE) as readonly ErrorCode[];
+
+export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.fromEntries(
+  Object.entries(ERROR_TABLE).map(([code, spec]) => [code, spec.httpStatus]),
+) as Record<ErrorCode, number>;
+
+export const isErrorCode = (value: unknown): value is ErrorCode =>
+  typeof value === 'string' && Object.hasOwn(ERROR_TABLE, value);

@@ -1,0 +1,102 @@
+/**
+ * The API's routes, once. The construct builds its resources and grant ARNs from this table, local mode
+ * routes and authorizes with it, and the vend handler parses API Gateway events by it.
+ */
+
+/** What the handler does for a route. */
+export type RouteKind = 'token' | 'invalidate' | 'instance-token' | 'instance-invalidate';
+
+/** What a grant on one name covers: `grantVend(clientId)` or `grantVendInstance(instance)`. */
+export type GrantScope = 'client' | 'instance';
+
+export interface Route {
+  readonly kind: RouteKind;
+  readonly method: 'GET' | 'POST';
+  /** API Gateway resource template, as in `event.resource`. */
+  readonly resource: string;
+  /** The one path parameter, named as in the template. */
+  readonly pathParameter: 'clientId' | 'instance';
+  readonly grant: GrantScope;
+  /** `rejected-token`: a JSON body `{"accessToken": "…"}` naming the token Marketo rejected. */
+  readonly body: 'none' | 'rejected-token';
+}
+
+export const ROUTES: readonly Route[] = [
+  {
+    kind: 'token',
+    method: 'GET',
+    resource: '/tokens/{clientId}',
+    pathParameter: 'clientId',
+    grant: 'client',
+    body: 'none',
+  },
+  {
+    kind: 'invalidate',
+    method: 'POST',
+    resource: '/tokens/{clientId}/invalidate',
+    pathParameter: 'clientId',
+    grant: 'client',
+    body: 'rejected-token',
+  },
+  {
+    kind: 'instance-token',
+    method: 'GET',
+    resource: '/instances/{instance}/token',
+    pathParameter: 'instance',
+    grant: 'instance',
+    body: 'none',
+  },
+  {
+    kind: 'instance-invalidate',
+    method: 'POST',
+    resource: '/instances/{instance}/invalidate',
+    pathParameter: 'instance',
+    grant: 'instance',
+    body: 'rejected-token',
+  },
+];
+
+/** The route of a kind. */
+export const routeOf = (kind: RouteKind): Route => {
+  const route = ROUTES.find((r) => r.kind === kind);
+  if (!route) throw new Error(`no route of kind ${kind}`);
+  return route;
+};
+
+/** The routes a grant on one client id (or instance name) covers. */
+export const routesGrantedBy = (scope: GrantScope): readonly Route[] =>
+  ROUTES.filter((r) => r.grant === scope);
+
+/** The route API Gateway matched, from `event.httpMethod` and `event.resource`. */
+export const routeByResource = (method: string, resource: string): Route | undefined =>
+  ROUTES.find((r) => r.method === method && r.resource === resource);
+
+/** Path segments of a template, for building nested API resources: `['tokens', '{clientId}']`. */
+export const resourceSegments = (route: Route): readonly string[] => route.resource.split('/').slice(1);
+
+/** The concrete path for one name (already in the safe alphabet, so nothing to encode): `/tokens/abc`. */
+export const routePath = (route: Route, name: string): string =>
+  route.resource.replace(`{${route.pathParameter}}`, name);
+
+/** Matches a concrete request path (no stage prefix, no query) against the table. */
+export const matchRoute = (
+  method: string,
+  path: string,
+): { readonly route: Route; readonly name: string } | undefined => {
+  const segments = path.split('/');
+  for (const route of ROUTES) {
+    const template = route.resource.split('/');
+    if (route.method !== method || template.length !== segments.length) continue;
+    let name: string | undefined;
+    const matches = template.every((part, i) => {
+      const segment = segments[i] ?? '';
+      if (part === `{${route.pathParameter}}`) {
+        name = segment;
+        return segment.length > 0;
+      }
+      return part === segment;
+    });
+    if (matches && name !== undefined) return { route, name };
+  }
+  return undefined;
+};

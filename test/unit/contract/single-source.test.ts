@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLIENT_ID_PATTERN_SOURCE, ROUTES } from '../../../functions/contract/index.js';
+
+/**
+ * Issue 14 "done when": no fact of the contract is written twice in source. The id pattern and the route
+ * templates live in functions/contract/ only; client/ keeps its own copy (guarded by token-client.test.ts).
+ * Comment lines are ignored (docs may name a route).
+ */
+const root = join(import.meta.dirname, '../../..');
+const SCANNED = ['functions', 'lib', 'local', 'cli'];
+
+/**
+ * Files that still hold a copy while other helpers migrate them (issue 14). The lead empties this list;
+ * the second test fails once an entry no longer holds a copy, so the list can only shrink.
+ */
+const PENDING_MIGRATION: readonly string[] = [
+  'functions/adapters/file-credentials.ts',
+  'functions/adapters/secrets-manager-credentials.ts',
+  'functions/core/credentials.ts',
+  'lib/marketo-token-vendor.ts',
+  'lib/token-task.ts',
+  'lib/vendor-validation.ts',
+  'local/server.ts',
+  'local/start.ts',
+];
+
+const sourceFiles = (dir: string): string[] =>
+  readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+
+const isComment = (line: string): boolean => /^\s*(\/\/|\/\*|\*)/.test(line);
+
+/** Route templates as written in a string (`'/tokens/{clientId}'`) or filled in (`` `/tokens/${id}` ``). */
+const routeCopies = ROUTES.flatMap((route) => [route.resource, route.resource.replace(/\{[^}]+\}/, '${')]);
+const patternCopy = CLIENT_ID_PATTERN_SOURCE.slice(1, -1);
+
+const copiesIn = (file: string): string[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line, i) => {
+      if (isComment(line)) return [];
+      const found = [patternCopy, ...routeCopies].filter((copy) => line.includes(copy));
+      return found.length > 0 ? [`${relative(root, file)}:${i + 1}: ${line.trim()}`] : [];
+    });
+
+const filesWithCopies = (): Map<string, string[]> => {
+  const byFile = new Map<string, string[]>();
+  for (const dir of SCANNED) {
+    for (const file of sourceFiles(join(root, dir))) {
+      const rel = relative(root, file);
+      if (rel.startsWith('functions/contract/')) continue;
+      const copies = copiesIn(file);
+      if (copies.length > 0) byFile.set(rel, copies);
+    }
+  }
+  return byFile;
+};
+
+describe('contract: one source', () => {
+  it('the client-id pattern and the route templates appear only in functions/contract/', () => {
+    const offenders = [...filesWithCopies()]
+      .filter(([file]) => !PENDING_MIGRATION.includes(file))
+      .flatMap(([, lines]) => lines);
+    expect(offenders).toEqual([]);
+  });
+
+  it('every file still listed as pending migration still holds a copy (shrink the list when it does not)', () => {
+    const withCopies = filesWithCopies();
+    expect(PENDING_MIGRATION.filter((file) => !withCopies.has(file))).toEqual([]);
+  });
+});
