@@ -3,6 +3,12 @@
  * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, and typed errors.
  */
 export {
+  DEFAULT_MIN_VALIDITY_SECONDS,
+  defaultRetryBudgetMs,
+  REQUEST_MIN_VALIDITY_SECONDS,
+  ROTATION_ALLOWANCE_MS,
+} from './defaults.js';
+export {
   API_ERROR_CODES,
   GATEWAY_ERROR_CODES,
   MarketoApiError,
@@ -13,6 +19,7 @@ export { TOKEN_REJECTION_CODES, tokenRejectionCode } from './marketo.js';
 export {
   type AwsCredentials,
   type AwsCredentialsInput,
+  type ClientClock,
   createTokenClient,
   type GetTokenOptions,
   type MarketoToken,

@@ -1,20 +1,20 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { errorFromResponse, TokenVendorClientError } from './errors.js';
+import {
+  DEFAULT_MIN_VALIDITY_SECONDS,
+  defaultRetryBudgetMs,
+  REQUEST_MIN_VALIDITY_SECONDS,
+} from './defaults.js';
+import { TokenVendorClientError } from './errors.js';
 import { responseRejectionCode, tokenRejectionCode } from './marketo.js';
+import {
+  type AwsCredentials,
+  type AwsCredentialsInput,
+  type ClientClock,
+  createSignedCaller,
+  realClock,
+} from './signed-call.js';
 
-/** AWS credentials as the SigV4 signer takes them. */
-export interface AwsCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-  readonly expiration?: Date;
-}
-
-/** Static credentials or a provider (e.g. from `@aws-sdk/credential-providers`). */
-export type AwsCredentialsInput = AwsCredentials | (() => Promise<AwsCredentials>);
+export type { AwsCredentials, AwsCredentialsInput, ClientClock };
 
 /** A Marketo access token as handed out by the vendor. */
 export interface MarketoToken {
@@ -37,23 +37,48 @@ export interface TokenClientOptions {
   readonly credentials?: AwsCredentialsInput;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
-  /** Seconds of life a token must have left to be used. @default 60 */
+  /**
+   * Seconds of validity `getToken` / `getInstanceToken` ask for when the call names none: the API's default.
+   * @default 20 (DEFAULT_MIN_VALIDITY_SECONDS)
+   */
   readonly defaultMinValiditySeconds?: number;
-  /** Longest total wait for 503/429 retries (honouring `Retry-After`) per call. @default 10_000 */
+  /**
+   * Seconds of validity `marketoFetch` / `withToken` / `withInstanceToken` ask for when the call names none:
+   * enough for one request to reach Marketo (601/602 are recovered from once).
+   * @default 2 (REQUEST_MIN_VALIDITY_SECONDS)
+   */
+  readonly requestMinValiditySeconds?: number;
+  /**
+   * Longest total wait for 503/429 retries (honouring `Retry-After`) per call.
+   * @default the rotation window of the call: its `minValidity` + 30 s (see `defaultRetryBudgetMs`)
+   */
   readonly retryBudgetMs?: number;
   /** Time source; injectable for tests. @default Date.now and setTimeout */
-  readonly clock?: { now(): number; sleep(ms: number): Promise<void> };
+  readonly clock?: ClientClock;
 }
 
 /** Per-call options. */
 export interface GetTokenOptions {
-  /** Seconds the token must still be valid for. @default options.defaultMinValiditySeconds */
+  /**
+   * Seconds the token must still be valid for.
+   * @default options.defaultMinValiditySeconds (getToken) or options.requestMinValiditySeconds (per-request helpers)
+   */
   readonly minValidity?: number;
+  /**
+   * Longest total wait of this call for 503/429 retries; past it the error (e.g. `TokenRotating`, with
+   * `retryAfterSeconds`) is thrown. Set it below your own deadline (e.g. a Lambda's remaining time).
+   * @default options.retryBudgetMs
+   */
+  readonly retryBudgetMs?: number;
 }
 
 /** The consumer's view of the token vendor. */
 export interface TokenClient {
-  /** A token with at least `minValidity` seconds left: from memory, else from the vendor (one request for concurrent callers). */
+  /**
+   * A token with at least `minValidity` seconds left (default 20, as the API's): from memory, else from the
+   * vendor (one request for concurrent callers). Near an expiry the vendor may answer `503` with
+   * `Retry-After`: the call waits that out within its retry budget (by default the rotation window).
+   */
   getToken(clientId: string, options?: GetTokenOptions): Promise<MarketoToken>;
   /**
    * Reports a token Marketo rejected (601/602) and returns its replacement. Concurrent reports of the
@@ -63,7 +88,8 @@ export interface TokenClient {
   /**
    * Runs `fn(token)`. If it throws a 601/602 (a `MarketoApiError`, or any error with such a `code`) or
    * returns a Marketo body with a 601/602 error, the token is invalidated and `fn` runs once more with
-   * the replacement; whatever the second run does is final.
+   * the replacement; whatever the second run does is final. The token needs only cover one request:
+   * `minValidity` defaults to `requestMinValiditySeconds` (2).
    */
   withToken<T>(
     clientId: string,
@@ -72,7 +98,8 @@ export interface TokenClient {
   ): Promise<T>;
   /**
    * `fetch` for Marketo REST: adds `Authorization: Bearer <token>` (never the `access_token` query
-   * parameter) and, when the JSON body reports 601/602, invalidates and retries once.
+   * parameter) and, when the JSON body reports 601/602, invalidates and retries once. `minValidity`
+   * defaults to `requestMinValiditySeconds` (2): one request.
    */
   marketoFetch(clientId: string, url: string | URL, init?: RequestInit & GetTokenOptions): Promise<Response>;
   /**
@@ -135,30 +162,31 @@ const instanceTarget = (instance: string): TokenTarget => {
   };
 };
 
-const realClock = {
-  now: () => Date.now(),
-  sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
-};
-
-const parseRetryAfter = (value: string | null): number | undefined => {
-  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value.trim());
-};
+/** What one call asks the vendor for, and how long it may wait. */
+interface Demand {
+  readonly minValidity: number;
+  readonly retryBudgetMs: number;
+}
 
 /** Creates a SigV4-signing client of the token vendor API with an in-memory token cache. */
 export function createTokenClient(options: TokenClientOptions): TokenClient {
-  const base = new URL(options.endpoint.replace(/\/+$/, ''));
-  const basePath = base.pathname === '/' ? '' : base.pathname;
-  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const clock = options.clock ?? realClock;
-  const defaultMinValidity = options.defaultMinValiditySeconds ?? 60;
-  const retryBudgetMs = options.retryBudgetMs ?? 10_000;
-  const signer = new SignatureV4({
-    service: 'execute-api',
+  const call = createSignedCaller({
+    endpoint: options.endpoint,
     region: options.region,
-    sha256: Sha256,
     credentials: options.credentials ?? fromNodeProviderChain(),
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    clock,
   });
+  const tokenMinValidity = options.defaultMinValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS;
+  const requestMinValidity = options.requestMinValiditySeconds ?? REQUEST_MIN_VALIDITY_SECONDS;
+  const demand = (opts: GetTokenOptions, defaultMinValidity: number): Demand => {
+    const minValidity = opts.minValidity ?? defaultMinValidity;
+    return {
+      minValidity,
+      retryBudgetMs: opts.retryBudgetMs ?? options.retryBudgetMs ?? defaultRetryBudgetMs(minValidity),
+    };
+  };
 
   const cache = new Map<string, MarketoToken>();
   const inFlight = new Map<
@@ -166,70 +194,6 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     { readonly minValidity: number; readonly promise: Promise<MarketoToken> }
   >();
   const invalidations = new Map<string, Promise<MarketoToken>>();
-
-  /** One signed request, retried on 503/429 within the budget. */
-  const call = async (
-    method: 'GET' | 'POST',
-    path: string,
-    query: Record<string, string>,
-    body?: unknown,
-  ) => {
-    const started = clock.now();
-    for (;;) {
-      const url = new URL(`${base.origin}${basePath}${path}`);
-      for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const signed = await signer.sign(
-        new HttpRequest({
-          method,
-          protocol: url.protocol,
-          hostname: url.hostname,
-          ...(url.port ? { port: Number(url.port) } : {}),
-          path: url.pathname,
-          query,
-          headers: {
-            host: url.host,
-            accept: 'application/json',
-            ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(payload === undefined ? {} : { body: payload }),
-        }),
-        { signingDate: new Date(clock.now()) },
-      );
-      // fetch sets Host itself (from the URL, which is what was signed).
-      const { host: _host, ...headers } = signed.headers;
-      let response: Response;
-      try {
-        response = await doFetch(url, {
-          method,
-          headers,
-          ...(payload === undefined ? {} : { body: payload }),
-        });
-      } catch (error) {
-        throw new TokenVendorClientError('NetworkError', `token vendor unreachable: ${String(error)}`, {
-          status: 0,
-          cause: error,
-        });
-      }
-      const text = await response.text();
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (response.ok) return parsed;
-      const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-      if (response.status === 503 || response.status === 429) {
-        const waitMs = (retryAfter ?? 1) * 1000;
-        if (clock.now() + waitMs - started <= retryBudgetMs) {
-          await clock.sleep(waitMs);
-          continue;
-        }
-      }
-      throw errorFromResponse(response.status, response.headers, parsed, retryAfter);
-    }
-  };
 
   const toToken = (body: unknown, receivedAt: number): MarketoToken => {
     const b = body as Record<string, unknown> | undefined;
@@ -258,31 +222,39 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   const fresh = (token: MarketoToken | undefined, minValidity: number): token is MarketoToken =>
     token !== undefined && token.expiresAt - clock.now() >= minValidity * 1000;
 
-  const fetchToken = (target: TokenTarget, minValidity: number): Promise<MarketoToken> => {
+  const fetchToken = (target: TokenTarget, wanted: Demand): Promise<MarketoToken> => {
     const pending = inFlight.get(target.cacheKey);
-    if (pending && pending.minValidity >= minValidity) return pending.promise;
+    if (pending && pending.minValidity >= wanted.minValidity) return pending.promise;
     const promise = (async () => {
       const sentAt = clock.now();
-      const body = await call('GET', target.path, { minValidity: String(minValidity) });
+      const body = await call({
+        method: 'GET',
+        path: target.path,
+        query: { minValidity: String(wanted.minValidity) },
+        retryBudgetMs: wanted.retryBudgetMs,
+      });
       const token = toToken(body, sentAt);
       cache.set(target.cacheKey, token);
       return token;
     })().finally(() => {
       if (inFlight.get(target.cacheKey)?.promise === promise) inFlight.delete(target.cacheKey);
     });
-    inFlight.set(target.cacheKey, { minValidity, promise });
+    inFlight.set(target.cacheKey, { minValidity: wanted.minValidity, promise });
     return promise;
   };
 
-  const getTargetToken = async (target: TokenTarget, opts: GetTokenOptions = {}): Promise<MarketoToken> => {
-    const minValidity = opts.minValidity ?? defaultMinValidity;
+  const getTargetToken = async (target: TokenTarget, wanted: Demand): Promise<MarketoToken> => {
     const cached = cache.get(target.cacheKey);
-    if (fresh(cached, minValidity)) return cached;
-    return fetchToken(target, minValidity);
+    if (fresh(cached, wanted.minValidity)) return cached;
+    return fetchToken(target, wanted);
   };
 
   /** Reports `accessToken` against the target (a client, or the pool holding it); concurrent reports share one request. */
-  const invalidateTarget = async (target: TokenTarget, accessToken: string): Promise<MarketoToken> => {
+  const invalidateTarget = async (
+    target: TokenTarget,
+    accessToken: string,
+    wanted: Demand,
+  ): Promise<MarketoToken> => {
     const key = `${target.cacheKey}\n${accessToken}`;
     const pending = invalidations.get(key);
     if (pending) return pending;
@@ -290,7 +262,13 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     for (const [cacheKey, cached] of cache) if (cached.accessToken === accessToken) cache.delete(cacheKey);
     const promise = (async () => {
       const sentAt = clock.now();
-      const body = await call('POST', target.invalidatePath, {}, { accessToken });
+      const body = await call({
+        method: 'POST',
+        path: target.invalidatePath,
+        query: { minValidity: String(wanted.minValidity) },
+        body: { accessToken },
+        retryBudgetMs: wanted.retryBudgetMs,
+      });
       const token = toToken(body, sentAt);
       cache.set(target.cacheKey, token);
       return token;
@@ -305,24 +283,28 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     fn: (token: MarketoToken) => Promise<T>,
     opts: GetTokenOptions,
   ): Promise<T> => {
-    const token = await getTargetToken(target, opts);
+    const wanted = demand(opts, requestMinValidity);
+    const token = await getTargetToken(target, wanted);
     try {
       const result = await fn(token);
       if (tokenRejectionCode(result) === undefined) return result;
     } catch (error) {
       if (tokenRejectionCode(error) === undefined) throw error;
     }
-    return fn(await invalidateTarget(target, token.accessToken));
+    return fn(await invalidateTarget(target, token.accessToken, wanted));
   };
 
   return {
-    getToken: async (clientId, opts) => getTargetToken(clientTarget(clientId), opts),
-    getInstanceToken: async (instance, opts) => getTargetToken(instanceTarget(instance), opts),
-    invalidate: (clientId, accessToken) => invalidateTarget(clientTarget(clientId), accessToken),
+    getToken: async (clientId, opts = {}) =>
+      getTargetToken(clientTarget(clientId), demand(opts, tokenMinValidity)),
+    getInstanceToken: async (instance, opts = {}) =>
+      getTargetToken(instanceTarget(instance), demand(opts, tokenMinValidity)),
+    invalidate: async (clientId, accessToken) =>
+      invalidateTarget(clientTarget(clientId), accessToken, demand({}, tokenMinValidity)),
     withToken: (clientId, fn, opts = {}) => withTargetToken(clientTarget(clientId), fn, opts),
     withInstanceToken: (instance, fn, opts = {}) => withTargetToken(instanceTarget(instance), fn, opts),
     async marketoFetch(clientId, url, init = {}) {
-      const { minValidity, ...requestInit } = init;
+      const { minValidity, retryBudgetMs, ...requestInit } = init;
       const target = new URL(url);
       if (target.searchParams.has('access_token')) {
         // Marketo is removing the query parameter; a token there would also end up in access logs.
@@ -330,20 +312,26 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
           status: 400,
         });
       }
+      const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
       const attempt = (token: MarketoToken): Promise<Response> => {
         const headers = new Headers(requestInit.headers);
         headers.set('authorization', `Bearer ${token.accessToken}`);
         return doFetch(target, { ...requestInit, headers });
       };
-      const token = await getTargetToken(
-        clientTarget(clientId),
-        minValidity === undefined ? {} : { minValidity },
+      const vendor = clientTarget(clientId);
+      const wanted = demand(
+        {
+          ...(minValidity === undefined ? {} : { minValidity }),
+          ...(retryBudgetMs === undefined ? {} : { retryBudgetMs }),
+        },
+        requestMinValidity,
       );
+      const token = await getTargetToken(vendor, wanted);
       const response = await attempt(token);
       if ((await responseRejectionCode(response)) === undefined) return response;
       // Marketo answers 601/602 with HTTP 200: replace the token and try once more (bodies must be replayable).
       await response.body?.cancel();
-      return attempt(await invalidateTarget(clientTarget(clientId), token.accessToken));
+      return attempt(await invalidateTarget(vendor, token.accessToken, wanted));
     },
     clear(clientId) {
       if (clientId === undefined) cache.clear();

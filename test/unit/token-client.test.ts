@@ -2,10 +2,16 @@ import { describe, expect, it } from 'vitest';
 import {
   API_ERROR_CODES,
   createTokenClient,
+  DEFAULT_MIN_VALIDITY_SECONDS,
+  defaultRetryBudgetMs,
   MarketoApiError,
+  REQUEST_MIN_VALIDITY_SECONDS,
   TokenVendorClientError,
 } from '../../client/index.js';
+import { readRuntimeConfig } from '../../functions/config.js';
+import * as contract from '../../functions/contract/index.js';
 import { ERROR_CODES } from '../../functions/core/errors.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 
@@ -159,8 +165,8 @@ describe('token client', () => {
       expect(result).toBe('done');
       expect(seen).toEqual(['tok-1', 'tok-2']);
       expect(fake.calls.map((c) => c.line)).toEqual([
-        'GET /prod/tokens/client-a?minValidity=60',
-        'POST /prod/tokens/client-a/invalidate',
+        'GET /prod/tokens/client-a?minValidity=2',
+        'POST /prod/tokens/client-a/invalidate?minValidity=2',
       ]);
       expect(JSON.parse(fake.calls[1]?.body ?? '{}')).toEqual({ accessToken: 'tok-1' });
     });
@@ -207,8 +213,142 @@ describe('token client', () => {
   });
 });
 
+describe('defaults that fit how tokens are used', () => {
+  it("getToken asks for the API's default validity (20 s) when the call names none", async () => {
+    const fake = scriptedFetch([{ status: 200, body: tokenBody('tok-1') }]);
+    await client(fake.fetch).getToken('client-a');
+    expect(fake.calls[0]?.line).toBe('GET /prod/tokens/client-a?minValidity=20');
+  });
+
+  it('marketoFetch asks for the validity of one request (2 s), not of a job', async () => {
+    const fake = scriptedFetch((url) =>
+      url.hostname === 'marketo.example.com'
+        ? { status: 200, body: { success: true } }
+        : { status: 200, body: tokenBody('tok-1') },
+    );
+    await client(fake.fetch).marketoFetch('client-a', 'https://marketo.example.com/rest/v1/leads.json');
+    expect(fake.calls.map((c) => c.line)).toEqual([
+      'GET /prod/tokens/client-a?minValidity=2',
+      'GET /rest/v1/leads.json',
+    ]);
+  });
+
+  it('withInstanceToken asks a pool for the validity of one request (2 s)', async () => {
+    const fake = scriptedFetch([{ status: 200, body: tokenBody('tok-1') }]);
+    await client(fake.fetch).withInstanceToken('123-ABC-456', async (token) => token.accessToken);
+    expect(fake.calls[0]?.line).toBe('GET /prod/instances/123-ABC-456/token?minValidity=2');
+  });
+
+  it('marketoFetch keeps using the cached token until its last 2 s, then asks the vendor', async () => {
+    const clock = fakeClock();
+    const fake = scriptedFetch((url) =>
+      url.hostname === 'marketo.example.com'
+        ? { status: 200, body: { success: true } }
+        : { status: 200, body: tokenBody(clock.now() === NOW ? 'tok-1' : 'tok-2', 120) },
+    );
+    const tokens = client(fake.fetch, clock);
+    const rest = 'https://marketo.example.com/rest/v1/leads.json';
+    await tokens.marketoFetch('client-a', rest);
+    clock.advance(118_000);
+    await tokens.marketoFetch('client-a', rest);
+    clock.advance(1);
+    await tokens.marketoFetch('client-a', rest);
+    expect(fake.calls.filter((c) => c.line.startsWith('GET /prod/tokens')).length).toBe(2);
+    expect(fake.calls.at(-1)?.headers.get('authorization')).toBe('Bearer tok-2');
+  });
+
+  it('a per-call minValidity still wins over the per-request default', async () => {
+    const fake = scriptedFetch([{ status: 200, body: tokenBody('tok-1') }]);
+    await client(fake.fetch).withToken('client-a', async () => 'ok', { minValidity: 300 });
+    expect(fake.calls[0]?.line).toBe('GET /prod/tokens/client-a?minValidity=300');
+  });
+});
+
+describe('waits, not errors, when the successor is near', () => {
+  const rotating = (retryAfterSeconds: number): Answer => ({
+    status: 503,
+    body: { error: { code: 'TokenRotating', message: 'rotating' } },
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
+
+  it('waits out a TokenRotating Retry-After inside the rotation window of the validity asked for', async () => {
+    // 60 s asked, the current token has 40 s left: the successor is due in 40 s + the vendor's slack.
+    const clock = fakeClock();
+    const fake = scriptedFetch([rotating(43), { status: 200, body: tokenBody('tok-2') }]);
+    const token = await client(fake.fetch, clock).getToken('client-a', { minValidity: 60 });
+    expect(token.accessToken).toBe('tok-2');
+    expect(clock.sleeps).toEqual([43_000]);
+  });
+
+  it('waits out several Retry-After answers in a row while the budget lasts', async () => {
+    const clock = fakeClock();
+    const fake = scriptedFetch([rotating(3), rotating(2), { status: 200, body: tokenBody('tok-2') }]);
+    await client(fake.fetch, clock)
+      .marketoFetch('client-a', 'https://marketo.example.com/x')
+      .catch(() => {});
+    expect(clock.sleeps).toEqual([3_000, 2_000]);
+  });
+
+  it('has a default budget of minValidity plus 30 s: the rotation window', () => {
+    expect(defaultRetryBudgetMs(REQUEST_MIN_VALIDITY_SECONDS)).toBe(32_000);
+    expect(defaultRetryBudgetMs(DEFAULT_MIN_VALIDITY_SECONDS)).toBe(50_000);
+  });
+
+  it('covers any Retry-After the vendor gives for a rotation (expiry slack past minValidity)', () => {
+    // The vendor's Retry-After for TokenRotating is at most minValidity + its expiry slack, rounded up.
+    const longestRetryAfterMs = (minValidity: number) =>
+      minValidity * 1000 + Math.ceil(DEFAULT_TOKEN_VENDOR_CONFIG.expirySlackMs / 1000) * 1000 + 1000;
+    for (const minValidity of [0, 2, 20, 60, 600, 3500]) {
+      expect(defaultRetryBudgetMs(minValidity)).toBeGreaterThanOrEqual(longestRetryAfterMs(minValidity));
+    }
+  });
+
+  it('throws TokenRotating, with retryAfterSeconds, when the caller set a budget the wait does not fit', async () => {
+    const clock = fakeClock();
+    const fake = scriptedFetch([rotating(43)]);
+    const error = await client(fake.fetch, clock)
+      .getToken('client-a', { minValidity: 60, retryBudgetMs: 5_000 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TokenRotating', status: 503, retryAfterSeconds: 43 });
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('throws TokenRotating when the client-wide retryBudgetMs is shorter than the wait', async () => {
+    const fake = scriptedFetch([rotating(43)]);
+    await expect(
+      client(fake.fetch, fakeClock(), 10_000).getToken('client-a', { minValidity: 60 }),
+    ).rejects.toMatchObject({ code: 'TokenRotating' });
+  });
+
+  it("sends the caller's validity with an invalidate, so the replacement serves the retry", async () => {
+    const fake = scriptedFetch([
+      { status: 200, body: tokenBody('tok-1') },
+      { status: 200, body: tokenBody('tok-2') },
+    ]);
+    await client(fake.fetch).withToken(
+      'client-a',
+      async (token) => {
+        if (token.accessToken === 'tok-1') throw new MarketoApiError('601', 'Access token invalid');
+        return 'ok';
+      },
+      { minValidity: 30 },
+    );
+    expect(fake.calls[1]?.line).toBe('POST /prod/tokens/client-a/invalidate?minValidity=30');
+  });
+});
+
 describe('client error codes', () => {
   it('mirror every stable code the vendor answers with (the client does not import the runtime)', () => {
     expect([...API_ERROR_CODES].sort()).toEqual([...ERROR_CODES].sort());
+  });
+});
+
+describe('client defaults', () => {
+  it("mirror the vendor's default minValidity (the API's, the direct invoke's and tokenTask's)", () => {
+    expect(DEFAULT_MIN_VALIDITY_SECONDS).toBe(contract.DEFAULT_MIN_VALIDITY_SECONDS);
+    expect(DEFAULT_MIN_VALIDITY_SECONDS).toBe(DEFAULT_TOKEN_VENDOR_CONFIG.defaultMinValiditySeconds);
+    expect(DEFAULT_MIN_VALIDITY_SECONDS).toBe(
+      readRuntimeConfig({ TABLE_NAME: 'tokens' }).vendor.defaultMinValiditySeconds,
+    );
   });
 });
