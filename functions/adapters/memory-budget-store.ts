@@ -1,0 +1,81 @@
+import type { InstanceLimits } from '../core/budget/limits.js';
+import type { BudgetStore } from '../core/budget/ports.js';
+import type { BudgetState } from '../core/budget/state.js';
+
+/**
+ * An in-process {@link BudgetStore} with the same compare-and-swap semantics as the DynamoDB one, for unit
+ * tests and single-process use. It counts writes and can be told to fail, like an unreachable table.
+ */
+export class MemoryBudgetStore implements BudgetStore {
+  readonly #items = new Map<string, BudgetState>();
+  #failing = false;
+  /** Conditional saves attempted (successful or not), releases and limit writes. */
+  writes = 0;
+  reads = 0;
+
+  /** From now on every call throws (`true`) or works again (`false`). */
+  setFailing(failing: boolean): void {
+    this.#failing = failing;
+  }
+
+  #check(): void {
+    if (this.#failing) {
+      const error = new Error('budget store unreachable');
+      error.name = 'ServiceUnavailable';
+      throw error;
+    }
+  }
+
+  async get(instance: string): Promise<BudgetState | undefined> {
+    this.#check();
+    this.reads += 1;
+    const item = this.#items.get(instance);
+    return item === undefined ? undefined : structuredClone(item);
+  }
+
+  async save(next: BudgetState, expectedVersion: number, _expireItemAtSeconds: number): Promise<boolean> {
+    this.#check();
+    this.writes += 1;
+    const current = this.#items.get(next.instance);
+    if ((current?.version ?? 0) !== expectedVersion) return false;
+    this.#items.set(next.instance, structuredClone(next));
+    return true;
+  }
+
+  async release(instance: string, permitId: string): Promise<void> {
+    this.#check();
+    this.writes += 1;
+    const current = this.#items.get(instance);
+    if (!current) return;
+    const { [permitId]: _gone, ...leases } = current.leases;
+    this.#items.set(instance, { ...current, leases, version: current.version + 1 });
+  }
+
+  async setLimits(
+    instance: string,
+    limits: Partial<InstanceLimits> | undefined,
+    _expireItemAtSeconds: number,
+  ): Promise<void> {
+    this.#check();
+    this.writes += 1;
+    const current = this.#items.get(instance);
+    const { limits: _old, ...rest } = current ?? {
+      instance,
+      version: 0,
+      grants: [],
+      leases: {},
+      day: '',
+      dayCount: 0,
+    };
+    this.#items.set(instance, {
+      ...rest,
+      version: (current?.version ?? 0) + 1,
+      ...(limits === undefined ? {} : { limits }),
+    });
+  }
+
+  async *list(): AsyncGenerator<BudgetState> {
+    this.#check();
+    for (const item of this.#items.values()) yield structuredClone(item);
+  }
+}

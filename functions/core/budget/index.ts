@@ -1,0 +1,7 @@
+/** The shared Marketo API budget per instance: decisions only, no AWS SDK. */
+export * from './budget.js';
+export * from './chicago-day.js';
+export * from './errors.js';
+export * from './limits.js';
+export type * from './ports.js';
+export * from './state.js';

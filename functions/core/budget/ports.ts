@@ -1,0 +1,43 @@
+import type { InstanceLimits } from './limits.js';
+import type { BudgetState } from './state.js';
+
+/**
+ * Shared, strongly consistent store of instance budgets (a DynamoDB table beside the token table in AWS).
+ * Every change except a release is a compare-and-swap on `version`.
+ */
+export interface BudgetStore {
+  /** Strongly consistent read; `undefined` when the instance has no item yet. */
+  get(instance: string): Promise<BudgetState | undefined>;
+  /**
+   * Writes `next` (whose `version` is `expectedVersion + 1`) only if the item is still at `expectedVersion`
+   * (0: must not exist). Returns false when someone else wrote first.
+   */
+  save(next: BudgetState, expectedVersion: number, expireItemAtSeconds: number): Promise<boolean>;
+  /** Drops one concurrency lease without reading (one write); bumps the version so racing saves retry. */
+  release(instance: string, permitId: string): Promise<void>;
+  /** Sets (or with `undefined`, clears) the operator's limit override of an instance. */
+  setLimits(
+    instance: string,
+    limits: Partial<InstanceLimits> | undefined,
+    expireItemAtSeconds: number,
+  ): Promise<void>;
+  /** Every instance's item, for operators; not used on the permit path. */
+  list(): AsyncIterable<BudgetState>;
+}
+
+/** Metric names of the budget (documented in docs/operations.md). */
+export type BudgetMetricName =
+  | 'PermitsGranted'
+  | 'PermitsWaited'
+  | 'PermitsRefused'
+  | 'PermitsUnmetered'
+  | 'PermitConflicts'
+  | 'BudgetStoreErrors'
+  | 'DailyQuotaUsedPercent'
+  | 'MarketoRateLimited606'
+  | 'MarketoConcurrencyLimited615'
+  | 'MarketoDailyQuota607';
+
+export interface BudgetMetrics {
+  record(name: BudgetMetricName, value: number, unit: 'Count' | 'Percent'): void;
+}

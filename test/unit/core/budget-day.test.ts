@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { nextQuotaReset, quotaDay } from '../../../functions/core/budget/chicago-day.js';
+
+describe('the daily quota resets at 00:00 America/Chicago', () => {
+  it('resets at 06:00 UTC in winter (CST, UTC-6)', () => {
+    expect(new Date(nextQuotaReset(Date.UTC(2026, 11, 1, 20, 0))).toISOString()).toBe(
+      '2026-12-02T06:00:00.000Z',
+    );
+  });
+
+  it('resets at 05:00 UTC in summer (CDT, UTC-5)', () => {
+    expect(new Date(nextQuotaReset(Date.UTC(2026, 6, 4, 12, 0))).toISOString()).toBe(
+      '2026-07-05T05:00:00.000Z',
+    );
+  });
+
+  it('counts 03:00 UTC as the previous Chicago day', () => {
+    expect(quotaDay(Date.UTC(2026, 11, 2, 3, 0))).toBe('2026-12-01');
+    expect(new Date(nextQuotaReset(Date.UTC(2026, 11, 2, 3, 0))).toISOString()).toBe(
+      '2026-12-02T06:00:00.000Z',
+    );
+  });
+
+  it('starts a new day exactly at the reset instant', () => {
+    const reset = Date.UTC(2026, 11, 2, 6, 0);
+    expect(quotaDay(reset - 1)).toBe('2026-12-01');
+    expect(quotaDay(reset)).toBe('2026-12-02');
+    expect(new Date(nextQuotaReset(reset)).toISOString()).toBe('2026-12-03T06:00:00.000Z');
+  });
+
+  it('resets at the CDT midnight on the day daylight saving time starts (2026-03-08, 23 h day)', () => {
+    expect(new Date(nextQuotaReset(Date.UTC(2026, 2, 8, 12, 0))).toISOString()).toBe(
+      '2026-03-09T05:00:00.000Z',
+    );
+  });
+
+  it('resets at the CST midnight on the day daylight saving time ends (2026-11-01, 25 h day)', () => {
+    expect(new Date(nextQuotaReset(Date.UTC(2026, 10, 1, 12, 0))).toISOString()).toBe(
+      '2026-11-02T06:00:00.000Z',
+    );
+  });
+});
