@@ -7,4 +7,3 @@ export * from './pool.js';
 export type * from './ports.js';
 export * from './refresh-plan.js';
 export * from './token-vendor.js';
-export type * from './vendor.js';

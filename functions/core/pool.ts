@@ -3,6 +3,17 @@
  * one of them always has plenty of life left. Pure functions, driven by the refresher and tested alone.
  */
 
+import type { RegisteredClient } from './ports.js';
+
+/** Pools by instance name, members sorted by client id; clients without an instance are not pooled. */
+export function groupByInstance(clients: readonly RegisteredClient[]): Map<string, string[]> {
+  const pools = new Map<string, string[]>();
+  for (const { clientId, instance } of clients) {
+    if (instance !== undefined) pools.set(instance, [...(pools.get(instance) ?? []), clientId].sort());
+  }
+  return pools;
+}
+
 const mod = (value: number, period: number): number => ((value % period) + period) % period;
 
 /**

@@ -1,0 +1,110 @@
+/** Vending one client's token: from memory, the store, or (once per expiry) a shared refresh. */
+import { assertRejectedToken, assertValidClientId } from './credentials.js';
+import { type Engine, storeFailure } from './engine.js';
+import { fingerprint } from './fingerprint.js';
+import type { StoredToken, TokenRecord } from './ports.js';
+import type { SharedRefresh } from './single-flight.js';
+import { isUnexpired, isUsable, remainingMs, waitForSuccessor } from './token-life.js';
+import type { TokenSource, VendedToken, VendOptions } from './token-vendor-api.js';
+import { resolveVendOptions } from './vend-options.js';
+import { vendedToken } from './vended-token.js';
+
+/** A client's token as this instance knows it, where it came from, and the store item's version. */
+export interface KnownToken {
+  readonly token?: StoredToken;
+  readonly source: TokenSource;
+  readonly version?: number;
+}
+
+export interface ClientVending {
+  getToken(clientId: string, options?: VendOptions): Promise<VendedToken>;
+  invalidate(clientId: string, rejectedAccessToken: string, options?: VendOptions): Promise<VendedToken>;
+  /** The store's token (remembered in memory); this instance's memory when the store cannot be read. */
+  storedToken(clientId: string): Promise<KnownToken>;
+  /** This instance's token when it serves `minValidityMs` (no store read), else `storedToken`. */
+  tokenFromMemoryOrStore(clientId: string, minValidityMs: number): Promise<KnownToken>;
+}
+
+export function createClientVending(engine: Engine, refreshShared: SharedRefresh): ClientVending {
+  const { clock, config, logger, metrics, tokensInMemory } = engine;
+
+  const storedToken = async (clientId: string): Promise<KnownToken> => {
+    const inMemory = tokensInMemory.get(clientId);
+    let record: TokenRecord | undefined;
+    try {
+      record = await engine.store.get(clientId);
+    } catch (error) {
+      storeFailure(engine, error, clientId);
+      return inMemory ? { token: inMemory, source: 'memory' } : { source: 'store' };
+    }
+    if (record?.token) tokensInMemory.set(clientId, record.token);
+    return { token: record?.token, source: 'store', version: record?.version };
+  };
+
+  const tokenFromMemoryOrStore = async (clientId: string, minValidityMs: number): Promise<KnownToken> => {
+    const inMemory = tokensInMemory.get(clientId);
+    if (inMemory && isUsable(engine, inMemory, minValidityMs)) return { token: inMemory, source: 'memory' };
+    return storedToken(clientId);
+  };
+
+  /** A token with `minValidityMs` left by `deadline`: waits out a too-short one, refreshes a dead one. */
+  const vendUsableToken = async (
+    clientId: string,
+    minValidityMs: number,
+    deadline: number,
+  ): Promise<VendedToken> => {
+    for (;;) {
+      const { token, source } = await tokenFromMemoryOrStore(clientId, minValidityMs);
+      if (token && isUsable(engine, token, minValidityMs))
+        return vendedToken(engine, clientId, token, source);
+      if (token && isUnexpired(engine, token)) {
+        await waitForSuccessor(
+          engine,
+          token.expiresAt,
+          deadline,
+          () =>
+            `the token of client "${clientId}" expires in ${Math.floor(remainingMs(engine, token) / 1000)} s, ` +
+            `less than the ${minValidityMs / 1000} s asked for, and its successor is only issued at expiry; ` +
+            'retry after it',
+        );
+        continue;
+      }
+      const refreshed = await refreshShared(clientId, token?.accessToken, deadline);
+      if (isUsable(engine, refreshed.token, minValidityMs))
+        return vendedToken(engine, clientId, refreshed.token, refreshed.source);
+      // Shorter than asked (Identity reconfirmed an old token): the next round waits it out or says so.
+    }
+  };
+
+  const getToken = async (clientId: string, options?: VendOptions): Promise<VendedToken> => {
+    assertValidClientId(clientId);
+    const { minValidityMs, maxWaitMs } = resolveVendOptions(options, config);
+    return vendUsableToken(clientId, minValidityMs, clock.now() + maxWaitMs);
+  };
+
+  const invalidate = async (
+    clientId: string,
+    rejectedAccessToken: string,
+    options?: VendOptions,
+  ): Promise<VendedToken> => {
+    assertValidClientId(clientId);
+    assertRejectedToken(rejectedAccessToken);
+    const { minValidityMs, maxWaitMs } = resolveVendOptions(options, config);
+    metrics.record('Invalidations', 1, 'Count');
+    const rejected = fingerprint(rejectedAccessToken);
+    if (tokensInMemory.get(clientId)?.accessToken === rejectedAccessToken) tokensInMemory.delete(clientId);
+    const deadline = clock.now() + maxWaitMs;
+    const { token, version } = await storedToken(clientId);
+    if (token?.accessToken !== rejectedAccessToken) {
+      logger.info('invalidate: token already replaced', { clientId, rejected });
+      return vendUsableToken(clientId, minValidityMs, deadline);
+    }
+    logger.info('invalidate: refreshing rejected token', { clientId, rejected });
+    const refreshed = await refreshShared(clientId, rejectedAccessToken, deadline, version ?? 0);
+    if (isUsable(engine, refreshed.token, minValidityMs))
+      return vendedToken(engine, clientId, refreshed.token, refreshed.source);
+    return vendUsableToken(clientId, minValidityMs, deadline);
+  };
+
+  return { getToken, invalidate, storedToken, tokenFromMemoryOrStore };
+}

@@ -1,0 +1,136 @@
+/** Vending from an instance pool: the member token with the most life left, one member fetched at a time. */
+import type { ClientVending } from './client-vend.js';
+import { assertRejectedToken, assertValidInstance } from './credentials.js';
+import type { Engine } from './engine.js';
+import { IdentityUnavailableError, TokenVendorError, UnknownClientError } from './errors.js';
+import { fingerprint } from './fingerprint.js';
+import { groupByInstance } from './pool.js';
+import type { StoredToken } from './ports.js';
+import type { SharedRefresh } from './single-flight.js';
+import { isUnexpired, isUsable, waitForSuccessor } from './token-life.js';
+import type { TokenSource, VendedToken, VendOptions } from './token-vendor-api.js';
+import { resolveVendOptions } from './vend-options.js';
+import { vendedToken } from './vended-token.js';
+
+export interface PoolVending {
+  getInstanceToken(instance: string, options?: VendOptions): Promise<VendedToken>;
+  invalidateInstance(
+    instance: string,
+    rejectedAccessToken: string,
+    options?: VendOptions,
+  ): Promise<VendedToken>;
+}
+
+export function createPoolVending(
+  engine: Engine,
+  refreshShared: SharedRefresh,
+  clients: ClientVending,
+): PoolVending {
+  const { clock, config, logger, metrics, tokensInMemory } = engine;
+
+  /** Pool membership by instance, from the credentials source, reused for `poolMembershipCacheMs`. */
+  let membership: { readonly at: number; readonly byInstance: Map<string, string[]> } | undefined;
+  const poolMembers = async (instance: string): Promise<string[]> => {
+    if (!membership || clock.now() - membership.at >= config.poolMembershipCacheMs) {
+      membership = { at: clock.now(), byInstance: groupByInstance(await engine.credentials.list()) };
+    }
+    const members = membership.byInstance.get(instance);
+    if (!members || members.length === 0) {
+      throw new UnknownClientError(`no clients registered for instance "${instance}"`);
+    }
+    return members;
+  };
+
+  const getInstanceToken = async (instance: string, options?: VendOptions): Promise<VendedToken> => {
+    assertValidInstance(instance);
+    const { minValidityMs, maxWaitMs } = resolveVendOptions(options, config);
+    const deadline = clock.now() + maxWaitMs;
+    const members = await poolMembers(instance);
+    const failed = new Map<string, unknown>();
+    let refreshedMissing = false;
+    for (;;) {
+      const candidates = members.filter((id) => !failed.has(id));
+      const states = await Promise.all(
+        candidates.map(async (clientId) => ({
+          clientId,
+          ...(await clients.tokenFromMemoryOrStore(clientId, minValidityMs)),
+        })),
+      );
+      let best: { clientId: string; token: StoredToken; source: TokenSource } | undefined;
+      for (const state of states) {
+        if (
+          state.token &&
+          isUsable(engine, state.token, minValidityMs) &&
+          (!best || state.token.expiresAt > best.token.expiresAt)
+        ) {
+          best = { clientId: state.clientId, token: state.token, source: state.source };
+        }
+      }
+      if (best) return vendedToken(engine, best.clientId, best.token, best.source);
+      const expired = states.filter((s) => !s.token || !isUnexpired(engine, s.token));
+      if (expired.length > 0 && !refreshedMissing) {
+        // No member can serve: fetch one member whose token is gone now (one, to keep the stagger).
+        refreshedMissing = true;
+        for (const { clientId, token } of expired) {
+          try {
+            await refreshShared(clientId, token?.accessToken, deadline);
+            break;
+          } catch (error) {
+            failed.set(clientId, error);
+            metrics.record('PoolMemberFailed', 1, 'Count');
+            logger.error('pool member failed; serving from the others', {
+              instance,
+              clientId,
+              code: error instanceof TokenVendorError ? error.code : 'InternalError',
+            });
+          }
+        }
+        continue;
+      }
+      const live = states.flatMap((s) => (s.token && isUnexpired(engine, s.token) ? [s.token] : []));
+      if (live.length === 0) {
+        throw (
+          failed.values().next().value ??
+          new IdentityUnavailableError(`no member of instance "${instance}" has a token`)
+        );
+      }
+      await waitForSuccessor(
+        engine,
+        Math.min(...live.map((t) => t.expiresAt)),
+        deadline,
+        () =>
+          `no member of instance "${instance}" has ${minValidityMs / 1000} s of validity left and the next ` +
+          'token is only issued at expiry; retry after it',
+      );
+      refreshedMissing = false;
+    }
+  };
+
+  const invalidateInstance = async (
+    instance: string,
+    rejectedAccessToken: string,
+    options?: VendOptions,
+  ): Promise<VendedToken> => {
+    assertValidInstance(instance);
+    assertRejectedToken(rejectedAccessToken);
+    const members = await poolMembers(instance);
+    const holders = await Promise.all(
+      members.map(async (clientId) =>
+        tokensInMemory.get(clientId)?.accessToken === rejectedAccessToken ||
+        (await clients.storedToken(clientId)).token?.accessToken === rejectedAccessToken
+          ? clientId
+          : undefined,
+      ),
+    );
+    const holder = holders.find((clientId) => clientId !== undefined);
+    if (holder !== undefined) await clients.invalidate(holder, rejectedAccessToken, options);
+    else
+      logger.info('invalidate: pool token already replaced', {
+        instance,
+        rejected: fingerprint(rejectedAccessToken),
+      });
+    return getInstanceToken(instance, options);
+  };
+
+  return { getInstanceToken, invalidateInstance };
+}

@@ -1,0 +1,112 @@
+/** The refresher's sweep: fetch missing tokens, wait out and replace expiring ones, keep pools staggered. */
+import pLimit from 'p-limit';
+import { type Engine, readRecord } from './engine.js';
+import { TokenVendorError } from './errors.js';
+import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
+import type { StoredToken } from './ports.js';
+import type { SharedRefresh } from './single-flight.js';
+import { isUnexpired, successorDueAt } from './token-life.js';
+import type { PoolStatus, RefreshOptions, RefreshSummary } from './token-vendor-api.js';
+
+export async function refreshAll(
+  engine: Engine,
+  refreshShared: SharedRefresh,
+  options?: RefreshOptions,
+): Promise<RefreshSummary> {
+  const { clock, config, logger, metrics } = engine;
+  const horizonMs = options?.horizonMs ?? 60_000;
+  const limit = pLimit(options?.concurrency ?? 8);
+  const sweepStart = clock.now();
+  const lifespanMs = config.tokenLifespanSeconds * 1000;
+  const clients = options?.clients ?? (await engine.credentials.list());
+  const pools = groupByInstance(clients);
+  const counts = { fetched: 0, waited: 0, valid: 0, deferred: 0 };
+  const failures: Array<{ clientId: string; code: string }> = [];
+  const expiries = new Map<string, number>();
+  const fail = (clientId: string, error: unknown): void => {
+    const code = error instanceof TokenVendorError ? error.code : 'InternalError';
+    failures.push({ clientId, code });
+    metrics.record('RefreshFailed', 1, 'Count');
+    logger.warn('refresh failed', { clientId, code });
+  };
+
+  // Phase 1: every client's current token (pool decisions need the other members' expiries).
+  const tokens = new Map<string, StoredToken | undefined>();
+  await Promise.all(
+    clients.map(({ clientId }) =>
+      limit(async () => {
+        try {
+          const token = (await readRecord(engine, clientId))?.token;
+          tokens.set(clientId, token);
+          if (token) expiries.set(clientId, token.expiresAt);
+        } catch (error) {
+          fail(clientId, error);
+        }
+      }),
+    ),
+  );
+
+  // Phase 2: each client waits for its own expiry outside the limiter, so waiting never blocks fetching.
+  const refreshOne = async (clientId: string, pool?: readonly string[]): Promise<void> => {
+    if (!tokens.has(clientId)) return;
+    const token = tokens.get(clientId);
+    try {
+      let outcome: 'fetched' | 'waited' = 'fetched';
+      if (token && isUnexpired(engine, token)) {
+        if (token.expiresAt >= sweepStart + horizonMs) {
+          counts.valid += 1;
+          return;
+        }
+        await clock.sleep(successorDueAt(engine, token.expiresAt) - clock.now());
+        outcome = 'waited';
+      }
+      if (pool) {
+        const others = pool.filter((id) => id !== clientId).flatMap((id) => expiries.get(id) ?? []);
+        const delayMs = staggerDelayMs(clock.now(), lifespanMs, others, pool.length);
+        if (delayMs > 0 && clock.now() + delayMs > sweepStart + horizonMs) {
+          counts.deferred += 1;
+          logger.info('pool member deferred to keep expiries staggered', { clientId, delayMs });
+          return;
+        }
+        if (delayMs > 0) await clock.sleep(delayMs);
+      }
+      const refreshed = await limit(() =>
+        refreshShared(clientId, token?.accessToken, clock.now() + engine.refreshBudgetMs),
+      );
+      expiries.set(clientId, refreshed.token.expiresAt);
+      counts[outcome] += 1;
+      metrics.record(outcome === 'fetched' ? 'RefreshFetched' : 'RefreshWaited', 1, 'Count');
+    } catch (error) {
+      fail(clientId, error);
+    }
+  };
+  const byNeed = (a: string, b: string): number =>
+    (tokens.get(a)?.expiresAt ?? 0) - (tokens.get(b)?.expiresAt ?? 0);
+  await Promise.all([
+    ...clients.filter((c) => c.instance === undefined).map((c) => refreshOne(c.clientId)),
+    // Pool members decide one after another, soonest need first, each seeing the others' new expiries.
+    ...[...pools.values()].map(async (members) => {
+      for (const clientId of [...members].sort(byNeed)) await refreshOne(clientId, members);
+    }),
+  ]);
+
+  const now = clock.now();
+  const poolStatus: PoolStatus[] = [...pools.entries()].map(([instance, members]) => {
+    const live = members.flatMap((id) => {
+      const expiresAt = expiries.get(id);
+      return expiresAt !== undefined && expiresAt > now ? [expiresAt] : [];
+    });
+    const guaranteedMinRemainingSeconds = Math.floor(guaranteedRemainingMs(live, lifespanMs) / 1000);
+    metrics.record('PoolGuaranteedRemainingSeconds', guaranteedMinRemainingSeconds, 'Seconds');
+    return { instance, members: members.length, liveMembers: live.length, guaranteedMinRemainingSeconds };
+  });
+  const summary: RefreshSummary = {
+    clients: clients.length,
+    ...counts,
+    failed: failures.length,
+    failures: failures.sort((a, b) => a.clientId.localeCompare(b.clientId)),
+    pools: poolStatus,
+  };
+  logger.info('refresh summary', { ...summary, failures: summary.failures.slice(0, 50) });
+  return summary;
+}

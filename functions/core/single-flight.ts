@@ -1,0 +1,69 @@
+/** In-process single flight: concurrent callers in one instance share one refresh, each with its own deadline. */
+import type { Engine } from './engine.js';
+import { IdentityUnavailableError, StoreUnavailableError } from './errors.js';
+import { fetchFromIdentity } from './identity-fetch.js';
+import { type Refreshed, refreshViaLease } from './lease-refresh.js';
+
+/**
+ * Refreshes a client's token (`stale`: the token the caller saw, if any; `checkedSince`: the item version an
+ * invalidation saw) and settles by `callerDeadline`, even when the shared refresh runs on.
+ */
+export type SharedRefresh = (
+  clientId: string,
+  stale: string | undefined,
+  callerDeadline: number,
+  checkedSince?: number,
+) => Promise<Refreshed>;
+
+/** Resolves with `promise` or rejects with `onTimeout()` at `deadline`, leaving no timer behind. */
+export async function withDeadline<T>(
+  engine: Engine,
+  promise: Promise<T>,
+  deadline: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  const abort = new AbortController();
+  const timeout = engine.clock.sleep(Math.max(0, deadline - engine.clock.now()), abort.signal).then(
+    () => Promise.reject(onTimeout()),
+    () => new Promise<never>(() => {}),
+  );
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    abort.abort();
+  }
+}
+
+/** One shared refresh per client at a time in this instance, around the store's lease. */
+export function createSharedRefresh(engine: Engine): SharedRefresh {
+  const { clock, logger, tokensInMemory, refreshBudgetMs } = engine;
+  const inFlight = new Map<string, Promise<Refreshed>>();
+  return (clientId, stale, callerDeadline, checkedSince) => {
+    let flight = inFlight.get(clientId);
+    if (!flight) {
+      const flightDeadline = clock.now() + refreshBudgetMs;
+      flight = refreshViaLease(engine, clientId, stale, flightDeadline, checkedSince)
+        .catch(async (error: unknown): Promise<Refreshed> => {
+          if (!(error instanceof StoreUnavailableError)) throw error;
+          // Without the shared store, still serve: Identity returns the same token while it is valid.
+          logger.warn('refreshing without the shared lease', { clientId });
+          return { token: await fetchFromIdentity(engine, clientId, flightDeadline), source: 'identity' };
+        })
+        .then((refreshed) => {
+          tokensInMemory.set(clientId, refreshed.token);
+          return refreshed;
+        })
+        .finally(() => inFlight.delete(clientId));
+      inFlight.set(clientId, flight);
+    }
+    return withDeadline(
+      engine,
+      flight,
+      callerDeadline,
+      () =>
+        new IdentityUnavailableError(`no token for client "${clientId}" within the wait budget`, {
+          retryAfterSeconds: 1,
+        }),
+    );
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The life of a token as the engine judges it: live, usable for a caller, still unexpired, and when its
+ * successor can be had. Marketo issues a client's next token only once the current one has expired.
+ */
+import type { Engine } from './engine.js';
+import { TokenRotatingError } from './errors.js';
+import type { StoredToken } from './ports.js';
+
+export const remainingMs = (engine: Engine, token: StoredToken): number =>
+  token.expiresAt - engine.clock.now();
+
+/** More than the rotation guard left: safe to hand out at all. */
+export const isLive = (engine: Engine, token: StoredToken): boolean =>
+  remainingMs(engine, token) > engine.config.rotationGuardSeconds * 1000;
+
+/** Marketo still holds this token: asking Identity before it expires only returns it again. */
+export const isUnexpired = (engine: Engine, token: StoredToken): boolean => remainingMs(engine, token) > 0;
+
+/** Live and with at least `minValidityMs` left. */
+export const isUsable = (engine: Engine, token: StoredToken, minValidityMs: number): boolean =>
+  isLive(engine, token) && remainingMs(engine, token) >= minValidityMs;
+
+/** When to ask Identity for the successor of a token expiring at `expiresAt`. */
+export const successorDueAt = (engine: Engine, expiresAt: number): number =>
+  expiresAt + engine.config.expirySlackMs;
+
+/**
+ * A token (the soonest-expiring one, for a pool) is valid but too short for the caller, and Marketo issues
+ * the next one only at expiry: sleeps until its successor is due if that fits before `deadline`, else
+ * throws `TokenRotatingError` with the seconds until then (never hands out a token that dies in flight).
+ */
+export async function waitForSuccessor(
+  engine: Engine,
+  expiresAt: number,
+  deadline: number,
+  rotatingMessage: () => string,
+): Promise<void> {
+  const { clock, metrics } = engine;
+  const dueAt = successorDueAt(engine, expiresAt);
+  if (dueAt >= deadline) {
+    metrics.record('TokenRotating', 1, 'Count');
+    throw new TokenRotatingError(rotatingMessage(), {
+      retryAfterSeconds: Math.max(1, Math.ceil((dueAt - clock.now()) / 1000)),
+    });
+  }
+  await clock.sleep(dueAt - clock.now());
+}
