@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type LimitCounters, limitMessage, MarketoLimiter, type SimulatedLimits } from './marketo-limits.js';
 
 /** A Custom Service known to the simulator. */
 export interface SimulatorClient {
@@ -46,6 +47,13 @@ export interface MarketoSimulatorOptions {
   readonly pod?: string;
   /** Number of fake leads served by `/rest/v1/leads.json`. @default 1000 */
   readonly leadCount?: number;
+  /**
+   * Enforce Marketo's per-instance limits on REST calls (606 rate over a rolling window, 615 concurrency,
+   * 607 daily quota): `true` for Marketo's documented values, or this instance's own. @default off
+   */
+  readonly limits?: true | Partial<SimulatedLimits>;
+  /** Added to every REST answer (real timers): makes concurrency observable. @default 0 */
+  readonly restLatencyMs?: number;
 }
 
 /** Ways the next Identity request(s) can misbehave. */
@@ -123,11 +131,6 @@ const FIRST_NAMES = [
   'John',
 ];
 const LAST_NAMES = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson'];
-const RATE_LIMIT_MESSAGES: Record<'606' | '607' | '615', string> = {
-  '606': "Max rate limit '100' exceeded with in '20' secs",
-  '607': 'Daily quota reached',
-  '615': 'Concurrent access limit reached',
-};
 const REST_ERROR_MESSAGES: Record<'601' | '602', string> = {
   '601': 'Access token invalid',
   '602': 'Access token expired',
@@ -161,6 +164,8 @@ export class MarketoSimulator {
   readonly #leadCount: number;
   readonly #requestedPort: number;
   #latencyMs: number;
+  #restLatencyMs: number;
+  readonly #limiter?: MarketoLimiter;
   #identityTotal = 0;
   #restCalls = 0;
   #queryParamUses = 0;
@@ -176,6 +181,10 @@ export class MarketoSimulator {
     this.#pod = options.pod ?? 'sim';
     this.#leadCount = options.leadCount ?? 1000;
     this.#requestedPort = options.port ?? 0;
+    this.#restLatencyMs = options.restLatencyMs ?? 0;
+    if (options.limits !== undefined) {
+      this.#limiter = new MarketoLimiter(options.limits === true ? {} : options.limits, this.#now);
+    }
   }
 
   /** Listens on 127.0.0.1 (never another interface). */
@@ -284,6 +293,22 @@ export class MarketoSimulator {
     this.#latencyMs = ms;
   }
 
+  /** Latency added to every REST answer from now on. */
+  setRestLatency(ms: number): void {
+    this.#restLatencyMs = ms;
+  }
+
+  /** What the limit enforcement saw (undefined when limits are off). */
+  limitCounters(): LimitCounters | undefined {
+    return this.#limiter?.counters();
+  }
+
+  /** Uses up `calls` of today's daily quota at once; throws when limits are off. */
+  spendDailyQuota(calls: number): void {
+    if (!this.#limiter) throw new Error('simulator limits are off');
+    this.#limiter.spendDailyQuota(calls);
+  }
+
   /** Identity requests received (successful or not), for one client id or in total. */
   identityCalls(clientId?: string): number {
     return clientId === undefined ? this.#identityTotal : (this.#identityCalls.get(clientId) ?? 0);
@@ -316,6 +341,7 @@ export class MarketoSimulator {
     this.#identityTotal = 0;
     this.#restCalls = 0;
     this.#queryParamUses = 0;
+    this.#limiter?.resetCounters();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -443,7 +469,7 @@ export class MarketoSimulator {
         sendJson(res, 200, {
           requestId: requestId(),
           success: false,
-          errors: [{ code, message: RATE_LIMIT_MESSAGES[code] }],
+          errors: [{ code, message: limitMessage(code) }],
         });
         return true;
       }
@@ -501,8 +527,17 @@ export class MarketoSimulator {
     const state = this.#issued.get(match[1] as string);
     if (!state || state.revoked) return sendRestError(res, '601', REST_ERROR_MESSAGES['601']);
     if (this.#now() >= state.expiresAt) return sendRestError(res, '602', REST_ERROR_MESSAGES['602']);
-    if (url.pathname === '/rest/v1/leads.json') return this.#leads(res, url);
-    sendJson(res, 200, { requestId: requestId(), success: true, result: [] });
+    const admitted = this.#limiter?.enter();
+    if (admitted && 'refused' in admitted) {
+      return sendRestError(res, admitted.refused, limitMessage(admitted.refused, this.#limiter?.limits));
+    }
+    try {
+      if (this.#restLatencyMs > 0) await this.#wait(this.#restLatencyMs);
+      if (url.pathname === '/rest/v1/leads.json') return this.#leads(res, url);
+      sendJson(res, 200, { requestId: requestId(), success: true, result: [] });
+    } finally {
+      admitted?.leave();
+    }
   }
 
   /** `GET /rest/v1/leads.json`: by `filterType=id|email` + `filterValues`, or all leads; paged. */

@@ -624,3 +624,89 @@ async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('MarketoSimulator limits (per simulated instance)', () => {
+  let now: number;
+  let sim: MarketoSimulator;
+  let token: string;
+
+  const start = async (options: Parameters<typeof createMarketoSimulator>[0]) => {
+    sim = createMarketoSimulator({ clients: [CLIENT], now: () => now, ...options });
+    await sim.start();
+    token = (await tokenOf(sim)).access_token as string;
+  };
+  const call = async () => (await callRest(sim, '/rest/v1/leads.json?batchSize=1', token)).body;
+
+  beforeEach(() => {
+    now = Date.UTC(2026, 11, 1, 20, 0, 0);
+  });
+
+  afterEach(async () => {
+    registerSensitive(...sim.issuedTokens());
+    await sim.stop();
+  });
+
+  it('answers the 101st call inside 20 s with 606 and Marketo’s message', async () => {
+    await start({ limits: true });
+    for (let i = 0; i < 100; i += 1) expect((await call()).success).toBe(true);
+
+    expect(await call()).toMatchObject({
+      success: false,
+      errors: [{ code: '606', message: "Max rate limit '100' exceeded with in '20' secs" }],
+    });
+  });
+
+  it('counts the rate over a rolling window, not fixed 20 s blocks', async () => {
+    await start({ limits: { callsPerWindow: 2 } });
+    await call();
+    now += 15_000;
+    await call();
+    now += 5_000; // the first call has just left the window; the second is still in it
+
+    expect((await call()).success).toBe(true);
+    expect((await call()).success).toBe(false);
+  });
+
+  it('answers 615 with Marketo’s message when more calls are in flight than allowed', async () => {
+    await start({ limits: { concurrentCalls: 2 }, restLatencyMs: 300 });
+
+    const bodies = await Promise.all([call(), call(), call()]);
+
+    expect(bodies.filter((b) => b.success === true)).toHaveLength(2);
+    expect(bodies.find((b) => b.success === false)).toMatchObject({
+      errors: [{ code: '615', message: 'Concurrent access limit reached' }],
+    });
+    expect(sim.limitCounters()).toMatchObject({ accepted: 2, refused615: 1, peakConcurrent: 2 });
+  });
+
+  it('answers 607 once the daily quota is used up, until 00:00 in Chicago', async () => {
+    await start({ limits: { dailyQuota: 3 } });
+    sim.spendDailyQuota(3);
+
+    expect(await call()).toMatchObject({
+      success: false,
+      errors: [{ code: '607', message: 'Daily quota reached' }],
+    });
+    now = Date.UTC(2026, 11, 2, 6, 0, 0); // 00:00 CST
+    token = (await tokenOf(sim)).access_token as string; // the old token expired overnight
+    expect((await call()).success).toBe(true);
+  });
+
+  it('does not count refused calls against the window', async () => {
+    await start({ limits: { callsPerWindow: 1 } });
+    await call();
+    for (let i = 0; i < 5; i += 1) await call();
+    now += 20_000;
+
+    expect((await call()).success).toBe(true);
+    expect(sim.limitCounters()).toMatchObject({ accepted: 2, refused606: 5 });
+  });
+
+  it('enforces nothing unless limits are configured', async () => {
+    await start({});
+    for (let i = 0; i < 120; i += 1) await call();
+
+    expect((await call()).success).toBe(true);
+    expect(sim.limitCounters()).toBeUndefined();
+  });
+});
