@@ -18,6 +18,8 @@ export const API_ERROR_CODES = [
   'AccessDenied',
   'NotFound',
   'InternalError',
+  'PermitUnavailable',
+  'DailyQuotaExhausted',
 ] as const;
 
 /** Codes for answers that come from API Gateway (or the local IAM emulation), or from the network. */
@@ -59,6 +61,8 @@ export class TokenVendorClientError extends Error {
 
   /** Whether trying again later may succeed. */
   get retryable(): boolean {
+    // A used-up daily quota only comes back at 00:00 America/Chicago: fail fast, do not retry.
+    if (this.code === 'DailyQuotaExhausted') return false;
     return this.status === 429 || this.status === 503 || this.code === 'NetworkError';
   }
 }

@@ -20,6 +20,10 @@ export const ERROR_TABLE = {
   IdentityUnavailable: { httpStatus: 503, retryable: true },
   TokenRotating: { httpStatus: 503, retryable: true },
   StoreUnavailable: { httpStatus: 503, retryable: true },
+  // The Marketo API budget (functions/core/budget): no permit right now (rate window or concurrency in use),
+  // and the instance's daily quota used up until 00:00 America/Chicago (not worth retrying before then).
+  PermitUnavailable: { httpStatus: 429, retryable: true },
+  DailyQuotaExhausted: { httpStatus: 429, retryable: false },
   InternalError: { httpStatus: 500, retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -2,7 +2,7 @@ import { TokenVendorError } from '../errors.js';
 
 /** No permit right now: the instance's rate window or concurrency is in use. Retry after `retryAfterMs`. */
 export class PermitUnavailableError extends TokenVendorError {
-  readonly code = 'PermitUnavailable';
+  readonly code = 'PermitUnavailable' as const;
   readonly reason: 'rate' | 'concurrency' | 'contention';
   readonly retryAfterMs: number;
 
@@ -23,7 +23,7 @@ export class PermitUnavailableError extends TokenVendorError {
 
 /** The instance's daily quota (Marketo 607) is used up until `resetsAt` (00:00 America/Chicago). */
 export class DailyQuotaExhaustedError extends TokenVendorError {
-  readonly code = 'DailyQuotaExhausted';
+  readonly code = 'DailyQuotaExhausted' as const;
   /** Epoch ms. */
   readonly resetsAt: number;
 
@@ -34,9 +34,3 @@ export class DailyQuotaExhaustedError extends TokenVendorError {
     this.resetsAt = resetsAt;
   }
 }
-
-/** The budget's error codes and their HTTP statuses (both mean "not now", hence 429). */
-export const BUDGET_HTTP_STATUS: Readonly<Record<'PermitUnavailable' | 'DailyQuotaExhausted', number>> = {
-  PermitUnavailable: 429,
-  DailyQuotaExhausted: 429,
-};
