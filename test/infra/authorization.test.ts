@@ -1,0 +1,392 @@
+/**
+ * Who can vend which client's token on the deployed API, decided by API Gateway's published rules for
+ * `AWS_IAM` methods with a resource policy (Table A: caller in the API's account, IAM allow OR resource
+ * policy allow suffices; Table B: caller in another account, both are needed; an explicit deny anywhere
+ * wins), not by our own reading of them:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html#apigateway-resource-policies-iam-policies-interaction
+ *
+ * The evaluator (test/support/apigw-authz-evaluator.ts) encodes those tables; the template reader
+ * (test/support/template-policies.ts) hands it the synthesized resource policy and the IAM policies the
+ * stack gives its roles, resolved for one imagined deployment. Principals outside the stack (a partner
+ * account's role, an administrator) bring hand-made IAM policies, as their own account would give them.
+ */
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { routePath, routesGrantedBy } from '../../functions/contract/index.js';
+import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import {
+  authorize,
+  type Caller,
+  type Decision,
+  decide,
+  type PolicyDocument,
+  type PolicyVerdict,
+  verdictOf,
+  wildcardMatch,
+} from '../support/apigw-authz-evaluator.js';
+import { type Deployment, methodArnOf, roleArnOf, TemplatePolicies } from '../support/template-policies.js';
+import { appWithoutBundling } from './helpers.js';
+
+const VENDOR_ACCOUNT = '111111111111';
+const PARTNER_ACCOUNT = '222222222222';
+const OUTSIDER_ACCOUNT = '333333333333';
+const ORG = 'o-abcdefghij';
+const OTHER_ORG = 'o-zzzzzzzzzz';
+const deployment: Deployment = { account: VENDOR_ACCOUNT, region: 'eu-west-1', apiId: 'a1b2c3d4e5' };
+const STAGE = 'v1';
+
+/**
+ * Every call a consumer could make, named `<route kind> <name>` (`token client-a`, `instance-invalidate
+ * 123-ABC-456`), built from the contract's route table so a new route is covered without editing this file.
+ */
+const CALLS: ReadonlyMap<string, { readonly method: string; readonly path: string }> = new Map(
+  [
+    ...['client-a', 'client-b'].flatMap((id) =>
+      routesGrantedBy('client').map((route) => [route, id] as const),
+    ),
+    ...['123-ABC-456', '999-XYZ-000'].flatMap((name) =>
+      routesGrantedBy('instance').map((route) => [route, name] as const),
+    ),
+  ].map(([route, name]) => [`${route.kind} ${name}`, { method: route.method, path: routePath(route, name) }]),
+);
+const ALL_CALLS = [...CALLS.keys()];
+const CLIENT_A = ['token client-a', 'invalidate client-a'];
+
+const allow = (actions: string, resources: string | string[]): PolicyDocument => ({
+  Statement: [{ Effect: 'Allow', Action: actions, Resource: resources }],
+});
+/** What an AdministratorAccess-like policy says: every action on every resource. */
+const ADMINISTRATOR_ACCESS = allow('*', '*');
+/** What a partner account's administrator gives its role: the whole vendor API (per-client scoping is ours). */
+const PARTNER_INVOKE_ANY = allow('execute-api:Invoke', `arn:aws:execute-api:*:${VENDOR_ACCOUNT}:*`);
+
+interface Principal {
+  readonly caller: Caller;
+  readonly identityPolicies: readonly PolicyDocument[];
+}
+
+/** The calls of {@link CALLS} API Gateway lets `principal` make on the stack behind `policies`. */
+const allowedRoutes = (policies: TemplatePolicies, principal: Principal): string[] =>
+  ALL_CALLS.filter((name) => {
+    const call = CALLS.get(name);
+    if (call === undefined) throw new Error(name);
+    const methodArn = methodArnOf(deployment, STAGE, call.method, call.path);
+    const decision = authorize({
+      identityPolicies: principal.identityPolicies,
+      resourcePolicy: policies.resourcePolicy(),
+      request: { caller: principal.caller, methodArn },
+    });
+    return decision === 'Allow';
+  });
+
+const synthesize = (
+  props: MarketoTokenVendorProps,
+  grant: (vendor: MarketoTokenVendor, stack: Stack) => void,
+) => {
+  const stack = new Stack(appWithoutBundling(), 'Authz', {
+    env: { account: VENDOR_ACCOUNT, region: deployment.region },
+  });
+  const vendor = new MarketoTokenVendor(stack, 'Vendor', props);
+  grant(vendor, stack);
+  return new TemplatePolicies(Template.fromStack(stack).toJSON(), deployment);
+};
+
+const lambdaRole = (stack: Stack, id: string): iam.Role =>
+  new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+
+describe('the API Gateway decision evaluator', () => {
+  const methodArn = methodArnOf(deployment, STAGE, 'GET', '/tokens/client-a');
+  const sameAccountCaller: Caller = { roleArn: roleArnOf(deployment, 'Consumer'), account: VENDOR_ACCOUNT };
+  const crossAccountCaller: Caller = {
+    roleArn: `arn:aws:iam::${PARTNER_ACCOUNT}:role/partner`,
+    account: PARTNER_ACCOUNT,
+  };
+  /** A policy that says `verdict` about `methodArn` (Neither: it only speaks of another client). */
+  const policySaying = (verdict: PolicyVerdict, withPrincipal: boolean): PolicyDocument => ({
+    Statement: [
+      {
+        Effect: verdict === 'Deny' ? 'Deny' : 'Allow',
+        ...(withPrincipal ? { Principal: { AWS: '*' } } : {}),
+        Action: 'execute-api:Invoke',
+        Resource: verdict === 'Neither' ? methodArn.replace('client-a', 'client-z') : methodArn,
+      },
+    ],
+  });
+  const verdicts: PolicyVerdict[] = ['Allow', 'Neither', 'Deny'];
+  const rows = (table: Record<string, Decision>) =>
+    verdicts.flatMap((identity) =>
+      verdicts.map((resource) => ({
+        identity,
+        resource,
+        expected: table[`${identity}/${resource}`] as Decision,
+      })),
+    );
+
+  // Table A of the source, row by row: Account A calls API owned by account A.
+  const tableA = {
+    'Allow/Allow': 'Allow',
+    'Allow/Neither': 'Allow',
+    'Allow/Deny': 'ExplicitDeny',
+    'Neither/Allow': 'Allow',
+    'Neither/Neither': 'ImplicitDeny',
+    'Neither/Deny': 'ExplicitDeny',
+    'Deny/Allow': 'ExplicitDeny',
+    'Deny/Neither': 'ExplicitDeny',
+    'Deny/Deny': 'ExplicitDeny',
+  } as const;
+  // Table B of the source: account B calls API owned by account A.
+  const tableB = {
+    'Allow/Allow': 'Allow',
+    'Allow/Neither': 'ImplicitDeny',
+    'Allow/Deny': 'ExplicitDeny',
+    'Neither/Allow': 'ImplicitDeny',
+    'Neither/Neither': 'ImplicitDeny',
+    'Neither/Deny': 'ExplicitDeny',
+    'Deny/Allow': 'ExplicitDeny',
+    'Deny/Neither': 'ExplicitDeny',
+    'Deny/Deny': 'ExplicitDeny',
+  } as const;
+
+  it.each(rows(tableA))(
+    'same account: IAM policy $identity and resource policy $resource result in $expected (Table A)',
+    ({ identity, resource, expected }) => {
+      const decision = authorize({
+        identityPolicies: [policySaying(identity, false)],
+        resourcePolicy: policySaying(resource, true),
+        request: { caller: sameAccountCaller, methodArn },
+      });
+      expect(decision).toBe(expected);
+    },
+  );
+
+  it.each(rows(tableB))(
+    'cross account: IAM policy $identity and resource policy $resource result in $expected (Table B)',
+    ({ identity, resource, expected }) => {
+      const decision = authorize({
+        identityPolicies: [policySaying(identity, false)],
+        resourcePolicy: policySaying(resource, true),
+        request: { caller: crossAccountCaller, methodArn },
+      });
+      expect(decision).toBe(expected);
+    },
+  );
+
+  it('treats an API without a resource policy as one that neither allows nor denies', () => {
+    expect(
+      authorize({
+        identityPolicies: [policySaying('Allow', false)],
+        request: { caller: sameAccountCaller, methodArn },
+      }),
+    ).toBe(decide('Allow', 'Neither', true));
+  });
+
+  describe('statement matching', () => {
+    const resourceVerdict = (statement: PolicyDocument['Statement'][number], caller: Caller) =>
+      verdictOf([{ Statement: [statement] }], { caller, methodArn }, 'resource');
+    const anyone = { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: methodArn } as const;
+
+    it('reads an account principal as every identity of that account, and no other', () => {
+      const statement = { ...anyone, Principal: { AWS: `arn:aws:iam::${VENDOR_ACCOUNT}:root` } };
+      expect(resourceVerdict(statement, sameAccountCaller)).toBe('Allow');
+      expect(resourceVerdict(statement, crossAccountCaller)).toBe('Neither');
+      expect(resourceVerdict({ ...statement, Principal: { AWS: PARTNER_ACCOUNT } }, crossAccountCaller)).toBe(
+        'Allow',
+      );
+    });
+
+    it('matches a role principal to that role only', () => {
+      const statement = { ...anyone, Principal: { AWS: crossAccountCaller.roleArn } };
+      expect(resourceVerdict(statement, crossAccountCaller)).toBe('Allow');
+      expect(
+        resourceVerdict(statement, { ...crossAccountCaller, roleArn: `${crossAccountCaller.roleArn}2` }),
+      ).toBe('Neither');
+    });
+
+    it('applies StringEquals aws:PrincipalOrgID only to callers of that organization', () => {
+      const statement = {
+        ...anyone,
+        Principal: '*',
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } },
+      } as const;
+      expect(resourceVerdict(statement, { ...crossAccountCaller, orgId: ORG })).toBe('Allow');
+      expect(resourceVerdict(statement, { ...crossAccountCaller, orgId: OTHER_ORG })).toBe('Neither');
+      expect(resourceVerdict(statement, crossAccountCaller)).toBe('Neither');
+    });
+
+    it('applies StringNotEquals also to callers that lack the key (no organization at all)', () => {
+      const guard = {
+        ...anyone,
+        Effect: 'Deny',
+        Principal: '*',
+        Condition: {
+          StringNotEquals: { 'aws:PrincipalOrgID': ORG, 'aws:PrincipalAccount': [VENDOR_ACCOUNT] },
+        },
+      } as const;
+      expect(resourceVerdict(guard, crossAccountCaller)).toBe('Deny');
+      expect(resourceVerdict(guard, { ...crossAccountCaller, orgId: ORG })).toBe('Neither');
+      expect(resourceVerdict(guard, sameAccountCaller)).toBe('Neither');
+    });
+
+    it('matches wildcards in resources across path segments and in actions without regard to case', () => {
+      expect(wildcardMatch('arn:aws:execute-api:*:111111111111:*/v1/GET/tokens/*', methodArn)).toBe(true);
+      expect(wildcardMatch('arn:aws:execute-api:*:111111111111:*/v1/POST/tokens/*', methodArn)).toBe(false);
+      expect(wildcardMatch('execute-api:*', 'EXECUTE-API:Invoke', true)).toBe(true);
+      expect(wildcardMatch('execute-api:Invoke?', 'execute-api:Invoke')).toBe(false);
+    });
+
+    it('refuses a condition key it does not model instead of ignoring it', () => {
+      const statement = {
+        ...anyone,
+        Principal: '*',
+        Condition: { StringEquals: { 'aws:SourceIp': 'x' } },
+      } as const;
+      expect(() => resourceVerdict(statement, sameAccountCaller)).toThrow('aws:SourceIp is not modelled');
+    });
+  });
+});
+
+// The redesign of issue 12 lands in the construct next; until then these document today's leaks.
+const failsOnTodaysCode = it.fails;
+
+describe('who can vend what on the synthesized stack', () => {
+  const partner = (
+    name: string,
+    identityPolicies: PolicyDocument[],
+    account = PARTNER_ACCOUNT,
+    orgId = ORG,
+  ) => ({
+    caller: { roleArn: `arn:aws:iam::${account}:role/${name}`, account, orgId },
+    identityPolicies,
+  });
+
+  describe('with organizationId (the vendor and its partners in one organization)', () => {
+    let policies: TemplatePolicies;
+    const inStack = (prefix: string): Principal => {
+      const logicalId = policies.roleId(prefix);
+      return {
+        caller: { roleArn: roleArnOf(deployment, logicalId), account: VENDOR_ACCOUNT, orgId: ORG },
+        identityPolicies: policies.identityPolicies({ logicalId }),
+      };
+    };
+
+    beforeAll(() => {
+      // Prepare: every kind of grantee on one stack.
+      policies = synthesize({ organizationId: ORG }, (vendor, stack) => {
+        vendor.grantVend(lambdaRole(stack, 'Granted'), 'client-a');
+        vendor.grantVendInstance(lambdaRole(stack, 'PoolGranted'), '123-ABC-456');
+        lambdaRole(stack, 'Ungranted');
+        const ops = iam.Role.fromRoleArn(stack, 'Ops', `arn:aws:iam::${VENDOR_ACCOUNT}:role/ops`, {
+          mutable: false,
+        });
+        vendor.grantVend(ops, 'client-b');
+        for (const name of ['partner-both', 'partner-resource-only']) {
+          vendor.grantVend(
+            iam.Role.fromRoleArn(stack, name, `arn:aws:iam::${PARTNER_ACCOUNT}:role/${name}`),
+            'client-a',
+          );
+        }
+        vendor.grantVend(
+          iam.Role.fromRoleArn(stack, 'outsider', `arn:aws:iam::${OUTSIDER_ACCOUNT}:role/outsider`),
+          'client-a',
+        );
+      });
+    });
+
+    failsOnTodaysCode('a same-account role granted client-a vends exactly client-a', () => {
+      expect(allowedRoutes(policies, inStack('Granted'))).toEqual(CLIENT_A);
+    });
+
+    failsOnTodaysCode(
+      'a same-account role granted one instance pool calls exactly that pool’s routes',
+      () => {
+        expect(allowedRoutes(policies, inStack('PoolGranted'))).toEqual([
+          'instance-token 123-ABC-456',
+          'instance-invalidate 123-ABC-456',
+        ]);
+      },
+    );
+
+    failsOnTodaysCode('a same-account role without a grant vends nothing', () => {
+      expect(allowedRoutes(policies, inStack('Ungranted'))).toEqual([]);
+    });
+
+    failsOnTodaysCode(
+      'an imported same-account role the stack cannot change, granted client-b, vends exactly client-b',
+      () => {
+        const ops = {
+          caller: { roleArn: `arn:aws:iam::${VENDOR_ACCOUNT}:role/ops`, account: VENDOR_ACCOUNT, orgId: ORG },
+          identityPolicies: [],
+        };
+        expect(allowedRoutes(policies, ops)).toEqual(['token client-b', 'invalidate client-b']);
+      },
+    );
+
+    it('a same-account AdministratorAccess-like role vends everything (Table A: its IAM allow suffices)', () => {
+      const admin = partner('admin', [ADMINISTRATOR_ACCESS], VENDOR_ACCOUNT);
+      expect(allowedRoutes(policies, admin)).toEqual(ALL_CALLS);
+    });
+
+    failsOnTodaysCode(
+      'a partner role granted client-a on both sides vends exactly client-a, though its IAM allows the whole API',
+      () => {
+        expect(allowedRoutes(policies, partner('partner-both', [PARTNER_INVOKE_ANY]))).toEqual(CLIENT_A);
+      },
+    );
+
+    failsOnTodaysCode('a partner role allowed only by its own IAM policy vends nothing', () => {
+      expect(allowedRoutes(policies, partner('partner-iam-only', [PARTNER_INVOKE_ANY]))).toEqual([]);
+    });
+
+    it('a partner role granted only by the vendor (grantVend) vends nothing without its own IAM allow', () => {
+      expect(allowedRoutes(policies, partner('partner-resource-only', []))).toEqual([]);
+    });
+
+    it('a role of an account outside the organization vends nothing, even granted on both sides', () => {
+      const outsider = partner('outsider', [PARTNER_INVOKE_ANY], OUTSIDER_ACCOUNT, OTHER_ORG);
+      expect(allowedRoutes(policies, outsider)).toEqual([]);
+    });
+  });
+
+  describe('with a same-account role ARN in allowedPrincipals', () => {
+    failsOnTodaysCode('that role vends nothing without an IAM grant', () => {
+      const opsArn = `arn:aws:iam::${VENDOR_ACCOUNT}:role/ops`;
+      const policies = synthesize({ allowedPrincipals: [new iam.ArnPrincipal(opsArn)] }, () => {});
+      const ops = { caller: { roleArn: opsArn, account: VENDOR_ACCOUNT }, identityPolicies: [] };
+      expect(allowedRoutes(policies, ops)).toEqual([]);
+    });
+  });
+
+  describe('with default props', () => {
+    let policies: TemplatePolicies;
+    beforeAll(() => {
+      policies = synthesize({}, (vendor, stack) => {
+        vendor.grantVend(lambdaRole(stack, 'Granted'), 'client-a');
+        lambdaRole(stack, 'Ungranted');
+      });
+    });
+
+    failsOnTodaysCode('a same-account role without a grant vends nothing', () => {
+      const logicalId = policies.roleId('Ungranted');
+      const ungranted = {
+        caller: { roleArn: roleArnOf(deployment, logicalId), account: VENDOR_ACCOUNT },
+        identityPolicies: policies.identityPolicies({ logicalId }),
+      };
+      expect(allowedRoutes(policies, ungranted)).toEqual([]);
+    });
+
+    failsOnTodaysCode('a same-account role granted client-a vends exactly client-a', () => {
+      const logicalId = policies.roleId('Granted');
+      const granted = {
+        caller: { roleArn: roleArnOf(deployment, logicalId), account: VENDOR_ACCOUNT },
+        identityPolicies: policies.identityPolicies({ logicalId }),
+      };
+      expect(allowedRoutes(policies, granted)).toEqual(CLIENT_A);
+    });
+
+    it('a role of another account vends nothing, whatever its own IAM policy says', () => {
+      expect(allowedRoutes(policies, partner('partner-iam-only', [PARTNER_INVOKE_ANY]))).toEqual([]);
+    });
+  });
+});
