@@ -1,0 +1,168 @@
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+
+/** API Gateway stage throttling. */
+export interface ApiThrottle {
+  /** Steady-state requests per second across all callers. */
+  readonly rateLimit: number;
+  /** Burst capacity (requests). */
+  readonly burstLimit: number;
+}
+
+/**
+ * Configuration of a {@link MarketoTokenVendor}. Every property is optional; defaults suit one
+ * Marketo subscription with a handful of Custom Services.
+ */
+export interface MarketoTokenVendorProps {
+  /**
+   * Name prefix of the Secrets Manager secrets holding client credentials (one secret per client,
+   * named `<prefix><clientId>`). Must end with `/` so that `<prefix>*` cannot match unrelated secrets.
+   * @default 'marketo-token-vendor/clients/'
+   */
+  readonly secretPrefix?: string;
+  /**
+   * How often the refresher runs (a rate, whole minutes, 1–14). The refresher waits out tokens that
+   * expire before its next run, so its timeout is this period plus 60 s.
+   * @default Duration.minutes(1)
+   */
+  readonly refreshSchedule?: Duration;
+  /**
+   * Seconds of validity (0–3500) a vended token has at least when the caller does not say (`minValidity`).
+   * @default 20
+   */
+  readonly defaultMinValiditySeconds?: number;
+  /**
+   * Longest a caller waits for a token (lease holder, expiry wait-out). Must fit API Gateway's 29 s
+   * integration timeout.
+   * @default Duration.seconds(25)
+   */
+  readonly maxWait?: Duration;
+  /**
+   * How long a refresh lease is held before other callers may take over. Must exceed `identityTimeout`.
+   * @default Duration.seconds(15)
+   */
+  readonly leaseDuration?: Duration;
+  /**
+   * Timeout of one call to Marketo Identity.
+   * @default Duration.seconds(5)
+   */
+  readonly identityTimeout?: Duration;
+  /**
+   * Host names Identity URLs may point at (SSRF guard); `*.` matches any subdomain.
+   * @default ['*.mktorest.com']
+   */
+  readonly identityAllowedHosts?: string[];
+  /**
+   * How many clients the refresher handles at once.
+   * @default 8
+   */
+  readonly refreshConcurrency?: number;
+  /**
+   * Above this many registered clients the scheduled refresher stops sweeping by itself and queues batches
+   * on SQS, which refresh invocations sweep in parallel (so 10,000 clients fit in one schedule period).
+   * @default 500
+   */
+  readonly refreshFanOutThreshold?: number;
+  /**
+   * Clients per fan-out batch (members of one instance pool always share a batch).
+   * @default 100
+   */
+  readonly refreshBatchSize?: number;
+  /**
+   * Most refresh invocations sweeping fan-out batches at once (2–1000).
+   * @default 10
+   */
+  readonly refreshWorkerConcurrency?: number;
+  /**
+   * Stage throttling of the REST API.
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly apiThrottle?: ApiThrottle;
+  /**
+   * AWS account ids allowed by the API's resource policy (callers still need an IAM grant, see
+   * `grantVend`). Setting any of `allowedAccounts`, `organizationId` or `allowedPrincipals` replaces
+   * the default: include the stack's own account if its workloads call the API too.
+   * @default - the stack's own account, when none of the three is set
+   */
+  readonly allowedAccounts?: string[];
+  /**
+   * AWS Organizations id (`o-…`) whose principals the API's resource policy allows.
+   * @default - no organization-wide access
+   */
+  readonly organizationId?: string;
+  /**
+   * Individual principals (e.g. roles in other accounts) the API's resource policy allows.
+   * @default - none
+   */
+  readonly allowedPrincipals?: iam.IPrincipal[];
+  /**
+   * Customer-managed KMS key for the token table. Both functions get `kms:Decrypt` on it (via DynamoDB only).
+   * @default - the AWS-managed key `aws/dynamodb`
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * SNS topic notified when an alarm fires or recovers.
+   * @default - alarms are created without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Retention of the functions' and the API access logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the table and the log groups when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Point-in-time recovery of the token table. Off by default on purpose: the table is a cache whose
+   * every item can be rebuilt from Marketo Identity (which hands back the live token), and backups would
+   * only keep copies of bearer tokens around for 35 days.
+   * @default false
+   */
+  readonly pointInTimeRecovery?: boolean;
+  /**
+   * Memory of both functions (MB). More memory also means more CPU for TLS and JSON.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Name of the API stage (part of every execute-api ARN).
+   * @default 'v1'
+   */
+  readonly stageName?: string;
+  /**
+   * Powertools service name: the `service` dimension of the custom metrics and a field of every log line.
+   * Give each deployment in one account and region its own name, or their metrics mix.
+   * @default 'marketo-token-vendor'
+   */
+  readonly serviceName?: string;
+  /**
+   * Whether to create a CloudWatch dashboard of the vendor: vends by outcome, cache hit ratio, Identity
+   * latency and errors, tokens' remaining life at vend, refresher summary, API 4xx/5xx/latency, Lambda
+   * errors and throttles, the refresh dead-letter queue and every alarm.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * Endpoint type of the REST API: `REGIONAL`, or `PRIVATE` for consumers in VPCs without internet egress
+   * (reachable only through the `vpcEndpoints` given; the resource policy denies every other source).
+   * Step Functions' API Gateway integration cannot reach a private API: workflows then invoke the vend
+   * function directly or call a Lambda that uses the client.
+   * @default apigateway.EndpointType.REGIONAL
+   */
+  readonly endpointType?: apigateway.EndpointType;
+  /**
+   * Interface VPC endpoints of `com.amazonaws.<region>.execute-api` through which a `PRIVATE` API is
+   * reached (required, at least one, when `endpointType` is `PRIVATE`; not allowed otherwise). For an
+   * endpoint made elsewhere use `ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes`.
+   * @default - none (a regional API)
+   */
+  readonly vpcEndpoints?: ec2.IInterfaceVpcEndpoint[];
+}

@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, type Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/**
+ * The handler source esbuild bundles at synth time. In this repository the construct runs from lib/*.ts
+ * and bundles functions/<name>.ts; from the published package it runs from dist/lib/*.js, where only the
+ * compiled dist/functions/<name>.js ships. Same relative path, TypeScript preferred.
+ */
+export const functionEntry = (name: string): string => {
+  const source = fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL(`../functions/${name}.js`, import.meta.url));
+};
+
+/** What differs between the vend and the refresh function. */
+export interface VendorFunctionOptions {
+  readonly entry: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly environment: Record<string, string>;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly retryAttempts?: number;
+}
+
+/**
+ * One of the vendor's functions with its own log group and role, built on `scope` (the vendor) so that
+ * construct ids, and with them logical ids, stay `<id>Logs`, `<id>Role`, `<id>Function`.
+ */
+export function createVendorFunction(
+  scope: Construct,
+  id: string,
+  options: VendorFunctionOptions,
+): nodejs.NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: options.logRetention,
+    removalPolicy: options.removalPolicy,
+  });
+  // Own role instead of AWSLambdaBasicExecutionRole: logs only to its own group, nothing else implied.
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `Execution role of the Marketo token vendor ${id.toLowerCase()} function`,
+  });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  const fn = new nodejs.NodejsFunction(scope, `${id}Function`, {
+    entry: options.entry,
+    handler: 'handler',
+    description: options.description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: options.memorySize,
+    timeout: options.timeout,
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup,
+    role,
+    environment: options.environment,
+    retryAttempts: options.retryAttempts,
+    bundling: {
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      format: nodejs.OutputFormat.ESM,
+      mainFields: ['module', 'main'],
+      // esbuild is a devDependency: CDK runs it locally. Never fall back to Docker (CI has no engine).
+      forceDockerBundling: false,
+      // Bundle the AWS SDK instead of using the runtime's copy: pins the exact version the tests ran
+      // against (the runtime's SDK changes under us) and lets esbuild drop what we do not import.
+      bundleAwsSDK: true,
+      // CommonJS dependencies bundled into ESM (X-Ray SDK, parts of Smithy) call require() for Node
+      // built-ins; ESM has no require, so provide one.
+      banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+    },
+  });
+  return fn;
+}
+
+/** Least privilege: secrets under the prefix, two table actions, the CMK through DynamoDB only. */
+export function grantRuntimeAccess(
+  scope: Construct,
+  fn: nodejs.NodejsFunction,
+  table: dynamodb.ITable,
+  secretPrefix: string,
+  key?: kms.IKey,
+): void {
+  const stack = Stack.of(scope);
+  const secretsArn = stack.formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: `${secretPrefix}*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadClientSecrets',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [secretsArn],
+    }),
+  );
+  // The store only reads (GetItem) and writes with conditional UpdateItem; no Scan/Query/Put/Delete.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'TokenTable',
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [table.tableArn],
+    }),
+  );
+  // The refresher lists every client; vend lists an instance pool's members (GET /instances/{i}/token).
+  // ListSecrets does not support resource-level permissions: `*` is the only valid resource.
+  // It returns names and tags, never secret values; the code filters on the prefix.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ListClients',
+      actions: ['secretsmanager:ListSecrets'],
+      resources: ['*'],
+    }),
+  );
+  if (key) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'TableKey',
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
+      }),
+    );
+  }
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  if (policy) {
+    const secretsFinding = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretPrefix}*]`;
+    Validations.of(policy).acknowledge({
+      id: secretsFinding,
+      reason:
+        'One secret per Marketo client under the prefix; clients are added without redeploying, so the prefix wildcard is the narrowest stable scope.',
+    });
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments/PutTelemetryRecords and secretsmanager:ListSecrets (instance pools, refresher) do not support resource-level permissions.',
+    });
+  }
+}
