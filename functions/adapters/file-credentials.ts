@@ -1,4 +1,5 @@
 import { open, readFile, stat } from 'node:fs/promises';
+import { isValidClientId } from '../contract/index.js';
 import { assertValidClientId, parseCredentialsRecord } from '../core/credentials.js';
 import {
   CredentialsMisconfiguredError,
@@ -32,7 +33,6 @@ interface Snapshot {
   readonly fileError?: CredentialsMisconfiguredError;
 }
 
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MISSING = 'missing';
 
 const errnoCode = (error: unknown): string | undefined =>
@@ -147,7 +147,7 @@ export class FileCredentials implements CredentialsSource {
     entries.forEach((entry: unknown, index) => {
       const where = `${file} clients[${index}]`;
       const clientId = (entry as { clientId?: unknown } | null)?.clientId;
-      if (typeof clientId !== 'string' || !CLIENT_ID_PATTERN.test(clientId)) {
+      if (!isValidClientId(clientId)) {
         orphans.push(`clients[${index}]`);
         this.logger?.warn('credentials file entry has no valid clientId', { file: this.path, entry: index });
         return;

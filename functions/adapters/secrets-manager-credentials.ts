@@ -4,6 +4,7 @@ import {
   type SecretListEntry,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { DEFAULT_SECRET_PREFIX, isValidClientId, isValidInstance } from '../contract/index.js';
 import { parseCredentialsRecord } from '../core/credentials.js';
 import {
   CredentialsMisconfiguredError,
@@ -14,14 +15,14 @@ import {
 import type { ClientCredentials, CredentialsSource, RegisteredClient } from '../core/ports.js';
 
 /** Default secret name prefix: one secret per client, `<prefix><clientId>`. */
-export const DEFAULT_SECRET_PREFIX = 'marketo-token-vendor/clients/';
+export { DEFAULT_SECRET_PREFIX } from '../contract/index.js';
 /** Tag naming the Marketo instance a client belongs to, so pools can be listed without reading secrets. */
 export const INSTANCE_TAG = 'marketo-token-vendor:instance';
 
 /** Options for {@link SecretsManagerCredentials}. */
 export interface SecretsManagerCredentialsOptions {
   readonly client: SecretsManagerClient;
-  /** @default 'marketo-token-vendor/clients/' */
+  /** @default DEFAULT_SECRET_PREFIX (contract) */
   readonly prefix?: string;
   /** How long a parsed secret is reused before it is read again. @default 60_000 */
   readonly cacheTtlMs?: number;
@@ -36,9 +37,6 @@ export interface SecretsManagerCredentialsOptions {
 
 /** Most unregistered client ids remembered at once (oldest forgotten first). */
 const MAX_REMEMBERED_UNKNOWN = 10_000;
-
-/** Same alphabet as `assertValidClientId`, as a predicate: listing skips odd names instead of failing. */
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 interface CacheEntry {
   value?: ClientCredentials;
@@ -152,9 +150,10 @@ export class SecretsManagerCredentials implements CredentialsSource {
     // The service's name filter is already a prefix match; re-checking keeps a loose filter from leaking names in.
     if (!secret.Name?.startsWith(this.prefix) || secret.DeletedDate !== undefined) return undefined;
     const clientId = secret.Name.slice(this.prefix.length);
-    if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;
+    // Listing skips odd names instead of failing.
+    if (!isValidClientId(clientId)) return undefined;
     const instance = secret.Tags?.find((tag) => tag.Key === INSTANCE_TAG)?.Value;
-    return instance && CLIENT_ID_PATTERN.test(instance) ? { clientId, instance } : { clientId };
+    return instance && isValidInstance(instance) ? { clientId, instance } : { clientId };
   }
 
   private async read(clientId: string): Promise<ClientCredentials> {

@@ -1,32 +1,29 @@
+import {
+  ID_RULE,
+  INSTANCE_PATTERN,
+  isValidClientId,
+  isValidInstance,
+  LOOPBACK_HOSTS,
+  MAX_REJECTED_TOKEN_LENGTH,
+} from '../contract/index.js';
 import { CredentialsMisconfiguredError, InvalidRequestError } from './errors.js';
 import type { ClientCredentials } from './ports.js';
 
-/** Client ids are used in secret names, table keys and API paths: keep them to a safe alphabet. */
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Instance names (Munchkin ids or labels) share the client id alphabet. */
-const INSTANCE_PATTERN = CLIENT_ID_PATTERN;
+export { DEFAULT_IDENTITY_HOSTS } from '../contract/index.js';
 
-/** Throws `InvalidRequestError` unless `clientId` is 1–128 chars of `A-Z a-z 0-9 . _ -`, starting alphanumeric. */
+/** Throws `InvalidRequestError` unless `clientId` matches the contract's id pattern. */
 export function assertValidClientId(clientId: unknown): asserts clientId is string {
-  if (typeof clientId !== 'string' || !CLIENT_ID_PATTERN.test(clientId)) {
-    throw new InvalidRequestError(
-      'clientId must be 1-128 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
-    );
-  }
+  if (!isValidClientId(clientId)) throw new InvalidRequestError(`clientId must be ${ID_RULE}`);
 }
 
 /** Throws `InvalidRequestError` unless `instance` is a valid instance name. */
 export function assertValidInstance(instance: unknown): asserts instance is string {
-  if (typeof instance !== 'string' || !INSTANCE_PATTERN.test(instance)) {
-    throw new InvalidRequestError(
-      'instance must be 1-128 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
-    );
-  }
+  if (!isValidInstance(instance)) throw new InvalidRequestError(`instance must be ${ID_RULE}`);
 }
 
 /** Throws `InvalidRequestError` unless `token` looks like a token a consumer could have been given. */
 export function assertRejectedToken(token: unknown): asserts token is string {
-  if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_REJECTED_TOKEN_LENGTH) {
     throw new InvalidRequestError('accessToken must be the non-empty token string Marketo rejected');
   }
 }
@@ -110,11 +107,6 @@ export interface IdentityUrlPolicy {
   readonly allowInsecureLoopback?: boolean;
 }
 
-/** The production default: Marketo's Identity hosts only. */
-export const DEFAULT_IDENTITY_HOSTS: readonly string[] = ['*.mktorest.com'];
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 const hostMatches = (host: string, pattern: string): boolean => {
   const p = pattern.toLowerCase();
   if (p.startsWith('*.')) return host.endsWith(p.slice(1)) && host.length > p.length - 1;
@@ -131,7 +123,7 @@ export function assertIdentityUrlAllowed(
   if (!url) throw new CredentialsMisconfiguredError(`${where}: identityUrl is not a valid URL`);
   const host = url.hostname.toLowerCase();
   const loopbackOk =
-    policy.allowInsecureLoopback === true && LOOPBACK_HOSTS.has(host) && url.protocol === 'http:';
+    policy.allowInsecureLoopback === true && LOOPBACK_HOSTS.includes(host) && url.protocol === 'http:';
   if (url.protocol !== 'https:' && !loopbackOk) {
     throw new CredentialsMisconfiguredError(`${where}: identityUrl must use https`);
   }

@@ -1,10 +1,14 @@
+import type { ErrorCode } from '../contract/index.js';
+
+export { ERROR_CODES, type ErrorCode } from '../contract/index.js';
+
 /**
  * One error hierarchy for the whole runtime. Every error has a stable `code` (also its `name`, so
  * Step Functions `Catch` can match it) and a message that never contains a secret or a full token.
- * HTTP statuses are assigned in exactly one place: `functions/http/error-response.ts`.
+ * Codes and their HTTP statuses are one table in the contract (`functions/contract/errors.ts`).
  */
 export abstract class TokenVendorError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   /** Seconds after which a retry may succeed; sent as `Retry-After` where set. */
   readonly retryAfterSeconds?: number;
 
@@ -20,37 +24,37 @@ export abstract class TokenVendorError extends Error {
 
 /** The request itself is malformed (bad client id, bad minValidity, bad body). */
 export class InvalidRequestError extends TokenVendorError {
-  readonly code = 'InvalidRequest';
+  readonly code = 'InvalidRequest' as const;
 }
 
 /** No credentials are registered for this client id (or instance). */
 export class UnknownClientError extends TokenVendorError {
-  readonly code = 'UnknownClient';
+  readonly code = 'UnknownClient' as const;
 }
 
 /** The registered credentials record is unusable: bad JSON, missing field, identityUrl not allowed. */
 export class CredentialsMisconfiguredError extends TokenVendorError {
-  readonly code = 'CredentialsMisconfigured';
+  readonly code = 'CredentialsMisconfigured' as const;
 }
 
 /** The credentials source (Secrets Manager, local file) could not be read right now. */
 export class CredentialsUnavailableError extends TokenVendorError {
-  readonly code = 'CredentialsUnavailable';
+  readonly code = 'CredentialsUnavailable' as const;
 }
 
 /** Marketo Identity rejected the client id / secret, also after re-reading the secret. */
 export class CredentialsRejectedError extends TokenVendorError {
-  readonly code = 'CredentialsRejected';
+  readonly code = 'CredentialsRejected' as const;
 }
 
 /** Marketo Identity did not answer usefully (timeout, network, 5xx, rate limit) within the budget. */
 export class IdentityUnavailableError extends TokenVendorError {
-  readonly code = 'IdentityUnavailable';
+  readonly code = 'IdentityUnavailable' as const;
 }
 
 /** Marketo Identity answered something that is not a usable token (garbage, no access_token). */
 export class IdentityBadResponseError extends TokenVendorError {
-  readonly code = 'IdentityBadResponse';
+  readonly code = 'IdentityBadResponse' as const;
 }
 
 /**
@@ -58,40 +62,18 @@ export class IdentityBadResponseError extends TokenVendorError {
  * within the caller's wait budget (Marketo only issues a new token after the old one expires).
  */
 export class TokenRotatingError extends TokenVendorError {
-  readonly code = 'TokenRotating';
+  readonly code = 'TokenRotating' as const;
 }
 
 /** The token store could not be reached and no usable token is held in memory. */
 export class StoreUnavailableError extends TokenVendorError {
-  readonly code = 'StoreUnavailable';
-}
-
-/** The caller may not have a token for this client (local IAM emulation, pools). */
-export class AccessDeniedError extends TokenVendorError {
-  readonly code = 'AccessDenied';
+  readonly code = 'StoreUnavailable' as const;
 }
 
 /** No such route or method (API Gateway normally answers these itself). */
 export class RouteNotFoundError extends TokenVendorError {
-  readonly code = 'NotFound';
+  readonly code = 'NotFound' as const;
 }
-
-/** Every stable error code, for clients and docs. */
-export const ERROR_CODES = [
-  'InvalidRequest',
-  'UnknownClient',
-  'CredentialsMisconfigured',
-  'CredentialsUnavailable',
-  'CredentialsRejected',
-  'IdentityUnavailable',
-  'IdentityBadResponse',
-  'TokenRotating',
-  'StoreUnavailable',
-  'AccessDenied',
-  'NotFound',
-  'InternalError',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const isTokenVendorError = (error: unknown): error is TokenVendorError =>
   error instanceof TokenVendorError;

@@ -1,11 +1,9 @@
+import { MAX_MIN_VALIDITY_SECONDS, MAX_WAIT_LIMIT_MS } from '../contract/index.js';
 import { InvalidRequestError } from './errors.js';
 import type { VendOptions } from './token-vendor-api.js';
 import type { TokenVendorConfig } from './vendor-config.js';
 
-/** A token lives 3600 s; asking for more than this much validity can never be satisfied. */
-export const MAX_MIN_VALIDITY_SECONDS = 3500;
-/** Longest a caller may ask to wait (Lambda's own limit is 15 minutes). */
-export const MAX_WAIT_LIMIT_MS = 900_000;
+export { MAX_MIN_VALIDITY_SECONDS, MAX_WAIT_LIMIT_MS } from '../contract/index.js';
 
 /** Validates and defaults per-request options; throws `InvalidRequestError` naming the bad option. */
 export function resolveVendOptions(

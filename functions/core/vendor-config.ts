@@ -1,5 +1,16 @@
+import {
+  DEFAULT_IDENTITY_HOSTS,
+  DEFAULT_IDENTITY_TIMEOUT_MS,
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_MIN_VALIDITY_SECONDS,
+  EXPIRY_SLACK_MS,
+  ITEM_RETENTION_SECONDS,
+  POOL_MEMBERSHIP_CACHE_MS,
+  ROTATION_GUARD_SECONDS,
+  TOKEN_LIFESPAN_SECONDS,
+} from '../contract/index.js';
 import type { IdentityUrlPolicy } from './credentials.js';
-import { DEFAULT_IDENTITY_HOSTS } from './credentials.js';
 
 /** Tunables of the engine; every field has a default. */
 export interface TokenVendorConfig {
@@ -31,16 +42,16 @@ export interface TokenVendorConfig {
 }
 
 export const DEFAULT_TOKEN_VENDOR_CONFIG: TokenVendorConfig = {
-  defaultMinValiditySeconds: 20,
-  defaultMaxWaitMs: 25_000,
-  leaseDurationMs: 15_000,
+  defaultMinValiditySeconds: DEFAULT_MIN_VALIDITY_SECONDS,
+  defaultMaxWaitMs: DEFAULT_MAX_WAIT_MS,
+  leaseDurationMs: DEFAULT_LEASE_DURATION_MS,
   leasePollMs: 100,
-  identityTimeoutMs: 5_000,
+  identityTimeoutMs: DEFAULT_IDENTITY_TIMEOUT_MS,
   // Both cover clock skew of ±2 s between Lambdas (test/reliability/process-faults.test.ts).
-  rotationGuardSeconds: 5,
-  expirySlackMs: 2_500,
-  itemRetentionSeconds: 86_400,
+  rotationGuardSeconds: ROTATION_GUARD_SECONDS,
+  expirySlackMs: EXPIRY_SLACK_MS,
+  itemRetentionSeconds: ITEM_RETENTION_SECONDS,
   identityUrlPolicy: { allowedHosts: DEFAULT_IDENTITY_HOSTS },
-  tokenLifespanSeconds: 3600,
-  poolMembershipCacheMs: 60_000,
+  tokenLifespanSeconds: TOKEN_LIFESPAN_SECONDS,
+  poolMembershipCacheMs: POOL_MEMBERSHIP_CACHE_MS,
 };
