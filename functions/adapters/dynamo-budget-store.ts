@@ -1,0 +1,254 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ResourceInUseException,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { InstanceLimits } from '../core/budget/limits.js';
+import type { BudgetStore } from '../core/budget/ports.js';
+import type { BudgetState, RateGrant } from '../core/budget/state.js';
+
+type Item = Record<string, AttributeValue>;
+
+/**
+ * Instance budgets in their own DynamoDB table (partition key `instance`), beside the token table: a
+ * different key, access pattern and lifetime, and `clients list` never sees budget items. One item per
+ * instance; every change but a release is a conditional write on `version`, `ttl` lets idle instances go.
+ */
+export interface DynamoBudgetStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+}
+
+const str = (item: Item, name: string): string | undefined => {
+  const value = item[name];
+  return value !== undefined && 'S' in value && typeof value.S === 'string' ? value.S : undefined;
+};
+
+const num = (item: Item, name: string): number | undefined => {
+  const value = item[name];
+  if (value === undefined || !('N' in value) || typeof value.N !== 'string') return undefined;
+  const parsed = Number(value.N);
+  return Number.isFinite(parsed) ? parsed : undefined;
+};
+
+const n = (value: number): AttributeValue => ({ N: String(value) });
+const s = (value: string): AttributeValue => ({ S: value });
+
+/** Grants as `at:count;at:count` (one string: small, and always rewritten whole under the version check). */
+const encodeGrants = (grants: readonly RateGrant[]): string =>
+  grants.map((g) => `${g.at}:${g.count}`).join(';');
+
+const decodeGrants = (raw: string | undefined): RateGrant[] => {
+  if (!raw) return [];
+  const grants: RateGrant[] = [];
+  for (const part of raw.split(';')) {
+    const [at, count] = part.split(':').map(Number);
+    if (Number.isFinite(at) && Number.isInteger(count) && (count as number) > 0) {
+      grants.push({ at: at as number, count: count as number });
+    }
+  }
+  return grants;
+};
+
+const decodeLimits = (raw: string | undefined): Partial<InstanceLimits> | undefined => {
+  if (!raw) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Partial<InstanceLimits>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Maps a raw item to a `BudgetState`; tolerant of missing attributes (they read as empty). */
+export function itemToBudgetState(item: Item): BudgetState | undefined {
+  const instance = str(item, 'instance');
+  if (instance === undefined) return undefined;
+  const leases: Record<string, number> = {};
+  const map = item.leases;
+  if (map && 'M' in map && map.M) {
+    for (const [id, value] of Object.entries(map.M)) {
+      const until = 'N' in value ? Number(value.N) : Number.NaN;
+      if (Number.isFinite(until)) leases[id] = until;
+    }
+  }
+  const slowUntil = num(item, 'slowUntil');
+  const narrowUntil = num(item, 'narrowUntil');
+  const exhaustedDay = str(item, 'exhaustedDay');
+  const limits = decodeLimits(str(item, 'limits'));
+  return {
+    instance,
+    version: num(item, 'version') ?? 0,
+    grants: decodeGrants(str(item, 'grants')),
+    leases,
+    day: str(item, 'day') ?? '',
+    dayCount: num(item, 'dayCount') ?? 0,
+    ...(slowUntil === undefined ? {} : { slowUntil }),
+    ...(narrowUntil === undefined ? {} : { narrowUntil }),
+    ...(exhaustedDay === undefined ? {} : { exhaustedDay }),
+    ...(limits === undefined ? {} : { limits }),
+  };
+}
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException ||
+  (error instanceof Error && error.name === 'ConditionalCheckFailedException');
+
+export class DynamoBudgetStore implements BudgetStore {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+
+  constructor(options: DynamoBudgetStoreOptions) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+  }
+
+  async get(instance: string): Promise<BudgetState | undefined> {
+    const { Item } = await this.#client.send(
+      new GetItemCommand({ TableName: this.#table, Key: { instance: s(instance) }, ConsistentRead: true }),
+    );
+    return Item ? itemToBudgetState(Item) : undefined;
+  }
+
+  async save(next: BudgetState, expectedVersion: number, expireItemAtSeconds: number): Promise<boolean> {
+    const item: Item = {
+      instance: s(next.instance),
+      version: n(next.version),
+      grants: s(encodeGrants(next.grants)),
+      leases: { M: Object.fromEntries(Object.entries(next.leases).map(([id, until]) => [id, n(until)])) },
+      day: s(next.day),
+      dayCount: n(next.dayCount),
+      ttl: n(expireItemAtSeconds),
+    };
+    if (next.slowUntil !== undefined) item.slowUntil = n(next.slowUntil);
+    if (next.narrowUntil !== undefined) item.narrowUntil = n(next.narrowUntil);
+    if (next.exhaustedDay !== undefined) item.exhaustedDay = s(next.exhaustedDay);
+    if (next.limits !== undefined) item.limits = s(JSON.stringify(next.limits));
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: item,
+          ...(expectedVersion === 0
+            ? {
+                ConditionExpression: 'attribute_not_exists(#instance)',
+                ExpressionAttributeNames: { '#instance': 'instance' },
+              }
+            : {
+                ConditionExpression: '#version = :expected',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':expected': n(expectedVersion) },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async release(instance: string, permitId: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { instance: s(instance) },
+          UpdateExpression: 'REMOVE #leases.#id SET #version = #version + :one',
+          ConditionExpression: 'attribute_exists(#leases)',
+          ExpressionAttributeNames: { '#leases': 'leases', '#id': permitId, '#version': 'version' },
+          ExpressionAttributeValues: { ':one': n(1) },
+        }),
+      );
+    } catch (error) {
+      // No item (or no lease map): nothing held, nothing to release.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async setLimits(
+    instance: string,
+    limits: Partial<InstanceLimits> | undefined,
+    expireItemAtSeconds: number,
+  ): Promise<void> {
+    const common = {
+      TableName: this.#table,
+      Key: { instance: s(instance) },
+      ExpressionAttributeNames: {
+        '#limits': 'limits',
+        '#version': 'version',
+        '#leases': 'leases',
+        '#ttl': 'ttl',
+      },
+    };
+    const set =
+      'SET #version = if_not_exists(#version, :zero) + :one, #leases = if_not_exists(#leases, :none), #ttl = :ttl';
+    const values: Item = { ':zero': n(0), ':one': n(1), ':none': { M: {} }, ':ttl': n(expireItemAtSeconds) };
+    await this.#client.send(
+      new UpdateItemCommand(
+        limits === undefined
+          ? { ...common, UpdateExpression: `${set} REMOVE #limits`, ExpressionAttributeValues: values }
+          : {
+              ...common,
+              UpdateExpression: `${set}, #limits = :limits`,
+              ExpressionAttributeValues: { ...values, ':limits': s(JSON.stringify(limits)) },
+            },
+      ),
+    );
+  }
+
+  async *list(): AsyncGenerator<BudgetState> {
+    let start: Item | undefined;
+    do {
+      const page = await this.#client.send(
+        new ScanCommand({
+          TableName: this.#table,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const state = itemToBudgetState(item);
+        if (state) yield state;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+}
+
+/** Creates the budget table (local mode, tests) and waits until it is ACTIVE; an existing table is fine. */
+export async function createBudgetTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: 'instance', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'instance', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    if (
+      !(
+        error instanceof ResourceInUseException ||
+        (error instanceof Error && error.name === 'ResourceInUseException')
+      )
+    ) {
+      throw error;
+    }
+  }
+  const deadline = Date.now() + 120_000;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 2_000)) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() + delay > deadline) throw new Error(`table ${tableName} did not become ACTIVE`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}

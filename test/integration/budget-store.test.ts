@@ -1,0 +1,171 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBudgetTable, DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
+import {
+  createInstanceBudget,
+  DailyQuotaExhaustedError,
+  instanceKeyOf,
+  PermitUnavailableError,
+} from '../../functions/core/budget/index.js';
+import { systemClock } from '../../functions/core/clock.js';
+import { type RunningDynalite, startDynalite } from '../support/dynalite.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+// Two Custom Services of one Marketo instance: one registered with a REST URL, one with only Identity.
+const SYNC = {
+  identityUrl: 'https://123-ABC-456.mktorest.com/identity',
+  restUrl: 'https://123-abc-456.mktorest.com',
+};
+const WEBHOOKS = { identityUrl: 'https://123-ABC-456.mktorest.com/identity' };
+const START = Date.UTC(2026, 11, 1, 20, 0, 0);
+
+let dynalite: RunningDynalite;
+let tables = 0;
+
+beforeAll(async () => {
+  dynalite = await startDynalite();
+});
+
+afterAll(async () => {
+  await dynalite.stop();
+});
+
+/** A fresh table and `vendors` budget engines on it (as separate Lambdas would be), sharing one fake clock. */
+const world = async (
+  vendors = 1,
+  config: Parameters<typeof createInstanceBudget>[1] = {},
+  options: { readonly realSleep?: boolean } = {},
+) => {
+  tables += 1;
+  const tableName = `budget-${process.pid}-${tables}`;
+  await createBudgetTable(dynalite.client, tableName);
+  const clock = new FakeClock(START);
+  const store = new DynamoBudgetStore({ client: dynalite.client, tableName });
+  // Racing real DynamoDB calls cannot run on a fake timer queue: the clock stands still, pauses are real.
+  const engineClock = options.realSleep ? { now: () => clock.now(), sleep: systemClock.sleep } : clock;
+  const budgets = Array.from({ length: vendors }, () =>
+    createInstanceBudget({ store, clock: engineClock }, config),
+  );
+  return { clock, store, budgets, budget: budgets[0] as (typeof budgets)[number] };
+};
+
+describe('budget on DynamoDB (dynalite)', () => {
+  it('gives the rate window back once it rolls over', async () => {
+    const { budget, clock } = await world(1, { limits: { default: { callsPerWindow: 5 } } });
+    const key = instanceKeyOf(SYNC);
+    for (let i = 0; i < 5; i += 1) await budget.acquire(key, { concurrency: false });
+    await expect(budget.acquire(key, { concurrency: false })).rejects.toBeInstanceOf(PermitUnavailableError);
+
+    await clock.advance(21_001);
+    const permit = await budget.acquire(key, { concurrency: false });
+
+    expect(permit.usage).toMatchObject({ windowCalls: 1, dailyUsed: 6 });
+  });
+
+  it("takes back a crashed consumer's concurrency slot once its lease lapses", async () => {
+    const { budget, clock } = await world(1, { limits: { default: { concurrentCalls: 1 } } });
+    const key = instanceKeyOf(SYNC);
+    await budget.acquire(key, { leaseMs: 5_000 }); // never released: the consumer crashed
+    await expect(budget.acquire(key)).rejects.toMatchObject({
+      code: 'PermitUnavailable',
+      reason: 'concurrency',
+    });
+
+    await clock.advance(5_000);
+    const permit = await budget.acquire(key);
+
+    expect(permit.usage?.inFlight).toBe(1);
+  });
+
+  it('makes two clients of one instance share one budget, across vendor instances', async () => {
+    const { budgets } = await world(2, { limits: { default: { callsPerWindow: 4 } } });
+    const [lambdaA, lambdaB] = budgets as [(typeof budgets)[number], (typeof budgets)[number]];
+    expect(instanceKeyOf(SYNC)).toBe(instanceKeyOf(WEBHOOKS));
+    await lambdaA.acquire(instanceKeyOf(SYNC), { concurrency: false, count: 2 });
+    await lambdaB.acquire(instanceKeyOf(WEBHOOKS), { concurrency: false, count: 2 });
+
+    const error = await lambdaB
+      .acquire(instanceKeyOf(WEBHOOKS), { concurrency: false })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PermitUnavailableError);
+    expect((await lambdaA.status(instanceKeyOf(SYNC))).usage.windowCalls).toBe(4);
+  });
+
+  it('never over-grants when many vendor instances race on one item (conditional writes)', async () => {
+    const { budgets, store } = await world(
+      4,
+      { limits: { default: { callsPerWindow: 10, concurrentCalls: 100 } }, maxConflicts: 100 },
+      { realSleep: true },
+    );
+    const key = instanceKeyOf(SYNC);
+
+    const outcomes = await Promise.allSettled(
+      budgets.flatMap((b) => Array.from({ length: 5 }, () => b.acquire(key, { concurrency: false }))),
+    );
+
+    const granted = outcomes.filter((o) => o.status === 'fulfilled').length;
+    expect(granted).toBe(10);
+    expect((await store.get(key))?.dayCount).toBe(10);
+  });
+
+  it('releases with one write and keeps the other leases', async () => {
+    const { budget } = await world();
+    const key = instanceKeyOf(SYNC);
+    const first = await budget.acquire(key);
+    await budget.acquire(key);
+
+    await budget.release(key, first.permitId);
+
+    expect((await budget.status(key)).usage.inFlight).toBe(1);
+  });
+
+  it('refuses with DailyQuotaExhausted once the quota is used, and an operator override applies at once', async () => {
+    const { budget } = await world();
+    const key = instanceKeyOf(SYNC);
+    await budget.acquire(key, { concurrency: false, count: 3 });
+
+    await budget.setLimits(key, { dailyQuota: 3 });
+
+    await expect(budget.acquire(key, { concurrency: false })).rejects.toBeInstanceOf(
+      DailyQuotaExhaustedError,
+    );
+  });
+
+  it('fails open with an unmetered permit when the table cannot be reached', async () => {
+    const unreachable = new DynamoDBClient({
+      endpoint: 'http://127.0.0.1:9', // discard port: connection refused at once
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const budget = createInstanceBudget({
+      store: new DynamoBudgetStore({ client: unreachable, tableName: 'budget' }),
+      clock: new FakeClock(START),
+    });
+
+    const permit = await budget.acquire(instanceKeyOf(SYNC));
+
+    expect(permit).toMatchObject({ permitId: 'unmetered', unmetered: true });
+    unreachable.destroy();
+  });
+
+  it('fails closed with StoreUnavailable when configured so and the table cannot be reached', async () => {
+    const unreachable = new DynamoDBClient({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const budget = createInstanceBudget(
+      {
+        store: new DynamoBudgetStore({ client: unreachable, tableName: 'budget' }),
+        clock: new FakeClock(START),
+      },
+      { onStoreFailure: 'closed' },
+    );
+
+    await expect(budget.acquire(instanceKeyOf(SYNC))).rejects.toMatchObject({ code: 'StoreUnavailable' });
+    unreachable.destroy();
+  });
+});
