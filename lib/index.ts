@@ -9,5 +9,5 @@ export {
   type MarketoTokenVendorProps,
   METRICS_NAMESPACE,
 } from './marketo-token-vendor.js';
-export { type TokenTaskProps, tokenTask } from './token-task.js';
+export { type TokenTaskProps, type TokenTaskResult, tokenTask } from './token-task.js';
 export { TokenVendorStack, type TokenVendorStackProps } from './token-vendor-stack.js';

@@ -35,8 +35,10 @@ export class TokenWorkflowStack extends Stack {
     const getToken = tokenTask(this, 'GetMarketoToken', {
       vendor: this.vendor,
       clientId,
-      // Long enough for the sync steps that follow.
-      minValidity: 300,
+      // Long enough for the sync steps that follow. Near an expiry the task's default retries wait up to
+      // minValidity + 30 s for the successor: that must fit the workflow's timeout (an Express workflow
+      // runs at most 5 minutes).
+      minValidity: 120,
       resultPath: '$.marketo',
     });
     // A real workflow would call Marketo here (HTTP task or a Lambda); the header is all it needs.
