@@ -1,122 +1,39 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
-import type { Clock, Logger } from '../ports.js';
+import {
+  type BudgetConfig,
+  type BudgetDeps,
+  type BudgetStatus,
+  DEFAULT_BUDGET_CONFIG,
+  type InstanceBudget,
+  type MarketoLimitCode,
+  type Permit,
+  type PermitRequest,
+} from './budget-api.js';
 import { nextQuotaReset } from './chicago-day.js';
 import { DailyQuotaExhaustedError, PermitUnavailableError } from './errors.js';
 import { type EffectiveLimits, effectiveLimits, type InstanceLimits, resolveLimits } from './limits.js';
-import type { BudgetMetrics, BudgetStore } from './ports.js';
+import type { BudgetMetrics } from './ports.js';
 import {
   type BudgetState,
-  type BudgetTiming,
-  type BudgetUsage,
-  DEFAULT_TIMING,
+  type Decision,
   decide,
   emptyState,
+  type PermitAsk,
   prune,
   usageOf,
 } from './state.js';
 
-/** What a consumer asks for before its Marketo call(s). */
-export interface PermitRequest {
-  /** Calls wanted (1-10); fewer may be granted, each to be sent within `useByMs`. @default 1 */
-  readonly count?: number;
-  /** Hold a concurrency slot until released. @default true */
-  readonly concurrency?: boolean;
-  /** The concurrency slot comes back by itself after this if never released. @default config.defaultLeaseMs */
-  readonly leaseMs?: number;
-  /** Release this earlier permit in the same write. */
-  readonly release?: string;
-  /** Wait here (inside the vendor) up to this long for a slot before answering "retry later". @default 0 */
-  readonly maxWaitMs?: number;
-}
-
-/** A granted permit. */
-export interface Permit {
-  /** Pass to release (or as `release` of the next request); `unmetered` when no slot was recorded. */
-  readonly permitId: string;
-  readonly instance: string;
-  /** Calls granted (at most the count asked). */
-  readonly count: number;
-  /** Send the call(s) within this many ms of asking, or ask again. */
-  readonly useByMs: number;
-  /** Epoch ms the concurrency slot lapses if not released. */
-  readonly leaseUntil?: number;
-  /** True when the budget is off or its store failed open: nothing was counted. */
-  readonly unmetered: boolean;
-  /** Time spent waiting inside the vendor. */
-  readonly waitedMs: number;
-  readonly usage?: BudgetUsage;
-  /** Epoch ms of the next daily quota reset. */
-  readonly resetsAt: number;
-}
-
-/** An instance's budget for operators (`instances status`). */
-export interface BudgetStatus {
-  readonly instance: string;
-  readonly limits: InstanceLimits;
-  readonly usage: BudgetUsage;
-  readonly resetsAt: number;
-  readonly slowedDown: boolean;
-  readonly exhausted: boolean;
-}
-
-export interface BudgetConfig {
-  readonly timing: BudgetTiming;
-  /** @default 15_000 */
-  readonly defaultLeaseMs: number;
-  /** @default 60_000 */
-  readonly maxLeaseMs: number;
-  /** Longest wait a request may ask for inside the vendor. @default 20_000 */
-  readonly maxWaitMs: number;
-  /** Compare-and-swap attempts before answering "retry later". @default 12 */
-  readonly maxConflicts: number;
-  /**
-   * When the store cannot be read or written: `open` grants unmetered permits (Marketo still enforces its
-   * limits and clients back off on 606/615), `closed` refuses with 503. @default 'open'
-   */
-  readonly onStoreFailure: 'open' | 'closed';
-  /** Limits per instance key from the deployment (construct config); an operator's CLI override wins. */
-  readonly limits: {
-    readonly default?: Partial<InstanceLimits>;
-    readonly [instance: string]: Partial<InstanceLimits> | undefined;
-  };
-}
-
-export const DEFAULT_BUDGET_CONFIG: BudgetConfig = Object.freeze({
-  timing: DEFAULT_TIMING,
-  defaultLeaseMs: 15_000,
-  maxLeaseMs: 60_000,
-  maxWaitMs: 20_000,
-  maxConflicts: 12,
-  onStoreFailure: 'open' as const,
-  limits: {},
-});
-
-export interface BudgetDeps {
-  readonly store: BudgetStore;
-  readonly clock: Clock;
-  readonly metrics?: BudgetMetrics;
-  readonly logger?: Logger;
-  /** @default Math.random */
-  readonly random?: () => number;
-  /** @default randomUUID */
-  readonly newPermitId?: () => string;
-}
-
-/** A Marketo rate-limit error a consumer saw anyway (someone outside the vendor shares the instance). */
-export type MarketoLimitCode = '606' | '607' | '615';
-
-export interface InstanceBudget {
-  acquire(instance: string, request?: PermitRequest): Promise<Permit>;
-  release(instance: string, permitId: string): Promise<void>;
-  /** A consumer saw 606/615/607: slow everyone down for a window, or close the day. */
-  report(instance: string, code: MarketoLimitCode): Promise<void>;
-  status(instance: string): Promise<BudgetStatus>;
-  setLimits(instance: string, override: Partial<InstanceLimits> | undefined): Promise<InstanceLimits>;
-  listStatus(): Promise<BudgetStatus[]>;
-}
-
 const UNMETERED = 'unmetered';
+
+interface Pending {
+  readonly ask: PermitAsk;
+  readonly maxWaitMs: number;
+  readonly started: number;
+  readonly waited: boolean;
+  readonly resolve: (permit: Permit) => void;
+  readonly reject: (error: unknown) => void;
+}
 /** Items outlive the quota day they count; DynamoDB TTL removes idle instances. */
 const ITEM_LIFETIME_SECONDS = 2 * 86_400;
 const MAX_COUNT = 10;
@@ -186,82 +103,148 @@ export function createInstanceBudget(
     return { count, leaseMs, maxWaitMs, concurrency: request.concurrency ?? true };
   };
 
-  const acquire = async (instance: string, request: PermitRequest = {}): Promise<Permit> => {
-    const ask = validate(request);
-    const started = clock.now();
+  /**
+   * Concurrent acquires for one instance inside this process are served in rounds: one read, the decisions
+   * for every waiting ask applied in turn, one conditional write. Contention on the item is then between
+   * vendor instances (Lambdas), not between their requests.
+   */
+  const queues = new Map<string, { pending: Pending[]; running: boolean }>();
+
+  const enqueue = (instance: string, pending: Pending): void => {
+    let queue = queues.get(instance);
+    if (!queue) {
+      queue = { pending: [], running: false };
+      queues.set(instance, queue);
+    }
+    queue.pending.push(pending);
+    if (!queue.running) void drain(instance, queue);
+  };
+
+  const drain = async (instance: string, queue: { pending: Pending[]; running: boolean }): Promise<void> => {
+    queue.running = true;
+    try {
+      while (queue.pending.length > 0) await round(instance, queue.pending.splice(0));
+    } finally {
+      queue.running = false;
+      if (queue.pending.length === 0) queues.delete(instance);
+    }
+  };
+
+  const round = async (instance: string, batch: Pending[]): Promise<void> => {
     let conflicts = 0;
-    let waited = false;
     for (;;) {
       const now = clock.now();
       let stored: BudgetState | undefined;
       try {
         stored = await store.get(instance);
       } catch (error) {
-        return storeFailed(error, instance, now, now - started);
+        for (const p of batch) settleStoreFailure(p, error, instance, now);
+        return;
       }
       const limits = limitsOf(instance, stored);
-      if (!limits.enabled) return unmetered(instance, now, now - started);
+      if (!limits.enabled) {
+        for (const p of batch) p.resolve(unmetered(instance, now, now - p.started));
+        return;
+      }
       const effective = effectiveLimits(limits);
-      const state = stored ?? emptyState(instance, now);
-      const permitId = newPermitId();
-      const decision = decide(
-        state,
-        { ...ask, ...(request.release === undefined ? {} : { release: request.release }) },
-        permitId,
-        effective,
-        config.timing,
-        now,
-      );
-      if (decision.next) {
+      const base = stored?.version ?? 0;
+      let state = stored ?? emptyState(instance, now);
+      let changed = false;
+      const decisions: Array<{
+        readonly pending: Pending;
+        readonly permitId: string;
+        readonly decision: Decision;
+      }> = [];
+      for (const pending of batch) {
+        const permitId = newPermitId();
+        const decision = decide(state, pending.ask, permitId, effective, config.timing, now);
+        if (decision.next) {
+          state = decision.next;
+          changed = true;
+        }
+        decisions.push({ pending, permitId, decision });
+      }
+      if (changed) {
         let saved: boolean;
         try {
-          saved = await store.save(decision.next, state.version, expireAt());
+          saved = await store.save({ ...state, version: base + 1 }, base, expireAt());
         } catch (error) {
-          return storeFailed(error, instance, now, now - started);
+          for (const p of batch) settleStoreFailure(p, error, instance, now);
+          return;
         }
         if (!saved) {
           conflicts += 1;
           metric('PermitConflicts');
           if (conflicts >= config.maxConflicts) {
-            metric('PermitsRefused');
-            throw new PermitUnavailableError('contention', 50 + Math.floor(random() * 200));
+            for (const p of batch) {
+              metric('PermitsRefused');
+              p.reject(new PermitUnavailableError('contention', 50 + Math.floor(random() * 200)));
+            }
+            return;
           }
-          // Someone else wrote first: read again, after a short random pause once it keeps happening.
-          if (conflicts > 2) await clock.sleep(Math.floor(random() * 20 * conflicts));
+          // Another vendor instance wrote first: read again, after a short random pause once it keeps happening.
+          if (conflicts > 1) await clock.sleep(Math.floor(random() * 10 * conflicts));
           continue;
         }
       }
       const resetsAt = nextQuotaReset(now);
-      if (decision.kind === 'grant') {
-        metric('PermitsGranted', decision.count);
-        metric('DailyQuotaUsedPercent', (100 * decision.usage.dailyUsed) / effective.dailyQuota, 'Percent');
-        return {
-          permitId,
-          instance,
-          count: decision.count,
-          useByMs: config.timing.permitUseByMs,
-          ...(decision.leaseUntil === undefined ? {} : { leaseUntil: decision.leaseUntil }),
-          unmetered: false,
-          waitedMs: now - started,
-          usage: decision.usage,
-          resetsAt,
-        };
+      for (const { pending, permitId, decision } of decisions) {
+        // The release (if any) is written: a waiter that comes back must not release again.
+        const ask: PermitAsk = { ...pending.ask, release: undefined };
+        if (decision.kind === 'grant') {
+          metric('PermitsGranted', decision.count);
+          metric('DailyQuotaUsedPercent', (100 * decision.usage.dailyUsed) / effective.dailyQuota, 'Percent');
+          pending.resolve({
+            permitId,
+            instance,
+            count: decision.count,
+            useByMs: config.timing.permitUseByMs,
+            ...(decision.leaseUntil === undefined ? {} : { leaseUntil: decision.leaseUntil }),
+            unmetered: false,
+            waitedMs: now - pending.started,
+            usage: decision.usage,
+            resetsAt,
+          });
+        } else if (decision.kind === 'exhausted') {
+          metric('PermitsRefused');
+          pending.reject(new DailyQuotaExhaustedError(resetsAt, now));
+        } else {
+          // Spread the waiters so they do not all come back at the same instant.
+          const pauseMs = decision.retryAfterMs + Math.floor(random() * 100);
+          if (now + pauseMs - pending.started > pending.maxWaitMs) {
+            metric('PermitsRefused');
+            pending.reject(new PermitUnavailableError(decision.reason, pauseMs));
+          } else {
+            if (!pending.waited) metric('PermitsWaited');
+            const again: Pending = { ...pending, ask, waited: true };
+            clock.sleep(pauseMs).then(() => enqueue(instance, again), pending.reject);
+          }
+        }
       }
-      if (decision.kind === 'exhausted') {
-        metric('PermitsRefused');
-        throw new DailyQuotaExhaustedError(resetsAt, now);
-      }
-      if (decision.next) continue; // the release was written; decide again on the new version
-      // Spread the waiters so they do not all come back at the same instant.
-      const pauseMs = decision.retryAfterMs + Math.floor(random() * 100);
-      if (now + pauseMs - started > ask.maxWaitMs) {
-        metric('PermitsRefused');
-        throw new PermitUnavailableError(decision.reason, pauseMs);
-      }
-      if (!waited) metric('PermitsWaited');
-      waited = true;
-      await clock.sleep(pauseMs);
+      return;
     }
+  };
+
+  const settleStoreFailure = (pending: Pending, error: unknown, instance: string, now: number): void => {
+    try {
+      pending.resolve(storeFailed(error, instance, now, now - pending.started));
+    } catch (refusal) {
+      pending.reject(refusal);
+    }
+  };
+
+  const acquire = async (instance: string, request: PermitRequest = {}): Promise<Permit> => {
+    const { maxWaitMs, ...ask } = validate(request);
+    return new Promise<Permit>((resolve, reject) => {
+      enqueue(instance, {
+        ask: { ...ask, ...(request.release === undefined ? {} : { release: request.release }) },
+        maxWaitMs,
+        started: clock.now(),
+        waited: false,
+        resolve,
+        reject,
+      });
+    });
   };
 
   const release = async (instance: string, permitId: string): Promise<void> => {
