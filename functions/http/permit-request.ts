@@ -1,0 +1,254 @@
+/**
+ * The permit routes of the Marketo API budget: a consumer asks before each Marketo call and releases after
+ * it. Authorized like tokens: the client id (or pool instance) is in the path, so the same IAM grant that
+ * lets a principal vend a client's token lets it take that client's instance's permits, and nothing else.
+ *
+ *   POST /tokens/{clientId}/permits            {count?, leaseMs?, maxWaitMs?, concurrency?, release?, marketoError?}
+ *   POST /tokens/{clientId}/permits/release    {permitId, marketoError?}
+ *   POST /instances/{instance}/permits         (same, for a pool's instance)
+ *   POST /instances/{instance}/permits/release
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { InstanceBudget, MarketoLimitCode, Permit, PermitRequest } from '../core/budget/index.js';
+import { instanceKeyOf, PermitUnavailableError } from '../core/budget/index.js';
+import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
+import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
+import type { CredentialsSource, Logger } from '../core/ports.js';
+import { errorResponse, NO_STORE_HEADERS } from './error-response.js';
+
+/** The permit routes as API Gateway resource templates. */
+export const PERMIT_ROUTES = [
+  { method: 'POST', resource: '/tokens/{clientId}/permits', scope: 'client', action: 'acquire' },
+  { method: 'POST', resource: '/tokens/{clientId}/permits/release', scope: 'client', action: 'release' },
+  { method: 'POST', resource: '/instances/{instance}/permits', scope: 'instance', action: 'acquire' },
+  { method: 'POST', resource: '/instances/{instance}/permits/release', scope: 'instance', action: 'release' },
+] as const;
+
+export type PermitRoute = (typeof PERMIT_ROUTES)[number];
+
+const MAX_BODY_BYTES = 2_048;
+const PERMIT_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|unmetered)$/;
+const LIMIT_CODES: ReadonlySet<string> = new Set(['606', '607', '615']);
+
+/** A permit request, parsed and validated, whichever way it arrived. */
+export type PermitCall =
+  | {
+      readonly action: 'acquire';
+      readonly target: PermitTarget;
+      readonly request: PermitRequest;
+      readonly marketoError?: MarketoLimitCode;
+    }
+  | {
+      readonly action: 'release';
+      readonly target: PermitTarget;
+      readonly permitId: string;
+      readonly marketoError?: MarketoLimitCode;
+    };
+
+export type PermitTarget = { readonly clientId: string } | { readonly instance: string };
+
+/** The permit route API Gateway matched, if the event is one. */
+export const permitRouteOf = (
+  event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource'>,
+): PermitRoute | undefined =>
+  PERMIT_ROUTES.find((r) => r.method === event.httpMethod && r.resource === event.resource);
+
+const wholeNumber = (body: Record<string, unknown>, name: string): number | undefined => {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new InvalidRequestError(`${name} must be a whole number`);
+  }
+  return value;
+};
+
+const permitIdOf = (value: unknown, name: string): string => {
+  if (typeof value !== 'string' || !PERMIT_ID.test(value)) {
+    throw new InvalidRequestError(`${name} must be a permit id this API returned`);
+  }
+  return value;
+};
+
+const marketoErrorOf = (value: unknown): MarketoLimitCode | undefined => {
+  if (value === undefined || value === null) return undefined;
+  const code = typeof value === 'number' ? String(value) : value;
+  if (typeof code !== 'string' || !LIMIT_CODES.has(code)) {
+    throw new InvalidRequestError('marketoError must be "606", "607" or "615"');
+  }
+  return code as MarketoLimitCode;
+};
+
+const KNOWN_FIELDS = new Set([
+  'count',
+  'leaseMs',
+  'maxWaitMs',
+  'concurrency',
+  'release',
+  'marketoError',
+  'permitId',
+]);
+
+/** Validates a permit body (API JSON body or direct-invoke payload fields). */
+export function parsePermitBody(
+  action: 'acquire' | 'release',
+  target: PermitTarget,
+  body: Record<string, unknown>,
+): PermitCall {
+  for (const key of Object.keys(body)) {
+    if (!KNOWN_FIELDS.has(key)) throw new InvalidRequestError(`unknown field "${key.slice(0, 40)}"`);
+  }
+  const marketoError = marketoErrorOf(body.marketoError);
+  const reported = marketoError === undefined ? {} : { marketoError };
+  if (action === 'release') {
+    return { action, target, permitId: permitIdOf(body.permitId, 'permitId'), ...reported };
+  }
+  const count = wholeNumber(body, 'count');
+  const leaseMs = wholeNumber(body, 'leaseMs');
+  const maxWaitMs = wholeNumber(body, 'maxWaitMs');
+  if (body.concurrency !== undefined && typeof body.concurrency !== 'boolean') {
+    throw new InvalidRequestError('concurrency must be true or false');
+  }
+  const request: PermitRequest = {
+    ...(count === undefined ? {} : { count }),
+    ...(leaseMs === undefined ? {} : { leaseMs }),
+    ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
+    ...(body.concurrency === undefined ? {} : { concurrency: body.concurrency as boolean }),
+    ...(body.release === undefined ? {} : { release: permitIdOf(body.release, 'release') }),
+  };
+  return { action, target, request, ...reported };
+}
+
+const parseJson = (event: APIGatewayProxyEvent): Record<string, unknown> => {
+  if (event.body === null || event.body === undefined || event.body === '') return {};
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new InvalidRequestError(`request body must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InvalidRequestError('request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidRequestError('request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+};
+
+/** Parses an API Gateway event on a permit route. */
+export function parsePermitApiRequest(event: APIGatewayProxyEvent, route: PermitRoute): PermitCall {
+  let target: PermitTarget;
+  if (route.scope === 'client') {
+    const clientId = event.pathParameters?.clientId;
+    assertValidClientId(clientId);
+    target = { clientId };
+  } else {
+    const instance = event.pathParameters?.instance;
+    assertValidInstance(instance);
+    target = { instance };
+  }
+  return parsePermitBody(route.action, target, parseJson(event));
+}
+
+/** The permit as the API returns it. */
+export interface PermitResponse {
+  readonly permitId: string;
+  /** The budget's instance key (REST host). */
+  readonly instance: string;
+  readonly count: number;
+  /** Send the call(s) within this many ms of asking, or ask again. */
+  readonly useByMs: number;
+  /** ISO 8601: the concurrency slot comes back by itself then if never released. */
+  readonly leaseExpiresAt?: string;
+  readonly unmetered: boolean;
+  readonly waitedMs: number;
+  readonly usage?: Permit['usage'];
+  /** ISO 8601: next daily quota reset (00:00 America/Chicago). */
+  readonly dailyQuotaResetsAt: string;
+}
+
+export const toPermitResponse = (permit: Permit): PermitResponse => ({
+  permitId: permit.permitId,
+  instance: permit.instance,
+  count: permit.count,
+  useByMs: permit.useByMs,
+  ...(permit.leaseUntil === undefined ? {} : { leaseExpiresAt: new Date(permit.leaseUntil).toISOString() }),
+  unmetered: permit.unmetered,
+  waitedMs: permit.waitedMs,
+  ...(permit.usage === undefined ? {} : { usage: permit.usage }),
+  dailyQuotaResetsAt: new Date(permit.resetsAt).toISOString(),
+});
+
+export interface PermitServiceDeps {
+  readonly budget: InstanceBudget;
+  readonly credentials: CredentialsSource;
+  readonly logger?: Logger;
+}
+
+/** Runs permit calls: resolves the instance key from the registered credentials, then asks the budget. */
+export function createPermitService(deps: PermitServiceDeps) {
+  const { budget, credentials } = deps;
+
+  const instanceKey = async (target: PermitTarget): Promise<string> => {
+    if ('clientId' in target) return instanceKeyOf(await credentials.get(target.clientId));
+    const member = (await credentials.list()).find((c) => c.instance === target.instance);
+    if (!member) throw new UnknownClientError(`no client is registered for instance ${target.instance}`);
+    return instanceKeyOf(await credentials.get(member.clientId));
+  };
+
+  /** Acquire: the permit; release: `undefined`. Throws typed errors (PermitUnavailable, DailyQuotaExhausted, …). */
+  const execute = async (call: PermitCall): Promise<Permit | undefined> => {
+    const key = await instanceKey(call.target);
+    if (call.marketoError !== undefined) await budget.report(key, call.marketoError);
+    if (call.action === 'release') {
+      await budget.release(key, call.permitId);
+      return undefined;
+    }
+    return budget.acquire(key, call.request);
+  };
+
+  /** Answers an API Gateway event on a permit route. */
+  const handleApi = async (
+    event: APIGatewayProxyEvent,
+    route: PermitRoute,
+    caller: string,
+  ): Promise<APIGatewayProxyResult> => {
+    try {
+      const call = parsePermitApiRequest(event, route);
+      const permit = await execute(call);
+      deps.logger?.debug('permit', {
+        action: call.action,
+        ...call.target,
+        caller,
+        granted: permit?.count ?? 0,
+      });
+      if (permit === undefined) {
+        return {
+          statusCode: 200,
+          headers: { ...NO_STORE_HEADERS },
+          body: JSON.stringify({ released: true }),
+        };
+      }
+      return {
+        statusCode: 200,
+        headers: { ...NO_STORE_HEADERS },
+        body: JSON.stringify(toPermitResponse(permit)),
+      };
+    } catch (error) {
+      const response = errorResponse(error);
+      if (error instanceof PermitUnavailableError) {
+        // Whole-second Retry-After is coarse for a 20 s window: the body carries the exact wait.
+        const body = JSON.parse(response.body) as { error: Record<string, unknown> };
+        body.error.retryAfterMs = error.retryAfterMs;
+        body.error.reason = error.reason;
+        return { ...response, body: JSON.stringify(body) };
+      }
+      return response;
+    }
+  };
+
+  return { execute, handleApi };
+}
+
+export type PermitService = ReturnType<typeof createPermitService>;

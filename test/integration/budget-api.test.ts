@@ -1,0 +1,168 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { MemoryBudgetStore } from '../../functions/adapters/memory-budget-store.js';
+import { createInstanceBudget } from '../../functions/core/budget/index.js';
+import { createPermitService, permitRouteOf } from '../../functions/http/permit-request.js';
+import { apiEvent } from '../support/api-event.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { MemoryCredentials, testCredentials } from '../support/fake-identity.js';
+
+const START = Date.UTC(2026, 11, 1, 20, 0, 0);
+
+const world = (limits = {}) => {
+  const clock = new FakeClock(START);
+  const store = new MemoryBudgetStore();
+  const credentials = new MemoryCredentials([
+    { ...testCredentials('sync-job'), restUrl: 'https://123-abc-456.mktorest.com', instance: 'acme' },
+    { ...testCredentials('webhooks'), instance: 'acme' },
+    { ...testCredentials('other'), identityUrl: 'https://999-XYZ-999.mktorest.com/identity' },
+  ]);
+  const budget = createInstanceBudget({ store, clock, random: () => 0 }, { limits: { default: limits } });
+  const service = createPermitService({ budget, credentials });
+  const send = async (event: APIGatewayProxyEvent) => {
+    const route = permitRouteOf(event);
+    if (!route) throw new Error('not a permit route');
+    const response = await service.handleApi(event, route, 'test');
+    return { ...response, json: JSON.parse(response.body) as Record<string, unknown> };
+  };
+  return { clock, store, send };
+};
+
+const acquire = (clientId: string, body: unknown = {}) =>
+  apiEvent({
+    method: 'POST',
+    resource: '/tokens/{clientId}/permits',
+    path: `/tokens/${clientId}/permits`,
+    pathParameters: { clientId },
+    body: JSON.stringify(body),
+  });
+
+const release = (clientId: string, body: unknown) =>
+  apiEvent({
+    method: 'POST',
+    resource: '/tokens/{clientId}/permits/release',
+    path: `/tokens/${clientId}/permits/release`,
+    pathParameters: { clientId },
+    body: JSON.stringify(body),
+  });
+
+describe('permit API', () => {
+  it('grants a permit with its instance, lease, use-by time and the usage it leaves', async () => {
+    const { send } = world();
+
+    const response = await send(acquire('sync-job'));
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ 'Cache-Control': 'no-store' });
+    expect(response.json).toMatchObject({
+      instance: '123-abc-456.mktorest.com',
+      count: 1,
+      useByMs: 500,
+      leaseExpiresAt: '2026-12-01T20:00:15.000Z',
+      unmetered: false,
+      usage: { windowCalls: 1, inFlight: 1, dailyUsed: 1, dailyQuota: 50_000 },
+      dailyQuotaResetsAt: '2026-12-02T06:00:00.000Z',
+    });
+  });
+
+  it('makes two clients of one instance share its budget', async () => {
+    const { send } = world({ callsPerWindow: 2 });
+    await send(acquire('sync-job', { concurrency: false }));
+    await send(acquire('webhooks', { concurrency: false }));
+
+    const third = await send(acquire('webhooks', { concurrency: false }));
+    const elsewhere = await send(acquire('other', { concurrency: false }));
+
+    expect(third.statusCode).toBe(429);
+    expect(elsewhere.statusCode).toBe(200);
+  });
+
+  it('answers 429 PermitUnavailable with Retry-After and the exact wait in ms', async () => {
+    const { send } = world({ callsPerWindow: 1 });
+    await send(acquire('sync-job'));
+
+    const response = await send(acquire('sync-job'));
+
+    expect(response.statusCode).toBe(429);
+    expect(response.headers).toMatchObject({ 'Retry-After': '22' });
+    expect(response.json).toEqual({
+      error: {
+        code: 'PermitUnavailable',
+        message: "the instance's rate window is full: retry in 21001 ms",
+        retryAfterMs: 21_001,
+        reason: 'rate',
+      },
+    });
+  });
+
+  it('answers 429 DailyQuotaExhausted with the reset time once the quota is used', async () => {
+    const { send } = world({ dailyQuota: 1 });
+    await send(acquire('sync-job'));
+
+    const response = await send(acquire('sync-job'));
+
+    expect(response.statusCode).toBe(429);
+    expect(response.headers).toMatchObject({ 'Retry-After': String(10 * 3600) });
+    expect(response.json).toMatchObject({ error: { code: 'DailyQuotaExhausted' } });
+  });
+
+  it('releases a permit so its concurrency slot serves the next caller', async () => {
+    const { send } = world({ concurrentCalls: 1 });
+    const first = await send(acquire('sync-job'));
+
+    const released = await send(release('sync-job', { permitId: first.json.permitId }));
+    const next = await send(acquire('sync-job'));
+
+    expect(released.json).toEqual({ released: true });
+    expect(next.statusCode).toBe(200);
+  });
+
+  it('slows the instance down when a consumer reports a 606 on release', async () => {
+    const { send } = world({ callsPerWindow: 4 });
+    const first = await send(acquire('sync-job'));
+    await send(release('sync-job', { permitId: first.json.permitId, marketoError: '606' }));
+    await send(acquire('sync-job', { concurrency: false, count: 2 }));
+
+    const response = await send(acquire('sync-job', { concurrency: false }));
+
+    expect(response.json).toMatchObject({ error: { code: 'PermitUnavailable', reason: 'rate' } });
+  });
+
+  it('serves a pool instance by name through one of its members', async () => {
+    const { send } = world();
+
+    const response = await send(
+      apiEvent({
+        method: 'POST',
+        resource: '/instances/{instance}/permits',
+        path: '/instances/acme/permits',
+        pathParameters: { instance: 'acme' },
+      }),
+    );
+
+    expect(response.json).toMatchObject({ instance: '123-abc-456.mktorest.com' });
+  });
+
+  it.each([
+    [{ count: 0 }, 'count must be a whole number from 1 to 10'],
+    [{ count: '2' }, 'count must be a whole number'],
+    [{ release: 'not-a-permit' }, 'release must be a permit id this API returned'],
+    [{ marketoError: '601' }, 'marketoError must be "606", "607" or "615"'],
+    [{ surprise: 1 }, 'unknown field "surprise"'],
+  ])('refuses the bad body %j with 400 InvalidRequest', async (body, message) => {
+    const { send } = world();
+
+    const response = await send(acquire('sync-job', body));
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toEqual({ error: { code: 'InvalidRequest', message } });
+  });
+
+  it('answers 404 UnknownClient for a client nobody registered', async () => {
+    const { send } = world();
+
+    const response = await send(acquire('nobody'));
+
+    expect(response.statusCode).toBe(404);
+  });
+});
