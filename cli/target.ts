@@ -24,6 +24,7 @@ import type {
   IdentityClient,
   TokenStore,
 } from '../functions/core/ports.js';
+import { secureDataDir } from '../local/data-dir.js';
 import { startEmbeddedDynalite } from '../local/embedded-dynalite.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
@@ -265,6 +266,7 @@ export async function openTarget(
 
 async function openLocalTarget(options: GlobalOptions, identity: IdentityClient): Promise<Target> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_LOCAL_DATA_DIR);
+  await secureDataDir(dataDir); // 0700 directory, 0600 files, on every run (local/data-dir.ts)
   const paths = localPaths(dataDir);
   const running = await readLiveRuntimeInfo(dataDir);
   const credentialsFile = running?.credentialsFile ?? paths.credentialsFile;
@@ -277,7 +279,8 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
     const client = new DynamoDBClient({
       endpoint,
       region: 'us-east-1',
-      credentials: LOOPBACK_CREDENTIALS,
+      // The store's guard accepts only the credential of its start (local/embedded-dynalite.ts).
+      credentials: running?.dynamoCredentials ?? embedded?.credentials ?? LOOPBACK_CREDENTIALS,
       maxAttempts: 2,
     });
     try {

@@ -1,6 +1,19 @@
-import type { Server } from 'node:http';
+/**
+ * dynalite (a DynamoDB-compatible store) for local mode and tests, closed to everyone but its owner.
+ * dynalite itself accepts any signature, so it listens only on a unix socket in a fresh 0700 directory;
+ * the TCP endpoint on 127.0.0.1 is a guard that checks SigV4 (service `dynamodb`) against a random
+ * credential made for this start and forwards only requests signed with it. Without it any local user
+ * could `Scan` the cached tokens and bypass the policy.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closeServer, readBodyUpTo } from './http-guard.js';
+import { createSigV4Verifier } from './sigv4-verifier.js';
 
 /** The part of dynalite's (untyped, CommonJS) API we use. */
 type DynaliteFactory = (options: {
@@ -10,13 +23,26 @@ type DynaliteFactory = (options: {
   updateTableMs?: number;
 }) => Server;
 
-/** A dynalite (DynamoDB-compatible store) listening on loopback. */
+/** The credential a store client must sign with: random per start, never written anywhere but 0600 files. */
+export interface StoreCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** A guarded dynalite. */
 export interface EmbeddedDynalite {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`: the guard (or dynalite itself when `access: 'open'`). */
   readonly endpoint: string;
-  /** Closes the server and its keep-alive sockets. */
+  /** Sign with these (region us-east-1), or be refused. */
+  readonly credentials: StoreCredentials;
+  /** Closes the guard, dynalite and its keep-alive sockets. */
   stop(): Promise<void>;
 }
+
+/** The region store requests must be signed for. */
+export const STORE_REGION = 'us-east-1';
+/** DynamoDB's own limit on a request body. */
+const MAX_STORE_REQUEST_BYTES = 16 * 1024 * 1024;
 
 let warningFilterInstalled = false;
 
@@ -34,34 +60,136 @@ function silenceDynaliteDeprecation(): void {
   }) as typeof process.emitWarning;
 }
 
+/** DynamoDB's answer to a request it cannot authenticate: 400 with the exception type. */
+const refuse = (res: import('node:http').ServerResponse, type: string, message: string): void => {
+  const body = JSON.stringify({ __type: `com.amazon.coral.service#${type}`, message });
+  res.writeHead(400, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+};
+
+/** Options of {@link startEmbeddedDynalite}. */
+export interface EmbeddedDynaliteOptions {
+  /** LevelDB directory to persist to. @default in memory */
+  readonly path?: string;
+  /**
+   * `signed` (default): behind the SigV4 guard. `open`: dynalite straight on a loopback port, accepting any
+   * signature; only for throwaway in-memory stores in tests and benchmarks, never for local mode's data.
+   */
+  readonly access?: 'signed' | 'open';
+}
+
+const randomCredentials = (): StoreCredentials => ({
+  accessKeyId: `STORE${randomBytes(10).toString('hex').toUpperCase()}`,
+  secretAccessKey: randomBytes(30).toString('base64url'),
+});
+
 /**
- * Starts dynalite on 127.0.0.1 with a port chosen by the OS: in memory, or persisted under `path` (a
- * LevelDB directory only one process may open). Tables become ACTIVE at once.
+ * Starts dynalite behind its guard: in memory, or persisted under `path` (a LevelDB directory only one
+ * process may open). Tables become ACTIVE at once.
  */
 export async function startEmbeddedDynalite(
-  options: { readonly path?: string } = {},
+  options: EmbeddedDynaliteOptions = {},
 ): Promise<EmbeddedDynalite> {
   silenceDynaliteDeprecation();
   const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
-  const server = dynalite({
+  const store = dynalite({
     ...(options.path === undefined ? {} : { path: options.path }),
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  const stopStore = async (): Promise<void> => {
+    // Keep-alive sockets would otherwise hold close() open until dynalite's own shutdown timeout.
+    store.closeAllConnections();
+    await new Promise<void>((resolve) => store.close(() => resolve()));
+  };
+  if (options.access === 'open') {
+    await new Promise<void>((resolve, reject) => {
+      store.once('error', reject);
+      store.listen(0, '127.0.0.1', () => {
+        store.off('error', reject);
+        resolve();
+      });
+    });
+    return {
+      endpoint: `http://127.0.0.1:${(store.address() as AddressInfo).port}`,
+      credentials: randomCredentials(),
+      stop: stopStore,
+    };
+  }
+  // mkdtemp makes the directory 0700: only this user can connect to the socket inside. A short path under
+  // tmpdir, because a unix socket path is limited to about 100 bytes.
+  const socketDir = await mkdtemp(join(tmpdir(), 'mtv-store-'));
+  const socketPath = join(socketDir, 'dynalite.sock');
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
+    store.once('error', reject);
+    store.listen(socketPath, () => {
+      store.off('error', reject);
       resolve();
     });
   });
+
+  const credentials = randomCredentials();
+  const verifier = createSigV4Verifier({
+    service: 'dynamodb',
+    region: STORE_REGION,
+    lookupKey: (id) => (id === credentials.accessKeyId ? credentials : undefined),
+  });
+  const agent = new Agent({ keepAlive: true });
+
+  const guard = createServer(async (req, res) => {
+    try {
+      const body = await readBodyUpTo(req, MAX_STORE_REQUEST_BYTES);
+      if (body === undefined) {
+        res.writeHead(413, { connection: 'close' }).end();
+        return;
+      }
+      const target = req.url ?? '/';
+      const questionMark = target.indexOf('?');
+      const verified = await verifier.verify({
+        method: req.method ?? 'POST',
+        path: questionMark === -1 ? target : target.slice(0, questionMark),
+        rawQuery: questionMark === -1 ? '' : target.slice(questionMark + 1),
+        headers: req.headers,
+        body,
+      });
+      if (!verified.ok) return refuse(res, verified.errorType, verified.message);
+      const forward = httpRequest(
+        { socketPath, agent, method: req.method, path: target, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on('error', () => {
+        if (!res.headersSent) refuse(res, 'InternalServerError', 'store unavailable');
+        else res.destroy();
+      });
+      forward.end(body);
+    } catch {
+      if (!res.headersSent) refuse(res, 'InternalServerError', 'store guard failed');
+      else res.destroy();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    guard.once('error', reject);
+    guard.listen(0, '127.0.0.1', () => {
+      guard.off('error', reject);
+      resolve();
+    });
+  });
+
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: `http://127.0.0.1:${(guard.address() as AddressInfo).port}`,
+    credentials,
     async stop() {
-      // Keep-alive sockets would otherwise hold close() open until dynalite's own shutdown timeout.
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(guard);
+      agent.destroy();
+      await stopStore();
+      await rm(socketDir, { recursive: true, force: true });
     },
   };
 }

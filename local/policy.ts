@@ -5,18 +5,22 @@
  *
  * ```json
  * {
+ *   "generatedKeyId": "LOCAL7Q2M4X9K3H8D5T6W",
  *   "keys": [
  *     {
- *       "accessKeyId": "LOCALDEMOKEY",
- *       "secretAccessKey": "local-demo-secret",
- *       "principalArn": "arn:aws:iam::000000000000:user/local-demo",
+ *       "accessKeyId": "LOCAL7Q2M4X9K3H8D5T6W",
+ *       "secretAccessKey": "<random, made on first start>",
+ *       "principalArn": "arn:aws:iam::000000000000:user/local-mode",
  *       "clients": ["*"],
  *       "instances": ["*"]
  *     }
  *   ]
  * }
  * ```
+ *
+ * There is no well-known key: the first start on a data directory generates one at random.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
 
@@ -35,6 +39,11 @@ export interface PolicyKey {
 /** The policy file document. */
 export interface PolicyDocument {
   readonly keys: readonly PolicyKey[];
+  /**
+   * The access key local mode generated for this data directory. `npm start` prints that key (and no
+   * other: a user's team key stays unprinted), and only while it is still listed in `keys`.
+   */
+  readonly generatedKeyId?: string;
 }
 
 /** What a request asks for, in policy terms. */
@@ -47,17 +56,31 @@ export class PolicyFileError extends Error {
   override readonly name = 'PolicyFileError';
 }
 
+/** The principal of the key local mode generates (shown in the access log). */
+export const GENERATED_KEY_PRINCIPAL = 'arn:aws:iam::000000000000:user/local-mode';
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
 /**
- * Local-only demo credentials, written into a new policy file and printed by `npm start`. They only
- * open the local API on 127.0.0.1; they are not, and cannot be, AWS credentials.
+ * A fresh local-only key allowed every client and pool: 80 random bits of id, 240 of secret. It opens
+ * only the local API on 127.0.0.1; it is not, and cannot be, an AWS credential.
  */
-export const DEMO_POLICY_KEY: PolicyKey = Object.freeze({
-  accessKeyId: 'LOCALDEMOKEY',
-  secretAccessKey: 'local-demo-secret',
-  principalArn: 'arn:aws:iam::000000000000:user/local-demo',
-  clients: Object.freeze(['*']),
-  instances: Object.freeze(['*']),
-});
+export function generatePolicyKey(): PolicyKey {
+  const id = [...randomBytes(16)].map((byte) => BASE32[byte % 32]).join('');
+  return {
+    accessKeyId: `LOCAL${id}`,
+    secretAccessKey: randomBytes(30).toString('base64url'),
+    principalArn: GENERATED_KEY_PRINCIPAL,
+    clients: ['*'],
+    instances: ['*'],
+  };
+}
+
+/** The key local mode generated, while the document still lists it; never any other key. */
+export function generatedKeyOf(document: PolicyDocument): PolicyKey | undefined {
+  if (document.generatedKeyId === undefined) return undefined;
+  return document.keys.find((key) => key.accessKeyId === document.generatedKeyId);
+}
 
 /** The account id local ARNs use (AWS's documentation placeholder style: clearly not a real account). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -132,7 +155,23 @@ export function parsePolicyDocument(raw: string, file: string): PolicyDocument {
       instances: stringList(record.instances ?? [], where, 'instances'),
     };
   });
-  return { keys: parsed };
+  const generatedKeyId = (document as { generatedKeyId?: unknown }).generatedKeyId;
+  return typeof generatedKeyId === 'string' ? { generatedKeyId, keys: parsed } : { keys: parsed };
+}
+
+/**
+ * The key local mode generated in the policy file at `path` (what `npm start` prints): how tests, benches
+ * and scripts get a working key without a well-known one. Throws when the file no longer lists it.
+ */
+export async function readGeneratedKey(path: string): Promise<PolicyKey> {
+  const key = generatedKeyOf(await readPolicyFile(path));
+  if (!key) throw new PolicyFileError(`policy file ${path} no longer lists the key local mode generated`);
+  return key;
+}
+
+/** Reads and validates the policy file (throws `PolicyFileError` when it is invalid). */
+export async function readPolicyFile(path: string): Promise<PolicyDocument> {
+  return parsePolicyDocument(await readFile(path, 'utf8'), path);
 }
 
 /** Writes a policy file atomically with mode 0600 (it holds secrets, even if only local ones). */
@@ -140,7 +179,10 @@ export async function writePolicyFile(path: string, document: PolicyDocument): P
   await writePrivateJsonFile(path, document);
 }
 
-/** Creates the policy file with the demo key when it does not exist yet. Returns whether it did. */
+/**
+ * Creates the policy file with a freshly generated key when it does not exist yet (first start on a
+ * data directory). Returns whether it did.
+ */
 export async function ensurePolicyFile(path: string): Promise<boolean> {
   try {
     await stat(path);
@@ -148,13 +190,15 @@ export async function ensurePolicyFile(path: string): Promise<boolean> {
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
   }
-  await writePolicyFile(path, { keys: [DEMO_POLICY_KEY] });
+  const key = generatePolicyKey();
+  await writePolicyFile(path, { generatedKeyId: key.accessKeyId, keys: [key] });
   return true;
 }
 
 /**
- * The policy file as the server reads it: re-read whenever it changes (edits need no restart). A file
- * that turns bad keeps the last good version in force and reports the problem once per change.
+ * The policy file as the server reads it: re-read whenever it changes (edits need no restart). It fails
+ * closed: a file that goes missing or turns invalid revokes every key (nothing is kept from the last good
+ * version) until it is valid again, and the problem is reported once per change.
  */
 export class LocalPolicy {
   readonly #path: string;
@@ -186,8 +230,14 @@ export class LocalPolicy {
         await this.load();
       } catch (error) {
         this.#stamp = stamp;
-        if (error instanceof PolicyFileError) this.#onError?.(error);
-        else throw error;
+        this.#keys = new Map();
+        this.#onError?.(
+          error instanceof PolicyFileError
+            ? error
+            : new PolicyFileError(
+                `policy file ${this.#path} could not be read (${(error as { code?: string }).code ?? 'error'})`,
+              ),
+        );
       }
     }
     return this.#keys.get(accessKeyId);

@@ -20,8 +20,10 @@ export const LOCAL_DYNALITE_DIR = 'dynalite';
 export interface RuntimeInfo {
   /** Process id of the server; the file is stale when no such process is alive. */
   readonly pid: number;
-  /** `http://127.0.0.1:<port>` of its dynalite. */
+  /** `http://127.0.0.1:<port>` of its dynalite (the SigV4 guard in front of it). */
   readonly dynamoEndpoint: string;
+  /** The per-start credential the store's guard accepts (this file is 0600 in a 0700 directory). */
+  readonly dynamoCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly tableName: string;
   /** Absolute path of the credentials file it reads. */
   readonly credentialsFile: string;
@@ -60,7 +62,7 @@ export async function readRuntimeInfo(dataDir: string): Promise<RuntimeInfo | un
     return undefined;
   }
   if (!isRecord(parsed)) return undefined;
-  const { pid, dynamoEndpoint, tableName, credentialsFile, simulatorUrl, apiUrl } = parsed;
+  const { pid, dynamoEndpoint, tableName, credentialsFile, simulatorUrl, apiUrl, dynamoCredentials } = parsed;
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return undefined;
   if (!nonEmpty(dynamoEndpoint) || !nonEmpty(tableName) || !nonEmpty(credentialsFile) || !nonEmpty(apiUrl)) {
     return undefined;
@@ -72,6 +74,16 @@ export async function readRuntimeInfo(dataDir: string): Promise<RuntimeInfo | un
     credentialsFile,
     apiUrl,
     ...(nonEmpty(simulatorUrl) ? { simulatorUrl } : {}),
+    ...(isRecord(dynamoCredentials) &&
+    nonEmpty(dynamoCredentials.accessKeyId) &&
+    nonEmpty(dynamoCredentials.secretAccessKey)
+      ? {
+          dynamoCredentials: {
+            accessKeyId: dynamoCredentials.accessKeyId,
+            secretAccessKey: dynamoCredentials.secretAccessKey,
+          },
+        }
+      : {}),
   };
 }
 

@@ -8,14 +8,11 @@
  * credentials file with those services (real AWS or another emulator; the table must then exist).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
 import {
   credentialsFileExists,
@@ -30,9 +27,19 @@ import { createTokenVendor } from '../functions/core/token-vendor.js';
 import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/vendor.js';
 import { coreLogger, coreMetrics, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
-import { startEmbeddedDynalite } from './embedded-dynalite.js';
+import { secureDataDir } from './data-dir.js';
+import { STORE_REGION, startEmbeddedDynalite } from './embedded-dynalite.js';
+import {
+  closeServer,
+  createLimitedServer,
+  DEFAULT_HTTP_LIMITS,
+  type HttpLimits,
+  listenOnLoopback,
+  PortInUseError,
+} from './http-guard.js';
+import { type AccessLogEntry, createLocalApiHandler } from './local-api.js';
 import { createMarketoSimulator, DEMO_CLIENT, type MarketoSimulator } from './marketo-simulator.js';
-import { ensurePolicyFile, executeApiArn, isAllowed, LocalPolicy, type PolicyResource } from './policy.js';
+import { ensurePolicyFile, LocalPolicy } from './policy.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
   LOCAL_TABLE_NAME,
@@ -42,6 +49,9 @@ import {
   writeRuntimeInfo,
 } from './runtime-info.js';
 import { createSigV4Verifier } from './sigv4-verifier.js';
+
+export { PortInUseError } from './http-guard.js';
+export type { AccessLogEntry } from './local-api.js';
 
 /** Options of {@link startLocalVendor}. */
 export interface LocalVendorOptions {
@@ -65,18 +75,10 @@ export interface LocalVendorOptions {
   readonly vendorConfig?: Partial<TokenVendorConfig>;
   /** Told about each answered request (for the console access log). */
   readonly onRequest?: (entry: AccessLogEntry) => void;
-  /** Told about background events (refresher sweeps, policy file problems). */
+  /** Told about background events (refresher sweeps, policy file problems, repaired file modes). */
   readonly onEvent?: (message: string) => void;
-}
-
-/** One line of the access log. Never contains a token or a secret. */
-export interface AccessLogEntry {
-  readonly method: string;
-  readonly path: string;
-  readonly status: number;
-  readonly ms: number;
-  /** The caller's principal ARN, when the signature checked out. */
-  readonly principal?: string;
+  /** Timeouts and caps of the API's HTTP server (tests shorten them). */
+  readonly httpLimits?: Partial<HttpLimits>;
 }
 
 /** A running local vendor. */
@@ -98,19 +100,6 @@ export interface LocalVendor {
   stop(): Promise<void>;
 }
 
-/** The port is taken (another `npm start`, or something else). */
-export class PortInUseError extends Error {
-  override readonly name = 'PortInUseError';
-  constructor(
-    readonly port: number,
-    readonly what: string,
-  ) {
-    super(
-      `port ${port} on 127.0.0.1 is already in use (${what}); choose another with --port/--simulator-port`,
-    );
-  }
-}
-
 /** Another local vendor already runs on this data directory (dynalite's store can be opened once). */
 export class DataDirInUseError extends Error {
   override readonly name = 'DataDirInUseError';
@@ -118,120 +107,6 @@ export class DataDirInUseError extends Error {
 
 /** The file name of the local policy inside the data directory. */
 export const LOCAL_POLICY_FILE = 'policy.json';
-
-const MAX_BODY_BYTES = 1024 * 1024;
-const JSON_HEADERS = { 'content-type': 'application/json' } as const;
-
-/** The API's routes, matched like API Gateway resources (templates). */
-const ROUTES: ReadonlyArray<{
-  readonly method: string;
-  readonly resource: string;
-  readonly pattern: RegExp;
-  readonly param: 'clientId' | 'instance';
-}> = [
-  { method: 'GET', resource: '/tokens/{clientId}', pattern: /^\/tokens\/([^/]+)$/, param: 'clientId' },
-  {
-    method: 'POST',
-    resource: '/tokens/{clientId}/invalidate',
-    pattern: /^\/tokens\/([^/]+)\/invalidate$/,
-    param: 'clientId',
-  },
-  {
-    method: 'GET',
-    resource: '/instances/{instance}/token',
-    pattern: /^\/instances\/([^/]+)\/token$/,
-    param: 'instance',
-  },
-  {
-    method: 'POST',
-    resource: '/instances/{instance}/invalidate',
-    pattern: /^\/instances\/([^/]+)\/invalidate$/,
-    param: 'instance',
-  },
-];
-
-const listen = (server: Server, port: number, what: string): Promise<number> =>
-  new Promise((resolvePort, reject) => {
-    const onError = (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, what) : error);
-    server.once('error', onError);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', onError);
-      resolvePort((server.address() as AddressInfo).port);
-    });
-  });
-
-const closeServer = (server: Server): Promise<void> =>
-  new Promise((done) => {
-    server.close(() => done());
-    server.closeAllConnections();
-  });
-
-const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-};
-
-const send = (
-  res: ServerResponse,
-  status: number,
-  headers: Record<string, string | number | boolean>,
-  body: string,
-): void => {
-  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-};
-
-/** Headers as API Gateway passes them: last value wins in `headers`, all values in `multiValueHeaders`. */
-const eventHeaders = (req: IncomingMessage) => {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] as string;
-    const value = req.rawHeaders[i + 1] as string;
-    headers[name] = value;
-    const existing = multiValueHeaders[name];
-    if (existing) existing.push(value);
-    else multiValueHeaders[name] = [value];
-  }
-  return { headers, multiValueHeaders };
-};
-
-const eventQuery = (search: URLSearchParams) => {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (const [key, value] of search) {
-    single[key] = value;
-    const existing = multi[key];
-    if (existing) existing.push(value);
-    else multi[key] = [value];
-  }
-  const any = Object.keys(single).length > 0;
-  return { queryStringParameters: any ? single : null, multiValueQueryStringParameters: any ? multi : null };
-};
-
-/** A Lambda context good enough for middy and Powertools; local mode has no real one. */
-const localContext = (requestId: string): Context =>
-  ({
-    functionName: 'marketo-token-vendor-local-vend',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:marketo-token-vendor-local-vend',
-    memoryLimitInMB: '256',
-    awsRequestId: requestId,
-    logGroupName: '/local/marketo-token-vendor',
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 29_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }) as Context;
 
 /**
  * A clock whose sleeps end early when local mode shuts down, so an in-flight refresher sweep (which may
@@ -302,7 +177,13 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       `another local vendor (pid ${live.pid}, ${live.apiUrl}) already uses ${dataDir}; stop it or pick another --data-dir`,
     );
   }
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Created or repaired as 0700 with 0600 files on every start (dynalite and editors may leave 0644).
+  const repair = await secureDataDir(dataDir);
+  for (const warning of repair.warnings) onEvent(`warning: ${warning}`);
+  if (repair.tightened.length > 0) {
+    onEvent(`made private (others could read them): ${repair.tightened.map((p) => p || '.').join(', ')}`);
+  }
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits };
 
   // Claim the API port first: if it is taken, nothing else has been started.
   type Handle = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -313,15 +194,11 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     rejectReady = reject;
   });
   ready.catch(() => undefined);
-  const api = createServer((req, res) => {
-    void ready
-      .then((handle) => handle(req, res))
-      .catch(() => {
-        if (!res.headersSent) send(res, 500, JSON_HEADERS, '{"message":"Internal server error"}');
-        else res.destroy();
-      });
+  const api = createLimitedServer(limits, (req, res) => {
+    // Start-up failed: the server is about to close; answer nothing.
+    void ready.then((handle) => handle(req, res)).catch(() => res.destroy());
   });
-  const port = await listen(api, options.port ?? 8787, 'token API');
+  const port = await listenOnLoopback(api, options.port ?? 8787, 'token API');
   const url = `http://127.0.0.1:${port}`;
 
   const cleanups: Array<() => Promise<void>> = [() => closeServer(api)];
@@ -382,18 +259,18 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
 
     // Token store: dynalite persisted under the data directory, or the endpoint the environment names.
     let storeEndpoint: string;
+    let storeCredentials: { accessKeyId: string; secretAccessKey: string } | undefined;
     if (dynamoOverride) {
       storeEndpoint = dynamoOverride;
     } else {
       const embedded = await startEmbeddedDynalite({ path: files.dynaliteDir });
       cleanups.push(() => embedded.stop());
       storeEndpoint = embedded.endpoint;
+      storeCredentials = embedded.credentials;
     }
     const dynamo = new DynamoDBClient({
       endpoint: storeEndpoint,
-      ...(dynamoOverride
-        ? {}
-        : { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      ...(storeCredentials ? { region: STORE_REGION, credentials: storeCredentials } : {}),
       maxAttempts: 2,
     });
     cleanups.push(async () => dynamo.destroy());
@@ -446,136 +323,20 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
 
     await ensurePolicyFile(policyPath);
     const policy = new LocalPolicy(policyPath, {
-      onError: (error) => onEvent(`${error.message} (keeping the last valid policy)`),
+      onError: (error) =>
+        onEvent(`${error.message}: every request is refused until the policy file is valid again`),
     });
     await policy.load();
-    const verifier = createSigV4Verifier({
+    const handle = createLocalApiHandler({
       region,
-      lookupKey: async (accessKeyId) => policy.lookup(accessKeyId),
+      port,
+      limits,
+      verifier: createSigV4Verifier({ region, lookupKey: (accessKeyId) => policy.lookup(accessKeyId) }),
+      policy,
+      vend: (event, context) => vend(event, context),
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+      onEvent,
     });
-
-    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-      const started = performance.now();
-      const method = (req.method ?? 'GET').toUpperCase();
-      const rawUrl = req.url ?? '/';
-      const target = new URL(rawUrl, url);
-      let principal: string | undefined;
-      const finish = (status: number, headers: Record<string, string | number | boolean>, body: string) => {
-        const requestId = randomUUID();
-        send(res, status, { ...headers, 'x-amzn-RequestId': requestId }, body);
-        options.onRequest?.({
-          method,
-          path: target.pathname,
-          status,
-          ms: Math.round(performance.now() - started),
-          ...(principal === undefined ? {} : { principal }),
-        });
-      };
-      const gatewayError = (status: number, errorType: string, message: string) =>
-        finish(status, { ...JSON_HEADERS, 'x-amzn-ErrorType': errorType }, JSON.stringify({ message }));
-
-      const body = await readBody(req);
-      if (body === undefined) {
-        return gatewayError(413, 'RequestEntityTooLargeException', 'Request Too Long');
-      }
-      let route: (typeof ROUTES)[number] | undefined;
-      let param = '';
-      for (const candidate of ROUTES) {
-        const match = candidate.pattern.exec(target.pathname);
-        if (match && candidate.method === method) {
-          route = candidate;
-          param = decodeURIComponent(match[1] as string);
-          break;
-        }
-      }
-      if (!route) {
-        return gatewayError(404, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-      }
-
-      const verified = await verifier.verify({ method, url: rawUrl, headers: req.headers, body });
-      if (!verified.ok) return gatewayError(verified.status, verified.errorType, verified.message);
-      const key = await policy.lookup(verified.accessKeyId);
-      if (!key)
-        return gatewayError(
-          403,
-          'UnrecognizedClientException',
-          'The security token included in the request is invalid.',
-        );
-      principal = key.principalArn;
-      const resource: PolicyResource =
-        route.param === 'clientId'
-          ? { kind: 'client', clientId: param }
-          : { kind: 'instance', instance: param };
-      if (!isAllowed(key, resource)) {
-        return gatewayError(
-          403,
-          'AccessDeniedException',
-          `User: ${key.principalArn} is not authorized to perform: execute-api:Invoke on resource: ${executeApiArn(region, method, target.pathname)}`,
-        );
-      }
-
-      const requestId = randomUUID();
-      const { headers, multiValueHeaders } = eventHeaders(req);
-      const event: APIGatewayProxyEvent = {
-        resource: route.resource,
-        path: target.pathname,
-        httpMethod: method,
-        headers,
-        multiValueHeaders,
-        ...eventQuery(target.searchParams),
-        pathParameters: { [route.param]: param },
-        stageVariables: null,
-        body: body.length === 0 ? null : body.toString('utf8'),
-        isBase64Encoded: false,
-        requestContext: {
-          accountId: '000000000000',
-          apiId: 'local',
-          authorizer: undefined,
-          protocol: `HTTP/${req.httpVersion}`,
-          httpMethod: method,
-          identity: {
-            accessKey: verified.accessKeyId,
-            accountId: '000000000000',
-            apiKey: null,
-            apiKeyId: null,
-            caller: verified.accessKeyId,
-            clientCert: null,
-            cognitoAuthenticationProvider: null,
-            cognitoAuthenticationType: null,
-            cognitoIdentityId: null,
-            cognitoIdentityPoolId: null,
-            principalOrgId: null,
-            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-            user: verified.accessKeyId,
-            userAgent: req.headers['user-agent'] ?? null,
-            userArn: key.principalArn,
-          },
-          path: `/local${target.pathname}`,
-          stage: 'local',
-          requestId,
-          requestTimeEpoch: Date.now(),
-          resourceId: 'local',
-          resourcePath: route.resource,
-        },
-      };
-      let result: APIGatewayProxyResult;
-      try {
-        const output = await vend(event, localContext(requestId));
-        if (!('statusCode' in output)) throw new Error('vend handler returned a non-proxy result');
-        result = output;
-      } catch {
-        // What API Gateway answers when the Lambda integration itself fails.
-        return gatewayError(502, 'InternalServerErrorException', 'Internal server error');
-      }
-      const responseHeaders: Record<string, string | number | boolean> = { ...result.headers };
-      for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
-        responseHeaders[name] = values.map(String).join(', ');
-      }
-      const responseBody = result.isBase64Encoded
-        ? Buffer.from(result.body, 'base64').toString()
-        : result.body;
-      finish(result.statusCode, responseHeaders, responseBody);
-    };
 
     const runSweep = async (): Promise<RefreshSummary> => {
       const summary = await vendor.refreshAll({
@@ -606,6 +367,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     await writeRuntimeInfo(dataDir, {
       pid: process.pid,
       dynamoEndpoint: storeEndpoint,
+      ...(storeCredentials ? { dynamoCredentials: storeCredentials } : {}),
       tableName,
       credentialsFile: credentialsPath,
       apiUrl: url,

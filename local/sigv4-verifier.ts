@@ -4,6 +4,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HeaderBag, HttpRequest as SmithyHttpRequest } from '@smithy/types';
+import type { GatewayErrorKind } from '../functions/contract/index.js';
 
 /**
  * Verifies AWS Signature Version 4 on requests to the local API, the way API Gateway does for an
@@ -14,8 +15,10 @@ import type { HeaderBag, HttpRequest as SmithyHttpRequest } from '@smithy/types'
 /** The parts of an incoming HTTP request the verifier needs. */
 export interface SignedRequest {
   readonly method: string;
-  /** Raw request target as received: path plus optional `?query`. */
-  readonly url: string;
+  /** The path exactly as received (the one the request is routed on; see request-target.ts). */
+  readonly path: string;
+  /** The query string exactly as received, without `?`; `''` when there is none. */
+  readonly rawQuery: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: Uint8Array;
 }
@@ -42,6 +45,11 @@ export interface SigV4VerifierOptions {
 export interface VerificationFailure {
   readonly ok: false;
   readonly status: 403;
+  /** The refusal's kind in the contract's gateway-error table. */
+  readonly kind: Extract<
+    GatewayErrorKind,
+    'MISSING_AUTHENTICATION_TOKEN' | 'INVALID_SIGNATURE' | 'EXPIRED_TOKEN'
+  >;
   /** API Gateway's `x-amzn-ErrorType` value. */
   readonly errorType:
     | 'MissingAuthenticationTokenException'
@@ -75,16 +83,33 @@ const AUTH_PATTERN =
 const AMZ_DATE_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
+const kindOf = (
+  errorType: VerificationFailure['errorType'],
+  message: string,
+): VerificationFailure['kind'] => {
+  if (errorType === 'MissingAuthenticationTokenException') return 'MISSING_AUTHENTICATION_TOKEN';
+  // API Gateway's EXPIRED_TOKEN covers a signature outside the 5-minute window.
+  if (message.startsWith('Signature expired') || message.startsWith('Signature not yet current'))
+    return 'EXPIRED_TOKEN';
+  return 'INVALID_SIGNATURE';
+};
+
 const failure = (errorType: VerificationFailure['errorType'], message: string): VerificationFailure => ({
   ok: false,
   status: 403,
+  kind: kindOf(errorType, message),
   errorType,
   message,
 });
 
+/** A lowercase HTTP header name (RFC 9110 token): nothing else can be a signed header. */
+const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
+
 const headerValue = (headers: IncomingHttpHeaders, name: string): string | undefined => {
+  // Own properties only: `constructor` or `__proto__` must not resolve to Object.prototype's members.
+  if (!Object.hasOwn(headers, name)) return undefined;
   const value = headers[name];
-  if (value === undefined) return undefined;
+  if (typeof value !== 'string' && !Array.isArray(value)) return undefined;
   // Repeated headers are canonicalised as one comma-separated value, as SigV4 specifies.
   return Array.isArray(value) ? value.join(',') : value;
 };
@@ -192,6 +217,9 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
         );
       }
       const signed = signedHeaderList.split(';');
+      if (!signed.every((name) => HEADER_NAME.test(name)) || new Set(signed).size !== signed.length) {
+        return failure('InvalidSignatureException', SIGV4_MESSAGES.mismatch);
+      }
       if (!signed.includes('host')) {
         return failure(
           'IncompleteSignatureException',
@@ -246,21 +274,21 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
       }
 
       // Rebuild the request with exactly the headers the client signed, then sign it again.
-      const headers: Record<string, string> = {};
+      const pairs: Array<[string, string]> = [];
       for (const name of signed) {
         const value = headerValue(request.headers, name);
         if (value === undefined) return failure('InvalidSignatureException', SIGV4_MESSAGES.mismatch);
-        headers[name] = value;
+        pairs.push([name, value]);
       }
-      const questionMark = request.url.indexOf('?');
-      const path = questionMark === -1 ? request.url : request.url.slice(0, questionMark);
-      const rawQuery = questionMark === -1 ? '' : request.url.slice(questionMark + 1);
+      // fromEntries defines own properties, so even a header named like a prototype member stays data.
+      const headers: Record<string, string> = Object.fromEntries(pairs);
+      const { path, rawQuery } = request;
       const credentials = { accessKeyId, secretAccessKey: key.secretAccessKey };
       const resign = async (signer: SignatureV4, query: Record<string, string | string[]>) => {
         const rebuilt = new HttpRequest({
           method: request.method.toUpperCase(),
           protocol: 'http:',
-          hostname: headers.host.replace(/:\d+$/, ''),
+          hostname: String(headers.host).replace(/:\d+$/, ''),
           path,
           query,
           headers,

@@ -1,12 +1,16 @@
 /**
- * `npm start`: the token vendor on this machine, no AWS account needed. Prints the endpoint, the local
- * demo access key and a ready-to-paste `curl --aws-sigv4` line; Ctrl-C (or SIGTERM) shuts it down cleanly.
+ * `npm start`: the token vendor on this machine, no AWS account needed. Prints the endpoint, the access
+ * key local mode generated for this data directory and a ready-to-paste `curl --aws-sigv4` line; Ctrl-C
+ * (or SIGTERM) shuts it down cleanly.
  */
-import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
+import { routeOf, routePath } from '../functions/contract/index.js';
 import { DEMO_CLIENT } from './marketo-simulator.js';
-import { DEMO_POLICY_KEY, parsePolicyDocument } from './policy.js';
+import { generatedKeyOf, readPolicyFile } from './policy.js';
 import { DataDirInUseError, type LocalVendor, PortInUseError, startLocalVendor } from './server.js';
+
+// Everything this process creates (dynalite's files included) is for this user only.
+process.umask(0o077);
 
 // Local mode defaults: one access-log line per request instead of JSON audit lines and EMF blobs.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -68,9 +72,9 @@ try {
   process.exit(1);
 }
 
-// The demo key is a local-only value kept in the policy file; print it only if it is still there.
-const policy = parsePolicyDocument(await readFile(local.paths.policy, 'utf8'), local.paths.policy);
-const demoKey = policy.keys.find((k) => k.accessKeyId === DEMO_POLICY_KEY.accessKeyId) ?? policy.keys[0];
+// Only the key local mode generated, and only while the policy file still lists it: a user's own key
+// (a real team's, say) is never printed.
+const generatedKey = await readPolicyFile(local.paths.policy).then(generatedKeyOf, () => undefined);
 
 const lines = [
   `Marketo token vendor (local mode) listening on ${local.url}`,
@@ -83,16 +87,19 @@ const lines = [
     : []),
   '',
 ];
-if (demoKey) {
+if (generatedKey) {
   lines.push(
-    `Local access key: ${demoKey.accessKeyId}  secret: ${demoKey.secretAccessKey}  (local-only, from the policy file)`,
+    `Local access key: ${generatedKey.accessKeyId}  secret: ${generatedKey.secretAccessKey}  (local-only, generated for this data directory, in the policy file)`,
     '',
     'Get a token:',
-    `  curl --aws-sigv4 "aws:amz:${local.region}:execute-api" --user ${demoKey.accessKeyId}:${demoKey.secretAccessKey} ${local.url}/tokens/${DEMO_CLIENT.clientId}`,
+    `  curl --aws-sigv4 "aws:amz:${local.region}:execute-api" --user ${generatedKey.accessKeyId}:${generatedKey.secretAccessKey} ${local.url}${routePath(routeOf('token'), DEMO_CLIENT.clientId)}`,
     '',
   );
 } else {
-  lines.push(`No access keys in ${local.paths.policy}: add one to call the API.`, '');
+  lines.push(
+    `Access keys: those in ${local.paths.policy} (local mode prints only the key it generated).`,
+    '',
+  );
 }
 lines.push('Ctrl-C to stop.');
 console.log(lines.join('\n'));

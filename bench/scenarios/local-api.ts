@@ -11,22 +11,19 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import autocannon from 'autocannon';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
-import { DEMO_POLICY_KEY } from '../../local/policy.js';
+import { type PolicyKey, readGeneratedKey } from '../../local/policy.js';
 import { startLocalVendor } from '../../local/server.js';
 import { withDiscardedStdout } from '../lib/quiet.js';
 import type { Scenario, ScenarioReport } from '../lib/scenario.js';
 import { fmt, nowMs } from '../lib/stats.js';
 
-/** SigV4 headers for `GET <url>` with the local demo key (SigV4 has no nonce: one signature serves a run). */
-async function signedHeaders(url: URL, region: string): Promise<Record<string, string>> {
+/** SigV4 headers for `GET <url>` with the generated local key (SigV4 has no nonce: one signature serves a run). */
+async function signedHeaders(url: URL, region: string, key: PolicyKey): Promise<Record<string, string>> {
   const signer = new SignatureV4({
     service: 'execute-api',
     region,
     sha256: Sha256,
-    credentials: {
-      accessKeyId: DEMO_POLICY_KEY.accessKeyId,
-      secretAccessKey: DEMO_POLICY_KEY.secretAccessKey,
-    },
+    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
   });
   const signed = await signer.sign(
     new HttpRequest({
@@ -59,7 +56,7 @@ export const localApiScenario: Scenario = {
     });
     try {
       const url = new URL(`/tokens/${DEMO_CLIENT.clientId}`, local.url);
-      const headers = await signedHeaders(url, local.region);
+      const headers = await signedHeaders(url, local.region, await readGeneratedKey(local.paths.policy));
       const { result } = await withDiscardedStdout(async () => {
         const warm = await fetch(url, { headers });
         if (warm.status !== 200) throw new Error(`warm-up request answered ${warm.status}`);
@@ -74,7 +71,7 @@ export const localApiScenario: Scenario = {
       const markdown = [
         `\`startLocalVendor()\` (what \`npm start\` runs) on 127.0.0.1 with an OS-chosen port, SigV4 verification ` +
           `and the local policy on, under autocannon: ${connections} connections for ${durationS} s, ` +
-          '`GET /tokens/demo-client` signed once with the local demo key (SigV4 has no nonce; the server verifies ' +
+          '`GET /tokens/demo-client` signed once with the generated local key (SigV4 has no nonce; the server verifies ' +
           'the signature on every request). After the first request every vend is an in-memory hit. Server and ' +
           'load generator share this process (2 cores), so this is a floor.',
         '',

@@ -11,7 +11,7 @@ import { createTokenClient, MarketoApiError, type TokenClient } from '../../clie
 import { createSyncJob } from '../../examples/sync-job/handler.js';
 import { upsertClient } from '../../functions/adapters/file-credentials.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
-import { DEMO_POLICY_KEY, writePolicyFile } from '../../local/policy.js';
+import { writePolicyFile } from '../../local/policy.js';
 import { type LocalVendor, startLocalVendor } from '../../local/server.js';
 import { registerSensitive } from '../support/leak-scan.js';
 
@@ -20,10 +20,18 @@ const run = promisify(execFile);
 /** The JSON answers of the local API: a token, a vendor error, or an API Gateway message. */
 interface ApiBody {
   readonly clientId?: string;
-  readonly message?: string;
-  readonly error?: { readonly code: string };
+  readonly error?: { readonly code: string; readonly message: string };
 }
 const json = async (response: Response): Promise<ApiBody> => (await response.json()) as ApiBody;
+
+/** A key allowed every client (what local mode generates on a fresh data directory). */
+const ADMIN_KEY = {
+  accessKeyId: 'LOCALTESTADMIN',
+  secretAccessKey: 'admin-local-secret-123',
+  principalArn: 'arn:aws:iam::000000000000:user/local-mode',
+  clients: ['*'],
+  instances: ['*'],
+};
 
 /** A key that may only use clients named `team-a-*`. */
 const TEAM_A_KEY = {
@@ -64,7 +72,7 @@ async function signedFetch(
   } = {},
 ): Promise<Response> {
   const target = new URL(url);
-  const key = options.key ?? DEMO_POLICY_KEY;
+  const key = options.key ?? ADMIN_KEY;
   const signer = new SignatureV4({
     service: 'execute-api',
     region: 'us-east-1',
@@ -101,7 +109,7 @@ describe('local mode over HTTP on loopback', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'mtv-local-e2e-'));
-    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [DEMO_POLICY_KEY, TEAM_A_KEY] });
+    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [ADMIN_KEY, TEAM_A_KEY] });
     local = await start();
     registerSensitive(DEMO_CLIENT.clientSecret, TEAM_A_CLIENT.clientSecret);
     local.simulator?.addClient(TEAM_A_CLIENT);
@@ -113,7 +121,7 @@ describe('local mode over HTTP on loopback', () => {
     demoClient = createTokenClient({
       endpoint: local.url,
       region: 'us-east-1',
-      credentials: DEMO_POLICY_KEY,
+      credentials: ADMIN_KEY,
       fetch: counted.fetch,
     });
   });
@@ -133,7 +141,7 @@ describe('local mode over HTTP on loopback', () => {
         '--aws-sigv4',
         'aws:amz:us-east-1:execute-api',
         '--user',
-        `${DEMO_POLICY_KEY.accessKeyId}:${DEMO_POLICY_KEY.secretAccessKey}`,
+        `${ADMIN_KEY.accessKeyId}:${ADMIN_KEY.secretAccessKey}`,
         `${local.url}/tokens/demo-client?minValidity=30`,
       ]);
       const [body, status] = stdout.split('\n');
@@ -147,15 +155,19 @@ describe('local mode over HTTP on loopback', () => {
     it('answers an unsigned request with 403 Missing Authentication Token', async () => {
       const response = await fetch(`${local.url}/tokens/demo-client`);
       expect(response.status).toBe(403);
-      expect(await json(response)).toEqual({ message: 'Missing Authentication Token' });
+      expect(await json(response)).toEqual({
+        error: { code: 'AccessDenied', message: 'Missing Authentication Token' },
+      });
     });
 
     it('answers a request signed with the wrong secret with 403 signature mismatch', async () => {
       const response = await signedFetch(`${local.url}/tokens/demo-client`, {
-        key: { accessKeyId: DEMO_POLICY_KEY.accessKeyId, secretAccessKey: 'not-the-secret' },
+        key: { accessKeyId: ADMIN_KEY.accessKeyId, secretAccessKey: 'not-the-secret' },
       });
       expect(response.status).toBe(403);
-      expect((await json(response)).message).toMatch(/^The request signature we calculated does not match/);
+      expect((await json(response)).error?.message).toMatch(
+        /^The request signature we calculated does not match/,
+      );
     });
 
     it('answers a request signed ten minutes ago with 403 Signature expired', async () => {
@@ -163,7 +175,9 @@ describe('local mode over HTTP on loopback', () => {
         signingDate: new Date(Date.now() - 10 * 60_000),
       });
       expect(response.status).toBe(403);
-      expect((await json(response)).message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than /);
+      expect((await json(response)).error?.message).toMatch(
+        /^Signature expired: \d{8}T\d{6}Z is now earlier than /,
+      );
     });
 
     it('answers an unknown access key with 403 invalid security token', async () => {
@@ -172,7 +186,7 @@ describe('local mode over HTTP on loopback', () => {
       });
       expect(response.status).toBe(403);
       expect(await json(response)).toEqual({
-        message: 'The security token included in the request is invalid.',
+        error: { code: 'AccessDenied', message: 'The security token included in the request is invalid.' },
       });
     });
 
@@ -180,8 +194,11 @@ describe('local mode over HTTP on loopback', () => {
       const response = await signedFetch(`${local.url}/tokens/demo-client`, { key: TEAM_A_KEY });
       expect(response.status).toBe(403);
       expect(await json(response)).toEqual({
-        message:
-          'User: arn:aws:iam::000000000000:role/team-a-sync is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:000000000000:local/local/GET/tokens/demo-client',
+        error: {
+          code: 'AccessDenied',
+          message:
+            'User: arn:aws:iam::000000000000:role/team-a-sync is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:000000000000:local/local/GET/tokens/demo-client',
+        },
       });
     });
 
@@ -192,7 +209,9 @@ describe('local mode over HTTP on loopback', () => {
         key: TEAM_A_KEY,
       });
       expect(response.status).toBe(403);
-      expect((await json(response)).message).toMatch(/is not authorized to perform: execute-api:Invoke/);
+      expect((await json(response)).error?.message).toMatch(
+        /is not authorized to perform: execute-api:Invoke/,
+      );
     });
 
     it('gives a key allowed by a wildcard a token for its client', async () => {
@@ -202,10 +221,12 @@ describe('local mode over HTTP on loopback', () => {
       expect((await json(response)).clientId).toBe('team-a-client');
     });
 
-    it('answers an unknown route with 404 Missing Authentication Token, as API Gateway does', async () => {
+    it('answers an unknown route with 403 Missing Authentication Token, as API Gateway does', async () => {
       const response = await signedFetch(`${local.url}/clients`);
-      expect(response.status).toBe(404);
-      expect(await json(response)).toEqual({ message: 'Missing Authentication Token' });
+      expect(response.status).toBe(403);
+      expect(await json(response)).toEqual({
+        error: { code: 'AccessDenied', message: 'Missing Authentication Token' },
+      });
     });
 
     it('passes the vend handler errors through with their code', async () => {
@@ -303,7 +324,7 @@ describe('local mode over HTTP on loopback', () => {
       const before = await createTokenClient({
         endpoint: local.url,
         region: 'us-east-1',
-        credentials: DEMO_POLICY_KEY,
+        credentials: ADMIN_KEY,
       }).getToken('demo-client');
       registerSensitive(...(local.simulator?.issuedTokens() ?? []));
       await local.stop();
@@ -312,7 +333,7 @@ describe('local mode over HTTP on loopback', () => {
       const after = await createTokenClient({
         endpoint: local.url,
         region: 'us-east-1',
-        credentials: DEMO_POLICY_KEY,
+        credentials: ADMIN_KEY,
       }).getToken('demo-client');
 
       expect(after.accessToken).toBe(before.accessToken);

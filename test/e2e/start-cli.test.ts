@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
-import { DEMO_POLICY_KEY } from '../../local/policy.js';
+import { readGeneratedKey } from '../../local/policy.js';
 import { startLocalVendor } from '../../local/server.js';
 import { createTestTable, startDynalite } from '../support/dynalite.js';
 import { captureText, registerSensitive } from '../support/leak-scan.js';
@@ -126,7 +126,7 @@ describe('the in-process refresher', () => {
       env: {},
     });
     try {
-      await waitFor(() => (local.simulator?.identityCalls('demo-client') ?? 0) > 0, 5_000);
+      await waitFor(() => (local.simulator?.identityCalls('demo-client') ?? 0) > 0, 20_000);
       expect(local.simulator?.identityCalls('demo-client')).toBe(1);
     } finally {
       registerSensitive(...(local.simulator?.issuedTokens() ?? []));
@@ -156,7 +156,7 @@ describe('AWS_ENDPOINT_URL_DYNAMODB', () => {
       const token = await createTokenClient({
         endpoint: local.url,
         region: 'us-east-1',
-        credentials: DEMO_POLICY_KEY,
+        credentials: await readGeneratedKey(local.paths.policy),
       }).getToken('demo-client');
       const record = await new DynamoTokenStore({ client: external.client, tableName }).get('demo-client');
       expect(record?.token?.accessToken).toBe(token.accessToken);

@@ -17,7 +17,7 @@ export interface RunningDynalite {
 
 /** Starts dynalite in memory on 127.0.0.1 with a port chosen by the OS. Tables become ACTIVE at once. */
 export async function startDynalite(): Promise<RunningDynalite> {
-  const { endpoint, stop } = await startEmbeddedDynalite();
+  const { endpoint, stop } = await startEmbeddedDynalite({ access: 'open' });
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',

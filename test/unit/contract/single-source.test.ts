@@ -17,7 +17,6 @@ const SCANNED = ['functions', 'lib', 'local', 'cli'];
  */
 const PENDING_MIGRATION: readonly string[] = [
   'lib/token-task.ts',
-  'local/start.ts',
 ];
 
 const sourceFiles = (dir: string): string[] =>

@@ -2,7 +2,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
-import { createSigV4Verifier, SIGV4_MESSAGES, type SignedRequest } from '../../local/sigv4-verifier.js';
+import { createSigV4Verifier, SIGV4_MESSAGES, type SignedRequest } from '../../../local/sigv4-verifier.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const KEY = { accessKeyId: 'LOCALTESTKEY', secretAccessKey: 'local-test-secret' };
@@ -57,11 +57,18 @@ async function signedRequest(options: SignOptions = {}): Promise<SignedRequest> 
   for (const [name, value] of Object.entries(signed.headers)) headers[name.toLowerCase()] = value;
   return {
     method: signed.method,
-    url: `${signed.path}${search ? `?${search}` : ''}`,
+    path: signed.path,
+    rawQuery: search,
     headers,
     body: Buffer.from(options.body ?? ''),
   };
 }
+
+/** The request as it would arrive with another request target. */
+const withTarget = (request: SignedRequest, target: string): SignedRequest => {
+  const [path = '', rawQuery = ''] = target.split('?');
+  return { ...request, path, rawQuery };
+};
 
 describe('SigV4 verifier', () => {
   describe('accepts', () => {
@@ -78,7 +85,7 @@ describe('SigV4 verifier', () => {
     it('the signed query parameters sent in another order', async () => {
       // Canonical query strings are sorted, so the order on the wire does not matter.
       const request = await signedRequest({ query: { a: '1', b: '2' } });
-      expect((await verifier.verify({ ...request, url: '/tokens/demo-client?b=2&a=1' })).ok).toBe(true);
+      expect((await verifier.verify(withTarget(request, '/tokens/demo-client?b=2&a=1'))).ok).toBe(true);
     });
 
     it('a POST whose body hash is in a signed x-amz-content-sha256 header', async () => {
@@ -122,13 +129,13 @@ describe('SigV4 verifier', () => {
 
     it('a request whose path was changed after signing', async () => {
       const request = await signedRequest();
-      const result = await verifier.verify({ ...request, url: '/tokens/other-client' });
+      const result = await verifier.verify(withTarget(request, '/tokens/other-client'));
       expect(result).toMatchObject({ ok: false, message: SIGV4_MESSAGES.mismatch });
     });
 
     it('a request whose query was changed after signing', async () => {
       const request = await signedRequest({ query: { minValidity: '30' } });
-      const result = await verifier.verify({ ...request, url: '/tokens/demo-client?minValidity=3000' });
+      const result = await verifier.verify(withTarget(request, '/tokens/demo-client?minValidity=3000'));
       expect(result).toMatchObject({ ok: false, message: SIGV4_MESSAGES.mismatch });
     });
 
@@ -181,6 +188,20 @@ describe('SigV4 verifier', () => {
     it('a credential scoped to another region', async () => {
       const result = await verifier.verify(await signedRequest({ region: 'eu-west-1' }));
       expect(result).toMatchObject({ ok: false, message: expect.stringMatching(/valid region/) });
+    });
+
+    it('a signed header named like an Object.prototype member (constructor) as a mismatch', async () => {
+      const request = await signedRequest();
+      const authorization = String(request.headers.authorization).replace(
+        /SignedHeaders=[^,]+/,
+        'SignedHeaders=constructor;host;x-amz-date',
+      );
+      const result = await verifier.verify({ ...request, headers: { ...request.headers, authorization } });
+      expect(result).toMatchObject({
+        ok: false,
+        kind: 'INVALID_SIGNATURE',
+        message: SIGV4_MESSAGES.mismatch,
+      });
     });
 
     it('an access key that does not exist as an invalid security token', async () => {

@@ -1,0 +1,107 @@
+/**
+ * The API Gateway REST proxy event the vend handler receives, built in one place: local mode builds
+ * each request's event here, and the tests' `apiEvent` (test/support/api-event.ts) builds theirs with the
+ * same function, so both feed the handler the same shape the deployed API does.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { LOCAL_ACCOUNT_ID } from './policy.js';
+
+/** What an event is built from. */
+export interface ApiEventInput {
+  readonly method: string;
+  /** API Gateway resource template (`/tokens/{clientId}`). */
+  readonly resource: string;
+  /** The request path, without stage. */
+  readonly path: string;
+  readonly pathParameters: Readonly<Record<string, string>> | null;
+  /** Query parameters in order; repeated names keep every value in the multi-value map. */
+  readonly query?: Iterable<readonly [string, string]>;
+  /** Header name/value pairs in order, as received (`IncomingMessage.rawHeaders`, paired). */
+  readonly headers?: Iterable<readonly [string, string]>;
+  readonly body: string | null;
+  /** Who signed the request. */
+  readonly caller: {
+    readonly userArn: string;
+    readonly accessKeyId: string;
+    readonly sourceIp?: string;
+    readonly userAgent?: string | null;
+  };
+  readonly requestId: string;
+  readonly requestTimeEpochMs: number;
+  /** @default 'local' */
+  readonly stage?: string;
+  /** @default 'HTTP/1.1' */
+  readonly protocol?: string;
+}
+
+/** Single values (last wins) and every value by name, as API Gateway passes headers and query strings. */
+function singleAndMulti(pairs: Iterable<readonly [string, string]> | undefined) {
+  const single: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  for (const [name, value] of pairs ?? []) {
+    single[name] = value;
+    const existing = multi[name];
+    if (existing) existing.push(value);
+    else multi[name] = [value];
+  }
+  return { single, multi, any: Object.keys(single).length > 0 };
+}
+
+/** Pairs `IncomingMessage.rawHeaders` (`[name, value, name, value, …]`). */
+export function headerPairs(rawHeaders: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    pairs.push([rawHeaders[i] as string, rawHeaders[i + 1] as string]);
+  }
+  return pairs;
+}
+
+/** The REST proxy event of one request. */
+export function buildApiEvent(input: ApiEventInput): APIGatewayProxyEvent {
+  const headers = singleAndMulti(input.headers);
+  const query = singleAndMulti(input.query);
+  const stage = input.stage ?? 'local';
+  return {
+    resource: input.resource,
+    path: input.path,
+    httpMethod: input.method,
+    headers: headers.single,
+    multiValueHeaders: headers.multi,
+    queryStringParameters: query.any ? query.single : null,
+    multiValueQueryStringParameters: query.any ? query.multi : null,
+    pathParameters: input.pathParameters === null ? null : { ...input.pathParameters },
+    stageVariables: null,
+    body: input.body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: LOCAL_ACCOUNT_ID,
+      apiId: 'local',
+      authorizer: undefined,
+      protocol: input.protocol ?? 'HTTP/1.1',
+      httpMethod: input.method,
+      identity: {
+        accessKey: input.caller.accessKeyId,
+        accountId: LOCAL_ACCOUNT_ID,
+        apiKey: null,
+        apiKeyId: null,
+        caller: input.caller.accessKeyId,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: input.caller.sourceIp ?? '127.0.0.1',
+        user: input.caller.accessKeyId,
+        userAgent: input.caller.userAgent ?? null,
+        userArn: input.caller.userArn,
+      },
+      path: `/${stage}${input.path}`,
+      stage,
+      requestId: input.requestId,
+      requestTimeEpoch: input.requestTimeEpochMs,
+      resourceId: 'local',
+      resourcePath: input.resource,
+    },
+  };
+}
