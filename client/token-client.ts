@@ -131,8 +131,8 @@ interface TokenTarget {
   readonly invalidatePath: string;
 }
 
-/** Client ids and instance names share one alphabet (the vendor's). */
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Client ids and instance names share one alphabet (the vendor's; a spec test compares the two). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const assertName = (value: string, what: 'clientId' | 'instance'): void => {
   if (!NAME_PATTERN.test(value)) {

@@ -8,6 +8,7 @@ import {
   REQUEST_MIN_VALIDITY_SECONDS,
   TokenVendorClientError,
 } from '../../client/index.js';
+import { NAME_PATTERN } from '../../client/token-client.js';
 import { readRuntimeConfig } from '../../functions/config.js';
 import * as contract from '../../functions/contract/index.js';
 import { ERROR_CODES } from '../../functions/core/errors.js';
@@ -344,6 +345,10 @@ describe('client error codes', () => {
 });
 
 describe('client defaults', () => {
+  it("accept exactly the vendor's client id and instance alphabet", () => {
+    expect(NAME_PATTERN.source).toBe(contract.CLIENT_ID_PATTERN_SOURCE);
+  });
+
   it("mirror the vendor's default minValidity (the API's, the direct invoke's and tokenTask's)", () => {
     expect(DEFAULT_MIN_VALIDITY_SECONDS).toBe(contract.DEFAULT_MIN_VALIDITY_SECONDS);
     expect(DEFAULT_MIN_VALIDITY_SECONDS).toBe(DEFAULT_TOKEN_VENDOR_CONFIG.defaultMinValiditySeconds);

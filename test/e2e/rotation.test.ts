@@ -1,0 +1,107 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
+import { upsertClient } from '../../functions/adapters/file-credentials.js';
+import { writePolicyFile } from '../../local/policy.js';
+import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { registerSensitive } from '../support/leak-scan.js';
+
+/**
+ * Consumers never see a rotation (issue 15): library consumers with the library's defaults keep calling
+ * Marketo (the simulator) through local mode while tokens expire, and none of their calls fails. The
+ * token lifespan is short so that two expiries fall inside the test; the assertions count errors, never
+ * time.
+ */
+
+/** Short-lived tokens: two expiries (three tokens) within about 40 s. */
+const LIFESPAN_SECONDS = 15;
+const CLIENT = { clientId: 'rotation-sync', clientSecret: 'rotation-marketo-secret-0123' };
+const KEY = {
+  accessKeyId: 'ROTATIONKEY',
+  secretAccessKey: 'rotation-local-secret-123',
+  principalArn: 'arn:aws:iam::000000000000:role/rotation-sync',
+  clients: [CLIENT.clientId],
+  instances: [],
+};
+const CONSUMERS = 6;
+
+describe('library consumers across token expiries in local mode', () => {
+  let dataDir: string;
+  let local: LocalVendor;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'mtv-rotation-e2e-'));
+    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [KEY] });
+    local = await startLocalVendor({
+      port: 0,
+      simulatorPort: 0,
+      dataDir,
+      refreshIntervalMs: 0,
+      tokenLifespanSeconds: LIFESPAN_SECONDS,
+      env: {},
+    });
+    registerSensitive(CLIENT.clientSecret, KEY.secretAccessKey);
+    local.simulator?.addClient(CLIENT);
+    await upsertClient(local.paths.credentials, {
+      ...CLIENT,
+      identityUrl: local.simulator?.identityUrl ?? '',
+    });
+  });
+
+  afterAll(async () => {
+    registerSensitive(...(local?.simulator?.issuedTokens() ?? []));
+    await local?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('surfaces no error and no refused Marketo call over two expiries, with the library defaults', async () => {
+    // Prepare: consumers as separate processes would be (one client library each, default options).
+    const simulator = local.simulator;
+    if (!simulator) throw new Error('local mode started without its simulator');
+    const leadsUrl = `${simulator.restUrl}/rest/v1/leads.json?batchSize=1`;
+    const errors: string[] = [];
+    const tokensSeen = new Set<string>();
+    let calls = 0;
+    let refused = 0;
+    let running = true;
+
+    const consumer = async (index: number): Promise<void> => {
+      const tokens = createTokenClient({ endpoint: local.url, region: local.region, credentials: KEY });
+      for (let round = 0; running; round += 1) {
+        try {
+          calls += 1;
+          if ((round + index) % 4 === 0) {
+            // getToken names its validity: the default (20 s) is more than these 15 s tokens ever have.
+            tokensSeen.add((await tokens.getToken(CLIENT.clientId, { minValidity: 3 })).accessToken);
+          } else {
+            const response = await tokens.marketoFetch(CLIENT.clientId, leadsUrl);
+            const body = (await response.json()) as { success?: boolean };
+            if (body.success !== true) refused += 1;
+          }
+        } catch (error) {
+          errors.push(error instanceof TokenVendorClientError ? error.code : String(error));
+        }
+        await delay(50);
+      }
+    };
+
+    // Act: keep calling until the simulator has issued three tokens (two expiries), then a little longer.
+    const consumers = Promise.all(Array.from({ length: CONSUMERS }, (_, index) => consumer(index)));
+    const deadline = Date.now() + (3 * LIFESPAN_SECONDS + 20) * 1000;
+    while (simulator.identityCalls(CLIENT.clientId) < 3 && Date.now() < deadline) await delay(200);
+    await delay(1_000);
+    running = false;
+    await consumers;
+
+    // Assert: two expiries happened, and no consumer saw either.
+    expect(tokensSeen.size).toBeGreaterThanOrEqual(3);
+    expect(errors).toEqual([]);
+    expect(refused).toBe(0);
+    expect(calls).toBeGreaterThan(100);
+    // One Identity call per token: the rotations did not make consumers hammer Identity.
+    expect(simulator.identityCalls(CLIENT.clientId)).toBe(simulator.issuedTokens().length);
+  }, 120_000);
+});
