@@ -58,10 +58,18 @@ export function itemToRecord(item: Item): TokenRecord | undefined {
   const tokenType = str(item, 'tokenType');
   const expiresAt = num(item, 'expiresAt');
   const obtainedAt = num(item, 'obtainedAt');
+  const reconfirmedAt = num(item, 'reconfirmedAt');
   const scope = str(item, 'scope');
   const token: StoredToken | undefined =
     accessToken && tokenType && expiresAt !== undefined && obtainedAt !== undefined
-      ? { accessToken, tokenType, expiresAt, obtainedAt, ...(scope === undefined ? {} : { scope }) }
+      ? {
+          accessToken,
+          tokenType,
+          expiresAt,
+          obtainedAt,
+          ...(scope === undefined ? {} : { scope }),
+          ...(reconfirmedAt === undefined ? {} : { reconfirmedAt }),
+        }
       : undefined;
   const leaseOwner = str(item, 'leaseOwner');
   const leaseUntil = num(item, 'leaseUntil');
@@ -186,6 +194,12 @@ export class DynamoTokenStore implements TokenStore {
       ];
       values[':zero'] = n(0);
       const removes = ['leaseOwner', 'leaseUntil', 'lastErrorCode', 'lastErrorMessage', 'lastErrorAt'];
+      if (token.reconfirmedAt === undefined) {
+        removes.push('reconfirmedAt');
+      } else {
+        sets.push('reconfirmedAt = :reconfirmedAt');
+        values[':reconfirmedAt'] = n(token.reconfirmedAt);
+      }
       if (token.scope === undefined) {
         removes.push('#scope');
       } else {

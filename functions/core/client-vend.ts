@@ -99,6 +99,17 @@ export function createClientVending(engine: Engine, refreshShared: SharedRefresh
       logger.info('invalidate: token already replaced', { clientId, rejected });
       return vendUsableToken(clientId, minValidityMs, deadline);
     }
+    if (
+      token.reconfirmedAt !== undefined &&
+      clock.now() - token.reconfirmedAt < config.invalidationCooldownMs
+    ) {
+      metrics.record('InvalidationsSuppressed', 1, 'Count');
+      logger.info('invalidate: Identity reconfirmed this token moments ago; answering from the store', {
+        clientId,
+        rejected,
+      });
+      return vendUsableToken(clientId, minValidityMs, deadline);
+    }
     logger.info('invalidate: refreshing rejected token', { clientId, rejected });
     const refreshed = await refreshShared(clientId, rejectedAccessToken, deadline, version ?? 0);
     if (isUsable(engine, refreshed.token, minValidityMs))

@@ -68,9 +68,11 @@ export async function refreshViaLease(
       logger.warn('refresh lease lapsed; taking over', { clientId, leaseUntil: lease.leaseUntil });
     }
     const leaseUntil = now + config.leaseDurationMs;
-    // Read the secret while the lease write is in flight: it is on the miss path's critical path.
+    // Read the secret while the lease write is in flight: it is on the miss path's critical path. A client
+    // with no item yet may not be registered at all: read first, so an unknown id writes nothing.
     const credentials = readCredentials(engine, clientId, false);
-    credentials.catch(() => {});
+    if (record === undefined) await credentials;
+    else credentials.catch(() => {});
     let acquired: TokenRecord | undefined;
     try {
       acquired = await store.acquireLease(
@@ -101,7 +103,12 @@ async function refreshUnderLease(
   const { clock, logger, instanceId, store } = engine;
   let token: StoredToken;
   try {
-    token = await fetchFromIdentity(engine, clientId, deadline, credentials);
+    const fetched = await fetchFromIdentity(engine, clientId, deadline, credentials);
+    // Identity kept the token (only an invalidation asks before expiry): remember it was just reconfirmed.
+    token =
+      fetched.accessToken === previous?.accessToken
+        ? { ...fetched, reconfirmedAt: fetched.obtainedAt }
+        : fetched;
   } catch (error) {
     const typed = isTokenVendorError(error) ? error : undefined;
     const lastError = {

@@ -10,8 +10,13 @@ export interface StoredToken {
   readonly scope?: string;
   /** Conservative expiry: the instant the Identity request was sent plus `expires_in`. */
   readonly expiresAt: number;
-  /** When Identity last handed this token out (used to rate-limit invalidation re-checks). */
+  /** When Identity last handed this token out. */
   readonly obtainedAt: number;
+  /**
+   * When Identity last handed out this same token again in answer to an invalidation's re-check: until
+   * `invalidationCooldownMs` after it, further reports of this token are answered from the store.
+   */
+  readonly reconfirmedAt?: number;
 }
 
 /** The refresh lease: whoever holds it is the only one allowed to call Identity for the client. */
@@ -149,6 +154,7 @@ export type MetricName =
   | 'StoreErrors'
   | 'TokenRemainingSeconds'
   | 'Invalidations'
+  | 'InvalidationsSuppressed'
   | 'RefreshFetched'
   | 'RefreshWaited'
   | 'RefreshFailed'

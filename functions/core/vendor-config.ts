@@ -39,6 +39,12 @@ export interface TokenVendorConfig {
   readonly tokenLifespanSeconds: number;
   /** How long a pool's membership (listed from the credentials source) is reused. @default 60_000 */
   readonly poolMembershipCacheMs: number;
+  /**
+   * After Identity reconfirmed a reported token (it is still valid there), how long further reports of that
+   * token are answered from the store instead of asking Identity again. Bounds the Identity calls any
+   * stream of invalidations can cause to one per client per token per cooldown. @default 60_000
+   */
+  readonly invalidationCooldownMs: number;
 }
 
 export const DEFAULT_TOKEN_VENDOR_CONFIG: TokenVendorConfig = {
@@ -54,4 +60,5 @@ export const DEFAULT_TOKEN_VENDOR_CONFIG: TokenVendorConfig = {
   identityUrlPolicy: { allowedHosts: DEFAULT_IDENTITY_HOSTS },
   tokenLifespanSeconds: TOKEN_LIFESPAN_SECONDS,
   poolMembershipCacheMs: POOL_MEMBERSHIP_CACHE_MS,
+  invalidationCooldownMs: 60_000,
 };

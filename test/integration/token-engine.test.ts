@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
@@ -139,6 +140,27 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     const result = await apiHandler()(getTokenEvent('never-registered'));
     expect(result.status).toBe(404);
     expect(result.body.error.code).toBe('UnknownClient');
+  });
+
+  it('writes no item to DynamoDB for vends and invalidations of unregistered client ids', async () => {
+    const ids = Array.from({ length: 5 }, (_, i) => `bogus-${randomUUID()}-${i}`);
+    const vend = apiHandler();
+    for (const clientId of ids) expect((await vend(getTokenEvent(clientId))).status).toBe(404);
+    await expect(world.vendor().invalidate(ids[0], 'some-token:ab')).rejects.toMatchObject({
+      code: 'UnknownClient',
+    });
+    for (const clientId of ids) expect(await world.store().get(clientId)).toBeUndefined();
+  });
+
+  it('makes 1 Identity call for 30 invalidations in a row of a token Marketo still accepts', async () => {
+    const clientId = newClient();
+    const first = await world.vendor().getToken(clientId);
+    for (let i = 0; i < 30; i += 1) {
+      const result = await world.vendor().invalidate(clientId, first.accessToken);
+      expect(result.accessToken).toBe(first.accessToken);
+    }
+    expect(world.simulator.identityCalls(clientId) - 1).toBe(1);
+    expect((await world.store().get(clientId))?.token?.reconfirmedAt).toEqual(expect.any(Number));
   });
 
   it.each([

@@ -7,7 +7,7 @@ import {
   TokenRotatingError,
   UnknownClientError,
 } from '../../functions/core/errors.js';
-import type { Logger, TokenVendorConfig } from '../../functions/core/index.js';
+import type { Logger, MetricName, TokenVendorConfig } from '../../functions/core/index.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
@@ -28,13 +28,23 @@ function world(options: { clients?: string[]; config?: Partial<TokenVendorConfig
     warn: (m, a) => logLines.push(JSON.stringify([m, a])),
     error: (m, a) => logLines.push(JSON.stringify([m, a])),
   };
+  const metrics = new Map<MetricName, number>();
+  const record = (name: MetricName, value: number) => metrics.set(name, (metrics.get(name) ?? 0) + value);
   let instances = 0;
   const vendor = (config: Partial<TokenVendorConfig> = {}) =>
     createTokenVendor(
-      { store, credentials, identity, clock, logger, instanceId: `instance-${++instances}` },
+      {
+        store,
+        credentials,
+        identity,
+        clock,
+        logger,
+        metrics: { record },
+        instanceId: `instance-${++instances}`,
+      },
       { ...options.config, ...config },
     );
-  return { clock, identity, credentials, store, records, logLines, vendor };
+  return { clock, identity, credentials, store, records, logLines, metrics, vendor };
 }
 
 describe('TokenVendor.getToken', () => {
@@ -225,6 +235,17 @@ describe('TokenVendor.getToken', () => {
     expect(w.identity.callCount()).toBe(0);
   });
 
+  it('writes nothing to the store for a client id that is not registered', async () => {
+    const w = world();
+    await expect(w.clock.settle(w.vendor().getToken('nobody'))).rejects.toBeInstanceOf(UnknownClientError);
+    await expect(w.clock.settle(w.vendor().invalidate('nobody', 'some-token:ab'))).rejects.toBeInstanceOf(
+      UnknownClientError,
+    );
+    expect(w.store.calls.acquireLease).toBe(0);
+    expect(w.store.calls.completeLease).toBe(0);
+    expect([...w.store.items.keys()]).toEqual([]);
+  });
+
   it.each([
     ['not https', 'http://123-ABC-456.mktorest.com/identity'],
     ['off the allowlist', 'https://attacker.example.com/identity'],
@@ -316,6 +337,32 @@ describe('TokenVendor.invalidate', () => {
     );
     expect(w.identity.callCount()).toBe(2);
     expect(results.every((r) => r.accessToken === first.accessToken)).toBe(true);
+  });
+
+  it('asks Identity once for 30 reports in a row of a token Identity still considers valid', async () => {
+    const w = world();
+    const first = await w.clock.settle(w.vendor().getToken('client-a'));
+    const callsBefore = w.identity.callCount();
+    for (let i = 0; i < 30; i += 1) {
+      const result = await w.clock.settle(w.vendor().invalidate('client-a', first.accessToken));
+      expect(result.accessToken).toBe(first.accessToken);
+      await w.clock.advance(1_000);
+    }
+    expect(w.identity.callCount() - callsBefore).toBe(1);
+    expect(w.metrics.get('InvalidationsSuppressed')).toBe(29);
+  });
+
+  it('asks Identity again about a reconfirmed token once the invalidation cooldown has passed', async () => {
+    const w = world({ config: { invalidationCooldownMs: 60_000 } });
+    const first = await w.clock.settle(w.vendor().getToken('client-a'));
+    await w.clock.settle(w.vendor().invalidate('client-a', first.accessToken));
+    const callsBefore = w.identity.callCount();
+    await w.clock.advance(59_000);
+    await w.clock.settle(w.vendor().invalidate('client-a', first.accessToken));
+    expect(w.identity.callCount() - callsBefore).toBe(0);
+    await w.clock.advance(1_000);
+    await w.clock.settle(w.vendor().invalidate('client-a', first.accessToken));
+    expect(w.identity.callCount() - callsBefore).toBe(1);
   });
 
   it('re-checks with Identity when a freshly fetched token is reported at once', async () => {
