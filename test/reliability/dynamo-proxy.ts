@@ -6,6 +6,32 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
+
+/** Backoff between the SDK's attempts in these rows: short and fixed. */
+export const RETRY_BACKOFF_MS = 10;
+
+/**
+ * The SDK's standard retry rules (throttling, transient and server errors, up to `maxAttempts`) with a
+ * fixed backoff. The SDK's own backoff for throttling is random, up to 1 s per retry: a row whose three
+ * store calls each retry once would answer within the caller's 2 s budget or not, by a roll of the dice.
+ */
+export function fixedBackoffRetry(maxAttempts: number): RetryStrategyV2 {
+  const token = (retries: number): RetryToken => ({
+    getRetryCount: () => retries,
+    getRetryDelay: () => RETRY_BACKOFF_MS,
+  });
+  const retryable = (error: RetryErrorInfo): boolean => error.errorType !== 'CLIENT_ERROR';
+  return {
+    acquireInitialRetryToken: async () => token(0),
+    refreshRetryTokenForRetry: async (previous, error) => {
+      const retries = previous.getRetryCount() + 1;
+      if (!retryable(error) || retries >= maxAttempts) throw new Error('no retry left');
+      return token(retries);
+    },
+    recordSuccess: () => {},
+  };
+}
 
 /** Throttling error types DynamoDB answers with (HTTP 400, `__type` in the body). */
 export type ThrottleType = 'ProvisionedThroughputExceededException' | 'ThrottlingException';
@@ -111,6 +137,7 @@ export async function startDynamoFaultProxy(target: string): Promise<DynamoFault
         credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
         maxAttempts: 1,
         ...config,
+        retryStrategy: fixedBackoffRetry(typeof config.maxAttempts === 'number' ? config.maxAttempts : 1),
       });
       clients.push(client);
       return client;

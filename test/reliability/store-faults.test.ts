@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { getTokenEvent } from '../support/api-event.js';
 import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
+import { until } from '../support/until.js';
 import { type DynamoFaultProxy, startDynamoFaultProxy, type ThrottleType } from './dynamo-proxy.js';
 import { apiCaller, closedPort, makeVendor, PausingIdentity } from './harness.js';
 
@@ -133,7 +134,8 @@ describe('DynamoDB conditional-check races', () => {
       (token) => token,
       (error: unknown) => error,
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The successor starts once the stalled holder has the lease (an event, not a guessed 100 ms).
+    await until(async () => (await world.store().get(clientId))?.lease?.owner === 'stalled');
     const successor = await makeVendor(world, { config, instanceId: 'successor' }).getToken(clientId, {
       maxWaitMs: 4_000,
     });

@@ -79,6 +79,19 @@ export class FakeClock implements Clock {
     throw new Error('FakeClock.settle: too many timer jumps');
   }
 
+  /** Fires the earliest timer (moving time to it); false when none is waiting. */
+  protected fireNext(): boolean {
+    const next = this.nextTimer();
+    if (!next) return false;
+    this.fire(next);
+    return true;
+  }
+
+  /** When the earliest timer is due, if any. */
+  protected nextTimerAt(): number | undefined {
+    return this.nextTimer()?.at;
+  }
+
   private nextTimer(): Timer | undefined {
     let best: Timer | undefined;
     for (const t of this.timers)

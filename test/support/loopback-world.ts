@@ -10,6 +10,7 @@ import { createMarketoSimulator, type MarketoSimulator } from '../../local/marke
 import { createTestTable, type RunningDynalite, startDynalite } from './dynalite.js';
 import { registerSensitive } from './leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from './secrets-manager-stub.js';
+import { VirtualClock } from './virtual-clock.js';
 
 /**
  * A clock shared by the vendors and the simulator (token expiry) that can be moved forward (`offsetMs`)
@@ -34,8 +35,8 @@ export const LOOPBACK_VENDOR_CONFIG: Partial<TokenVendorConfig> = {
  * Real SDK clients against loopback stand-ins: dynalite (DynamoDB), a Secrets Manager JSON-protocol
  * stub and the Marketo simulator. Vendors are independent instances, as separate Lambdas would be.
  */
-export interface LoopbackWorld {
-  readonly clock: SkewableClock;
+export interface LoopbackWorld<C extends Clock = SkewableClock> {
+  readonly clock: C;
   readonly dynamo: RunningDynalite;
   readonly secrets: SecretsManagerStub;
   readonly simulator: MarketoSimulator;
@@ -48,10 +49,23 @@ export interface LoopbackWorld {
   stop(): Promise<void>;
 }
 
+export async function startLoopbackWorld(options?: {
+  lifespanSeconds?: number;
+  expiryEdgeMs?: number;
+  speed?: number;
+}): Promise<LoopbackWorld>;
+/** The same world on a {@link VirtualClock}: vendors' ports are tracked, so time waits for their I/O. */
+export async function startLoopbackWorld(options: {
+  lifespanSeconds?: number;
+  expiryEdgeMs?: number;
+  clock: VirtualClock;
+}): Promise<LoopbackWorld<VirtualClock>>;
 export async function startLoopbackWorld(
-  options: { lifespanSeconds?: number; expiryEdgeMs?: number; speed?: number } = {},
-): Promise<LoopbackWorld> {
-  const clock = new SkewableClock(options.speed);
+  options: { lifespanSeconds?: number; expiryEdgeMs?: number; speed?: number; clock?: VirtualClock } = {},
+): Promise<LoopbackWorld<Clock>> {
+  const clock: Clock = options.clock ?? new SkewableClock(options.speed);
+  const tracked = <T extends object>(port: T): T =>
+    clock instanceof VirtualClock ? clock.track(port) : port;
   const [dynamo, secrets] = await Promise.all([startDynalite(), startSecretsManagerStub()]);
   const simulator = createMarketoSimulator({
     now: clock.now,
@@ -83,9 +97,9 @@ export async function startLoopbackWorld(
       instances += 1;
       return createTokenVendor(
         {
-          store: store(),
-          credentials: new SecretsManagerCredentials({ client: secrets.client, now: clock.now }),
-          identity: new HttpIdentityClient({ now: clock.now }),
+          store: tracked(store()),
+          credentials: tracked(new SecretsManagerCredentials({ client: secrets.client, now: clock.now })),
+          identity: tracked(new HttpIdentityClient({ now: clock.now })),
           clock,
           instanceId: `loopback-${instances}`,
           ...(logger === undefined ? {} : { logger }),
