@@ -1,3 +1,25 @@
+import {
+  DEFAULT_IDENTITY_HOSTS,
+  DEFAULT_IDENTITY_TIMEOUT_MS,
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_MIN_VALIDITY_SECONDS,
+  DEFAULT_REFRESH_BATCH_SIZE,
+  DEFAULT_REFRESH_CONCURRENCY,
+  DEFAULT_REFRESH_FANOUT_THRESHOLD,
+  DEFAULT_REFRESH_HORIZON_SECONDS,
+  DEFAULT_SECRET_PREFIX,
+  ENV,
+  IDENTITY_TIMEOUT_MS_RANGE,
+  LEASE_DURATION_MS_RANGE,
+  MAX_MIN_VALIDITY_SECONDS,
+  MAX_WAIT_LIMIT_MS,
+  type Range,
+  REFRESH_BATCH_SIZE_RANGE,
+  REFRESH_CONCURRENCY_RANGE,
+  REFRESH_FANOUT_THRESHOLD_RANGE,
+  REFRESH_HORIZON_SECONDS_RANGE,
+} from './contract/index.js';
 import type { TokenVendorConfig } from './core/vendor.js';
 
 /** Runtime configuration of the Lambda handlers, read once from the environment. */
@@ -23,7 +45,7 @@ export class ConfigurationError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const integer = (env: Env, name: string, fallback: number, min: number, max: number): number => {
+const integer = (env: Env, name: string, fallback: number, { min, max }: Range): number => {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -35,38 +57,68 @@ const integer = (env: Env, name: string, fallback: number, min: number, max: num
 
 /** Reads and validates the handlers' environment; fails fast naming the bad variable. */
 export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
-  const tableName = env.TABLE_NAME;
-  if (!tableName) throw new ConfigurationError('TABLE_NAME must be set to the token table name');
-  const allowedHosts = (env.IDENTITY_ALLOWED_HOSTS ?? '*.mktorest.com')
+  const tableName = env[ENV.tableName];
+  if (!tableName) throw new ConfigurationError(`${ENV.tableName} must be set to the token table name`);
+  const allowedHosts = (env[ENV.identityAllowedHosts] ?? DEFAULT_IDENTITY_HOSTS.join(','))
     .split(',')
     .map((h) => h.trim())
     .filter((h) => h.length > 0);
   if (allowedHosts.length === 0)
-    throw new ConfigurationError('IDENTITY_ALLOWED_HOSTS must name at least one host');
-  const maxWaitMs = integer(env, 'MAX_WAIT_MS', 25_000, 0, 900_000);
+    throw new ConfigurationError(`${ENV.identityAllowedHosts} must name at least one host`);
+  const maxWaitMs = integer(env, ENV.maxWaitMs, DEFAULT_MAX_WAIT_MS, { min: 0, max: MAX_WAIT_LIMIT_MS });
+  const queueUrl = env[ENV.refreshQueueUrl];
   return {
     tableName,
-    secretPrefix: env.SECRET_PREFIX ?? 'marketo-token-vendor/clients/',
+    secretPrefix: env[ENV.secretPrefix] ?? DEFAULT_SECRET_PREFIX,
     maxWaitMs,
-    refreshHorizonMs: integer(env, 'REFRESH_HORIZON_SECONDS', 60, 0, 840) * 1000,
-    refreshConcurrency: integer(env, 'REFRESH_CONCURRENCY', 8, 1, 100),
-    ...(env.REFRESH_QUEUE_URL
+    refreshHorizonMs:
+      integer(
+        env,
+        ENV.refreshHorizonSeconds,
+        DEFAULT_REFRESH_HORIZON_SECONDS,
+        REFRESH_HORIZON_SECONDS_RANGE,
+      ) * 1000,
+    refreshConcurrency: integer(
+      env,
+      ENV.refreshConcurrency,
+      DEFAULT_REFRESH_CONCURRENCY,
+      REFRESH_CONCURRENCY_RANGE,
+    ),
+    ...(queueUrl
       ? {
           fanOut: {
-            queueUrl: env.REFRESH_QUEUE_URL,
-            thresholdClients: integer(env, 'REFRESH_FANOUT_THRESHOLD', 500, 0, 100_000),
-            batchSize: integer(env, 'REFRESH_BATCH_SIZE', 100, 1, 1_000),
+            queueUrl,
+            thresholdClients: integer(
+              env,
+              ENV.refreshFanOutThreshold,
+              DEFAULT_REFRESH_FANOUT_THRESHOLD,
+              REFRESH_FANOUT_THRESHOLD_RANGE,
+            ),
+            batchSize: integer(
+              env,
+              ENV.refreshBatchSize,
+              DEFAULT_REFRESH_BATCH_SIZE,
+              REFRESH_BATCH_SIZE_RANGE,
+            ),
           },
         }
       : {}),
     vendor: {
-      defaultMinValiditySeconds: integer(env, 'DEFAULT_MIN_VALIDITY_SECONDS', 20, 0, 3500),
+      defaultMinValiditySeconds: integer(env, ENV.defaultMinValiditySeconds, DEFAULT_MIN_VALIDITY_SECONDS, {
+        min: 0,
+        max: MAX_MIN_VALIDITY_SECONDS,
+      }),
       defaultMaxWaitMs: maxWaitMs,
-      leaseDurationMs: integer(env, 'LEASE_DURATION_MS', 15_000, 1_000, 300_000),
-      identityTimeoutMs: integer(env, 'IDENTITY_TIMEOUT_MS', 5_000, 100, 60_000),
+      leaseDurationMs: integer(env, ENV.leaseDurationMs, DEFAULT_LEASE_DURATION_MS, LEASE_DURATION_MS_RANGE),
+      identityTimeoutMs: integer(
+        env,
+        ENV.identityTimeoutMs,
+        DEFAULT_IDENTITY_TIMEOUT_MS,
+        IDENTITY_TIMEOUT_MS_RANGE,
+      ),
       identityUrlPolicy: {
         allowedHosts,
-        allowInsecureLoopback: env.IDENTITY_ALLOW_INSECURE_LOOPBACK === 'true',
+        allowInsecureLoopback: env[ENV.identityAllowInsecureLoopback] === 'true',
       },
     },
   };

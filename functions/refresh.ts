@@ -1,24 +1,22 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { readRuntimeConfig } from './config.js';
+import {
+  DEFAULT_REFRESH_CONCURRENCY,
+  DEFAULT_REFRESH_HORIZON_SECONDS,
+  ERROR_TABLE,
+  isErrorCode,
+} from './contract/index.js';
 import { assertValidClientId } from './core/credentials.js';
 import type { RegisteredClient } from './core/ports.js';
 import { planRefreshBatches } from './core/refresh-plan.js';
 import type { RefreshSummary, TokenVendor } from './core/vendor.js';
-import { createAwsRuntime } from './runtime.js';
-import { coreLogger, coreMetrics, createTelemetry, type Telemetry } from './telemetry.js';
+import { createAwsRuntime, type RefreshFanOut } from './runtime.js';
+import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
-/** Fan-out: the scheduled run splits the clients into batches and queues them for worker invocations. */
-export interface RefreshFanOut {
-  /** Above this many clients the scheduled run queues batches instead of sweeping itself. @default 500 */
-  readonly thresholdClients: number;
-  /** Clients per batch (pool members are never split). @default 100 */
-  readonly batchSize: number;
-  readonly listClients: () => Promise<RegisteredClient[]>;
-  readonly dispatch: (batches: ReadonlyArray<readonly RegisteredClient[]>) => Promise<void>;
-}
+export type { RefreshFanOut } from './runtime.js';
 
 export interface RefreshHandlerDeps {
   readonly vendor: TokenVendor;
@@ -55,14 +53,24 @@ const parseBatch = (body: string): RegisteredClient[] => {
   });
 };
 
+/** A failure another delivery may cure (Identity, Secrets Manager or the store briefly unavailable). */
+const isRetryable = (code: string): boolean => isErrorCode(code) && ERROR_TABLE[code].retryable;
+
 /**
  * The refresher. On the schedule it sweeps every registered client, or, past the fan-out threshold, queues
- * batches; on an SQS event it sweeps the batches it was given. Summaries are logged and returned; one failing
- * client never stops the others, and a refresh failure is not retried through SQS (the next run retries).
+ * batches; on an SQS event it sweeps the batches it was given. One failing client never stops the others.
+ * A batch message is reported as failed (`batchItemFailures`), so SQS delivers it again and finally moves
+ * it to the dead-letter queue, when the sweep failed or any of its clients failed for a reason a retry can
+ * cure. A message that does not parse is dropped (logged): no delivery will ever parse it. Failures no
+ * retry cures (misconfigured or rejected credentials, unknown client) are logged and counted, not
+ * redelivered: another Identity call would only repeat them.
  */
 export function createRefreshHandler(deps: RefreshHandlerDeps) {
   const { vendor, telemetry, fanOut } = deps;
-  const sweepOptions = { horizonMs: deps.horizonMs ?? 60_000, concurrency: deps.concurrency ?? 8 };
+  const sweepOptions = {
+    horizonMs: deps.horizonMs ?? DEFAULT_REFRESH_HORIZON_SECONDS * 1000,
+    concurrency: deps.concurrency ?? DEFAULT_REFRESH_CONCURRENCY,
+  };
 
   const onSchedule = async (): Promise<RefreshSummary | FanOutSummary> => {
     if (!fanOut) return vendor.refreshAll(sweepOptions);
@@ -75,25 +83,44 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
     return summary;
   };
 
+  /** True when the message must be delivered again. */
+  const sweepMessage = async (record: SQSRecord): Promise<boolean> => {
+    let clients: RegisteredClient[];
+    try {
+      clients = parseBatch(record.body);
+    } catch (error) {
+      // A malformed message will never parse: drop it (logged) rather than cycle it into the DLQ.
+      telemetry.logger.error('refresh batch message dropped', {
+        messageId: record.messageId,
+        reason: error instanceof Error ? error.message : 'unparseable',
+      });
+      return false;
+    }
+    let summary: RefreshSummary;
+    try {
+      summary = await vendor.refreshAll({ ...sweepOptions, clients });
+    } catch (error) {
+      telemetry.logger.warn('refresh batch failed', {
+        messageId: record.messageId,
+        errorName: error instanceof Error ? error.name : typeof error,
+      });
+      return true;
+    }
+    const retryable = summary.failures.filter((failure) => isRetryable(failure.code));
+    if (retryable.length > 0) {
+      telemetry.logger.warn('refresh batch will be retried', {
+        messageId: record.messageId,
+        failed: summary.failed,
+        retryable: retryable.length,
+      });
+    }
+    return retryable.length > 0;
+  };
+
   const onBatches = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
-      let clients: RegisteredClient[];
-      try {
-        clients = parseBatch(record.body);
-      } catch (error) {
-        // A malformed message will never parse: drop it (logged) rather than loop it into the DLQ.
-        telemetry.logger.error('refresh batch message dropped', {
-          messageId: record.messageId,
-          reason: error instanceof Error ? error.message : 'unparseable',
-        });
-        continue;
-      }
-      try {
-        await vendor.refreshAll({ ...sweepOptions, clients });
-      } catch {
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-      }
+      if (await sweepMessage(record)) batchItemFailures.push({ itemIdentifier: record.messageId });
     }
     return { batchItemFailures };
   };
@@ -110,11 +137,8 @@ let built: ReturnType<typeof createRefreshHandler> | undefined;
 export const handler = (event: unknown, context: Context): Promise<RefreshResult> => {
   if (!built) {
     const config = readRuntimeConfig();
-    const telemetry = createTelemetry('marketo-token-vendor');
-    const runtime = createAwsRuntime(config, {
-      logger: coreLogger(telemetry.logger),
-      metrics: coreMetrics(telemetry.metrics),
-    });
+    const telemetry = createTelemetry();
+    const runtime = createAwsRuntime(config, coreTelemetry(telemetry));
     built = createRefreshHandler({
       vendor: runtime.vendor,
       telemetry,

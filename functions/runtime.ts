@@ -1,18 +1,26 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoTokenStore } from './adapters/dynamo-token-store.js';
-import { HttpIdentityClient } from './adapters/http-identity-client.js';
 import { lazyCredentials } from './adapters/lazy-credentials.js';
 import type { RuntimeConfig } from './config.js';
-import type { CredentialsSource, Logger, MetricsSink } from './core/ports.js';
-import { createTokenVendor } from './core/token-vendor.js';
+import type { CredentialsSource, RegisteredClient } from './core/ports.js';
 import type { TokenVendor } from './core/vendor.js';
-import type { RefreshFanOut } from './refresh.js';
+import type { CoreTelemetry } from './telemetry.js';
+import { wireVendor } from './wiring.js';
 
 /** SDK settings for the vend path: fail fast (the core degrades or answers 503) rather than hang. */
 const FAST_SDK = {
   maxAttempts: 2,
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
 } as const;
+
+/** Fan-out: the scheduled run splits the clients into batches and queues them for worker invocations. */
+export interface RefreshFanOut {
+  /** Above this many clients the scheduled run queues batches instead of sweeping itself. @default 500 */
+  readonly thresholdClients: number;
+  /** Clients per batch (pool members are never split). @default 100 */
+  readonly batchSize: number;
+  readonly listClients: () => Promise<RegisteredClient[]>;
+  readonly dispatch: (batches: ReadonlyArray<readonly RegisteredClient[]>) => Promise<void>;
+}
 
 /** The engine on DynamoDB, Secrets Manager and Marketo over HTTPS, plus the refresher's fan-out when configured. */
 export interface AwsRuntime {
@@ -28,9 +36,8 @@ export interface AwsRuntime {
  */
 export function createAwsVendor(
   config: RuntimeConfig,
-  telemetry: { logger: Logger; metrics: MetricsSink },
+  telemetry: CoreTelemetry,
 ): { vendor: TokenVendor; credentials: CredentialsSource } {
-  const store = new DynamoTokenStore({ client: new DynamoDBClient(FAST_SDK), tableName: config.tableName });
   const credentials = lazyCredentials(async () => {
     const [{ SecretsManagerClient }, { SecretsManagerCredentials }] = await Promise.all([
       import('@aws-sdk/client-secrets-manager'),
@@ -41,16 +48,12 @@ export function createAwsVendor(
       prefix: config.secretPrefix,
     });
   });
-  const vendor = createTokenVendor(
-    {
-      store,
-      credentials,
-      identity: new HttpIdentityClient(),
-      logger: telemetry.logger,
-      metrics: telemetry.metrics,
-    },
-    config.vendor,
-  );
+  const vendor = wireVendor({
+    store: { dynamo: new DynamoDBClient(FAST_SDK), tableName: config.tableName },
+    credentials,
+    telemetry,
+    config: config.vendor,
+  });
   return { vendor, credentials };
 }
 
@@ -58,10 +61,7 @@ export function createAwsVendor(
  * Builds the refresher's runtime: the engine ({@link createAwsVendor}) plus, when configured, the fan-out over
  * SQS, whose client is loaded only when a scheduled run queues batches.
  */
-export function createAwsRuntime(
-  config: RuntimeConfig,
-  telemetry: { logger: Logger; metrics: MetricsSink },
-): AwsRuntime {
+export function createAwsRuntime(config: RuntimeConfig, telemetry: CoreTelemetry): AwsRuntime {
   const { vendor, credentials } = createAwsVendor(config, telemetry);
   const { fanOut } = config;
   if (!fanOut) return { vendor };

@@ -1,5 +1,6 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DEFAULT_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './contract/index.js';
 import type { Logger, MetricsSink } from './core/ports.js';
 
 /** Powertools logger and metrics shared by a handler module. */
@@ -8,12 +9,21 @@ export interface Telemetry {
   readonly metrics: Metrics;
 }
 
-export function createTelemetry(serviceName: string): Telemetry {
-  const service = process.env.POWERTOOLS_SERVICE_NAME ?? serviceName;
+/** The core's view of telemetry: its two ports. */
+export interface CoreTelemetry {
+  readonly logger: Logger;
+  readonly metrics: MetricsSink;
+}
+
+export function createTelemetry(
+  serviceName: string = DEFAULT_SERVICE_NAME,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Telemetry {
+  const service = env[ENV.serviceName] ?? serviceName;
   return {
     logger: new PowertoolsLogger({ serviceName: service }),
     metrics: new Metrics({
-      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'MarketoTokenVendor',
+      namespace: env[ENV.metricsNamespace] ?? METRICS_NAMESPACE,
       serviceName: service,
     }),
   };
@@ -30,4 +40,10 @@ export const coreLogger = (logger: PowertoolsLogger): Logger => ({
 /** Adapts Powertools Metrics (EMF) to the core's `MetricsSink` port. */
 export const coreMetrics = (metrics: Metrics): MetricsSink => ({
   record: (name, value, unit) => metrics.addMetric(name, MetricUnit[unit], value),
+});
+
+/** Both adapters at once. */
+export const coreTelemetry = (telemetry: Telemetry): CoreTelemetry => ({
+  logger: coreLogger(telemetry.logger),
+  metrics: coreMetrics(telemetry.metrics),
 });

@@ -1,15 +1,17 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { readRuntimeConfig } from './config.js';
+import { DEFAULT_MAX_WAIT_MS } from './contract/index.js';
 import { InvalidRequestError, isTokenVendorError, RouteNotFoundError } from './core/errors.js';
 import { fingerprint } from './core/fingerprint.js';
-import type { TokenVendor, VendedToken, VendOptions } from './core/vendor.js';
+import type { TokenVendor, VendedToken } from './core/vendor.js';
 import { errorResponse, NO_STORE_HEADERS } from './http/error-response.js';
+import { DirectInvokeError, publicError } from './http/public-error.js';
 import { parseApiRequest, parseDirectRequest, type VendRequest } from './http/vend-request.js';
 import { createAwsVendor } from './runtime.js';
-import { coreLogger, coreMetrics, createTelemetry, type Telemetry } from './telemetry.js';
+import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
 /** Direct invoke payload (Lambda invoke, Step Functions `LambdaInvoke`). */
 export interface DirectVendEvent {
@@ -40,13 +42,22 @@ export type VendResult = APIGatewayProxyResult | TokenResponse;
 export interface VendHandlerDeps {
   readonly vendor: TokenVendor;
   readonly telemetry: Telemetry;
-  /** Upper bound for a caller's `maxWaitSeconds`. @default 25_000 */
+  /** Upper bound for a caller's `maxWaitSeconds`. @default DEFAULT_MAX_WAIT_MS (25 s) */
   readonly maxWaitMs?: number;
 }
 
 // `httpMethod` alone marks an API event: one without `requestContext` must still get an HTTP answer.
 const isApiEvent = (event: VendEvent): event is APIGatewayProxyEvent =>
   typeof event === 'object' && event !== null && 'httpMethod' in event;
+
+/** Who asked, for the audit line: the IAM caller of an API request, or the kind of direct invoke. */
+const callerOf = (event: VendEvent, context: Context | undefined): string => {
+  if (isApiEvent(event)) {
+    const identity = event.requestContext?.identity;
+    return identity?.userArn ?? identity?.caller ?? 'unknown';
+  }
+  return context?.invokedFunctionArn ? 'direct-invoke' : 'direct';
+};
 
 const toResponse = (token: VendedToken): TokenResponse => ({
   clientId: token.clientId,
@@ -58,7 +69,7 @@ const toResponse = (token: VendedToken): TokenResponse => ({
 });
 
 const execute = (vendor: TokenVendor, request: VendRequest): Promise<VendedToken> => {
-  const options: VendOptions = request.options;
+  const { options } = request;
   switch (request.kind) {
     case 'token':
       return vendor.getToken(request.clientId, options);
@@ -72,16 +83,47 @@ const execute = (vendor: TokenVendor, request: VendRequest): Promise<VendedToken
 };
 
 /**
+ * The one place a failed vend becomes an answer (middy `onError`): logged in full for operators, then an
+ * API event gets `{error:{code,message}}` with its status, and a direct invoke rethrows an error named by
+ * its code (Step Functions `Catch` matches on the name). Either way the caller sees no path, ARN or host.
+ */
+export const vendErrorMapping = (telemetry: Telemetry): MiddlewareObj<VendEvent, VendResult> => ({
+  onError: async (request) => {
+    const { error, event, context } = request;
+    const caller = callerOf(event, context);
+    if (isTokenVendorError(error)) {
+      const expected = error instanceof InvalidRequestError || error instanceof RouteNotFoundError;
+      telemetry.logger[expected ? 'info' : 'warn']('vend failed', {
+        code: error.code,
+        reason: error.message,
+        caller,
+      });
+    } else {
+      telemetry.logger.error('vend failed unexpectedly', {
+        caller,
+        errorName: error instanceof Error ? error.name : typeof error,
+      });
+    }
+    if (isApiEvent(event)) {
+      request.response = errorResponse(error);
+      return;
+    }
+    request.error = new DirectInvokeError(publicError(error));
+  },
+});
+
+/**
  * The vend handler: API Gateway REST proxy events and direct invokes. It parses, calls the engine once,
- * shapes the response, and writes one audit line (caller, client, token fingerprint).
+ * shapes the response, and writes one audit line (caller, client, token fingerprint). Failures are mapped
+ * by {@link vendErrorMapping}.
  */
 export function createVendHandler(deps: VendHandlerDeps) {
   const { vendor, telemetry } = deps;
-  const { logger } = telemetry;
-  const maxWaitMs = deps.maxWaitMs ?? 25_000;
+  const maxWaitMs = deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
 
-  const audit = (request: VendRequest, token: VendedToken, caller: string): void =>
-    logger.info('vend', {
+  const vend = async (request: VendRequest, caller: string): Promise<TokenResponse> => {
+    const token = await execute(vendor, request);
+    telemetry.logger.info('vend', {
       action: request.kind,
       ...('instance' in request ? { instance: request.instance } : {}),
       clientId: token.clientId,
@@ -90,55 +132,21 @@ export function createVendHandler(deps: VendHandlerDeps) {
       source: token.source,
       expiresIn: token.expiresInSeconds,
     });
-
-  const onApi = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-    const caller =
-      event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller ?? 'unknown';
-    try {
-      const request = parseApiRequest(event, maxWaitMs);
-      const token = await execute(vendor, request);
-      audit(request, token, caller);
-      return { statusCode: 200, headers: { ...NO_STORE_HEADERS }, body: JSON.stringify(toResponse(token)) };
-    } catch (error) {
-      logFailure(error, caller);
-      return errorResponse(error);
-    }
-  };
-
-  const onDirect = async (event: DirectVendEvent, context: Context | undefined): Promise<TokenResponse> => {
-    const caller = context?.invokedFunctionArn ? 'direct-invoke' : 'direct';
-    try {
-      const request = parseDirectRequest(event, maxWaitMs);
-      const token = await execute(vendor, request);
-      audit(request, token, caller);
-      return toResponse(token);
-    } catch (error) {
-      logFailure(error, caller);
-      // Step Functions `Catch` matches on the error name, so typed errors are rethrown as they are.
-      if (isTokenVendorError(error)) throw error;
-      const internal = new Error('internal error');
-      internal.name = 'InternalError';
-      throw internal;
-    }
-  };
-
-  const logFailure = (error: unknown, caller: string): void => {
-    if (isTokenVendorError(error)) {
-      const level =
-        error instanceof InvalidRequestError || error instanceof RouteNotFoundError ? 'info' : 'warn';
-      logger[level]('vend failed', { code: error.code, reason: error.message, caller });
-    } else {
-      logger.error('vend failed unexpectedly', {
-        caller,
-        errorName: error instanceof Error ? error.name : typeof error,
-      });
-    }
+    return toResponse(token);
   };
 
   return middy<VendEvent, VendResult>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(injectLambdaContext(telemetry.logger, { resetKeys: true }))
     .use(logMetrics(telemetry.metrics))
-    .handler((event, context) => (isApiEvent(event) ? onApi(event) : onDirect(event ?? {}, context)));
+    .use(vendErrorMapping(telemetry))
+    .handler(async (event, context) => {
+      const caller = callerOf(event ?? {}, context);
+      if (isApiEvent(event)) {
+        const token = await vend(parseApiRequest(event, maxWaitMs), caller);
+        return { statusCode: 200, headers: { ...NO_STORE_HEADERS }, body: JSON.stringify(token) };
+      }
+      return vend(parseDirectRequest(event ?? {}, maxWaitMs), caller);
+    });
 }
 
 let built: ReturnType<typeof createVendHandler> | undefined;
@@ -147,11 +155,8 @@ let built: ReturnType<typeof createVendHandler> | undefined;
 export const handler = (event: VendEvent, context: Context): Promise<VendResult> => {
   if (!built) {
     const config = readRuntimeConfig();
-    const telemetry = createTelemetry('marketo-token-vendor');
-    const { vendor } = createAwsVendor(config, {
-      logger: coreLogger(telemetry.logger),
-      metrics: coreMetrics(telemetry.metrics),
-    });
+    const telemetry = createTelemetry();
+    const { vendor } = createAwsVendor(config, coreTelemetry(telemetry));
     built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs });
   }
   return built(event, context);

@@ -6,19 +6,112 @@ export interface RefreshBatchMessage {
   readonly clients: readonly RegisteredClient[];
 }
 
-/** SQS takes at most 10 messages per SendMessageBatch. */
-const SQS_BATCH_LIMIT = 10;
+/**
+ * SendMessageBatch limits: at most 10 entries, and at most 256 KiB (262,144 bytes) for one message and
+ * for the sum of the bodies in one request (SQS API reference, SendMessageBatch; `BatchRequestTooLong`).
+ */
+export const SQS_MAX_ENTRIES_PER_REQUEST = 10;
+export const SQS_MAX_PAYLOAD_BYTES = 262_144;
 
-/** Sends refresh batches to the fan-out queue, ten messages per request; fails if any message is refused. */
+const bodyOf = (clients: readonly RegisteredClient[]): string =>
+  JSON.stringify({ clients } satisfies RefreshBatchMessage);
+
+const bytesOf = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/** Bytes of `{"clients":[]}`: a body is this plus its entries and the commas between them. */
+const EMPTY_BODY_BYTES = bytesOf(bodyOf([]));
+const entryBytes = (client: RegisteredClient): number => bytesOf(JSON.stringify(client));
+
+/**
+ * Splits a batch whose message would exceed the limit. Pool members stay together where the pool fits
+ * in one message (the sweep staggers a pool's expiries within its batch); only a pool larger than a
+ * whole message is cut. Sizes are summed per entry, so a split costs one serialization per client.
+ */
+function splitOversized(clients: readonly RegisteredClient[], limitBytes: number): RegisteredClient[][] {
+  const sizes = clients.map(entryBytes);
+  const bodyBytes = (entries: number, entriesBytes: number): number =>
+    EMPTY_BODY_BYTES + entriesBytes + Math.max(0, entries - 1);
+  if (
+    bodyBytes(
+      clients.length,
+      sizes.reduce((a, b) => a + b, 0),
+    ) <= limitBytes
+  )
+    return [[...clients]];
+  const groups = new Map<string, { clients: RegisteredClient[]; bytes: number }>();
+  clients.forEach((client, i) => {
+    const key = client.instance === undefined ? `client:${client.clientId}` : `pool:${client.instance}`;
+    const group = groups.get(key) ?? { clients: [], bytes: 0 };
+    group.clients.push(client);
+    group.bytes += sizes[i] ?? 0;
+    groups.set(key, group);
+  });
+  const parts: RegisteredClient[][] = [];
+  let current: RegisteredClient[] = [];
+  let currentBytes = 0;
+  const flush = () => {
+    if (current.length > 0) parts.push(current);
+    current = [];
+    currentBytes = 0;
+  };
+  const add = (members: readonly RegisteredClient[], bytes: number) => {
+    current.push(...members);
+    currentBytes += bytes;
+  };
+  for (const group of groups.values()) {
+    if (bodyBytes(current.length + group.clients.length, currentBytes + group.bytes) > limitBytes) flush();
+    if (bodyBytes(group.clients.length, group.bytes) <= limitBytes) {
+      add(group.clients, group.bytes);
+      continue;
+    }
+    for (const client of group.clients) {
+      const bytes = entryBytes(client);
+      if (current.length > 0 && bodyBytes(current.length + 1, currentBytes + bytes) > limitBytes) flush();
+      add([client], bytes);
+    }
+  }
+  flush();
+  return parts;
+}
+
+/** Message bodies packed into requests of at most 10 entries and at most the payload limit in total. */
+export function planSqsRequests(
+  batches: ReadonlyArray<readonly RegisteredClient[]>,
+  limitBytes: number = SQS_MAX_PAYLOAD_BYTES,
+): string[][] {
+  const bodies = batches.flatMap((batch) => splitOversized(batch, limitBytes)).map(bodyOf);
+  const requests: string[][] = [];
+  let current: string[] = [];
+  let currentBytes = 0;
+  for (const body of bodies) {
+    const bytes = bytesOf(body);
+    if (bytes > limitBytes) {
+      throw new Error(`refresh fan-out: one client's message is ${bytes} bytes, over SQS's ${limitBytes}`);
+    }
+    if (current.length === SQS_MAX_ENTRIES_PER_REQUEST || currentBytes + bytes > limitBytes) {
+      requests.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push(body);
+    currentBytes += bytes;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+/**
+ * Sends refresh batches to the fan-out queue, as few SendMessageBatch requests as SQS's count and size
+ * limits allow; fails if any message is refused.
+ */
 export class SqsBatchDispatcher {
   constructor(private readonly options: { readonly client: SQSClient; readonly queueUrl: string }) {}
 
   async dispatch(batches: ReadonlyArray<readonly RegisteredClient[]>): Promise<void> {
-    for (let start = 0; start < batches.length; start += SQS_BATCH_LIMIT) {
-      const entries = batches.slice(start, start + SQS_BATCH_LIMIT).map((clients, i) => ({
-        Id: String(start + i),
-        MessageBody: JSON.stringify({ clients } satisfies RefreshBatchMessage),
-      }));
+    let sent = 0;
+    for (const bodies of planSqsRequests(batches)) {
+      const entries = bodies.map((body, i) => ({ Id: String(sent + i), MessageBody: body }));
+      sent += entries.length;
       const result = await this.options.client.send(
         new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }),
       );

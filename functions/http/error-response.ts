@@ -1,21 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { type ErrorCode, isTokenVendorError } from '../core/errors.js';
-
-/** The one place where error codes become HTTP statuses. */
-export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  InvalidRequest: 400,
-  AccessDenied: 403,
-  UnknownClient: 404,
-  NotFound: 404,
-  CredentialsMisconfigured: 502,
-  CredentialsRejected: 502,
-  IdentityBadResponse: 502,
-  CredentialsUnavailable: 503,
-  IdentityUnavailable: 503,
-  TokenRotating: 503,
-  StoreUnavailable: 503,
-  InternalError: 500,
-};
+import { HTTP_STATUS_BY_CODE } from '../contract/index.js';
+import { publicError } from './public-error.js';
 
 /** Headers on every response: tokens must never be cached by anything in between. */
 export const NO_STORE_HEADERS = {
@@ -23,17 +8,17 @@ export const NO_STORE_HEADERS = {
   'Cache-Control': 'no-store',
 } as const;
 
-/** `{error:{code,message}}` with the right status (and Retry-After); unknown errors become a bland 500. */
+/**
+ * `{error:{code,message}}` with the status of the code (and Retry-After); unknown errors become a bland
+ * 500. The message is the caller's view ({@link publicError}): no path, ARN or internal host.
+ */
 export function errorResponse(error: unknown): APIGatewayProxyResult {
-  const known = isTokenVendorError(error) && error.code in HTTP_STATUS_BY_CODE;
-  const code = (known ? error.code : 'InternalError') as ErrorCode;
-  const message = known ? error.message : 'internal error';
-  const retryAfter = known ? error.retryAfterSeconds : undefined;
+  const { code, message, retryAfterSeconds } = publicError(error);
   return {
     statusCode: HTTP_STATUS_BY_CODE[code],
     headers: {
       ...NO_STORE_HEADERS,
-      ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }),
+      ...(retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) }),
     },
     body: JSON.stringify({ error: { code, message } }),
   };
