@@ -43,16 +43,24 @@ export class TokenVendorClientError extends Error {
   readonly status: number;
   /** Seconds after which a retry may succeed (from `Retry-After`), when the vendor said so. */
   readonly retryAfterSeconds?: number;
+  /** The exact wait the vendor named (`PermitUnavailable`: whole-second `Retry-After` is coarse). */
+  readonly retryAfterMs?: number;
 
   constructor(
     code: TokenVendorClientErrorCode,
     message: string,
-    options: { readonly status: number; readonly retryAfterSeconds?: number; readonly cause?: unknown },
+    options: {
+      readonly status: number;
+      readonly retryAfterSeconds?: number;
+      readonly retryAfterMs?: number;
+      readonly cause?: unknown;
+    },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 
   override get name(): string {
@@ -105,9 +113,15 @@ export function errorFromResponse(
   retryAfterSeconds: number | undefined,
 ): TokenVendorClientError {
   const extra = { status, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
-  const apiError = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const apiError = (body as { error?: { code?: unknown; message?: unknown; retryAfterMs?: unknown } } | null)
+    ?.error;
   if (apiError && isApiCode(apiError.code)) {
-    return new TokenVendorClientError(apiError.code, String(apiError.message ?? apiError.code), extra);
+    const exactWait =
+      typeof apiError.retryAfterMs === 'number' ? { retryAfterMs: apiError.retryAfterMs } : {};
+    return new TokenVendorClientError(apiError.code, String(apiError.message ?? apiError.code), {
+      ...extra,
+      ...exactWait,
+    });
   }
   // API Gateway's own answers: `{"message": …}` with the type in `x-amzn-ErrorType` (`Type:detail`).
   const message = String((body as { message?: unknown } | null)?.message ?? `HTTP ${status}`);

@@ -17,6 +17,13 @@ export {
 } from './errors.js';
 export { TOKEN_REJECTION_CODES, tokenRejectionCode } from './marketo.js';
 export {
+  type BudgetEvent,
+  type BudgetOptions,
+  type BudgetStats,
+  type MarketoLimitCode,
+  marketoLimitCode,
+} from './permits.js';
+export {
   type AwsCredentials,
   type AwsCredentialsInput,
   type ClientClock,

@@ -7,6 +7,14 @@ import {
 import { TokenVendorClientError } from './errors.js';
 import { responseRejectionCode, tokenRejectionCode } from './marketo.js';
 import {
+  type BudgetOptions,
+  type BudgetStats,
+  createPermits,
+  marketoLimitCode,
+  type PermitTarget,
+  responseLimitCode,
+} from './permits.js';
+import {
   type AwsCredentials,
   type AwsCredentialsInput,
   type ClientClock,
@@ -55,6 +63,11 @@ export interface TokenClientOptions {
   readonly retryBudgetMs?: number;
   /** Time source; injectable for tests. @default Date.now and setTimeout */
   readonly clock?: ClientClock;
+  /**
+   * The instance's shared Marketo API budget: `marketoFetch` / `withToken` / `withInstanceToken` take a permit
+   * before each Marketo call and release it after; `false` turns it off. @default on
+   */
+  readonly budget?: BudgetOptions | false;
 }
 
 /** Per-call options. */
@@ -116,6 +129,8 @@ export interface TokenClient {
     fn: (token: MarketoToken) => Promise<T>,
     options?: GetTokenOptions,
   ): Promise<T>;
+  /** What the shared API budget did for this client: permits, waits, 606/615/607 seen. */
+  budgetStats(): Readonly<BudgetStats>;
   /** Forgets cached tokens (all, or one client's). */
   clear(clientId?: string): void;
 }
@@ -126,6 +141,8 @@ export interface TokenClient {
  */
 interface TokenTarget {
   readonly cacheKey: string;
+  /** Whose share of the instance's API budget each Marketo call takes. */
+  readonly permits: PermitTarget;
   readonly path: string;
   /** Where a token of this target that Marketo rejected is reported. */
   readonly invalidatePath: string;
@@ -148,6 +165,7 @@ const clientTarget = (clientId: string): TokenTarget => {
   assertName(clientId, 'clientId');
   return {
     cacheKey: `client:${clientId}`,
+    permits: { clientId },
     path: `/tokens/${clientId}`,
     invalidatePath: `/tokens/${clientId}/invalidate`,
   };
@@ -157,6 +175,7 @@ const instanceTarget = (instance: string): TokenTarget => {
   assertName(instance, 'instance');
   return {
     cacheKey: `instance:${instance}`,
+    permits: { instance },
     path: `/instances/${instance}/token`,
     invalidatePath: `/instances/${instance}/invalidate`,
   };
@@ -177,6 +196,11 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     credentials: options.credentials ?? fromNodeProviderChain(),
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     clock,
+  });
+  const permits = createPermits({
+    call,
+    clock,
+    ...(options.budget === undefined ? {} : { budget: options.budget }),
   });
   const tokenMinValidity = options.defaultMinValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS;
   const requestMinValidity = options.requestMinValiditySeconds ?? REQUEST_MIN_VALIDITY_SECONDS;
@@ -285,13 +309,20 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   ): Promise<T> => {
     const wanted = demand(opts, requestMinValidity);
     const token = await getTargetToken(target, wanted);
+    // Each run of `fn` is one Marketo call under a permit of the instance's shared budget.
+    const guarded = (t: MarketoToken): Promise<T> =>
+      permits.run(
+        target.permits,
+        () => fn(t),
+        async ({ value, error }) => marketoLimitCode(error ?? value),
+      );
     try {
-      const result = await fn(token);
+      const result = await guarded(token);
       if (tokenRejectionCode(result) === undefined) return result;
     } catch (error) {
       if (tokenRejectionCode(error) === undefined) throw error;
     }
-    return fn(await invalidateTarget(target, token.accessToken, wanted));
+    return guarded(await invalidateTarget(target, token.accessToken, wanted));
   };
 
   return {
@@ -313,12 +344,17 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         });
       }
       const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-      const attempt = (token: MarketoToken): Promise<Response> => {
-        const headers = new Headers(requestInit.headers);
-        headers.set('authorization', `Bearer ${token.accessToken}`);
-        return doFetch(target, { ...requestInit, headers });
-      };
       const vendor = clientTarget(clientId);
+      const attempt = (token: MarketoToken): Promise<Response> =>
+        permits.run(
+          vendor.permits,
+          () => {
+            const headers = new Headers(requestInit.headers);
+            headers.set('authorization', `Bearer ${token.accessToken}`);
+            return doFetch(target, { ...requestInit, headers });
+          },
+          async ({ value }) => (value === undefined ? undefined : responseLimitCode(value)),
+        );
       const wanted = demand(
         {
           ...(minValidity === undefined ? {} : { minValidity }),
@@ -333,6 +369,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       await response.body?.cancel();
       return attempt(await invalidateTarget(vendor, token.accessToken, wanted));
     },
+    budgetStats: () => permits.stats(),
     clear(clientId) {
       if (clientId === undefined) cache.clear();
       else cache.delete(clientTarget(clientId).cacheKey);

@@ -72,6 +72,9 @@ const client = (fetchImpl: typeof fetch, clock = fakeClock(), retryBudgetMs?: nu
     fetch: fetchImpl,
     clock,
     ...(retryBudgetMs === undefined ? {} : { retryBudgetMs }),
+    // These specs script the token routes only; the budget's permit calls have their own specs
+    // (test/unit/budget-client.test.ts).
+    budget: false,
   });
 
 describe('token client', () => {

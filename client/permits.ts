@@ -1,0 +1,268 @@
+/**
+ * The consumer side of the vendor's shared Marketo API budget: ask for a permit before each Marketo call,
+ * release it after, back off with jitter when Marketo still answers 606/615 (other integrations share the
+ * instance) and report it, fail fast with a typed error on 607. Used by `marketoFetch`, `withToken` and
+ * `withInstanceToken` without being asked.
+ */
+import { TokenVendorClientError } from './errors.js';
+import type { ClientClock, SignedCaller } from './signed-call.js';
+
+/** Marketo's limit errors (HTTP 200 with `success:false`). */
+export type MarketoLimitCode = '606' | '607' | '615';
+const LIMIT_CODES: ReadonlySet<string> = new Set(['606', '607', '615']);
+
+/** Budget options of the client. */
+export interface BudgetOptions {
+  /** Ask the vendor for permits. @default true */
+  readonly enabled?: boolean;
+  /** Longest wait for a permit per Marketo call before throwing `PermitUnavailable`. @default 60_000 */
+  readonly maxWaitMs?: number;
+  /** The concurrency slot comes back by itself after this if this process dies mid-call. @default 15_000 */
+  readonly leaseMs?: number;
+  /** Retries of a call Marketo answered with 606/615 anyway. @default 4 */
+  readonly limitRetries?: number;
+  /** Called for every budget event (waits, Marketo limit errors, fail-open), e.g. to log or count them. */
+  readonly onEvent?: (event: BudgetEvent) => void;
+}
+
+export type BudgetEvent =
+  | { readonly kind: 'waited'; readonly ms: number }
+  | { readonly kind: 'marketo-limit'; readonly code: MarketoLimitCode; readonly retryInMs?: number }
+  | { readonly kind: 'unmetered'; readonly reason: string };
+
+/** Where permits are taken: a client's instance, or a pool's. */
+export type PermitTarget = { readonly clientId: string } | { readonly instance: string };
+
+interface HeldPermit {
+  readonly permitId: string;
+  readonly basePath: string;
+  readonly unmetered: boolean;
+}
+
+/** Counters of what the budget did for this client (for reports and tests). */
+export interface BudgetStats {
+  permits: number;
+  waits: number;
+  waitedMs: number;
+  vendorCalls: number;
+  marketo606: number;
+  marketo615: number;
+  marketo607: number;
+  unmetered: number;
+}
+
+/** Longest wait asked of the vendor per request (it holds the request while a slot frees). */
+const SERVER_WAIT_MS = 10_000;
+/** A released permit waits this long for the caller's next acquire to carry its release (one request less). */
+const RELEASE_LINGER_MS = 25;
+
+/** The Marketo limit code carried by a value: an error with `code`, or a body `{success:false, errors:[…]}`. */
+export function marketoLimitCode(value: unknown): MarketoLimitCode | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const code = (value as { code?: unknown }).code;
+  if ((typeof code === 'string' || typeof code === 'number') && LIMIT_CODES.has(String(code))) {
+    return String(code) as MarketoLimitCode;
+  }
+  const errors = (value as { errors?: unknown }).errors;
+  if ((value as { success?: unknown }).success === false && Array.isArray(errors)) {
+    for (const entry of errors as Array<{ code?: unknown }>) {
+      if (LIMIT_CODES.has(String(entry?.code))) return String(entry?.code) as MarketoLimitCode;
+    }
+  }
+  return undefined;
+}
+
+/** The limit code of a Marketo HTTP response (read from a clone; the caller's body stays unread). */
+export async function responseLimitCode(response: Response): Promise<MarketoLimitCode | undefined> {
+  if (!(response.headers.get('content-type') ?? '').includes('json')) return undefined;
+  try {
+    return marketoLimitCode(await response.clone().json());
+  } catch {
+    return undefined;
+  }
+}
+
+const dailyQuotaError = (message: string): TokenVendorClientError =>
+  new TokenVendorClientError('DailyQuotaExhausted', message, { status: 429 });
+
+/** The permit machinery of one token client. */
+export function createPermits(options: {
+  readonly call: SignedCaller;
+  readonly clock: ClientClock;
+  readonly budget?: BudgetOptions | false;
+  readonly random?: () => number;
+}) {
+  const settings = options.budget === false ? { enabled: false } : (options.budget ?? {});
+  const enabled = settings.enabled ?? true;
+  const maxWaitMs = settings.maxWaitMs ?? 60_000;
+  const limitRetries = settings.limitRetries ?? 4;
+  const { clock, call } = options;
+  const random = options.random ?? Math.random;
+  const stats: BudgetStats = {
+    permits: 0,
+    waits: 0,
+    waitedMs: 0,
+    vendorCalls: 0,
+    marketo606: 0,
+    marketo615: 0,
+    marketo607: 0,
+    unmetered: 0,
+  };
+  const emit = (event: BudgetEvent): void => settings.onEvent?.(event);
+  /** Releases waiting to ride on the next acquire of the same target. */
+  const lingering = new Map<string, Array<{ permitId: string; timer: ReturnType<typeof setTimeout> }>>();
+  /** After the vendor answered that permits do not exist for us (old deployment, no grant), stop asking. */
+  let unavailable = false;
+
+  const basePathOf = (target: PermitTarget): string =>
+    'clientId' in target ? `/tokens/${target.clientId}/permits` : `/instances/${target.instance}/permits`;
+
+  const sendRelease = (basePath: string, permitId: string, marketoError?: MarketoLimitCode): void => {
+    stats.vendorCalls += 1;
+    call({
+      method: 'POST',
+      path: `${basePath}/release`,
+      query: {},
+      body: { permitId, ...(marketoError === undefined ? {} : { marketoError }) },
+      retryBudgetMs: 0,
+    }).catch(() => {
+      // The lease lapses by itself: a lost release only holds the slot until then.
+    });
+  };
+
+  const acquire = async (target: PermitTarget): Promise<HeldPermit> => {
+    const basePath = basePathOf(target);
+    if (!enabled || unavailable) return { permitId: 'unmetered', basePath, unmetered: true };
+    const started = clock.now();
+    for (;;) {
+      const riding = lingering.get(basePath)?.shift();
+      if (riding) clearTimeout(riding.timer);
+      const waitLeft = Math.max(0, maxWaitMs - (clock.now() - started));
+      stats.vendorCalls += 1;
+      try {
+        const body = (await call({
+          method: 'POST',
+          path: basePath,
+          query: {},
+          body: {
+            maxWaitMs: Math.min(SERVER_WAIT_MS, waitLeft),
+            ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
+            ...(riding ? { release: riding.permitId } : {}),
+          },
+          retryBudgetMs: 0,
+        })) as { permitId?: unknown; unmetered?: unknown; waitedMs?: unknown };
+        if (typeof body?.permitId !== 'string') {
+          // Not a permit API (a proxy, an old deployment answering something else): go on unmetered.
+          unavailable = true;
+          stats.unmetered += 1;
+          emit({ kind: 'unmetered', reason: 'BadResponse' });
+          return { permitId: 'unmetered', basePath, unmetered: true };
+        }
+        stats.permits += 1;
+        const waited = clock.now() - started;
+        if (waited > 0 && typeof body.waitedMs === 'number' && body.waitedMs > 0) {
+          stats.waits += 1;
+          stats.waitedMs += waited;
+          emit({ kind: 'waited', ms: waited });
+        }
+        if (body.unmetered === true) stats.unmetered += 1;
+        return { permitId: body.permitId, basePath, unmetered: body.unmetered === true };
+      } catch (error) {
+        if (!(error instanceof TokenVendorClientError)) throw error;
+        if (error.code === 'DailyQuotaExhausted') throw error;
+        if (error.code === 'PermitUnavailable') {
+          const pauseMs =
+            (error.retryAfterMs ?? (error.retryAfterSeconds ?? 1) * 1000) + Math.floor(random() * 100);
+          if (clock.now() + pauseMs - started > maxWaitMs) throw error;
+          stats.waits += 1;
+          stats.waitedMs += pauseMs;
+          emit({ kind: 'waited', ms: pauseMs });
+          await clock.sleep(pauseMs);
+          continue;
+        }
+        // The vendor has no permit route for us (an older deployment, or no grant on it) or cannot be
+        // reached: Marketo still enforces its limits, so go on unmetered rather than fail the call.
+        if (
+          error.code === 'AccessDenied' ||
+          error.code === 'MissingAuthenticationToken' ||
+          error.code === 'NotFound'
+        ) {
+          unavailable = true;
+        }
+        stats.unmetered += 1;
+        emit({ kind: 'unmetered', reason: error.code });
+        return { permitId: 'unmetered', basePath, unmetered: true };
+      }
+    }
+  };
+
+  const release = (permit: HeldPermit, marketoError?: MarketoLimitCode): void => {
+    if (permit.unmetered) return;
+    if (marketoError !== undefined) {
+      sendRelease(permit.basePath, permit.permitId, marketoError);
+      return;
+    }
+    // Linger briefly: a sequential consumer's next acquire carries the release in the same request.
+    const queue = lingering.get(permit.basePath) ?? [];
+    lingering.set(permit.basePath, queue);
+    const entry = {
+      permitId: permit.permitId,
+      timer: setTimeout(() => {
+        const index = queue.indexOf(entry);
+        if (index >= 0) queue.splice(index, 1);
+        sendRelease(permit.basePath, permit.permitId);
+      }, RELEASE_LINGER_MS),
+    };
+    entry.timer.unref?.();
+    queue.push(entry);
+  };
+
+  /**
+   * Runs one Marketo call under a permit. `limitOf` reads the call's outcome: 606/615 are backed off with
+   * jitter and retried (up to `limitRetries`) and reported; 607 throws `DailyQuotaExhausted` at once.
+   */
+  const run = async <T>(
+    target: PermitTarget,
+    attempt: () => Promise<T>,
+    limitOf: (outcome: {
+      readonly value?: T;
+      readonly error?: unknown;
+    }) => Promise<MarketoLimitCode | undefined>,
+  ): Promise<T> => {
+    for (let retry = 0; ; retry += 1) {
+      const permit = await acquire(target);
+      let value: T | undefined;
+      let failure: { error: unknown } | undefined;
+      try {
+        value = await attempt();
+      } catch (error) {
+        failure = { error };
+      }
+      const code = await limitOf(failure ? { error: failure.error } : { value: value as T });
+      release(permit, code);
+      if (code === undefined) {
+        if (failure) throw failure.error;
+        return value as T;
+      }
+      stats[`marketo${code}`] += 1;
+      if (code === '607') {
+        emit({ kind: 'marketo-limit', code });
+        throw dailyQuotaError("Marketo answered 607: the instance's daily API quota is used up");
+      }
+      if (retry >= limitRetries) {
+        emit({ kind: 'marketo-limit', code });
+        if (failure) throw failure.error;
+        return value as T;
+      }
+      // Exponential backoff with full jitter: 606 waits for the rolling window, 615 for a slot.
+      const baseMs = code === '606' ? 2_000 : 250;
+      const pauseMs = Math.floor(random() * baseMs * 2 ** retry) + 50;
+      emit({ kind: 'marketo-limit', code, retryInMs: pauseMs });
+      await clock.sleep(pauseMs);
+    }
+  };
+
+  return { acquire, release, run, stats: (): Readonly<BudgetStats> => ({ ...stats }) };
+}
+
+export type Permits = ReturnType<typeof createPermits>;
