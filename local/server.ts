@@ -264,7 +264,11 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       storeEndpoint = dynamoOverride;
     } else {
       const embedded = await startEmbeddedDynalite({ path: files.dynaliteDir });
-      cleanups.push(() => embedded.stop());
+      // Cleanups run last-first: dynalite stops, then the files it left are made private.
+      cleanups.push(
+        async () => void (await secureDataDir(dataDir)),
+        () => embedded.stop(),
+      );
       storeEndpoint = embedded.endpoint;
       storeCredentials = embedded.credentials;
     }
@@ -275,7 +279,12 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     });
     cleanups.push(async () => dynamo.destroy());
     const tableName = env.TABLE_NAME ?? LOCAL_TABLE_NAME;
-    if (!dynamoOverride) await createTokenTable(dynamo, tableName);
+    if (!dynamoOverride) {
+      await createTokenTable(dynamo, tableName);
+      // LevelDB has now created its files with the process umask (the 0700 directory already shuts others
+      // out, and npm start sets umask 077): make them 0600 too, and again when it stops.
+      await secureDataDir(dataDir);
+    }
     const store = new DynamoTokenStore({ client: dynamo, tableName });
 
     // Credentials: the local file (seeded with the demo client), or Secrets Manager at the given endpoint.
