@@ -2,10 +2,15 @@ import { hostname } from 'node:os';
 import { Presets, SingleBar } from 'cli-progress';
 import pLimit from 'p-limit';
 import {
+  DEFAULT_IDENTITY_HOSTS,
+  ENV,
+  LOOPBACK_HOSTS,
+  ROTATION_GUARD_MS,
+} from '../functions/contract/index.js';
+import {
   assertIdentityUrlAllowed,
   assertValidClientId,
   assertValidInstance,
-  DEFAULT_IDENTITY_HOSTS,
   type IdentityUrlPolicy,
   parseCredentialsRecord,
 } from '../functions/core/credentials.js';
@@ -17,18 +22,15 @@ import {
 } from '../functions/core/errors.js';
 import { fingerprint } from '../functions/core/fingerprint.js';
 import type { ClientCredentials, TokenStore } from '../functions/core/ports.js';
-import { createTokenVendor } from '../functions/core/token-vendor.js';
 import type { TokenVendor } from '../functions/core/vendor.js';
+import { wireVendor } from '../functions/wiring.js';
 import { CliError, describeError, usageError } from './errors.js';
 import { type CliIo, confirm, promptSecret, readSecretFromStdin } from './io.js';
 import { type ClientView, clientView, formatDuration, renderList, renderStatus } from './status.js';
 import type { Target } from './target.js';
 
-const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
 /** Identity answers within a second or two; a verify or refresh that takes longer is reported, not waited on. */
 const IDENTITY_TIMEOUT_MS = 10_000;
-/** Tokens with at most this much life are "rotating" in the core too (never handed out). */
-const ROTATION_GUARD_MS = 3_000;
 
 /** Identity URL policy options shared by `add` (validation) and `refresh` (the core checks again). */
 export interface PolicyOptions {
@@ -41,7 +43,7 @@ export function identityPolicy(
   options: PolicyOptions,
   env: Readonly<Record<string, string | undefined>>,
 ): IdentityUrlPolicy {
-  const fromEnv = (env.IDENTITY_ALLOWED_HOSTS ?? '')
+  const fromEnv = (env[ENV.identityAllowedHosts] ?? '')
     .split(',')
     .map((h) => h.trim())
     .filter((h) => h.length > 0);
@@ -260,6 +262,7 @@ async function refreshOne(
   const vendOptions = { minValiditySeconds: 0, maxWaitMs: options.maxWait * 1000 };
   try {
     const before = (await store.get(clientId))?.token;
+    // Within the core's rotation guard a token is never handed out: `--force` waits it out instead.
     const live = before !== undefined && before.expiresAt - Date.now() > ROTATION_GUARD_MS;
     const token =
       options.force && live
@@ -306,19 +309,17 @@ export async function refreshClients(
   }
   if (clientId !== undefined) assertValidClientId(clientId);
   const store = await target.store();
-  const vendor = createTokenVendor(
-    {
-      store,
-      credentials: target.registry.credentials,
-      identity: target.identity,
-      instanceId: `cli-${hostname()}-${process.pid}`,
-    },
-    {
+  const vendor = wireVendor({
+    store,
+    credentials: target.registry.credentials,
+    identity: target.identity,
+    instanceId: `cli-${hostname()}-${process.pid}`,
+    config: {
       identityUrlPolicy: identityPolicy(options, env),
       identityTimeoutMs: IDENTITY_TIMEOUT_MS,
       defaultMaxWaitMs: options.maxWait * 1000,
     },
-  );
+  });
 
   if (clientId !== undefined) {
     if ((await readRegistration(target, clientId)) === undefined) throw notRegistered(target, clientId);

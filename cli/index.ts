@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import {
   addClient,
   listClients,
@@ -76,7 +77,7 @@ function buildProgram(io: CliIo, env: Env, setExitCode: (code: number) => void):
     .option('--profile <profile>', 'AWS shared-config profile (default: AWS_PROFILE or the default chain)')
     .option(
       '--prefix <prefix>',
-      'secret name prefix (default: SECRET_PREFIX or marketo-token-vendor/clients/)',
+      `secret name prefix (default: ${ENV.secretPrefix} or ${DEFAULT_SECRET_PREFIX})`,
     )
     .option('--table <name>', 'token table (default: TABLE_NAME; local: marketo-token-vendor-local)')
     .option('--local', "target local mode (npm start's store and credentials file) instead of AWS")

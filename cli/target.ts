@@ -14,10 +14,10 @@ import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo
 import { FileCredentials, removeClient, upsertClient } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
 import {
-  DEFAULT_SECRET_PREFIX,
   INSTANCE_TAG,
   SecretsManagerCredentials,
 } from '../functions/adapters/secrets-manager-credentials.js';
+import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import type {
   ClientCredentials,
   CredentialsSource,
@@ -236,8 +236,8 @@ export async function openTarget(
     ...(options.endpointSecretsManager === undefined ? {} : { endpoint: options.endpointSecretsManager }),
   };
   const secrets = new SecretsManagerClient(secretsConfig);
-  const prefix = options.prefix ?? env.SECRET_PREFIX ?? DEFAULT_SECRET_PREFIX;
-  const tableName = options.table ?? env.TABLE_NAME;
+  const prefix = options.prefix ?? env[ENV.secretPrefix] ?? DEFAULT_SECRET_PREFIX;
+  const tableName = options.table ?? env[ENV.tableName];
   let dynamo: DynamoDBClient | undefined;
   return {
     mode: 'aws',
