@@ -38,8 +38,14 @@ export interface SignedCall {
   readonly retryBudgetMs: number;
 }
 
-/** Sends signed calls; resolves with the parsed 2xx body, rejects with a typed error. */
-export type SignedCaller = (call: SignedCall) => Promise<unknown>;
+/** A 2xx answer: its parsed body, and when the request that got it was sent (after any retries). */
+export interface SignedAnswer {
+  readonly body: unknown;
+  readonly sentAt: number;
+}
+
+/** Sends signed calls; resolves with the 2xx answer, rejects with a typed error. */
+export type SignedCaller = (call: SignedCall) => Promise<SignedAnswer>;
 
 const parseRetryAfter = (value: string | null): number | undefined => {
   if (value === null || !/^\d+$/.test(value.trim())) return undefined;
@@ -112,9 +118,10 @@ export function createSignedCaller(options: {
   return async (call) => {
     const started = clock.now();
     for (;;) {
+      const sentAt = clock.now();
       const response = await send(call);
       const parsed = parseJson(await response.text());
-      if (response.ok) return parsed;
+      if (response.ok) return { body: parsed, sentAt };
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (response.status === 503 || response.status === 429) {
         // The vendor names when the successor (or Identity) is due: wait for it while the budget lasts.

@@ -219,7 +219,12 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   >();
   const invalidations = new Map<string, Promise<MarketoToken>>();
 
-  const toToken = (body: unknown, receivedAt: number): MarketoToken => {
+  /**
+   * `sentAt`: when the request that got `body` was sent. The vendor counts `expiresIn` when it answers,
+   * which is no earlier; counting from the send of that request (not of the first attempt) keeps the
+   * waits before it from eating into the token's life.
+   */
+  const toToken = (body: unknown, sentAt: number): MarketoToken => {
     const b = body as Record<string, unknown> | undefined;
     if (
       !b ||
@@ -231,7 +236,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         status: 200,
       });
     }
-    const byLifetime = receivedAt + b.expiresIn * 1000;
+    const byLifetime = sentAt + b.expiresIn * 1000;
     const stated = typeof b.expiresAt === 'string' ? Date.parse(b.expiresAt) : Number.NaN;
     return {
       clientId: b.clientId,
@@ -250,8 +255,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     const pending = inFlight.get(target.cacheKey);
     if (pending && pending.minValidity >= wanted.minValidity) return pending.promise;
     const promise = (async () => {
-      const sentAt = clock.now();
-      const body = await call({
+      const { body, sentAt } = await call({
         method: 'GET',
         path: target.path,
         query: { minValidity: String(wanted.minValidity) },
@@ -285,8 +289,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     // The dead token may also be cached as a pool's token.
     for (const [cacheKey, cached] of cache) if (cached.accessToken === accessToken) cache.delete(cacheKey);
     const promise = (async () => {
-      const sentAt = clock.now();
-      const body = await call({
+      const { body, sentAt } = await call({
         method: 'POST',
         path: target.invalidatePath,
         query: { minValidity: String(wanted.minValidity) },

@@ -293,6 +293,19 @@ describe('waits, not errors, when the successor is near', () => {
     expect(clock.sleeps).toEqual([3_000, 2_000]);
   });
 
+  it('counts a token fetched after a wait from the request that got it, not from the first attempt', async () => {
+    const clock = fakeClock();
+    const fake = scriptedFetch([
+      rotating(30),
+      {
+        status: 200,
+        body: { ...tokenBody('tok-2'), expiresAt: new Date(NOW + 30_000 + 3_600_000).toISOString() },
+      },
+    ]);
+    const token = await client(fake.fetch, clock).getToken('client-a', { minValidity: 20 });
+    expect(token.expiresAt).toBe(NOW + 30_000 + 3_600_000);
+  });
+
   it('has a default budget of minValidity plus 30 s: the rotation window', () => {
     expect(defaultRetryBudgetMs(REQUEST_MIN_VALIDITY_SECONDS)).toBe(32_000);
     expect(defaultRetryBudgetMs(DEFAULT_MIN_VALIDITY_SECONDS)).toBe(50_000);
