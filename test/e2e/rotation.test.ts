@@ -8,6 +8,7 @@ import { upsertClient } from '../../functions/adapters/file-credentials.js';
 import { writePolicyFile } from '../../local/policy.js';
 import { type LocalVendor, startLocalVendor } from '../../local/server.js';
 import { registerSensitive } from '../support/leak-scan.js';
+import { until } from '../support/until.js';
 
 /**
  * Consumers never see a rotation (issue 15): library consumers with the library's defaults keep calling
@@ -92,7 +93,8 @@ describe('library consumers across token expiries in local mode', () => {
     const consumers = Promise.all(Array.from({ length: CONSUMERS }, (_, index) => consumer(index)));
     const deadline = Date.now() + (3 * LIFESPAN_SECONDS + 20) * 1000;
     while (simulator.identityCalls(CLIENT.clientId) < 3 && Date.now() < deadline) await delay(200);
-    await delay(1_000);
+    // Until a consumer has seen the third token (an event; a fixed second may pass unused on a busy machine).
+    if (simulator.identityCalls(CLIENT.clientId) >= 3) await until(() => tokensSeen.size >= 3);
     running = false;
     await consumers;
 
@@ -100,7 +102,8 @@ describe('library consumers across token expiries in local mode', () => {
     expect(tokensSeen.size).toBeGreaterThanOrEqual(3);
     expect(errors).toEqual([]);
     expect(refused).toBe(0);
-    expect(calls).toBeGreaterThan(100);
+    // At least one call: how many a machine makes in real time measures its speed, not the vendor (issue 17).
+    expect(calls).toBeGreaterThan(0);
     // One Identity call per token: the rotations did not make consumers hammer Identity.
     expect(simulator.identityCalls(CLIENT.clientId)).toBe(simulator.issuedTokens().length);
   }, 120_000);
