@@ -23,7 +23,7 @@ const INTERNALS: ReadonlyArray<readonly [RegExp, string]> = [
   [/(allowlist\s*\()[^)]*\)/gi, '$1[hosts])'],
   [/\b(host(?:name)?\s+"?)[^\s"'(),]+/gi, '$1[host]'],
   [
-    /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\s+[^\s"'(),]+/g,
+    /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\s+(?!\[)[^\s"'(),]+/g,
     '$1 [host]',
   ],
 ];
