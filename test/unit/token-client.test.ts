@@ -365,6 +365,15 @@ describe('client defaults', () => {
     expect(NAME_PATTERN.source).toBe(contract.CLIENT_ID_PATTERN_SOURCE);
   });
 
+  it("call exactly the paths of the vendor's route table", async () => {
+    const { readFileSync } = await import('node:fs');
+    const source = readFileSync(new URL('../../client/token-client.ts', import.meta.url), 'utf8');
+    for (const route of contract.ROUTES) {
+      const filled = route.resource.replace(`{${route.pathParameter}}`, `\${${route.pathParameter}}`);
+      expect(source).toContain(`\`${filled}\``);
+    }
+  });
+
   it("mirror the vendor's default minValidity (the API's, the direct invoke's and tokenTask's)", () => {
     expect(DEFAULT_MIN_VALIDITY_SECONDS).toBe(contract.DEFAULT_MIN_VALIDITY_SECONDS);
     expect(DEFAULT_MIN_VALIDITY_SECONDS).toBe(DEFAULT_TOKEN_VENDOR_CONFIG.defaultMinValiditySeconds);
