@@ -23,10 +23,10 @@ import {
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
 import { DEFAULT_IDENTITY_HOSTS } from '../functions/core/credentials.js';
 import type { Clock, CredentialsSource } from '../functions/core/ports.js';
-import { createTokenVendor } from '../functions/core/token-vendor.js';
 import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/vendor.js';
-import { coreLogger, coreMetrics, type Telemetry } from '../functions/telemetry.js';
+import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
+import { wireVendor } from '../functions/wiring.js';
 import { secureDataDir } from './data-dir.js';
 import { STORE_REGION, startEmbeddedDynalite } from './embedded-dynalite.js';
 import {
@@ -308,17 +308,14 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       credentialsSource = credentialsPath;
     }
 
-    const vendor: TokenVendor = createTokenVendor(
-      {
-        store,
-        credentials,
-        identity: new HttpIdentityClient(),
-        clock: shutdownAwareClock(shutdown.signal),
-        logger: coreLogger(telemetry.logger),
-        metrics: coreMetrics(telemetry.metrics),
-        instanceId: `local-${process.pid}-${randomUUID().slice(0, 8)}`,
-      },
-      {
+    const vendor: TokenVendor = wireVendor({
+      store,
+      credentials,
+      identity: new HttpIdentityClient(),
+      clock: shutdownAwareClock(shutdown.signal),
+      telemetry: coreTelemetry(telemetry),
+      instanceId: `local-${process.pid}-${randomUUID().slice(0, 8)}`,
+      config: {
         // Marketo's hosts, plus the simulator on loopback over plain http (local mode only).
         identityUrlPolicy: {
           allowedHosts: [...DEFAULT_IDENTITY_HOSTS, '127.0.0.1', 'localhost'],
@@ -327,7 +324,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
         tokenLifespanSeconds: options.tokenLifespanSeconds ?? 3600,
         ...options.vendorConfig,
       },
-    );
+    });
     const vend = createVendHandler({ vendor, telemetry });
 
     await ensurePolicyFile(policyPath);
