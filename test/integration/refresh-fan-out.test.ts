@@ -9,12 +9,16 @@ import { lambdaContext } from '../support/api-event.js';
 import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
 import { type SqsStub, startSqsStub } from '../support/sqs-stub.js';
 
+const CLIENTS = 24;
+
 let world: LoopbackWorld;
 let sqs: SqsStub;
 
 beforeAll(async () => {
   [world, sqs] = await Promise.all([startLoopbackWorld(), startSqsStub()]);
-  for (let i = 0; i < 240; i += 1) world.registerClient(`fan-${String(i).padStart(3, '0')}`);
+  // 24 clients, 5 batches of 5: the fan-out's shape at a tenth of the work, so the test's real-time timeout
+  // holds on a busy machine (240 clients took 10 s idle and over 30 s with every core busy).
+  for (let i = 0; i < CLIENTS; i += 1) world.registerClient(`fan-${String(i).padStart(3, '0')}`);
 });
 
 afterAll(async () => {
@@ -35,29 +39,38 @@ const sqsEvent = (bodies: readonly string[]): SQSEvent => ({
   })),
 });
 
+/**
+ * Real sockets, so real time: an Identity attempt that outlives its timeout is retried, and the simulator
+ * counts both calls. With every core busy a loopback call took over the default 5 s; "every client once"
+ * needs a timeout no loaded machine reaches (and a lease outliving it).
+ */
+const PATIENT = { identityTimeoutMs: 20_000, leaseDurationMs: 40_000 };
+
 describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
-  it('queues batches past the threshold, and workers sweeping them refresh every client once', async () => {
+  it('queues batches past the threshold, and workers sweeping them refresh every client once', {
+    timeout: 120_000,
+  }, async () => {
     const credentials = new SecretsManagerCredentials({ client: world.secrets.client });
     const handler = createRefreshHandler({
-      vendor: world.vendor(),
+      vendor: world.vendor(PATIENT),
       telemetry: createTelemetry('fan-out-it'),
       fanOut: {
-        thresholdClients: 100,
-        batchSize: 50,
+        thresholdClients: 10,
+        batchSize: 5,
         listClients: () => credentials.list(),
         dispatch: (batches) =>
           new SqsBatchDispatcher({ client: sqs.client, queueUrl: 'http://queue' }).dispatch(batches),
       },
     });
     const planned = (await handler({ source: 'aws.events' }, lambdaContext('refresh'))) as FanOutSummary;
-    expect(planned).toEqual({ clients: 240, batches: 5 });
+    expect(planned).toEqual({ clients: CLIENTS, batches: 5 });
     expect(sqs.received).toHaveLength(5);
 
     const workers = sqs.received.map((body) => handler(sqsEvent([body]), lambdaContext('refresh')));
     const responses = (await Promise.all(workers)) as SQSBatchResponse[];
     expect(responses.every((r) => r.batchItemFailures.length === 0)).toBe(true);
-    expect(world.simulator.identityCalls()).toBe(240);
-    for (const id of ['fan-000', 'fan-120', 'fan-239']) {
+    expect(world.simulator.identityCalls()).toBe(CLIENTS);
+    for (const id of ['fan-000', 'fan-012', 'fan-023']) {
       expect((await world.store().get(id))?.token).toBeDefined();
     }
   });
@@ -68,14 +81,14 @@ describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
       vendor: world.vendor(),
       telemetry: createTelemetry('fan-out-it'),
       fanOut: {
-        thresholdClients: 1_000,
-        batchSize: 50,
+        thresholdClients: 100,
+        batchSize: 5,
         listClients: () => credentials.list(),
         dispatch: () => Promise.reject(new Error('must not fan out')),
       },
     });
     const summary = (await handler({}, lambdaContext('refresh'))) as RefreshSummary;
-    expect(summary).toMatchObject({ clients: 240, valid: 240, failed: 0 });
+    expect(summary).toMatchObject({ clients: CLIENTS, valid: CLIENTS, failed: 0 });
   });
 
   it('drops a malformed batch message without failing the others', async () => {
