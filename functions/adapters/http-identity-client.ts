@@ -1,6 +1,10 @@
 /**
  * Marketo Identity over HTTP (global `fetch`). Every way Identity can fail is mapped to one of the
  * typed errors of the core; no error, message or cause ever carries the client secret.
+ *
+ * Identity's free text (`error_description`, `errors[].message`, odd `error` or `errors[].code` values) is
+ * never passed on: an Identity that echoes the secret, in any case, truncated or reversed, would otherwise
+ * put it in API answers, logs and the store. Messages name only allowlisted codes and our own phrases.
  */
 import {
   CredentialsRejectedError,
@@ -22,8 +26,43 @@ export interface HttpIdentityClientOptions {
 const RETRYABLE_MARKETO_CODES = new Set(['604', '606', '607', '608', '611', '615', '713']);
 /** `error` values with which Identity refuses a client id / secret pair. */
 const REJECTION_ERRORS = new Set(['unauthorized', 'invalid_client', 'unauthorized_client']);
-const REJECTION_DESCRIPTIONS = [/bad client credentials/i, /no client with requested id/i];
-const MAX_QUOTED_CHARS = 200;
+/** OAuth 2.0 `error` codes (RFC 6749 §5.2, plus Marketo's `unauthorized`): the only ones ever repeated. */
+const OAUTH_ERRORS = new Set([
+  ...REJECTION_ERRORS,
+  'invalid_request',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'access_denied',
+  'server_error',
+  'temporarily_unavailable',
+]);
+/** Descriptions Identity gives for refused credentials, recognised and told in our own words. */
+const REJECTION_DESCRIPTIONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/bad client credentials/i, 'Bad client credentials'],
+  [/no client with requested id/i, 'No client with requested id'],
+];
+/** Marketo's error codes, told in our words (https://developers.marketo.com/rest-api/error-codes/). */
+const MARKETO_ERRORS: Readonly<Record<string, string>> = {
+  '601': 'access token invalid',
+  '602': 'access token expired',
+  '603': 'access denied',
+  '604': 'request timed out',
+  '606': 'rate limit exceeded',
+  '607': 'daily quota reached',
+  '608': 'API temporarily unavailable',
+  '611': 'system error',
+  '615': 'concurrent access limit reached',
+  '713': 'transient error',
+};
+/** Marketo error codes are three digits; anything else Identity puts there is not repeated. */
+const MARKETO_CODE = /^\d{3}$/;
+/** System error codes (ECONNRESET, UND_ERR_SOCKET) along a network error's cause chain. */
+const SYSTEM_ERROR_CODE = /^[A-Z][A-Z0-9_]{1,39}$/;
+/** Marketo's scope is the API-only user's email address. */
+const SCOPE_PATTERN = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}$/;
+/** Shortest part of a secret that counts as an echo of it (matches the leak tests' window). */
+const SECRET_WINDOW_CHARS = 8;
 const MAX_CAUSE_DEPTH = 5;
 
 /** Sends `POST <identityUrl>/oauth/token` with a form body, so the secret never appears in a URL. */
@@ -41,6 +80,7 @@ export class HttpIdentityClient implements IdentityClient {
     options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
   ): Promise<IdentityToken> {
     const scrub = scrubberFor(credentials.clientSecret);
+    const echoesSecret = echoDetectorFor(credentials.clientSecret);
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     const failure = (error: unknown, phase: 'request' | 'body'): TokenVendorError => {
@@ -78,7 +118,7 @@ export class HttpIdentityClient implements IdentityClient {
     } catch (error) {
       throw failure(error, 'body');
     }
-    return this.#interpret(response.status, response.headers, text, credentials.clientId, scrub);
+    return this.#interpret(response.status, response.headers, text, credentials.clientId, echoesSecret);
   }
 
   #interpret(
@@ -86,24 +126,28 @@ export class HttpIdentityClient implements IdentityClient {
     headers: Headers,
     text: string,
     clientId: string,
-    scrub: (text: string) => string,
+    echoesSecret: (text: string) => boolean,
   ): IdentityToken {
     const parsed = parseJson(text);
-    if (status >= 200 && status < 300) return toToken(status, parsed, scrub, this.#now);
+    if (status >= 200 && status < 300) return toToken(status, parsed, echoesSecret, this.#now);
 
     const body = isRecord(parsed) ? parsed : {};
     const error = typeof body.error === 'string' ? body.error : undefined;
     const description = typeof body.error_description === 'string' ? body.error_description : undefined;
-    const detail = [error, description].filter((s) => s !== undefined).join(': ');
-    const quoted = detail === '' ? '' : `, ${quote(detail, scrub)}`;
+    const knownError = error !== undefined && OAUTH_ERRORS.has(error) ? error : undefined;
+    const knownDescription =
+      description === undefined
+        ? undefined
+        : REJECTION_DESCRIPTIONS.find(([re]) => re.test(description))?.[1];
+    const detail = [knownError, knownDescription].filter((s) => s !== undefined).join(': ');
+    const quoted = detail === '' ? '' : `, ${detail}`;
     if (status >= 300 && status < 400) {
       throw new IdentityBadResponseError(`Identity answered with a redirect (HTTP ${status}); not followed`);
     }
     const rejected =
       status === 401 ||
       ((status === 400 || status === 403) &&
-        ((error !== undefined && REJECTION_ERRORS.has(error)) ||
-          (description !== undefined && REJECTION_DESCRIPTIONS.some((re) => re.test(description)))));
+        ((error !== undefined && REJECTION_ERRORS.has(error)) || knownDescription !== undefined));
     if (rejected) {
       throw new CredentialsRejectedError(
         `Identity rejected the credentials of client "${clientId}" (HTTP ${status}${quoted})`,
@@ -120,7 +164,7 @@ export class HttpIdentityClient implements IdentityClient {
 function toToken(
   status: number,
   parsed: unknown,
-  scrub: (text: string) => string,
+  echoesSecret: (text: string) => boolean,
   now: () => number,
 ): IdentityToken {
   if (parsed === undefined) {
@@ -132,14 +176,19 @@ function toToken(
   // Marketo reports rate limits as HTTP 200 with an `errors` array.
   if (Array.isArray(parsed.errors) && parsed.errors.length > 0) {
     const first: Record<string, unknown> = isRecord(parsed.errors[0]) ? parsed.errors[0] : {};
-    const code = String(first.code ?? 'unknown');
-    const message = typeof first.message === 'string' ? `: ${quote(first.message, scrub)}` : '';
-    if (RETRYABLE_MARKETO_CODES.has(code)) {
-      throw new IdentityUnavailableError(`Identity answered Marketo error ${code}${message}`, {
+    const raw = typeof first.code === 'number' || typeof first.code === 'string' ? String(first.code) : '';
+    const code = MARKETO_CODE.test(raw) ? raw : undefined;
+    const named = code === undefined ? undefined : MARKETO_ERRORS[code];
+    const what =
+      code === undefined
+        ? 'an unrecognised Marketo error'
+        : `Marketo error ${code}${named ? ` (${named})` : ''}`;
+    if (code !== undefined && RETRYABLE_MARKETO_CODES.has(code)) {
+      throw new IdentityUnavailableError(`Identity answered ${what}`, {
         retryAfterSeconds: marketoRetryAfter(code, now()),
       });
     }
-    throw new IdentityBadResponseError(`Identity answered Marketo error ${code}${message}`);
+    throw new IdentityBadResponseError(`Identity answered ${what}`);
   }
   const accessToken = parsed.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') {
@@ -151,11 +200,16 @@ function toToken(
       `Identity answered HTTP ${status} with a missing or invalid expires_in`,
     );
   }
+  // Marketo's tokens are bearer tokens; `token_type` and `scope` are Identity's text handed on to
+  // consumers, so only an email-shaped scope that repeats no part of the secret is kept.
+  const scope =
+    typeof parsed.scope === 'string' && SCOPE_PATTERN.test(parsed.scope) && !echoesSecret(parsed.scope)
+      ? parsed.scope
+      : undefined;
   return {
     accessToken,
-    tokenType:
-      typeof parsed.token_type === 'string' && parsed.token_type !== '' ? parsed.token_type : 'bearer',
-    ...(typeof parsed.scope === 'string' ? { scope: parsed.scope } : {}),
+    tokenType: 'bearer',
+    ...(scope === undefined ? {} : { scope }),
     expiresInSeconds: expiresIn,
   };
 }
@@ -212,7 +266,8 @@ function parseRetryAfter(header: string | null, now: () => number): number | und
 }
 
 function describeNetworkError(error: unknown, phase: 'request' | 'body'): string {
-  const code = errorCode(error);
+  const found = errorCode(error);
+  const code = found !== undefined && SYSTEM_ERROR_CODE.test(found) ? found : undefined;
   const suffix = code ? ` (${code})` : '';
   if (phase === 'body') return `Identity connection failed while reading the response${suffix}`;
   switch (code) {
@@ -266,9 +321,22 @@ function scrubberFor(secret: string): (text: string) => string {
   return (text) => forms.reduce((acc, form) => acc.split(form).join('[redacted]'), text);
 }
 
-function quote(text: string, scrub: (text: string) => string): string {
-  const clean = scrub(text);
-  return clean.length > MAX_QUOTED_CHARS ? `${clean.slice(0, MAX_QUOTED_CHARS)}…` : clean;
+/**
+ * Whether `text` repeats part of the secret: any {@link SECRET_WINDOW_CHARS}-character window of it, either
+ * way round, in any case (a shorter secret: the whole of it).
+ */
+function echoDetectorFor(secret: string): (text: string) => boolean {
+  const size = Math.min(SECRET_WINDOW_CHARS, secret.length);
+  const windows = new Set<string>();
+  for (const form of [secret, [...secret].reverse().join('')]) {
+    const lower = form.toLowerCase();
+    for (let i = 0; size > 0 && i + size <= lower.length; i += 1) windows.add(lower.slice(i, i + size));
+  }
+  return (text) => {
+    const haystack = text.toLowerCase();
+    for (const window of windows) if (haystack.includes(window)) return true;
+    return false;
+  };
 }
 
 function parseJson(text: string): unknown {

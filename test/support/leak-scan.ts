@@ -75,3 +75,23 @@ export async function captureError(work: () => Promise<unknown>): Promise<Error>
   }
   throw new Error('expected the call to fail');
 }
+
+/**
+ * Every `size`-character window of `secret` and of its reverse, lower-cased: an echo that was uppercased,
+ * truncated or reversed still contains one of them. Only for random secrets (a readable one shares
+ * windows with ordinary words).
+ */
+export function secretWindows(secret: string, size = 8): string[] {
+  const windows = new Set<string>();
+  for (const form of [secret, [...secret].reverse().join('')]) {
+    const lower = form.toLowerCase();
+    for (let i = 0; i + size <= lower.length; i += 1) windows.add(lower.slice(i, i + size));
+  }
+  return [...windows];
+}
+
+/** The windows of `secret` (see {@link secretWindows}) that occur in `text`, case-insensitively. */
+export function findSecretWindows(text: string, secret: string, size = 8): string[] {
+  const haystack = text.toLowerCase();
+  return secretWindows(secret, size).filter((window) => haystack.includes(window));
+}

@@ -151,7 +151,7 @@ describe('HttpIdentityClient', () => {
       expectNoSecret(error);
     });
 
-    it('scrubs the secret from an error_description that echoes it', async () => {
+    it('never repeats an error_description it does not recognise (it may echo the secret)', async () => {
       // Prepare
       const echoingFetch: typeof fetch = async () =>
         new Response(JSON.stringify({ error: 'unauthorized', error_description: `Bad secret ${SECRET}` }), {
@@ -165,8 +165,71 @@ describe('HttpIdentityClient', () => {
 
       // Assess
       expect(error).toBeInstanceOf(CredentialsRejectedError);
-      expect(error.message).toContain('[redacted]');
+      expect(error.message).toBe(
+        'Identity rejected the credentials of client "sync-job" (HTTP 401, unauthorized)',
+      );
       expectNoSecret(error);
+    });
+
+    it('repeats neither an error nor an errors[].code that is not on its allowlist', async () => {
+      // Prepare
+      const answers = [
+        { status: 403, body: { error: SECRET.toUpperCase(), error_description: SECRET } },
+        { status: 200, body: { errors: [{ code: [...SECRET].reverse().join(''), message: SECRET }] } },
+      ];
+      const messages: string[] = [];
+
+      // Act
+      for (const { status, body } of answers) {
+        const echoing: typeof fetch = async () => new Response(JSON.stringify(body), { status });
+        const client = new HttpIdentityClient({ fetch: echoing });
+        messages.push((await failureOf(client.fetchToken(credentials, { timeoutMs: TIMEOUT_MS }))).message);
+      }
+
+      // Assess
+      expect(messages).toEqual([
+        'Identity refused the request (HTTP 403)',
+        'Identity answered an unrecognised Marketo error',
+      ]);
+    });
+
+    it("names a Marketo error by its code and our own words, not Identity's message", async () => {
+      // Prepare
+      const echoing: typeof fetch = async () =>
+        new Response(JSON.stringify({ errors: [{ code: 606, message: `rate ${SECRET}` }] }), { status: 200 });
+
+      // Act
+      const error = await failureOf(
+        new HttpIdentityClient({ fetch: echoing }).fetchToken(credentials, { timeoutMs: TIMEOUT_MS }),
+      );
+
+      // Assess
+      expect(error.message).toBe('Identity answered Marketo error 606 (rate limit exceeded)');
+    });
+
+    it('keeps only an email-shaped scope that repeats no part of the secret, and always says bearer', async () => {
+      // Prepare
+      const answer =
+        (scope: string, tokenType: string): typeof fetch =>
+        async () =>
+          new Response(
+            JSON.stringify({ access_token: 'a1b2:ab', token_type: tokenType, scope, expires_in: 3600 }),
+            { status: 200 },
+          );
+      const fetchWith = (scope: string, tokenType = 'bearer') =>
+        new HttpIdentityClient({ fetch: answer(scope, tokenType) }).fetchToken(credentials, {
+          timeoutMs: TIMEOUT_MS,
+        });
+
+      // Act
+      const plain = await fetchWith('api-user@example.com', SECRET);
+      const echoed = await fetchWith(`${SECRET.slice(-8).toLowerCase()}@example.com`);
+      const sentence = await fetchWith(`scope ${SECRET}`);
+
+      // Assess
+      expect(plain).toMatchObject({ tokenType: 'bearer', scope: 'api-user@example.com' });
+      expect(echoed.scope).toBeUndefined();
+      expect(sentence.scope).toBeUndefined();
     });
 
     it('truncates a long error_description to 200 characters', async () => {
