@@ -17,6 +17,7 @@ import { expiryGapScenario } from './scenarios/expiry-gap.js';
 import { localApiScenario } from './scenarios/local-api.js';
 import { poolsScenario } from './scenarios/pools.js';
 import { refresherScaleScenario } from './scenarios/refresher-scale.js';
+import { rotationScenario } from './scenarios/rotation.js';
 import { stampedeScenario } from './scenarios/stampede.js';
 import { vendLatencyScenario } from './scenarios/vend-latency.js';
 
@@ -31,6 +32,7 @@ export const SCENARIOS: readonly Scenario[] = [
   refresherScaleScenario,
   expiryGapScenario,
   poolsScenario,
+  rotationScenario,
 ];
 
 const program = new Command()
