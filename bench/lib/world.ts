@@ -9,7 +9,6 @@ import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
-import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import type {
   ClientCredentials,
@@ -18,8 +17,8 @@ import type {
   Logger,
   MetricsSink,
 } from '../../functions/core/ports.js';
-import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import type { TokenVendor, TokenVendorConfig } from '../../functions/core/vendor.js';
+import { wireVendor } from '../../functions/wiring.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../test/support/dynalite.js';
 import { registerSensitive } from '../../test/support/leak-scan.js';
@@ -127,20 +126,20 @@ export async function startBenchWorld(options: BenchWorldOptions = {}): Promise<
     },
     vendor(vendorOptions = {}) {
       instances += 1;
-      return createTokenVendor(
-        {
-          store,
-          credentials:
-            vendorOptions.credentials ??
-            new SecretsManagerCredentials({ client: clients.secrets, now: clock.now }),
-          identity: vendorOptions.identity ?? new HttpIdentityClient({ now: clock.now }),
-          clock,
-          instanceId: vendorOptions.instanceId ?? `bench-${instances}`,
+      return wireVendor({
+        store,
+        credentials:
+          vendorOptions.credentials ??
+          new SecretsManagerCredentials({ client: clients.secrets, now: clock.now }),
+        ...(vendorOptions.identity === undefined ? {} : { identity: vendorOptions.identity }),
+        clock,
+        instanceId: vendorOptions.instanceId ?? `bench-${instances}`,
+        telemetry: {
           ...(vendorOptions.logger === undefined ? {} : { logger: vendorOptions.logger }),
           ...(vendorOptions.metrics === undefined ? {} : { metrics: vendorOptions.metrics }),
         },
-        { ...BENCH_VENDOR_CONFIG, ...vendorOptions.config },
-      );
+        config: { ...BENCH_VENDOR_CONFIG, ...vendorOptions.config },
+      });
     },
     async stop() {
       registerSensitive(...simulator.issuedTokens());

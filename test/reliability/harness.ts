@@ -18,10 +18,10 @@ import type {
   IdentityToken,
   TokenStore,
 } from '../../functions/core/ports.js';
-import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import type { TokenVendor, TokenVendorConfig } from '../../functions/core/vendor.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { wireVendor } from '../../functions/wiring.js';
 import { lambdaContext } from '../support/api-event.js';
 import { captureText } from '../support/leak-scan.js';
 import { LOOPBACK_VENDOR_CONFIG, type LoopbackWorld } from '../support/loopback-world.js';
@@ -91,18 +91,16 @@ export function makeVendor(world: LoopbackWorld, parts: VendorParts = {}): Token
   instances += 1;
   const clock = parts.clock ?? world.clock;
   const telemetry = createTelemetry('reliability');
-  return createTokenVendor(
-    {
-      store: parts.store ?? world.store(),
-      credentials:
-        parts.credentials ?? new SecretsManagerCredentials({ client: world.secrets.client, now: clock.now }),
-      identity: parts.identity ?? new HttpIdentityClient({ now: clock.now }),
-      clock,
-      logger: coreLogger(telemetry.logger),
-      instanceId: parts.instanceId ?? `reliability-${instances}`,
-    },
-    { ...FAST_CONFIG, ...parts.config },
-  );
+  return wireVendor({
+    store: parts.store ?? world.store(),
+    credentials:
+      parts.credentials ?? new SecretsManagerCredentials({ client: world.secrets.client, now: clock.now }),
+    ...(parts.identity === undefined ? {} : { identity: parts.identity }),
+    clock,
+    telemetry: { logger: coreLogger(telemetry.logger) },
+    instanceId: parts.instanceId ?? `reliability-${instances}`,
+    config: { ...FAST_CONFIG, ...parts.config },
+  });
 }
 
 /**
