@@ -7,6 +7,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/contract/index.js';
 import { systemClock } from '../../functions/core/clock.js';
 import { ERROR_CODES } from '../../functions/core/errors.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
@@ -20,7 +21,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);
 const API_RUNS = Number(process.env.FUZZ_API_RUNS ?? 10_000);
 const DIRECT_RUNS = Number(process.env.FUZZ_DIRECT_RUNS ?? 2_000);
 const REGISTERED = ['client-a', 'Client.B_9', '0', `z${'9'.repeat(127)}`];
-const ROUTES = ['/tokens/{clientId}', '/tokens/{clientId}/invalidate', '/instances/{instance}/token'];
+const RESOURCES = ROUTES.map((route) => route.resource);
 const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
 
 const records = REGISTERED.map((clientId) => testCredentials(clientId));
@@ -152,7 +153,7 @@ const methodArb = fc.oneof(
 );
 
 const resourceArb = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...ROUTES) },
+  { weight: 4, arbitrary: fc.constantFrom(...RESOURCES) },
   { weight: 1, arbitrary: fc.constantFrom('/', '/{proxy+}', '/tokens', '/tokens/{clientId}/') },
   { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
 );
@@ -162,11 +163,7 @@ const apiEventArb = fc
     route: fc.oneof(
       {
         weight: 6,
-        arbitrary: fc.constantFrom(
-          ['GET', '/tokens/{clientId}'] as const,
-          ['POST', '/tokens/{clientId}/invalidate'] as const,
-          ['GET', '/instances/{instance}/token'] as const,
-        ),
+        arbitrary: fc.constantFrom(...ROUTES.map((route) => [route.method, route.resource] as const)),
       },
       { weight: 2, arbitrary: fc.tuple(methodArb, resourceArb) },
     ),
