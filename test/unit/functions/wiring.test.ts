@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { wireVendor } from '../../../functions/wiring.js';
-import { FakeClock } from '../../support/fake-clock.js';
+import { FakeClock } from '../../../testing/clocks.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
 import { MemoryTokenStore } from '../../support/memory-token-store.js';
 
