@@ -1,6 +1,10 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { buildApiEvent } from '../../local/api-event.js';
 
-/** A minimal API Gateway REST proxy event, as the deployed API (and local mode) sends it. */
+/**
+ * A REST proxy event as the deployed API (and local mode) sends it: built by local mode's own builder,
+ * so the handler tests and local mode feed the handler one shape.
+ */
 export function apiEvent(request: {
   method: string;
   resource: string;
@@ -10,25 +14,20 @@ export function apiEvent(request: {
   body?: string;
   userArn?: string;
 }): APIGatewayProxyEvent {
-  return {
-    httpMethod: request.method,
+  return buildApiEvent({
+    method: request.method,
     resource: request.resource,
     path: request.path,
     pathParameters: request.pathParameters ?? null,
-    queryStringParameters: request.query ?? null,
-    multiValueQueryStringParameters: null,
-    headers: {},
-    multiValueHeaders: {},
+    query: Object.entries(request.query ?? {}),
     body: request.body ?? null,
-    isBase64Encoded: false,
-    stageVariables: null,
-    requestContext: {
-      identity: {
-        userArn: request.userArn ?? 'arn:aws:iam::111122223333:role/consumer',
-        caller: 'AROAEXAMPLE',
-      },
-    } as APIGatewayProxyEvent['requestContext'],
-  };
+    caller: {
+      accessKeyId: 'AROAEXAMPLE',
+      userArn: request.userArn ?? 'arn:aws:iam::111122223333:role/consumer',
+    },
+    requestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+    requestTimeEpochMs: 0,
+  });
 }
 
 /** `GET /tokens/{clientId}` */
