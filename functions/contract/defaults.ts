@@ -58,8 +58,12 @@ export const IDENTITY_TIMEOUT_MS_RANGE: Range = { min: 500, max: 20_000 };
 export const ROTATION_GUARD_SECONDS = 5;
 export const ROTATION_GUARD_MS = ROTATION_GUARD_SECONDS * 1000;
 
-/** Extra wait past a token's expiry before asking Identity for its successor (clock skew). */
-export const EXPIRY_SLACK_MS = 2_500;
+/**
+ * Wait past a token's conservative expiry before asking Identity for its successor (the time between our
+ * request and Identity's reading of its clock). Skew between instances costs at most one extra Identity
+ * call instead of a longer wait (functions/core/identity-fetch.ts, issue 15).
+ */
+export const EXPIRY_SLACK_MS = 250;
 
 /** How long a token item stays in the table after its last write (DynamoDB TTL). */
 export const ITEM_RETENTION_SECONDS = 86_400;

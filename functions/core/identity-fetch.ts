@@ -13,8 +13,29 @@ import type { ClientCredentials, StoredToken } from './ports.js';
 const MAX_IDENTITY_ATTEMPTS = 4;
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 5_000;
-/** Shortest wait before asking again for a token Identity has not yet rotated. */
-const NOT_ROTATED_RETRY_MIN_MS = 500;
+/** First re-ask after Identity still said `expires_in: 0` past the expiry; doubles per answer, jittered. */
+const ROTATION_RETRY_BASE_MS = 250;
+const ROTATION_RETRY_CAP_MS = 1_000;
+/** Spread of the first re-ask after a not-yet-rotated answer, so instances do not re-ask in step. */
+const ROTATION_RETRY_SPREAD_MS = 250;
+
+/**
+ * How long to wait before asking again after Identity handed out a token with `expiresInSeconds` left.
+ * `expires_in` is whole seconds rounded down, so the token dies less than `expiresInSeconds + 1` s after
+ * the answer: the first re-ask waits that long (plus a jittered spread), which makes a clock that ran
+ * ahead cost exactly one extra call. Later answers (Identity still says 0 at or past the expiry) re-ask on
+ * a short doubling schedule instead of a fixed slack.
+ */
+export function notRotatedRetryMs(
+  expiresInSeconds: number,
+  notRotatedAnswers: number,
+  random: () => number,
+): number {
+  if (notRotatedAnswers <= 1)
+    return (expiresInSeconds + 1) * 1000 + Math.round(random() * ROTATION_RETRY_SPREAD_MS);
+  const stepMs = Math.min(ROTATION_RETRY_CAP_MS, ROTATION_RETRY_BASE_MS * 2 ** (notRotatedAnswers - 2));
+  return expiresInSeconds * 1000 + Math.round(stepMs * (0.5 + random()));
+}
 
 /**
  * Calls Identity (under the lease, or degraded without it) until it yields a token that is really
@@ -31,6 +52,7 @@ export async function fetchFromIdentity(
   let credentials = await (prefetched ?? readCredentials(engine, clientId, false));
   let rereadSecret = false;
   let failures = 0;
+  let notRotatedAnswers = 0;
   for (;;) {
     const sentAt = clock.now();
     const timeoutMs = Math.min(config.identityTimeoutMs, deadline - sentAt);
@@ -47,10 +69,8 @@ export async function fetchFromIdentity(
       metrics.record('IdentityLatencyMs', receivedAt - sentAt, 'Milliseconds');
       if (answer.expiresInSeconds <= config.rotationGuardSeconds) {
         // Marketo hands out the dying token until the very instant it expires: never cache it.
-        const waitMs = Math.max(
-          NOT_ROTATED_RETRY_MIN_MS,
-          answer.expiresInSeconds * 1000 + config.expirySlackMs,
-        );
+        notRotatedAnswers += 1;
+        const waitMs = notRotatedRetryMs(answer.expiresInSeconds, notRotatedAnswers, engine.random);
         logger.info('Identity returned a token at its expiry instant; asking again', {
           clientId,
           token: fingerprint(answer.accessToken),

@@ -29,7 +29,11 @@ export interface TokenVendorConfig {
    * this short is "not yet rotated" (never cached). Covers ±2 s of clock skew between instances. @default 5
    */
   readonly rotationGuardSeconds: number;
-  /** Extra wait after a token's expiry before asking Identity for its successor (covers skew). @default 2_500 */
+  /**
+   * Wait after a token's (conservative) expiry before asking Identity for its successor: covers the time
+   * between our request and Identity's clock reading. Clock skew is handled by re-asking once a
+   * not-yet-rotated answer's own `expires_in` has run out, at the cost of one extra call. @default 250
+   */
   readonly expirySlackMs: number;
   /** How long DynamoDB keeps an item after its token expired (TTL clean-up). @default 86_400 */
   readonly itemRetentionSeconds: number;

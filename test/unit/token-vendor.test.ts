@@ -8,7 +8,7 @@ import {
   UnknownClientError,
 } from '../../functions/core/errors.js';
 import type { Logger, MetricName, TokenVendorConfig } from '../../functions/core/index.js';
-import { createTokenVendor } from '../../functions/core/token-vendor.js';
+import { createTokenVendor, DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
 import { MemoryTokenStore } from '../support/memory-token-store.js';
@@ -132,7 +132,9 @@ describe('TokenVendor.getToken', () => {
       w.vendor().getToken('client-a', { minValiditySeconds: 60, maxWaitMs: 5_000 }),
     );
     await expect(attempt).rejects.toBeInstanceOf(TokenRotatingError);
-    await expect(attempt).rejects.toMatchObject({ code: 'TokenRotating', retryAfterSeconds: 33 });
+    // 30 s to the expiry, plus the slack after it before the successor is asked for.
+    const retryAfterSeconds = Math.ceil((30_000 + DEFAULT_TOKEN_VENDOR_CONFIG.expirySlackMs) / 1000);
+    await expect(attempt).rejects.toMatchObject({ code: 'TokenRotating', retryAfterSeconds });
     expect(w.identity.callCount()).toBe(1);
   });
 
