@@ -222,10 +222,8 @@ describe('MarketoTokenVendor private endpoint', () => {
       Resource: 'execute-api:/*',
       Condition: { StringNotEquals: { 'aws:SourceVpce': ['vpce-0123456789abcdef0'] } },
     });
-    // The callers allowed by default (the stack's account) still need to pass that gate.
-    expect(statements).toContainEqual(
-      expect.objectContaining({ Sid: 'AllowConfiguredCallers', Effect: 'Allow' }),
-    );
+    // No Allow at all: same-account callers pass on their IAM grant alone (API Gateway's Table A).
+    expect(statements.filter((s) => s.Effect === 'Allow')).toEqual([]);
   });
 
   it('passes cdk-nag AwsSolutions without new findings', () => {

@@ -163,29 +163,23 @@ describe('MarketoTokenVendor with options and grants', () => {
   });
 
   describe('resource policy', () => {
-    it('allows the configured accounts and principals, and the organization by condition', () => {
+    it('only denies callers outside the stack account, the configured accounts, organization and principals', () => {
       template.hasResourceProperties('AWS::ApiGateway::RestApi', {
         Policy: {
           Statement: [
             {
-              Sid: 'AllowConfiguredCallers',
+              Sid: 'DenyCallersOutsideAllowed',
               Action: 'execute-api:Invoke',
-              Effect: 'Allow',
-              Principal: {
-                AWS: [
-                  { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:root']] },
-                  'arn:aws:iam::222222222222:role/consumer',
-                ],
-              },
-              Resource: 'execute-api:/*',
-            },
-            {
-              Sid: 'AllowOrganization',
-              Action: 'execute-api:Invoke',
-              Effect: 'Allow',
+              Effect: 'Deny',
               Principal: { AWS: '*' },
               Resource: 'execute-api:/*',
-              Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abcdefghij' } },
+              Condition: {
+                StringNotEquals: {
+                  'aws:PrincipalAccount': [{ Ref: 'AWS::AccountId' }, '111111111111'],
+                  'aws:PrincipalOrgID': 'o-abcdefghij',
+                },
+                ArnNotEquals: { 'aws:PrincipalArn': ['arn:aws:iam::222222222222:role/consumer'] },
+              },
             },
           ],
         },

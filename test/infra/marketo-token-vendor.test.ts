@@ -119,24 +119,19 @@ describe('MarketoTokenVendor with default props', () => {
       });
     });
 
-    it('is regional and allows only the stack account in its resource policy', () => {
+    it('is regional, and its resource policy holds no Allow, only a Deny for callers of other accounts', () => {
+      // Same-account callers vend what their IAM policy grants (test/infra/authorization.test.ts).
       template.hasResourceProperties('AWS::ApiGateway::RestApi', {
         EndpointConfiguration: { Types: ['REGIONAL'] },
         Policy: {
           Statement: [
             {
-              Sid: 'AllowConfiguredCallers',
+              Sid: 'DenyCallersOutsideAllowed',
               Action: 'execute-api:Invoke',
-              Effect: 'Allow',
-              Principal: {
-                AWS: {
-                  'Fn::Join': [
-                    '',
-                    ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root'],
-                  ],
-                },
-              },
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
               Resource: 'execute-api:/*',
+              Condition: { StringNotEquals: { 'aws:PrincipalAccount': [{ Ref: 'AWS::AccountId' }] } },
             },
           ],
         },
