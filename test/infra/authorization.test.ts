@@ -10,6 +10,7 @@
  * stack gives its roles, resolved for one imagined deployment. Principals outside the stack (a partner
  * account's role, an administrator) bring hand-made IAM policies, as their own account would give them.
  */
+import { readFileSync } from 'node:fs';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -497,4 +498,18 @@ describe('grants that would add nothing or too much fail synthesis with what to 
     },
     SYNTH_TIMEOUT_MS,
   );
+});
+
+describe('the documented authorization model', () => {
+  const tableIn = (doc: string): string => {
+    const text = readFileSync(new URL(`../../docs/${doc}`, import.meta.url), 'utf8');
+    const start = text.indexOf('<!-- authorization-table:start');
+    const end = text.indexOf('<!-- authorization-table:end -->');
+    if (start < 0 || end < start) throw new Error(`docs/${doc} has no authorization table`);
+    return text.slice(start, end);
+  };
+
+  it('is one table, the same in docs/deploy.md and docs/threat-model.md', () => {
+    expect(tableIn('threat-model.md')).toBe(tableIn('deploy.md'));
+  });
 });
