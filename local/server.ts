@@ -21,8 +21,9 @@ import {
   writeCredentialsFile,
 } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
+import { shutdownAwareClock } from '../functions/core/clock.js';
 import { DEFAULT_IDENTITY_HOSTS } from '../functions/core/credentials.js';
-import type { Clock, CredentialsSource } from '../functions/core/ports.js';
+import type { CredentialsSource } from '../functions/core/ports.js';
 import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/vendor.js';
 import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
@@ -107,31 +108,6 @@ export class DataDirInUseError extends Error {
 
 /** The file name of the local policy inside the data directory. */
 export const LOCAL_POLICY_FILE = 'policy.json';
-
-/**
- * A clock whose sleeps end early when local mode shuts down, so an in-flight refresher sweep (which may
- * be waiting out a token's expiry) does not hold Ctrl-C hostage.
- */
-const shutdownAwareClock = (shutdown: AbortSignal): Clock => ({
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((done, fail) => {
-      const signals = signal ? [shutdown, signal] : [shutdown];
-      const aborted = signals.find((s) => s.aborted);
-      if (aborted) return fail(aborted.reason);
-      const timer = setTimeout(finish, Math.max(0, ms));
-      function finish(this: void, reason?: unknown): void {
-        clearTimeout(timer);
-        for (const s of signals) s.removeEventListener('abort', onAbort);
-        if (reason === undefined) done();
-        else fail(reason);
-      }
-      function onAbort(this: AbortSignal): void {
-        finish(this.reason ?? new Error('aborted'));
-      }
-      for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
-    }),
-});
 
 /** Creates the credentials file with the demo client, or keeps its demo entry pointing at the simulator. */
 async function seedCredentials(path: string, simulator: MarketoSimulator | undefined): Promise<void> {
