@@ -84,19 +84,22 @@ export interface MarketoTokenVendorProps {
    */
   readonly apiThrottle?: ApiThrottle;
   /**
-   * AWS account ids allowed by the API's resource policy (callers still need an IAM grant, see
-   * `grantVend`). Setting any of `allowedAccounts`, `organizationId` or `allowedPrincipals` replaces
-   * the default: include the stack's own account if its workloads call the API too.
-   * @default - the stack's own account, when none of the three is set
+   * Other AWS accounts whose principals may call the API at all. Only restricts: the API's resource policy
+   * denies every caller outside the stack's own account and `allowedAccounts`, `organizationId` and
+   * `allowedPrincipals`; it grants nothing. A caller of another account also needs `grantVend` (which
+   * writes a per-client resource-policy Allow) and its own account's IAM allow.
+   * @default - no other account
    */
   readonly allowedAccounts?: string[];
   /**
-   * AWS Organizations id (`o-…`) whose principals the API's resource policy allows.
-   * @default - no organization-wide access
+   * AWS Organizations id (`o-…`) whose accounts' principals may call the API at all (restricts only, like
+   * `allowedAccounts`).
+   * @default - no organization
    */
   readonly organizationId?: string;
   /**
-   * Individual principals (e.g. roles in other accounts) the API's resource policy allows.
+   * Individual roles, users or accounts (e.g. roles in other accounts) that may call the API at all
+   * (restricts only, like `allowedAccounts`).
    * @default - none
    */
   readonly allowedPrincipals?: iam.IPrincipal[];

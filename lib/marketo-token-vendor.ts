@@ -155,7 +155,10 @@ export class MarketoTokenVendor extends Construct {
 
   /**
    * Lets `grantee` call `GET /tokens/<id>` and `POST /tokens/<id>/invalidate` for exactly the given
-   * client ids; with no ids, for every client (`/tokens/*`).
+   * client ids; with no ids, for every client (`/tokens/*`). A role of the stack's account gets an IAM
+   * statement; a principal of another account, or a role the stack cannot change, gets a resource-policy
+   * Allow naming exactly it on exactly these routes (another account must still allow it in IAM, and be
+   * admitted by `allowedAccounts`, `organizationId` or `allowedPrincipals`, or synthesis fails).
    */
   public grantVend(grantee: iam.IGrantable, ...clientIds: string[]): iam.Grant {
     return grantRoutes(this.api, this.stageName, grantee, 'clientId', clientIds, (id) => [

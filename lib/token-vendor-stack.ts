@@ -28,7 +28,8 @@ export interface TokenVendorStackProps extends StackProps {
    */
   readonly alarmTopicArn?: string;
   /**
-   * ARNs of principals (roles, users) the API resource policy allows, besides `vendor.allowedAccounts`.
+   * ARNs of principals (roles, users) that may call the API at all, besides `vendor.allowedAccounts` (restricts
+   * only: see `MarketoTokenVendorProps.allowedPrincipals`).
    * @default - none
    */
   readonly allowedPrincipalArns?: string[];
