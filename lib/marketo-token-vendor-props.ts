@@ -136,6 +136,20 @@ export interface MarketoTokenVendorProps {
    */
   readonly memorySize?: number;
   /**
+   * Name of the REST API. It is the `ApiName` dimension of API Gateway's metrics, which the alarms and the
+   * dashboard read, so two APIs of one name in an account and region mix their metrics.
+   * @default - `<stack name>-<path of this construct in the stack>`, e.g. `MarketoTokenVendor-Vendor`
+   */
+  readonly apiName?: string;
+  /**
+   * Whether this stack sets the region's API Gateway CloudWatch Logs role (the account setting access logs
+   * need) to a role it creates. Both are kept when the stack is deleted, since every API of the region logs
+   * through the setting. Set `false` where that setting is managed centrally (it must then already be set,
+   * or the stage fails to deploy).
+   * @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+  /**
    * Name of the API stage (part of every execute-api ARN).
    * @default 'v1'
    */

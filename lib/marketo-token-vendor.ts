@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -7,18 +7,50 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_SECRET_PREFIX,
+  DEFAULT_SERVICE_NAME,
+  type GrantScope,
+  METRICS_NAMESPACE,
+  routePath,
+  routesGrantedBy,
+} from '../functions/contract/index.js';
 import { grantRoutes } from './api-authorization.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 import { createRefreshFanOut, createRefreshSchedule } from './refresh-fan-out.js';
 import { createTokenApi } from './token-api.js';
 import { createAlarms } from './vendor-alarms.js';
 import { createDashboard } from './vendor-dashboard.js';
-import { DEFAULT_SECRET_PREFIX, METRICS_NAMESPACE } from './vendor-defaults.js';
-import { createVendorFunction, functionEntry, grantRuntimeAccess } from './vendor-functions.js';
+import {
+  createVendorFunction,
+  functionEntry,
+  grantRuntimeAccess,
+  runtimeEnvironment,
+} from './vendor-functions.js';
 import { validateProps } from './vendor-validation.js';
 
+/** CloudWatch namespace of the metrics the runtime emits through Powertools (EMF). */
+export { METRICS_NAMESPACE } from '../functions/contract/index.js';
 export type { ApiThrottle, MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
-export { METRICS_NAMESPACE } from './vendor-defaults.js';
+
+/** `<stack name>-<path in the stack>`: unique in an account and region, as stack names are. */
+const defaultApiName = (vendor: Construct): string => {
+  const stack = Stack.of(vendor);
+  const path = vendor.node.scopes
+    .slice(vendor.node.scopes.indexOf(stack) + 1)
+    .map((scope) => scope.node.id)
+    .join('-');
+  return `${stack.stackName}-${path}`;
+};
+
+/** The GET token and POST invalidate paths a grant on `name` covers (contract route table). */
+const grantedPaths = (scope: GrantScope, name: string): [get: string, invalidate: string] => {
+  const [get, invalidate] = routesGrantedBy(scope).map((route) => routePath(route, name));
+  if (get === undefined || invalidate === undefined)
+    throw new Error(`the ${scope} routes changed: update grantedPaths`);
+  return [get, invalidate];
+};
 
 /**
  * Vends Marketo REST API access tokens to other AWS workloads.
@@ -63,12 +95,12 @@ export class MarketoTokenVendor extends Construct {
     validateProps(props);
 
     this.secretPrefix = props.secretPrefix ?? DEFAULT_SECRET_PREFIX;
-    this.serviceName = props.serviceName ?? 'marketo-token-vendor';
+    this.serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
     this.stageName = props.stageName ?? 'v1';
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const refreshPeriod = props.refreshSchedule ?? Duration.minutes(1);
-    const maxWait = props.maxWait ?? Duration.seconds(25);
+    const maxWait = props.maxWait ?? Duration.millis(DEFAULT_MAX_WAIT_MS);
     const pointInTimeRecovery = props.pointInTimeRecovery ?? false;
 
     this.table = new dynamodb.Table(this, 'Table', {
@@ -90,23 +122,13 @@ export class MarketoTokenVendor extends Construct {
       });
     }
 
-    const environment: Record<string, string> = {
-      TABLE_NAME: this.table.tableName,
-      SECRET_PREFIX: this.secretPrefix,
-      DEFAULT_MIN_VALIDITY_SECONDS: String(props.defaultMinValiditySeconds ?? 20),
-      MAX_WAIT_MS: String(maxWait.toMilliseconds()),
-      LEASE_DURATION_MS: String((props.leaseDuration ?? Duration.seconds(15)).toMilliseconds()),
-      IDENTITY_ALLOWED_HOSTS: (props.identityAllowedHosts ?? ['*.mktorest.com']).join(','),
-      IDENTITY_TIMEOUT_MS: String((props.identityTimeout ?? Duration.seconds(5)).toMilliseconds()),
-      // The refresher waits out every token that expires before its next run.
-      REFRESH_HORIZON_SECONDS: String(refreshPeriod.toSeconds()),
-      REFRESH_CONCURRENCY: String(props.refreshConcurrency ?? 8),
-      POWERTOOLS_SERVICE_NAME: this.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      // Source maps ship beside the bundles but are not enabled: `--enable-source-maps` costs about 11 ms of
-      // every cold start (docs/benchmarks.md) and the handlers log error codes, not stacks. Set
-      // NODE_OPTIONS=--enable-source-maps on a function to debug with TypeScript stack traces.
-    };
+    const environment = runtimeEnvironment(props, {
+      tableName: this.table.tableName,
+      secretPrefix: this.secretPrefix,
+      serviceName: this.serviceName,
+      maxWait,
+      refreshPeriod,
+    });
 
     this.vendFunction = createVendorFunction(this, 'Vend', {
       entry: functionEntry('vend'),
@@ -143,6 +165,7 @@ export class MarketoTokenVendor extends Construct {
     this.api = createTokenApi(this, {
       props,
       stageName: this.stageName,
+      apiName: props.apiName ?? defaultApiName(this),
       vendFunction: this.vendFunction,
       logRetention,
       removalPolicy,
@@ -161,10 +184,9 @@ export class MarketoTokenVendor extends Construct {
    * admitted by `allowedAccounts`, `organizationId` or `allowedPrincipals`, or synthesis fails).
    */
   public grantVend(grantee: iam.IGrantable, ...clientIds: string[]): iam.Grant {
-    return grantRoutes(this.api, this.stageName, grantee, 'clientId', clientIds, (id) => [
-      `/tokens/${id}`,
-      `/tokens/${id}/invalidate`,
-    ]);
+    return grantRoutes(this.api, this.stageName, grantee, 'clientId', clientIds, (id) =>
+      grantedPaths('client', id),
+    );
   }
 
   /**
@@ -173,10 +195,9 @@ export class MarketoTokenVendor extends Construct {
    * instance. It does not open the members' per-client routes.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {
-    return grantRoutes(this.api, this.stageName, grantee, 'instance', instances, (name) => [
-      `/instances/${name}/token`,
-      `/instances/${name}/invalidate`,
-    ]);
+    return grantRoutes(this.api, this.stageName, grantee, 'instance', instances, (name) =>
+      grantedPaths('instance', name),
+    );
   }
 
   /**

@@ -5,7 +5,19 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import {
+  DEFAULT_REFRESH_BATCH_SIZE,
+  DEFAULT_REFRESH_FANOUT_THRESHOLD,
+  DEFAULT_REFRESH_WORKER_CONCURRENCY,
+  ENV,
+} from '../functions/contract/index.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
+
+/** Deliveries of a batch before it goes to the dead-letter queue (the handler reports failures per client). */
+const REFRESH_MAX_RECEIVE_COUNT = 3;
+/** SQS limits: 12 hours of visibility, 14 days of retention. */
+const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+const SQS_MAX_RETENTION_SECONDS = 1_209_600;
 
 /**
  * The refresher's fan-out: the scheduled run queues batches past the threshold; the same function
@@ -20,30 +32,41 @@ export function createRefreshFanOut(
   const deadLetters = new sqs.Queue(scope, 'RefreshDeadLetters', {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
-    retentionPeriod: Duration.days(14),
+    retentionPeriod: Duration.seconds(SQS_MAX_RETENTION_SECONDS),
   });
   Validations.of(deadLetters).acknowledge({
     id: 'AwsSolutions-SQS3',
     reason: 'This queue is itself the dead-letter queue of the refresh batches.',
   });
   const timeout = refreshFunction.timeout ?? refreshPeriod.plus(Duration.seconds(60));
+  // AWS's guidance for Lambda consumers: six times the function timeout
+  // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+  const visibilitySeconds = Math.min(SQS_MAX_VISIBILITY_SECONDS, timeout.toSeconds() * 6);
   const queue = new sqs.Queue(scope, 'RefreshBatches', {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
-    // AWS's guidance for Lambda consumers: six times the function timeout.
-    visibilityTimeout: Duration.seconds(Math.min(43_200, timeout.toSeconds() * 6)),
-    // A batch older than a few periods is superseded by newer runs.
-    retentionPeriod: Duration.seconds(Math.max(300, refreshPeriod.toSeconds() * 3)),
-    deadLetterQueue: { queue: deadLetters, maxReceiveCount: 3 },
+    visibilityTimeout: Duration.seconds(visibilitySeconds),
+    // A failed batch comes back after each visibility timeout: it must outlive every delivery the redrive
+    // allows, plus one more timeout, or it expires before it can reach the dead-letter queue.
+    retentionPeriod: Duration.seconds(
+      Math.min(SQS_MAX_RETENTION_SECONDS, (REFRESH_MAX_RECEIVE_COUNT + 1) * visibilitySeconds),
+    ),
+    deadLetterQueue: { queue: deadLetters, maxReceiveCount: REFRESH_MAX_RECEIVE_COUNT },
   });
-  refreshFunction.addEnvironment('REFRESH_QUEUE_URL', queue.queueUrl);
-  refreshFunction.addEnvironment('REFRESH_FANOUT_THRESHOLD', String(props.refreshFanOutThreshold ?? 500));
-  refreshFunction.addEnvironment('REFRESH_BATCH_SIZE', String(props.refreshBatchSize ?? 100));
+  refreshFunction.addEnvironment(ENV.refreshQueueUrl, queue.queueUrl);
+  refreshFunction.addEnvironment(
+    ENV.refreshFanOutThreshold,
+    String(props.refreshFanOutThreshold ?? DEFAULT_REFRESH_FANOUT_THRESHOLD),
+  );
+  refreshFunction.addEnvironment(
+    ENV.refreshBatchSize,
+    String(props.refreshBatchSize ?? DEFAULT_REFRESH_BATCH_SIZE),
+  );
   queue.grantSendMessages(refreshFunction);
   refreshFunction.addEventSource(
     new SqsEventSource(queue, {
       batchSize: 1,
-      maxConcurrency: props.refreshWorkerConcurrency ?? 10,
+      maxConcurrency: props.refreshWorkerConcurrency ?? DEFAULT_REFRESH_WORKER_CONCURRENCY,
       reportBatchItemFailures: true,
     }),
   );

@@ -1,10 +1,16 @@
-import type { RemovalPolicy } from 'aws-cdk-lib';
-import { Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import {
+  GATEWAY_ERRORS,
+  type GatewayErrorKind,
+  gatewayResponseTemplate,
+  ROUTES,
+  resourceSegments,
+} from '../functions/contract/index.js';
 import { resourcePolicyStatements } from './api-authorization.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 
@@ -12,28 +18,52 @@ import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 export interface TokenApiOptions {
   readonly props: MarketoTokenVendorProps;
   readonly stageName: string;
+  /** Name of the REST API: the `ApiName` dimension of its metrics, so unique in the account and region. */
+  readonly apiName: string;
   readonly vendFunction: lambda.IFunction;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
 
 /**
+ * Construct ids of the gateway responses, one per kind of the contract's table (a new kind fails compilation
+ * here until it gets an id). The first six are the ids of 0.1.0: their logical ids must not change.
+ */
+const GATEWAY_RESPONSE_IDS: Readonly<Record<GatewayErrorKind, string>> = {
+  BAD_REQUEST_PARAMETERS: 'BadRequestParameters',
+  ACCESS_DENIED: 'AccessDenied',
+  MISSING_AUTHENTICATION_TOKEN: 'MissingAuth',
+  INVALID_SIGNATURE: 'InvalidSignature',
+  EXPIRED_TOKEN: 'ExpiredSignature',
+  DEFAULT_5XX: 'Default5xx',
+  BAD_REQUEST_BODY: 'BadRequestBody',
+  REQUEST_TOO_LARGE: 'RequestTooLarge',
+  THROTTLED: 'Throttled',
+  DEFAULT_4XX: 'Default4xx',
+};
+
+/**
  * The REST API on `scope` (the vendor, so ids stay `Api`, `ApiAccessLogs`, …): four SigV4 methods, request
  * validation, stage throttling and access logs, gateway errors in the handler's JSON shape.
  */
 export function createTokenApi(scope: Construct, options: TokenApiOptions): apigateway.RestApi {
-  const { props, stageName, vendFunction, logRetention, removalPolicy } = options;
+  const { props, stageName, apiName, vendFunction, logRetention, removalPolicy } = options;
+  const setsCloudWatchRole = props.apiGatewayCloudWatchRole ?? true;
   const throttle = props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 };
   const accessLogs = new logs.LogGroup(scope, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
 
   const api = new apigateway.RestApi(scope, 'Api', {
+    restApiName: apiName,
     description: 'Vends Marketo REST API access tokens (SigV4 only)',
     endpointConfiguration: {
       types: [props.endpointType ?? apigateway.EndpointType.REGIONAL],
       vpcEndpoints: props.vpcEndpoints,
     },
-    // Execution logging needs the account-wide API Gateway CloudWatch role, a singleton managed elsewhere.
-    cloudWatchRole: false,
+    // Access logs need the region's API Gateway CloudWatch Logs role (an account setting): on a fresh account or
+    // region the stage fails to deploy without it. The role and the setting are retained, because once set
+    // every API of the region logs through them (docs/deploy.md, "The API Gateway logging role").
+    cloudWatchRole: setsCloudWatchRole,
+    ...(setsCloudWatchRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
     policy: new iam.PolicyDocument({ statements: resourcePolicyStatements(scope, props) }),
     defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
     deployOptions: {
@@ -103,38 +133,25 @@ export function createTokenApi(scope: Construct, options: TokenApiOptions): apig
     requestModels,
   });
 
-  const client = api.root.addResource('tokens').addResource('{clientId}');
-  client.addMethod('GET', integration, methodOptions('clientId'));
-  client
-    .addResource('invalidate')
-    .addMethod('POST', integration, methodOptions('clientId', { $default: invalidateModel }));
-  const instance = api.root.addResource('instances').addResource('{instance}');
-  instance.addResource('token').addMethod('GET', integration, methodOptions('instance'));
-  instance
-    .addResource('invalidate')
-    .addMethod('POST', integration, methodOptions('instance', { $default: invalidateModel }));
+  // Resources and methods from the contract's route table (`resourceForPath` reuses shared parents, so the
+  // construct ids are the path parts: `tokens`, `{clientId}`, `invalidate`, …).
+  for (const route of ROUTES) {
+    const resource = api.root.resourceForPath(resourceSegments(route).join('/'));
+    const requestModels = route.body === 'rejected-token' ? { $default: invalidateModel } : undefined;
+    resource.addMethod(route.method, integration, methodOptions(route.pathParameter, requestModels));
+  }
 
-  // Gateway-made errors in the same `{error:{code,message}}` shape the handler uses.
-  const gatewayError = (id: string, type: apigateway.ResponseType, statusCode: string, code: string) =>
-    api.addGatewayResponse(id, {
-      type,
-      statusCode,
+  // Gateway-made errors in the same `{error:{code,message}}` shape the handler uses. The DEFAULT_4XX/5XX
+  // fallbacks set no status: a status there would rewrite every status of the class, turning a crashed
+  // function's 502 and an integration timeout's 504 into 500 (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+  for (const entry of Object.values(GATEWAY_ERRORS)) {
+    api.addGatewayResponse(GATEWAY_RESPONSE_IDS[entry.kind], {
+      type: apigateway.ResponseType.of(entry.kind),
+      ...(entry.setStatus ? { statusCode: String(entry.httpStatus) } : {}),
       responseHeaders: { 'Cache-Control': "'no-store'" },
-      templates: {
-        'application/json': `{"error":{"code":"${code}","message":$context.error.messageString}}`,
-      },
+      templates: { 'application/json': gatewayResponseTemplate(entry.kind) },
     });
-  gatewayError(
-    'BadRequestParameters',
-    apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
-    '400',
-    'InvalidRequest',
-  );
-  gatewayError('AccessDenied', apigateway.ResponseType.ACCESS_DENIED, '403', 'AccessDenied');
-  gatewayError('MissingAuth', apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, '403', 'AccessDenied');
-  gatewayError('InvalidSignature', apigateway.ResponseType.INVALID_SIGNATURE, '403', 'AccessDenied');
-  gatewayError('ExpiredSignature', apigateway.ResponseType.EXPIRED_TOKEN, '403', 'AccessDenied');
-  gatewayError('Default5xx', apigateway.ResponseType.DEFAULT_5XX, '500', 'InternalError');
+  }
 
   Validations.of(api.deploymentStage).acknowledge({
     id: 'AwsSolutions-APIG3',
@@ -144,8 +161,16 @@ export function createTokenApi(scope: Construct, options: TokenApiOptions): apig
   Validations.of(api.deploymentStage).acknowledge({
     id: 'AwsSolutions-APIG6',
     reason:
-      'Access logging is on. Execution logging needs the account-wide API Gateway CloudWatch role (a singleton managed outside this stack) and could log token-bearing payloads.',
+      'Access logging is on. Execution logging stays off: it could log token-bearing payloads, and access logs already record who asked for which client.',
   });
+  const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+  if (cloudWatchRole) {
+    Validations.of(cloudWatchRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        "API Gateway's own managed policy for its regional CloudWatch Logs role (the account setting serves every API of the region, so it cannot be scoped to this stack's log group).",
+    });
+  }
   for (const method of api.methods) {
     Validations.of(method).acknowledge({
       id: 'AwsSolutions-COG4',

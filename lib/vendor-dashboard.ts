@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { METRICS_NAMESPACE } from '../functions/contract/index.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
-import { METRICS_NAMESPACE } from './vendor-defaults.js';
 
 /**
  * One screen for the on-call: the runtime's own metrics (EMF, namespace `MarketoTokenVendor`,
@@ -87,6 +87,7 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
         sum('LeaseTakeovers', 'lease takeovers'),
         sum('TokenRotating', 'token rotating'),
         sum('Invalidations', 'invalidations'),
+        sum('InvalidationsSuppressed', 'invalidations answered from the store'),
         sum('StoreErrors', 'store errors'),
       ],
       width,

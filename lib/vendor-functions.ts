@@ -8,6 +8,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import {
+  DEFAULT_IDENTITY_HOSTS,
+  DEFAULT_IDENTITY_TIMEOUT_MS,
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_MIN_VALIDITY_SECONDS,
+  DEFAULT_REFRESH_CONCURRENCY,
+  ENV,
+  METRICS_NAMESPACE,
+} from '../functions/contract/index.js';
+import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 
 /**
  * The handler source esbuild bundles at synth time. In this repository the construct runs from lib/*.ts
@@ -18,6 +28,42 @@ export const functionEntry = (name: string): string => {
   const source = fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
   return existsSync(source) ? source : fileURLToPath(new URL(`../functions/${name}.js`, import.meta.url));
 };
+
+/** Values the construct resolved before building the functions. */
+export interface ResolvedSettings {
+  readonly tableName: string;
+  readonly secretPrefix: string;
+  readonly serviceName: string;
+  readonly maxWait: Duration;
+  readonly refreshPeriod: Duration;
+}
+
+/**
+ * The environment both functions share, under the contract's keys (`ENV`), which `readRuntimeConfig`
+ * (functions/config.ts) reads back. The fan-out adds the queue's keys to the refresher only.
+ */
+export function runtimeEnvironment(
+  props: MarketoTokenVendorProps,
+  settings: ResolvedSettings,
+): Record<string, string> {
+  return {
+    [ENV.tableName]: settings.tableName,
+    [ENV.secretPrefix]: settings.secretPrefix,
+    [ENV.defaultMinValiditySeconds]: String(props.defaultMinValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS),
+    [ENV.maxWaitMs]: String(settings.maxWait.toMilliseconds()),
+    [ENV.leaseDurationMs]: String(props.leaseDuration?.toMilliseconds() ?? DEFAULT_LEASE_DURATION_MS),
+    [ENV.identityAllowedHosts]: (props.identityAllowedHosts ?? DEFAULT_IDENTITY_HOSTS).join(','),
+    [ENV.identityTimeoutMs]: String(props.identityTimeout?.toMilliseconds() ?? DEFAULT_IDENTITY_TIMEOUT_MS),
+    // The refresher waits out every token that expires before its next run.
+    [ENV.refreshHorizonSeconds]: String(settings.refreshPeriod.toSeconds()),
+    [ENV.refreshConcurrency]: String(props.refreshConcurrency ?? DEFAULT_REFRESH_CONCURRENCY),
+    [ENV.serviceName]: settings.serviceName,
+    [ENV.metricsNamespace]: METRICS_NAMESPACE,
+    // Source maps ship beside the bundles but are not enabled: `--enable-source-maps` costs about 11 ms of
+    // every cold start (docs/benchmarks.md) and the handlers log error codes, not stacks. Set
+    // NODE_OPTIONS=--enable-source-maps on a function to debug with TypeScript stack traces.
+  };
+}
 
 /** What differs between the vend and the refresh function. */
 export interface VendorFunctionOptions {

@@ -1,15 +1,28 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import {
+  API_INTEGRATION_TIMEOUT_MS,
+  CLIENT_ID_PATTERN,
+  DEFAULT_IDENTITY_TIMEOUT_MS,
+  IDENTITY_TIMEOUT_MS_RANGE,
+  LEASE_DURATION_MS_RANGE,
+  MAX_MIN_VALIDITY_SECONDS,
+  type Range,
+  REFRESH_BATCH_SIZE_RANGE,
+  REFRESH_CONCURRENCY_RANGE,
+  REFRESH_FANOUT_THRESHOLD_RANGE,
+  REFRESH_PERIOD_MINUTES_RANGE,
+  REFRESH_WORKER_CONCURRENCY_RANGE,
+  TOKEN_LIFESPAN_SECONDS,
+} from '../functions/contract/index.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 
-/** Same alphabet as `functions/core/credentials.ts` so ARNs can never be built for ids the API rejects. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** @deprecated the contract's `CLIENT_ID_PATTERN` (kept while lib/api-authorization.ts moves to it). */
+export const NAME_PATTERN = CLIENT_ID_PATTERN;
 const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9/_+=.@-]+\/$/;
 const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ACCOUNT_PATTERN = /^\d{12}$/;
 const ORG_PATTERN = /^o-[a-z0-9]{10,32}$/;
-/** API Gateway gives up on an integration after 29 s. */
-const API_INTEGRATION_TIMEOUT_MS = 29_000;
 
 /** Throws with a lowercase message showing the received value unless `ok`. */
 export function check(ok: boolean, message: string): void {
@@ -18,6 +31,9 @@ export function check(ok: boolean, message: string): void {
 
 const resolvedNumber = (value: number | undefined): value is number =>
   value !== undefined && !Token.isUnresolved(value);
+
+const inRange = (value: number, { min, max }: Range): boolean =>
+  Number.isInteger(value) && value >= min && value <= max;
 
 /** Synth-time validation: lowercase messages showing the value received; unresolved tokens pass. */
 export function validateProps(props: MarketoTokenVendorProps): void {
@@ -32,35 +48,35 @@ export function validateProps(props: MarketoTokenVendorProps): void {
   if (schedule !== undefined && !Token.isUnresolved(schedule.toSeconds({ integral: false }))) {
     const seconds = schedule.toSeconds({ integral: false });
     check(
-      seconds % 60 === 0 && seconds >= 60 && seconds <= 14 * 60,
-      `refreshSchedule must be whole minutes between 1 and 14 (the refresh timeout is the period plus 60 s, at most 15 minutes), got ${seconds} seconds`,
+      seconds % 60 === 0 && inRange(seconds / 60, REFRESH_PERIOD_MINUTES_RANGE),
+      `refreshSchedule must be whole minutes between ${REFRESH_PERIOD_MINUTES_RANGE.min} and ${REFRESH_PERIOD_MINUTES_RANGE.max} (the refresh timeout is the period plus 60 s, at most 15 minutes), got ${seconds} seconds`,
     );
   }
   if (resolvedNumber(props.defaultMinValiditySeconds)) {
     const value = props.defaultMinValiditySeconds;
     check(
       // Same bound as functions/config.ts: a token lives 3600 s, and the handler refuses more at start-up.
-      Number.isInteger(value) && value >= 0 && value <= 3500,
-      `defaultMinValiditySeconds must be an integer from 0 to 3500 (a token lives 3600 s), got ${value}`,
+      inRange(value, { min: 0, max: MAX_MIN_VALIDITY_SECONDS }),
+      `defaultMinValiditySeconds must be an integer from 0 to ${MAX_MIN_VALIDITY_SECONDS} (a token lives ${TOKEN_LIFESPAN_SECONDS} s), got ${value}`,
     );
   }
   const maxWaitMs = props.maxWait?.toMilliseconds();
   if (maxWaitMs !== undefined) {
     check(
       maxWaitMs >= 1_000 && maxWaitMs < API_INTEGRATION_TIMEOUT_MS,
-      `maxWait must be at least 1 s and below API Gateway's 29 s integration timeout, got ${maxWaitMs} ms`,
+      `maxWait must be at least 1 s and below API Gateway's ${API_INTEGRATION_TIMEOUT_MS / 1000} s integration timeout, got ${maxWaitMs} ms`,
     );
   }
-  const identityTimeoutMs = (props.identityTimeout ?? Duration.seconds(5)).toMilliseconds();
+  const identityTimeoutMs = props.identityTimeout?.toMilliseconds() ?? DEFAULT_IDENTITY_TIMEOUT_MS;
   check(
-    identityTimeoutMs >= 500 && identityTimeoutMs <= 20_000,
-    `identityTimeout must be between 500 ms and 20 s, got ${identityTimeoutMs} ms`,
+    inRange(identityTimeoutMs, IDENTITY_TIMEOUT_MS_RANGE),
+    `identityTimeout must be between ${IDENTITY_TIMEOUT_MS_RANGE.min} ms and ${IDENTITY_TIMEOUT_MS_RANGE.max / 1000} s, got ${identityTimeoutMs} ms`,
   );
   const leaseMs = props.leaseDuration?.toMilliseconds();
   if (leaseMs !== undefined) {
     check(
-      leaseMs > identityTimeoutMs && leaseMs <= 60_000,
-      `leaseDuration must be longer than identityTimeout (${identityTimeoutMs} ms) and at most 60 s, got ${leaseMs} ms`,
+      leaseMs > identityTimeoutMs && leaseMs <= LEASE_DURATION_MS_RANGE.max,
+      `leaseDuration must be longer than identityTimeout (${identityTimeoutMs} ms) and at most ${LEASE_DURATION_MS_RANGE.max / 1000} s, got ${leaseMs} ms`,
     );
   }
   for (const host of props.identityAllowedHosts ?? []) {
@@ -74,22 +90,16 @@ export function validateProps(props: MarketoTokenVendorProps): void {
     props.identityAllowedHosts === undefined || props.identityAllowedHosts.length > 0,
     'identityAllowedHosts must not be empty, got []',
   );
-  if (resolvedNumber(props.refreshConcurrency)) {
-    const value = props.refreshConcurrency;
-    check(
-      Number.isInteger(value) && value >= 1 && value <= 64,
-      `refreshConcurrency must be an integer from 1 to 64, got ${value}`,
-    );
-  }
-  for (const [name, value, min, max] of [
-    ['refreshFanOutThreshold', props.refreshFanOutThreshold, 0, 100_000],
-    ['refreshBatchSize', props.refreshBatchSize, 1, 1_000],
-    ['refreshWorkerConcurrency', props.refreshWorkerConcurrency, 2, 1_000],
+  for (const [name, value, range] of [
+    ['refreshConcurrency', props.refreshConcurrency, REFRESH_CONCURRENCY_RANGE],
+    ['refreshFanOutThreshold', props.refreshFanOutThreshold, REFRESH_FANOUT_THRESHOLD_RANGE],
+    ['refreshBatchSize', props.refreshBatchSize, REFRESH_BATCH_SIZE_RANGE],
+    ['refreshWorkerConcurrency', props.refreshWorkerConcurrency, REFRESH_WORKER_CONCURRENCY_RANGE],
   ] as const) {
     if (resolvedNumber(value)) {
       check(
-        Number.isInteger(value) && value >= min && value <= max,
-        `${name} must be an integer from ${min} to ${max}, got ${value}`,
+        inRange(value, range),
+        `${name} must be an integer from ${range.min} to ${range.max}, got ${value}`,
       );
     }
   }

@@ -2,6 +2,9 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT_PREFIX, configFromContext } from '../../lib/config.js';
+import { allowSlowSynthesis } from './helpers.js';
+
+allowSlowSynthesis();
 
 const contextOf = (values: Record<string, unknown>) => ({
   tryGetContext: (key: string): unknown => values[key.slice(CONTEXT_PREFIX.length)],

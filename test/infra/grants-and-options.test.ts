@@ -5,7 +5,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
-import { appWithoutBundling, executeApiArn } from './helpers.js';
+import { allowSlowSynthesis, appWithoutBundling, executeApiArn } from './helpers.js';
+
+allowSlowSynthesis();
 
 const consumerRole = (stack: Stack, id: string): iam.Role =>
   new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });

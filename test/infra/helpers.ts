@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { vi } from 'vitest';
 
 /**
  * An app whose stacks skip asset bundling (CDK's `aws:cdk:bundling-stacks` context): fine-grained
@@ -26,3 +27,13 @@ export const executeApiArn = (apiLogicalId: string, suffix: string): Intrinsic =
     ],
   ],
 });
+
+/**
+ * One synthesis takes about 5 s on an idle machine; with eight suites synthesizing at once one took 49 s.
+ * Infra test files call this first so hooks and tests that synthesize get a bound that holds on a machine
+ * ten times slower, instead of the suite-wide 30 s.
+ */
+export const SYNTH_TIMEOUT_MS = 180_000;
+export const allowSlowSynthesis = (): void => {
+  vi.setConfig({ testTimeout: SYNTH_TIMEOUT_MS, hookTimeout: SYNTH_TIMEOUT_MS });
+};

@@ -2,7 +2,9 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
-import { appWithoutBundling } from './helpers.js';
+import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
+
+allowSlowSynthesis();
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -344,10 +346,22 @@ describe('MarketoTokenVendor with default props', () => {
       });
     });
 
-    it('attaches no managed policies to either role', () => {
-      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+    it('attaches no managed policies to either function role', () => {
+      const functionRoles = Object.entries(template.findResources('AWS::IAM::Role')).filter(([id]) =>
+        /^Vendor(Vend|Refresh)Role/.test(id),
+      );
+      expect(functionRoles).toHaveLength(2);
+      for (const [, role] of functionRoles) {
         expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       }
+    });
+
+    it("has no other role than the functions' and API Gateway's CloudWatch Logs role", () => {
+      expect(Object.keys(template.findResources('AWS::IAM::Role')).sort()).toEqual([
+        expect.stringMatching(/^VendorApiCloudWatchRole/),
+        expect.stringMatching(/^VendorRefreshRole/),
+        expect.stringMatching(/^VendorVendRole/),
+      ]);
     });
   });
 

@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenWorkflowStack } from '../../examples/step-functions/token-workflow-stack.js';
 import { configFromContext } from '../../lib/config.js';
 import { TokenVendorStack } from '../../lib/token-vendor-stack.js';
-import { executeApiArn } from './helpers.js';
+import { allowSlowSynthesis, executeApiArn } from './helpers.js';
+
+allowSlowSynthesis();
 
 /** The context of cdk.json, so the test synthesizes what `cdk synth` would. */
 const cdkJsonContext = (): Record<string, unknown> =>
