@@ -6,12 +6,13 @@
  * could `Scan` the cached tokens and bypass the policy.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { secureDataDir } from './data-dir.js';
 import { closeServer, readBodyUpTo } from './http-guard.js';
 import { createSigV4Verifier } from './sigv4-verifier.js';
 
@@ -94,6 +95,8 @@ export async function startEmbeddedDynalite(
   options: EmbeddedDynaliteOptions = {},
 ): Promise<EmbeddedDynalite> {
   silenceDynaliteDeprecation();
+  // LevelDB would create its directory with the process umask (often 0755): create it private first.
+  if (options.path !== undefined) await mkdir(options.path, { recursive: true, mode: 0o700 });
   const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
   const store = dynalite({
     ...(options.path === undefined ? {} : { path: options.path }),
@@ -105,6 +108,9 @@ export async function startEmbeddedDynalite(
     // Keep-alive sockets would otherwise hold close() open until dynalite's own shutdown timeout.
     store.closeAllConnections();
     await new Promise<void>((resolve) => store.close(() => resolve()));
+    // The files LevelDB wrote while open carry the process umask: make them 0600 (the CLI and tests
+    // open persisted stores too, not only npm start, which runs with umask 077).
+    if (options.path !== undefined) await secureDataDir(options.path);
   };
   if (options.access === 'open') {
     await new Promise<void>((resolve, reject) => {

@@ -240,11 +240,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       storeEndpoint = dynamoOverride;
     } else {
       const embedded = await startEmbeddedDynalite({ path: files.dynaliteDir });
-      // Cleanups run last-first: dynalite stops, then the files it left are made private.
-      cleanups.push(
-        async () => void (await secureDataDir(dataDir)),
-        () => embedded.stop(),
-      );
+      cleanups.push(() => embedded.stop()); // which also makes LevelDB's files 0600
       storeEndpoint = embedded.endpoint;
       storeCredentials = embedded.credentials;
     }

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -418,5 +418,41 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       expect((result as { code?: number }).code).toBe(2);
       expect(result.stderr).toContain("required option '--identity-url <url>' not specified");
     });
+  });
+});
+
+describe('the local data directory after a CLI run (issue 13)', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+  const listIn = (dataDir: string) =>
+    cliRunner(['--local', '--data-dir', dataDir], () => [])(['clients', 'list']);
+
+  it('is created 0700 by `clients list --local` on a fresh --data-dir, its files 0600', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'mtv-cli-fresh-'));
+    dirs.push(parent);
+    const dataDir = join(parent, 'data');
+
+    expect((await listIn(dataDir)).code).toBe(0);
+
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    for (const entry of await readdir(dataDir, { recursive: true })) {
+      const info = await stat(join(dataDir, entry));
+      expect([entry, info.mode & 0o777]).toEqual([entry, info.isDirectory() ? 0o700 : 0o600]);
+    }
+  });
+
+  it('repairs a 0755 directory and a hand-made 0644 credentials file', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mtv-cli-open-'));
+    dirs.push(dataDir);
+    await chmod(dataDir, 0o755);
+    await writeFile(join(dataDir, 'credentials.json'), '{"clients":[]}\n');
+    await chmod(join(dataDir, 'credentials.json'), 0o644);
+
+    expect((await listIn(dataDir)).code).toBe(0);
+
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dataDir, 'credentials.json'))).mode & 0o777).toBe(0o600);
   });
 });
