@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
-import { readGeneratedKey } from '../../local/policy.js';
+import { readGeneratedKey, writePolicyFile } from '../../local/policy.js';
 import { startLocalVendor } from '../../local/server.js';
 import { createTestTable, startDynalite } from '../support/dynalite.js';
 import { captureText, registerSensitive } from '../support/leak-scan.js';
@@ -90,6 +90,47 @@ describe('npm start (local/start.ts)', () => {
     captureText(cli.output() + cli.stderr());
     expect(code).toBe(0);
     expect(cli.output()).toMatch(/stopped\n$/);
+  });
+
+  it("never prints a user's own key (only the one it generated, while the policy file lists it)", async () => {
+    const dataDir = await tempDir();
+    const teamKey = {
+      accessKeyId: 'TEAMREALKEY',
+      secretAccessKey: 'team-real-secret-do-not-print',
+      principalArn: 'arn:aws:iam::000000000000:role/team-a',
+      clients: ['team-a-*'],
+    };
+    registerSensitive(teamKey.secretAccessKey);
+    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [teamKey] });
+    const cli = startCli(['--port', '0', '--simulator-port', '0', '--data-dir', dataDir]);
+    cleanups.push(async () => {
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+    });
+    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), 20_000);
+    cli.child.kill('SIGTERM');
+    await once(cli.child, 'exit');
+    captureText(cli.output() + cli.stderr());
+
+    expect(cli.output()).not.toContain(teamKey.secretAccessKey);
+    expect(cli.output()).not.toContain('curl --aws-sigv4');
+    expect(cli.output()).toContain('local mode prints only the key it generated');
+  });
+
+  it('prints the key it generated, as the policy file holds it', async () => {
+    const dataDir = await tempDir();
+    const cli = startCli(['--port', '0', '--simulator-port', '0', '--data-dir', dataDir]);
+    cleanups.push(async () => {
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+    });
+    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), 20_000);
+    const key = await readGeneratedKey(join(dataDir, 'policy.json'));
+    registerSensitive(key.secretAccessKey);
+    cli.child.kill('SIGTERM');
+    await once(cli.child, 'exit');
+    captureText(cli.output() + cli.stderr());
+
+    expect(cli.output()).toContain(`--user ${key.accessKeyId}:${key.secretAccessKey} `);
+    expect(cli.output()).not.toContain('LOCALDEMOKEY');
   });
 
   it('exits with code 1 and one clear line when the port is taken', async () => {
