@@ -123,6 +123,10 @@ const accountPrincipalOf = (principal: iam.IPrincipal): string | undefined => {
   );
 };
 
+/** The account field of a resolved IAM ARN, if any. */
+const accountInArn = (arn: string): string | undefined =>
+  Token.isUnresolved(arn) ? undefined : /^arn:[^:]+:iam::(\d{12}):/.exec(arn)?.[1];
+
 /** Whether two account strings name the same account as CDK judges it (equal, or both deploy-time). */
 const sameAccount = (a: string | undefined, b: string): boolean => {
   if (a === undefined) return false;
@@ -182,8 +186,14 @@ export function grantRoutes(
         Token.compareStrings(account, stack.account) === TokenComparison.DIFFERENT),
     `${described} on the API's own account would let every role of the account call those routes; grant the roles that need them instead (the stack writes their IAM policies)`,
   );
-  const principalAccount = account ?? principal.principalAccount;
-  if (!inApiAccount && principalAccount !== undefined && !Token.isUnresolved(principalAccount)) {
+  // An ArnPrincipal knows no account: read it from the ARN (`arn:aws:iam::<account>:role/…`).
+  const principalAccount =
+    account ?? principal.principalAccount ?? awsPrincipalsOf(principal).map(accountInArn).find(Boolean);
+  if (
+    principalAccount !== undefined &&
+    !Token.isUnresolved(principalAccount) &&
+    !sameAccount(principalAccount, stack.account)
+  ) {
     const guard = guards.get(api.node.scope as Construct);
     const admitted =
       guard !== undefined &&

@@ -468,6 +468,18 @@ describe('grants that would add nothing or too much fail synthesis with what to 
   );
 
   it(
+    'refuses a role of an account the resource policy denies also when given by ARN alone',
+    () => {
+      const { vendor } = vendorIn();
+      const partnerArn = new iam.ArnPrincipal(`arn:aws:iam::${PARTNER_ACCOUNT}:role/partner`);
+      expect(() => vendor.grantVend(partnerArn, 'client-a')).toThrow(
+        `grantVend(client-a) for a principal of account ${PARTNER_ACCOUNT}, which the API's resource policy denies`,
+      );
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
     'refuses the API’s own account as grantee, which would give every role of it the routes',
     () => {
       const { vendor } = vendorIn();
