@@ -59,6 +59,7 @@ export function itemToRecord(item: Item): TokenRecord | undefined {
   const expiresAt = num(item, 'expiresAt');
   const obtainedAt = num(item, 'obtainedAt');
   const reconfirmedAt = num(item, 'reconfirmedAt');
+  const requestedAt = num(item, 'requestedAt');
   const scope = str(item, 'scope');
   const token: StoredToken | undefined =
     accessToken && tokenType && expiresAt !== undefined && obtainedAt !== undefined
@@ -69,6 +70,7 @@ export function itemToRecord(item: Item): TokenRecord | undefined {
           obtainedAt,
           ...(scope === undefined ? {} : { scope }),
           ...(reconfirmedAt === undefined ? {} : { reconfirmedAt }),
+          ...(requestedAt === undefined ? {} : { requestedAt }),
         }
       : undefined;
   const leaseOwner = str(item, 'leaseOwner');
@@ -194,11 +196,14 @@ export class DynamoTokenStore implements TokenStore {
       ];
       values[':zero'] = n(0);
       const removes = ['leaseOwner', 'leaseUntil', 'lastErrorCode', 'lastErrorMessage', 'lastErrorAt'];
-      if (token.reconfirmedAt === undefined) {
-        removes.push('reconfirmedAt');
-      } else {
-        sets.push('reconfirmedAt = :reconfirmedAt');
-        values[':reconfirmedAt'] = n(token.reconfirmedAt);
+      for (const field of ['reconfirmedAt', 'requestedAt'] as const) {
+        const value = token[field];
+        if (value === undefined) {
+          removes.push(field);
+        } else {
+          sets.push(`${field} = :${field}`);
+          values[`:${field}`] = n(value);
+        }
       }
       if (token.scope === undefined) {
         removes.push('#scope');

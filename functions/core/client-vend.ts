@@ -60,7 +60,7 @@ export function createClientVending(engine: Engine, refreshShared: SharedRefresh
       if (token && isUnexpired(engine, token)) {
         await waitForSuccessor(
           engine,
-          token.expiresAt,
+          token,
           deadline,
           () =>
             `the token of client "${clientId}" expires in ${Math.floor(remainingMs(engine, token) / 1000)} s, ` +

@@ -91,6 +91,7 @@ export async function fetchFromIdentity(
         ...(answer.scope === undefined ? {} : { scope: answer.scope }),
         expiresAt: sentAt + answer.expiresInSeconds * 1000,
         obtainedAt: receivedAt,
+        requestedAt: sentAt,
       };
       logger.info('fetched token from Identity', {
         clientId,

@@ -96,7 +96,7 @@ export function createPoolVending(
       }
       await waitForSuccessor(
         engine,
-        Math.min(...live.map((t) => t.expiresAt)),
+        live.reduce((soonest, t) => (t.expiresAt < soonest.expiresAt ? t : soonest)),
         deadline,
         () =>
           `no member of instance "${instance}" has ${minValidityMs / 1000} s of validity left and the next ` +

@@ -13,6 +13,11 @@ export interface StoredToken {
   /** When Identity last handed this token out. */
   readonly obtainedAt: number;
   /**
+   * When the request that brought this answer was sent: `expiresAt` is reckoned from it (conservative), and
+   * Identity read its clock between it and `obtainedAt`. Absent on items written by older versions.
+   */
+  readonly requestedAt?: number;
+  /**
    * When Identity last handed out this same token again in answer to an invalidation's re-check: until
    * `invalidationCooldownMs` after it, further reports of this token are answered from the store.
    */

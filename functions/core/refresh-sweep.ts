@@ -57,7 +57,7 @@ export async function refreshAll(
           counts.valid += 1;
           return;
         }
-        await clock.sleep(successorDueAt(engine, token.expiresAt) - clock.now());
+        await clock.sleep(successorDueAt(engine, token) - clock.now());
         outcome = 'waited';
       }
       if (pool) {

@@ -20,9 +20,17 @@ export const isUnexpired = (engine: Engine, token: StoredToken): boolean => rema
 export const isUsable = (engine: Engine, token: StoredToken, minValidityMs: number): boolean =>
   isLive(engine, token) && remainingMs(engine, token) >= minValidityMs;
 
-/** When to ask Identity for the successor of a token expiring at `expiresAt`. */
-export const successorDueAt = (engine: Engine, expiresAt: number): number =>
-  expiresAt + engine.config.expirySlackMs;
+/**
+ * When to ask Identity for the successor of `token`: `expirySlackMs` after the latest instant it can expire.
+ * `expiresAt` is reckoned from when the request was sent; Identity read its clock up to the answer's round
+ * trip later, so the token may live that much longer (bounded by the Identity timeout). Asking earlier would
+ * only get the old token back and cost a second call.
+ */
+export function successorDueAt(engine: Engine, token: StoredToken): number {
+  const { expirySlackMs, identityTimeoutMs } = engine.config;
+  const roundTripMs = token.obtainedAt - (token.requestedAt ?? token.obtainedAt);
+  return token.expiresAt + Math.min(identityTimeoutMs, Math.max(0, roundTripMs)) + expirySlackMs;
+}
 
 /**
  * A token (the soonest-expiring one, for a pool) is valid but too short for the caller, and Marketo issues
@@ -31,12 +39,12 @@ export const successorDueAt = (engine: Engine, expiresAt: number): number =>
  */
 export async function waitForSuccessor(
   engine: Engine,
-  expiresAt: number,
+  token: StoredToken,
   deadline: number,
   rotatingMessage: () => string,
 ): Promise<void> {
   const { clock, metrics } = engine;
-  const dueAt = successorDueAt(engine, expiresAt);
+  const dueAt = successorDueAt(engine, token);
   if (dueAt >= deadline) {
     metrics.record('TokenRotating', 1, 'Count');
     throw new TokenRotatingError(rotatingMessage(), {

@@ -3,23 +3,23 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { startWorld, type World } from '../../testing/world.js';
 import { getTokenEvent, lambdaContext } from '../support/api-event.js';
-import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
 
 const HOUR_MS = 3_600_000;
 
-let world: LoopbackWorld;
+let world: World;
 let clientCounter = 0;
 /** A fresh client per test keeps tests independent inside one shared world. */
 const newClient = (prefix = 'client'): string => {
   clientCounter += 1;
   const clientId = `${prefix}-${clientCounter}`;
-  world.registerClient(clientId);
+  world.register(clientId);
   return clientId;
 };
 
 beforeAll(async () => {
-  world = await startLoopbackWorld();
+  world = await startWorld();
 });
 
 afterAll(async () => {
@@ -33,7 +33,7 @@ beforeEach(() => {
 
 const apiHandler = () => {
   const telemetry = createTelemetry('token-engine-it');
-  const vendor = world.vendor({}, coreLogger(telemetry.logger));
+  const vendor = world.vendor({ logger: coreLogger(telemetry.logger) });
   const handler = createVendHandler({ vendor, telemetry });
   return async (event: ReturnType<typeof getTokenEvent>) => {
     const result = (await handler(event, lambdaContext())) as APIGatewayProxyResult;
@@ -48,6 +48,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect(token.source).toBe('identity');
     const record = await world.store().get(clientId);
     expect(record?.token?.accessToken).toBe(token.accessToken);
+    expect(record?.token?.requestedAt).toBeLessThanOrEqual(record?.token?.obtainedAt ?? 0);
     expect(record?.lease).toBeUndefined();
     expect(world.simulator.identityCalls(clientId)).toBe(1);
   });
@@ -79,7 +80,9 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     const clientId = newClient();
     const leaseUntil = world.clock.now() + 1_500;
     await world.store().acquireLease(clientId, undefined, { owner: 'crashed-lambda', leaseUntil }, 0);
-    const token = await world.vendor({ leaseDurationMs: 1_500 }).getToken(clientId, { maxWaitMs: 10_000 });
+    const token = await world
+      .vendor({ config: { leaseDurationMs: 1_500 } })
+      .getToken(clientId, { maxWaitMs: 10_000 });
     expect(token.source).toBe('identity');
     expect(world.clock.now()).toBeGreaterThanOrEqual(leaseUntil);
     expect(world.simulator.identityCalls(clientId)).toBe(1);
@@ -90,7 +93,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     const clientId = newClient();
     const first = await world.vendor().getToken(clientId);
     world.clock.offsetMs = first.expiresAt - Date.now() - 2_000;
-    const next = await world.vendor({ rotationGuardSeconds: 1 }).getToken(clientId, {
+    const next = await world.vendor({ config: { rotationGuardSeconds: 1 } }).getToken(clientId, {
       minValiditySeconds: 60,
       maxWaitMs: 10_000,
     });
@@ -174,10 +177,10 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   });
 
   it('summarises a refresher sweep over 50 clients: missing, valid and expiring', async () => {
-    const local = await startLoopbackWorld();
+    const local = await startWorld();
     try {
       const ids = Array.from({ length: 50 }, (_, i) => `sweep-${String(i).padStart(2, '0')}`);
-      for (const id of ids) local.registerClient(id);
+      for (const id of ids) local.register(id);
       // 10 fetched an hour ago minus 8 s (expiring within the horizon), 20 just now (valid), 20 missing.
       local.clock.offsetMs = -(HOUR_MS - 8_000);
       await Promise.all(ids.slice(0, 10).map((id) => local.vendor().getToken(id, { minValiditySeconds: 0 })));

@@ -33,9 +33,13 @@ function world() {
   const fake = new FakeIdentity(clock, [record], LIFESPAN_S);
   /** True time of every Identity call. */
   const callTimes: number[] = [];
+  /** Per call, in order: how long after the request Identity reads its clock (then it answers at once). */
+  const delayBeforeIdentityMs: number[] = [];
   const identity: IdentityClient = {
-    fetchToken: (credentials) => {
+    fetchToken: async (credentials) => {
       callTimes.push(clock.now());
+      const delayMs = delayBeforeIdentityMs.shift() ?? 0;
+      if (delayMs > 0) await clock.sleep(delayMs);
       return fake.fetchToken(credentials);
     },
   };
@@ -64,7 +68,7 @@ function world() {
     void poll();
     return seen;
   };
-  return { clock, fake, callTimes, store, vendor, watchSuccessor };
+  return { clock, fake, callTimes, delayBeforeIdentityMs, store, vendor, watchSuccessor };
 }
 
 describe('expiry gap', () => {
@@ -81,6 +85,22 @@ describe('expiry gap', () => {
     expect(next.accessToken).not.toBe(first.accessToken);
     expect((seen.at ?? Number.POSITIVE_INFINITY) - trueExpiry).toBeLessThanOrEqual(1_000);
     expect(w.callTimes).toHaveLength(2);
+  });
+
+  it('asks for the successor once, not early, when the answer that brought the previous token was slow', async () => {
+    const w = world();
+    // Identity reads its clock 900 ms after the first request was sent (a slow network on the way in):
+    // the stored expiry, reckoned from the send time, is 900 ms early.
+    w.delayBeforeIdentityMs.push(900);
+    const first = await w.clock.settle(w.vendor().getToken('client-a'));
+    const trueExpiry = w.fake.current('client-a')?.expiresAt ?? 0;
+    await w.clock.advance(first.expiresInSeconds * 1000 - 10_000);
+    const seen = w.watchSuccessor(first.accessToken);
+    await w.clock.settle(w.vendor().getToken('client-a', { minValiditySeconds: 60, maxWaitMs: 20_000 }));
+    await w.clock.advance(20); // one more poll of the watcher
+    expect(w.callTimes).toHaveLength(2);
+    expect(w.callTimes[1]).toBeGreaterThanOrEqual(trueExpiry);
+    expect((seen.at ?? Number.POSITIVE_INFINITY) - trueExpiry).toBeLessThanOrEqual(1_000);
   });
 
   it('re-asks within about a second after Identity answers the old token with expires_in 0', async () => {
