@@ -140,7 +140,7 @@ export function createPermits(options: {
       const waitLeft = Math.max(0, maxWaitMs - (clock.now() - started));
       stats.vendorCalls += 1;
       try {
-        const body = (await call({
+        const { body: answer } = await call({
           method: 'POST',
           path: basePath,
           query: {},
@@ -150,7 +150,8 @@ export function createPermits(options: {
             ...(riding ? { release: riding.permitId } : {}),
           },
           retryBudgetMs: 0,
-        })) as { permitId?: unknown; unmetered?: unknown; waitedMs?: unknown };
+        });
+        const body = answer as { permitId?: unknown; unmetered?: unknown; waitedMs?: unknown } | undefined;
         if (typeof body?.permitId !== 'string') {
           // Not a permit API (a proxy, an old deployment answering something else): go on unmetered.
           unavailable = true;

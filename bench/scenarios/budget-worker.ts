@@ -1,0 +1,248 @@
+/**
+ * A budget benchmark worker process: one vend "Lambda" (the permit service on the shared dynalite budget
+ * table, behind a loopback HTTP API) and its consumers, each calling the simulated Marketo instance through
+ * the client library's `marketoFetch` as fast as it can until the deadline. Reports one result and exits.
+ */
+import { Agent, createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
+import { DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
+import { createInstanceBudget } from '../../functions/core/budget/index.js';
+import { systemClock } from '../../functions/core/clock.js';
+import type { ClientCredentials, CredentialsSource } from '../../functions/core/ports.js';
+import { createPermitService, permitRouteOf } from '../../functions/http/permit-request.js';
+import { nowMs } from '../lib/stats.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** What the parent passes (JSON in argv[2]). */
+export interface BudgetWorkerInput {
+  readonly dynamoEndpoint: string;
+  readonly tableName: string;
+  readonly restUrl: string;
+  readonly identityUrl: string;
+  readonly accessToken: string;
+  readonly clientIds: readonly string[];
+  readonly consumers: number;
+  readonly durationMs: number;
+  readonly budget: boolean;
+  /** Stop a consumer at its first DailyQuotaExhausted (the quota phase). */
+  readonly stopOnQuota: boolean;
+}
+
+export interface BudgetWorkerResult {
+  /** Epoch ms of each successful Marketo call (answer received). */
+  readonly successAt: number[];
+  readonly marketoErrors: Record<string, number>;
+  readonly failures: Record<string, number>;
+  /** Round trips of permit requests granted without waiting, ms. */
+  readonly permitLatencyMs: number[];
+  /** Whole marketoFetch durations of calls that succeeded, ms. */
+  readonly callLatencyMs: number[];
+  /** Durations of marketoFetch calls that ended in DailyQuotaExhausted, ms. */
+  readonly quotaErrorMs: number[];
+  readonly quotaErrorSample?: string;
+  readonly permitRequests: number;
+  readonly releaseRequests: number;
+  readonly storeReads: number;
+  readonly storeWrites: number;
+  readonly waits: number;
+}
+
+const input = JSON.parse(process.argv[2] ?? '{}') as BudgetWorkerInput;
+
+const dynamo = new DynamoDBClient({
+  endpoint: input.dynamoEndpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  maxAttempts: 2,
+  requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
+});
+const inner = new DynamoBudgetStore({ client: dynamo, tableName: input.tableName });
+let storeReads = 0;
+let storeWrites = 0;
+const store: typeof inner = Object.assign(Object.create(inner) as typeof inner, {
+  get: (instance: string) => {
+    storeReads += 1;
+    return inner.get(instance);
+  },
+  save: (...args: Parameters<typeof inner.save>) => {
+    storeWrites += 1;
+    return inner.save(...args);
+  },
+  release: (instance: string, permitId: string) => {
+    storeWrites += 1;
+    return inner.release(instance, permitId);
+  },
+});
+const credentials: CredentialsSource = {
+  get: async (clientId): Promise<ClientCredentials> => ({
+    clientId,
+    clientSecret: 'bench-secret',
+    identityUrl: input.identityUrl,
+    restUrl: input.restUrl,
+  }),
+  list: async () => input.clientIds.map((clientId) => ({ clientId })),
+};
+const service = createPermitService({
+  budget: createInstanceBudget({ store, clock: systemClock }),
+  credentials,
+});
+
+const readBody = async (req: IncomingMessage): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+/** The vend Lambda's API surface this benchmark needs: the token route and the permit routes. */
+const server = createServer((req, res) => {
+  void (async () => {
+    const body = await readBody(req);
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.replace(/^\/prod/, '');
+    const [, kind, clientId, permits, release] = path.split('/');
+    if (kind === 'tokens' && permits === undefined) {
+      const answer = {
+        clientId,
+        accessToken: input.accessToken,
+        tokenType: 'bearer',
+        expiresAt: new Date(Date.now() + 3_000_000).toISOString(),
+        expiresIn: 3000,
+      };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      return;
+    }
+    const event = {
+      httpMethod: req.method ?? 'GET',
+      resource: release ? '/tokens/{clientId}/permits/release' : '/tokens/{clientId}/permits',
+      path,
+      pathParameters: { clientId },
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEvent;
+    const route = permitRouteOf(event);
+    if (!route) {
+      res.writeHead(404).end();
+      return;
+    }
+    const response = await service.handleApi(event, route, 'bench');
+    res.writeHead(response.statusCode, response.headers as Record<string, string>).end(response.body);
+  })().catch((error: unknown) => {
+    process.stderr.write(`budget worker API: ${String(error)}\n`);
+    res.writeHead(500).end();
+  });
+});
+
+// A worker outlives nothing: when the parent goes, so does it.
+process.on('disconnect', () => process.exit(1));
+
+async function main(): Promise<void> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const permitLatencyMs: number[] = [];
+  let permitRequests = 0;
+  let releaseRequests = 0;
+  const timedFetch: typeof fetch = async (url, init) => {
+    const target = String(url);
+    if (!target.includes(`127.0.0.1:${port}/`) || !target.includes('/permits')) return fetch(url, init);
+    const release = target.endsWith('/release');
+    if (release) releaseRequests += 1;
+    else permitRequests += 1;
+    const started = nowMs();
+    const response = await fetch(url, init);
+    if (!release && response.status === 200) {
+      const body = (await response.clone().json()) as { waitedMs?: number };
+      if (body.waitedMs === 0) permitLatencyMs.push(nowMs() - started);
+    }
+    return response;
+  };
+  const result = {
+    successAt: [] as number[],
+    marketoErrors: {} as Record<string, number>,
+    failures: {} as Record<string, number>,
+    callLatencyMs: [] as number[],
+    quotaErrorMs: [] as number[],
+    quotaErrorSample: undefined as string | undefined,
+  };
+  const count = (bucket: Record<string, number>, key: string) => {
+    bucket[key] = (bucket[key] ?? 0) + 1;
+  };
+  const client = createTokenClient({
+    endpoint: `http://127.0.0.1:${port}/prod`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    fetch: timedFetch,
+    budget: input.budget
+      ? {
+          maxWaitMs: 120_000,
+          onEvent: (event) => {
+            if (event.kind === 'unmetered') count(result.failures, `unmetered:${event.reason}`);
+          },
+        }
+      : false,
+  });
+  // Ready (tsx, SDK loaded, API listening): the parent names the instant every process starts calling.
+  const startAt = await new Promise<number>((resolve) => {
+    process.once('message', (message: { startAt: number }) => resolve(message.startAt));
+    process.send?.({ ready: true });
+  });
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+  const deadline = startAt + input.durationMs;
+  const consumer = async (index: number) => {
+    const clientId = input.clientIds[index % input.clientIds.length] as string;
+    while (Date.now() < deadline) {
+      const started = nowMs();
+      try {
+        const response = await client.marketoFetch(
+          clientId,
+          `${input.restUrl}/rest/v1/leads.json?batchSize=1`,
+        );
+        const body = (await response.json()) as { success?: boolean; errors?: Array<{ code?: string }> };
+        if (body.success === true) {
+          result.successAt.push(Date.now());
+          result.callLatencyMs.push(nowMs() - started);
+        } else {
+          count(result.marketoErrors, String(body.errors?.[0]?.code ?? 'unknown'));
+        }
+      } catch (error) {
+        const code =
+          error instanceof TokenVendorClientError
+            ? error.code
+            : error instanceof Error
+              ? error.name
+              : 'unknown';
+        count(result.failures, code);
+        if (code === 'DailyQuotaExhausted') {
+          result.quotaErrorMs.push(nowMs() - started);
+          result.quotaErrorSample ??= `${(error as Error).name} ${code}: ${(error as Error).message}`;
+          if (input.stopOnQuota) return;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: input.consumers }, (_, i) => consumer(i)));
+  // Let lingering releases go out before counting.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const stats = client.budgetStats();
+  const out: BudgetWorkerResult = {
+    ...result,
+    permitLatencyMs,
+    permitRequests,
+    releaseRequests,
+    storeReads,
+    storeWrites,
+    waits: stats.waits,
+  };
+  server.close();
+  server.closeAllConnections();
+  dynamo.destroy();
+  // Keep-alive sockets (to the simulator, to dynalite) would hold the process: leave once the report is out.
+  process.send?.(out, () => process.exit(0));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`budget worker failed: ${String(error)}\n`);
+  process.exit(1);
+});
