@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import type { TokenVendorStackProps } from './token-vendor-stack.js';
+import type { TokenVendorStackProps, VendGrant } from './token-vendor-stack.js';
 
 /** Prefix of every context key the app reads (`cdk.json` → `context`, or `cdk synth -c key=value`). */
 export const CONTEXT_PREFIX = 'marketo-token-vendor:';
@@ -25,6 +25,7 @@ export const CONTEXT_KEYS = [
   'allowedAccounts',
   'organizationId',
   'allowedPrincipalArns',
+  'vendGrants',
   'tableKmsKeyArn',
   'alarmTopicArn',
   'logRetentionDays',
@@ -85,6 +86,37 @@ const list = (get: Lookup, key: ContextKey): string[] | undefined => {
   return items.map((item) => item.trim()).filter((item) => item.length > 0);
 };
 
+/** `[{ principalArn, clientIds?, instances? }]`, as JSON in cdk.json or a JSON string with `-c`. */
+const vendGrants = (get: Lookup): VendGrant[] | undefined => {
+  const value = get('vendGrants');
+  if (value === undefined || value === null || value === '') return undefined;
+  const expected = 'a list of {"principalArn": "arn:…", "clientIds": [...], "instances": [...]}';
+  let items: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      items = JSON.parse(value);
+    } catch {
+      return fail('vendGrants', expected, value);
+    }
+  }
+  const strings = (v: unknown): v is string[] =>
+    v === undefined || (Array.isArray(v) && v.every((item) => typeof item === 'string'));
+  if (!Array.isArray(items)) return fail('vendGrants', expected, value);
+  return items.map((item: unknown) => {
+    const grant = item as Partial<Record<keyof VendGrant, unknown>> | null;
+    if (
+      grant === null ||
+      typeof grant !== 'object' ||
+      typeof grant.principalArn !== 'string' ||
+      !strings(grant.clientIds) ||
+      !strings(grant.instances)
+    ) {
+      return fail('vendGrants', expected, item);
+    }
+    return { principalArn: grant.principalArn, clientIds: grant.clientIds, instances: grant.instances };
+  });
+};
+
 const retention = (get: Lookup): logs.RetentionDays | undefined => {
   const days = num(get, 'logRetentionDays');
   if (days === undefined) return undefined;
@@ -120,6 +152,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig 
       tableKmsKeyArn: str(get, 'tableKmsKeyArn'),
       alarmTopicArn: str(get, 'alarmTopicArn'),
       allowedPrincipalArns: list(get, 'allowedPrincipalArns'),
+      vendGrants: vendGrants(get),
       vpcEndpointIds: list(get, 'vpcEndpointIds'),
       vendor: {
         secretPrefix: str(get, 'secretPrefix'),

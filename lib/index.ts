@@ -10,4 +10,4 @@ export {
   METRICS_NAMESPACE,
 } from './marketo-token-vendor.js';
 export { type TokenTaskProps, type TokenTaskResult, tokenTask } from './token-task.js';
-export { TokenVendorStack, type TokenVendorStackProps } from './token-vendor-stack.js';
+export { TokenVendorStack, type TokenVendorStackProps, type VendGrant } from './token-vendor-stack.js';

@@ -7,6 +7,26 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { MarketoTokenVendor, type MarketoTokenVendorProps } from './marketo-token-vendor.js';
 
+/**
+ * One principal granted by ARN, typically a role in another account (which also needs its account admitted
+ * by `vendor.allowedAccounts` / `vendor.organizationId` and its own account's IAM allow). Give at least one
+ * client id or instance: a grant on every client is only available through the construct.
+ */
+export interface VendGrant {
+  /** ARN of the role or user. */
+  readonly principalArn: string;
+  /**
+   * Client ids it may vend (`grantVend`).
+   * @default - none
+   */
+  readonly clientIds?: string[];
+  /**
+   * Instance pools it may vend from (`grantVendInstance`).
+   * @default - none
+   */
+  readonly instances?: string[];
+}
+
 /** Properties of the deployable stack; resources that live elsewhere are referenced by ARN. */
 export interface TokenVendorStackProps extends StackProps {
   /**
@@ -33,6 +53,12 @@ export interface TokenVendorStackProps extends StackProps {
    * @default - none
    */
   readonly allowedPrincipalArns?: string[];
+  /**
+   * Principals granted per client or instance pool by ARN: a resource-policy Allow naming exactly each one
+   * on exactly its routes (see `MarketoTokenVendor.grantVend`).
+   * @default - none
+   */
+  readonly vendGrants?: VendGrant[];
   /**
    * Ids of interface VPC endpoints for `execute-api` (`vpce-…`): when given, the API is PRIVATE and only
    * reachable through them.
@@ -69,6 +95,18 @@ export class TokenVendorStack extends Stack {
           }
         : {}),
     });
+    for (const grant of props.vendGrants ?? []) {
+      const clientIds = grant.clientIds ?? [];
+      const instances = grant.instances ?? [];
+      if (clientIds.length === 0 && instances.length === 0) {
+        throw new Error(
+          `vendGrants entries need clientIds or instances (a grant on every client is construct-only), got ${JSON.stringify(grant)}`,
+        );
+      }
+      const principal = new iam.ArnPrincipal(grant.principalArn);
+      if (clientIds.length > 0) this.vendor.grantVend(principal, ...clientIds);
+      if (instances.length > 0) this.vendor.grantVendInstance(principal, ...instances);
+    }
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the token API (SigV4, service execute-api)',
       value: this.vendor.api.url,

@@ -16,7 +16,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routePath, routesGrantedBy } from '../../functions/contract/index.js';
+import { CONTEXT_PREFIX, configFromContext } from '../../lib/config.js';
 import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import { TokenVendorStack } from '../../lib/token-vendor-stack.js';
 import {
   authorize,
   type Caller,
@@ -69,6 +71,17 @@ interface Principal {
   readonly caller: Caller;
   readonly identityPolicies: readonly PolicyDocument[];
 }
+
+/** A role outside the stack (another account's, or an administrator's), with the IAM policies its account gives it. */
+const partner = (
+  name: string,
+  identityPolicies: PolicyDocument[],
+  account = PARTNER_ACCOUNT,
+  orgId = ORG,
+): Principal => ({
+  caller: { roleArn: `arn:aws:iam::${account}:role/${name}`, account, orgId },
+  identityPolicies,
+});
 
 /** The calls of {@link CALLS} API Gateway lets `principal` make on the stack behind `policies`. */
 const allowedRoutes = (policies: TemplatePolicies, principal: Principal): string[] =>
@@ -251,16 +264,6 @@ describe('the API Gateway decision evaluator', () => {
 });
 
 describe('who can vend what on the synthesized stack', () => {
-  const partner = (
-    name: string,
-    identityPolicies: PolicyDocument[],
-    account = PARTNER_ACCOUNT,
-    orgId = ORG,
-  ) => ({
-    caller: { roleArn: `arn:aws:iam::${account}:role/${name}`, account, orgId },
-    identityPolicies,
-  });
-
   describe('with organizationId (the vendor and its partners in one organization)', () => {
     let policies: TemplatePolicies;
     const inStack = (prefix: string): Principal => {
@@ -441,6 +444,70 @@ describe('who can vend what on the synthesized stack', () => {
       expect(allowedRoutes(policies, partner('partner-iam-only', [PARTNER_INVOKE_ANY]))).toEqual([]);
     });
   });
+});
+
+describe('the packaged stack’s vendGrants (cdk.json: marketo-token-vendor:vendGrants)', () => {
+  const partnerArn = `arn:aws:iam::${PARTNER_ACCOUNT}:role/partner-both`;
+  const reportingArn = `arn:aws:iam::${PARTNER_ACCOUNT}:role/partner-reporting`;
+  let policies: TemplatePolicies;
+  beforeAll(() => {
+    const stack = new TokenVendorStack(appWithoutBundling(), 'Packaged', {
+      env: { account: VENDOR_ACCOUNT, region: deployment.region },
+      vendor: { allowedAccounts: [PARTNER_ACCOUNT] },
+      vendGrants: [
+        { principalArn: partnerArn, clientIds: ['client-a'] },
+        { principalArn: reportingArn, instances: ['123-ABC-456'] },
+      ],
+    });
+    policies = new TemplatePolicies(Template.fromStack(stack).toJSON(), deployment);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('let a partner role granted client-a vend exactly client-a, though its IAM allows the whole API', () => {
+    expect(allowedRoutes(policies, partner('partner-both', [PARTNER_INVOKE_ANY]))).toEqual(CLIENT_A);
+  });
+
+  it('let a partner role granted one pool call exactly that pool’s routes', () => {
+    expect(allowedRoutes(policies, partner('partner-reporting', [PARTNER_INVOKE_ANY]))).toEqual([
+      'instance-token 123-ABC-456',
+      'instance-invalidate 123-ABC-456',
+    ]);
+  });
+
+  it('are read from cdk.json as a list and from -c as a JSON string', () => {
+    const grants = [{ principalArn: partnerArn, clientIds: ['client-a'] }];
+    const fromContext = (value: unknown) =>
+      configFromContext({
+        tryGetContext: (key: string) => (key === `${CONTEXT_PREFIX}vendGrants` ? value : undefined),
+      }).stackProps.vendGrants;
+    expect(fromContext(grants)).toEqual([{ ...grants[0], instances: undefined }]);
+    expect(fromContext(JSON.stringify(grants))).toEqual([{ ...grants[0], instances: undefined }]);
+  });
+
+  it('fail on a malformed entry, naming the key and the value', () => {
+    expect(() =>
+      configFromContext({
+        tryGetContext: (key: string) =>
+          key === `${CONTEXT_PREFIX}vendGrants` ? [{ clientIds: ['a'] }] : undefined,
+      }),
+    ).toThrow(
+      'context marketo-token-vendor:vendGrants must be a list of {"principalArn": "arn:…", "clientIds": [...], "instances": [...]}, got {"clientIds":["a"]}',
+    );
+  });
+
+  it(
+    'fail synthesis for an entry without client ids or instances',
+    () => {
+      expect(
+        () =>
+          new TokenVendorStack(appWithoutBundling(), 'Empty', {
+            env: { account: VENDOR_ACCOUNT, region: deployment.region },
+            vendor: { allowedAccounts: [PARTNER_ACCOUNT] },
+            vendGrants: [{ principalArn: partnerArn }],
+          }),
+      ).toThrow(/^vendGrants entries need clientIds or instances/);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 });
 
 describe('grants that would add nothing or too much fail synthesis with what to do', () => {
