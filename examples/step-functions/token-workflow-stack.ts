@@ -2,8 +2,8 @@ import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
-import { tokenTask } from '../../lib/token-task.js';
+// In this repository `#construct` (package.json "imports") is what a user writes as 'marketo-token-vendor/construct'.
+import { MarketoTokenVendor, type MarketoTokenVendorProps, tokenTask } from '#construct';
 
 /** Properties of the example. */
 export interface TokenWorkflowStackProps extends StackProps {

@@ -8,7 +8,8 @@
  * Its role needs `execute-api:Invoke` on `GET /tokens/<clientId>` and `POST /tokens/<clientId>/invalidate`
  * (the construct's `grantVend(role, clientId)`).
  */
-import { createTokenClient, type TokenClient } from '../../client/index.js';
+// In this repository `#client` (package.json "imports") is what a user writes as 'marketo-token-vendor/client'.
+import { createTokenClient, type TokenClient } from '#client';
 
 /** One page of leads as Marketo returns them. */
 export interface Lead {
