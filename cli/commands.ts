@@ -22,7 +22,7 @@ import {
 } from '../functions/core/errors.js';
 import { fingerprint } from '../functions/core/fingerprint.js';
 import type { ClientCredentials, TokenStore } from '../functions/core/ports.js';
-import type { TokenVendor } from '../functions/core/vendor.js';
+import type { TokenVendor } from '../functions/core/token-vendor-api.js';
 import { wireVendor } from '../functions/wiring.js';
 import { CliError, describeError, usageError } from './errors.js';
 import { type CliIo, confirm, promptSecret, readSecretFromStdin } from './io.js';

@@ -12,7 +12,7 @@ import {
 import { assertValidClientId } from './core/credentials.js';
 import type { RegisteredClient } from './core/ports.js';
 import { planRefreshBatches } from './core/refresh-plan.js';
-import type { RefreshSummary, TokenVendor } from './core/vendor.js';
+import type { RefreshSummary, TokenVendor } from './core/token-vendor-api.js';
 import { createAwsRuntime, type RefreshFanOut } from './runtime.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { lazyCredentials } from './adapters/lazy-credentials.js';
 import type { RuntimeConfig } from './config.js';
 import type { CredentialsSource, RegisteredClient } from './core/ports.js';
-import type { TokenVendor } from './core/vendor.js';
+import type { TokenVendor } from './core/token-vendor-api.js';
 import type { CoreTelemetry } from './telemetry.js';
 import { wireVendor } from './wiring.js';
 

@@ -6,7 +6,7 @@ import { readRuntimeConfig } from './config.js';
 import { DEFAULT_MAX_WAIT_MS } from './contract/index.js';
 import { InvalidRequestError, isTokenVendorError, RouteNotFoundError } from './core/errors.js';
 import { fingerprint } from './core/fingerprint.js';
-import type { TokenVendor, VendedToken } from './core/vendor.js';
+import type { TokenVendor, VendedToken } from './core/token-vendor-api.js';
 import { errorResponse, NO_STORE_HEADERS } from './http/error-response.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
 import { parseApiRequest, parseDirectRequest, type VendRequest } from './http/vend-request.js';

@@ -24,7 +24,7 @@ import { HttpIdentityClient } from '../functions/adapters/http-identity-client.j
 import { shutdownAwareClock } from '../functions/core/clock.js';
 import { DEFAULT_IDENTITY_HOSTS } from '../functions/core/credentials.js';
 import type { CredentialsSource } from '../functions/core/ports.js';
-import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/vendor.js';
+import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
 import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
 import { wireVendor } from '../functions/wiring.js';

@@ -6,7 +6,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { PoolStatus, RefreshSummary } from '../../functions/core/vendor.js';
+import type { PoolStatus, RefreshSummary } from '../../functions/core/token-vendor-api.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { apiEvent, lambdaContext } from '../../test/support/api-event.js';

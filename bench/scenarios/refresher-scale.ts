@@ -7,7 +7,7 @@
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { UnknownClientError } from '../../functions/core/errors.js';
 import type { CredentialsSource, MetricsSink } from '../../functions/core/ports.js';
-import type { RefreshSummary } from '../../functions/core/vendor.js';
+import type { RefreshSummary } from '../../functions/core/token-vendor-api.js';
 import type { Scenario, ScenarioReport, TargetCheck } from '../lib/scenario.js';
 import { fmt, nowMs, type Summary, summarize } from '../lib/stats.js';
 import { barChartSvg } from '../lib/svg.js';

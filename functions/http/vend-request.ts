@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES, routeByResource } from '../contract/index.js';
 import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError, RouteNotFoundError } from '../core/errors.js';
-import type { VendOptions } from '../core/vendor.js';
+import type { VendOptions } from '../core/token-vendor-api.js';
 
 /** What a caller asked for, whichever way it arrived. */
 export type VendRequest =

@@ -1,6 +1,10 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { RefreshOptions, RefreshSummary, TokenVendor } from '../../../functions/core/vendor.js';
+import type {
+  RefreshOptions,
+  RefreshSummary,
+  TokenVendor,
+} from '../../../functions/core/token-vendor-api.js';
 import { createRefreshHandler } from '../../../functions/refresh.js';
 import { createTelemetry } from '../../../functions/telemetry.js';
 import { lambdaContext } from '../../support/api-event.js';

@@ -8,7 +8,7 @@ import { systemClock } from '../../../functions/core/clock.js';
 import { CredentialsUnavailableError } from '../../../functions/core/errors.js';
 import type { CredentialsSource } from '../../../functions/core/ports.js';
 import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import type { TokenVendor } from '../../../functions/core/vendor.js';
+import type { TokenVendor } from '../../../functions/core/token-vendor-api.js';
 import { createTelemetry } from '../../../functions/telemetry.js';
 import { createVendHandler } from '../../../functions/vend.js';
 import { getTokenEvent, lambdaContext } from '../../support/api-event.js';
