@@ -579,6 +579,30 @@ describe('grants that would add nothing or too much fail synthesis with what to 
   );
 });
 
+describe('a grant that changes the resource policy', () => {
+  // API Gateway serves the policy of the last deployment; CDK salts the deployment's logical id with the
+  // RestApi's properties, policy included (aws/aws-cdk#5354, fixed by aws/aws-cdk#7115).
+  it(
+    'gets a new API deployment, so it takes effect on the next cdk deploy',
+    () => {
+      const deploymentIdOf = (grantPartner: boolean): string => {
+        const stack = new Stack(appWithoutBundling(), 'Redeploy', {
+          env: { account: VENDOR_ACCOUNT, region: deployment.region },
+        });
+        const vendor = new MarketoTokenVendor(stack, 'Vendor', { allowedAccounts: [PARTNER_ACCOUNT] });
+        if (grantPartner) {
+          vendor.grantVend(new iam.ArnPrincipal(`arn:aws:iam::${PARTNER_ACCOUNT}:role/partner`), 'client-a');
+        }
+        const ids = Object.keys(Template.fromStack(stack).findResources('AWS::ApiGateway::Deployment'));
+        expect(ids).toHaveLength(1);
+        return ids[0] as string;
+      };
+      expect(deploymentIdOf(true)).not.toBe(deploymentIdOf(false));
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+});
+
 describe('the documented authorization model', () => {
   const tableIn = (doc: string): string => {
     const text = readFileSync(new URL(`../../docs/${doc}`, import.meta.url), 'utf8');
