@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createTokenTable } from '../../functions/adapters/dynamo-token-store.js';
-import { startEmbeddedDynalite } from '../../local/embedded-dynalite.js';
+import { createTokenTable } from '../functions/adapters/dynamo-token-store.js';
+import { startEmbeddedDynalite } from '../local/embedded-dynalite.js';
 
 // The SDK warns once per process that Node 20 support ends; it is noise in test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

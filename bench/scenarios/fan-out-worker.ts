@@ -11,7 +11,7 @@ import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createRefreshHandler } from '../../functions/refresh.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { lambdaContext } from '../../test/support/api-event.js';
-import { SkewableClock } from '../../test/support/loopback-world.js';
+import { SkewableClock } from '../../testing/clocks.js';
 import { nowMs } from '../lib/stats.js';
 import { BENCH_VENDOR_CONFIG, loopbackClients } from '../lib/world.js';
 

@@ -9,7 +9,7 @@ import { SecretsManagerCredentials } from '../../functions/adapters/secrets-mana
 import { isTokenVendorError } from '../../functions/core/errors.js';
 import { fingerprint } from '../../functions/core/fingerprint.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
-import { SkewableClock } from '../../test/support/loopback-world.js';
+import { SkewableClock } from '../../testing/clocks.js';
 import { nowMs } from '../lib/stats.js';
 import { BENCH_VENDOR_CONFIG, loopbackClients } from '../lib/world.js';
 import type { ConsumerResult, ParentMessage, WorkerMessage } from './stampede-protocol.js';

@@ -5,20 +5,20 @@ import { SqsBatchDispatcher } from '../../functions/adapters/sqs-batch-dispatche
 import type { RefreshSummary } from '../../functions/core/vendor.js';
 import { createRefreshHandler, type FanOutSummary } from '../../functions/refresh.js';
 import { createTelemetry } from '../../functions/telemetry.js';
+import { startWorld, type World } from '../../testing/world.js';
 import { lambdaContext } from '../support/api-event.js';
-import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
 import { type SqsStub, startSqsStub } from '../support/sqs-stub.js';
 
 const CLIENTS = 24;
 
-let world: LoopbackWorld;
+let world: World;
 let sqs: SqsStub;
 
 beforeAll(async () => {
-  [world, sqs] = await Promise.all([startLoopbackWorld(), startSqsStub()]);
+  [world, sqs] = await Promise.all([startWorld(), startSqsStub()]);
   // 24 clients, 5 batches of 5: the fan-out's shape at a tenth of the work, so the test's real-time timeout
   // holds on a busy machine (240 clients took 10 s idle and over 30 s with every core busy).
-  for (let i = 0; i < CLIENTS; i += 1) world.registerClient(`fan-${String(i).padStart(3, '0')}`);
+  for (let i = 0; i < CLIENTS; i += 1) world.register(`fan-${String(i).padStart(3, '0')}`);
 });
 
 afterAll(async () => {
@@ -52,7 +52,7 @@ describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
   }, async () => {
     const credentials = new SecretsManagerCredentials({ client: world.secrets.client });
     const handler = createRefreshHandler({
-      vendor: world.vendor(PATIENT),
+      vendor: world.vendor({ config: PATIENT }),
       telemetry: createTelemetry('fan-out-it'),
       fanOut: {
         thresholdClients: 10,

@@ -9,22 +9,13 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { expect } from 'vitest';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
-import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
-import type {
-  ClientCredentials,
-  Clock,
-  CredentialsSource,
-  IdentityClient,
-  IdentityToken,
-  TokenStore,
-} from '../../functions/core/ports.js';
+import type { ClientCredentials, Clock, IdentityClient, IdentityToken } from '../../functions/core/ports.js';
 import type { TokenVendor, TokenVendorConfig } from '../../functions/core/vendor.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
-import { wireVendor } from '../../functions/wiring.js';
+import { LOOPBACK_VENDOR_CONFIG, type VendorOptions, type World } from '../../testing/world.js';
 import { lambdaContext } from '../support/api-event.js';
 import { captureText } from '../support/leak-scan.js';
-import { LOOPBACK_VENDOR_CONFIG, type LoopbackWorld } from '../support/loopback-world.js';
 
 /** Short enough for a 60 s suite on 2 cores, long enough to be far above loopback latency. */
 export const FAST_CONFIG: Partial<TokenVendorConfig> = {
@@ -68,14 +59,8 @@ export class SkewedClock implements Clock {
   sleep = (ms: number, signal?: AbortSignal): Promise<void> => this.base.sleep(ms, signal);
 }
 
-export interface VendorParts {
-  readonly store?: TokenStore;
-  readonly identity?: IdentityClient;
-  readonly credentials?: CredentialsSource;
-  readonly clock?: Clock;
-  readonly config?: Partial<TokenVendorConfig>;
-  readonly instanceId?: string;
-}
+/** What a row may replace in a vendor: store, Identity, credentials, clock, config, instance id. */
+export type VendorParts = Omit<VendorOptions, 'logger' | 'metrics'>;
 
 export interface ApiAnswer {
   readonly status: number;
@@ -87,17 +72,12 @@ export interface ApiAnswer {
 let instances = 0;
 
 /** A vendor on the world's adapters (each piece replaceable), logging through Powertools (captured). */
-export function makeVendor(world: LoopbackWorld, parts: VendorParts = {}): TokenVendor {
+export function makeVendor(world: World, parts: VendorParts = {}): TokenVendor {
   instances += 1;
-  const clock = parts.clock ?? world.clock;
   const telemetry = createTelemetry('reliability');
-  return wireVendor({
-    store: parts.store ?? world.store(),
-    credentials:
-      parts.credentials ?? new SecretsManagerCredentials({ client: world.secrets.client, now: clock.now }),
-    ...(parts.identity === undefined ? {} : { identity: parts.identity }),
-    clock,
-    telemetry: { logger: coreLogger(telemetry.logger) },
+  return world.vendor({
+    ...parts,
+    logger: coreLogger(telemetry.logger),
     instanceId: parts.instanceId ?? `reliability-${instances}`,
     config: { ...FAST_CONFIG, ...parts.config },
   });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityFault } from '../../local/marketo-simulator.js';
+import { startWorld, type World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
 import { registerSensitive } from '../support/leak-scan.js';
-import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
 import {
   apiCaller,
   BUDGET_MARGIN_MS,
@@ -19,17 +19,17 @@ const BUDGET_MS = 2_000;
 /** The token the simulator starts to send before resetting the connection: Marketo never issued it. */
 const PARTIAL_TOKEN = '00000000-0000-0000-0000-000000000000:sim';
 
-let world: LoopbackWorld;
+let world: World;
 let counter = 0;
 const newClient = (): string => {
   counter += 1;
   const clientId = `identity-fault-${counter}`;
-  world.registerClient(clientId);
+  world.register(clientId);
   return clientId;
 };
 
 beforeAll(async () => {
-  world = await startLoopbackWorld();
+  world = await startWorld();
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
 import type { TokenVendorConfig } from '../../functions/core/vendor.js';
-import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
-import { until } from '../support/until.js';
+import { until } from '../../testing/until.js';
+import { startWorld, type World } from '../../testing/world.js';
 import { captureError, FreezableIdentity, makeVendor, SkewedClock } from './harness.js';
 
 /**
@@ -18,17 +18,17 @@ const SKEW_ALLOWANCE: Partial<TokenVendorConfig> = {
 };
 const SKEWS_MS = [-2_000, 0, 2_000];
 
-let world: LoopbackWorld;
+let world: World;
 let counter = 0;
 const newClient = (prefix = 'process-fault'): string => {
   counter += 1;
   const clientId = `${prefix}-${counter}`;
-  world.registerClient(clientId);
+  world.register(clientId);
   return clientId;
 };
 
 beforeAll(async () => {
-  world = await startLoopbackWorld();
+  world = await startWorld();
 });
 
 afterAll(async () => {
@@ -60,7 +60,9 @@ describe('lease holder killed mid-refresh', () => {
 });
 
 describe('clock skew of ±2 s between instances', () => {
-  it('rotates an expiring token with one Identity call across instances skewed -2, 0 and +2 s', {
+  // Issue 15: the engine asks at the expiry (not 2.5 s after it); a clock running ahead may ask once early,
+  // learns from `expires_in` when the token really dies, and asks once more.
+  it('rotates an expiring token with at most one extra Identity call across instances skewed -2, 0 and +2 s', {
     timeout: 20_000,
   }, async () => {
     const clientId = newClient();
@@ -79,7 +81,7 @@ describe('clock skew of ±2 s between instances', () => {
         vendors.map((vendor) => vendor.getToken(clientId, { minValiditySeconds: 30, maxWaitMs: 15_000 })),
       );
       const current = world.simulator.currentToken(clientId);
-      expect(world.simulator.identityCalls(clientId)).toBe(1);
+      expect(world.simulator.identityCalls(clientId)).toBeLessThanOrEqual(2);
       for (const token of tokens) {
         expect(token.accessToken).not.toBe(first.accessToken);
         expect(token.accessToken).toBe(current?.accessToken);
@@ -119,10 +121,10 @@ describe('clock skew of ±2 s between instances', () => {
 
 describe('refresher invocation killed half-way', () => {
   it('leaves finished clients stored, and the next run completes the rest', async () => {
-    const local = await startLoopbackWorld();
+    const local = await startWorld();
     try {
       const ids = Array.from({ length: 6 }, (_, i) => `sweep-${i}`);
-      for (const id of ids) local.registerClient(id);
+      for (const id of ids) local.register(id);
       const frozen = new FreezableIdentity();
       for (const id of ids.slice(3)) frozen.frozen.add(id);
       const config = { leaseDurationMs: 800 };

@@ -1,22 +1,22 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
+import { startWorld, type World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
 import { registerSensitive } from '../support/leak-scan.js';
-import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
 import { apiCaller, LoopbackOnlyIdentity, makeVendor } from './harness.js';
 
 const PREFIX = 'marketo-token-vendor/clients/';
 const HOUR_MS = 3_600_000;
 
-let world: LoopbackWorld;
+let world: World;
 /** One SDK attempt, so a dead endpoint fails in milliseconds rather than after SDK back-off. */
 let oneShot: SecretsManagerClient;
 let counter = 0;
 const newClient = (): string => {
   counter += 1;
   const clientId = `secret-fault-${counter}`;
-  world.registerClient(clientId);
+  world.register(clientId);
   return clientId;
 };
 const credentials = (cacheTtlMs?: number) =>
@@ -27,7 +27,7 @@ const credentials = (cacheTtlMs?: number) =>
   });
 
 beforeAll(async () => {
-  world = await startLoopbackWorld();
+  world = await startWorld();
   oneShot = world.secrets.createClient({ maxAttempts: 1 });
 });
 

@@ -1,24 +1,24 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
+import { until } from '../../testing/until.js';
+import { startWorld, type World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
-import { type LoopbackWorld, startLoopbackWorld } from '../support/loopback-world.js';
-import { until } from '../support/until.js';
 import { type DynamoFaultProxy, startDynamoFaultProxy, type ThrottleType } from './dynamo-proxy.js';
 import { apiCaller, closedPort, makeVendor, PausingIdentity } from './harness.js';
 
-let world: LoopbackWorld;
+let world: World;
 let proxy: DynamoFaultProxy;
 let counter = 0;
 const newClient = (): string => {
   counter += 1;
   const clientId = `store-fault-${counter}`;
-  world.registerClient(clientId);
+  world.register(clientId);
   return clientId;
 };
 
 beforeAll(async () => {
-  world = await startLoopbackWorld();
+  world = await startWorld();
   proxy = await startDynamoFaultProxy(world.dynamo.endpoint);
 });
 
