@@ -39,6 +39,8 @@ export const CONTEXT_KEYS = [
   'refreshBatchSize',
   'refreshWorkerConcurrency',
   'vpcEndpointIds',
+  'apiName',
+  'apiGatewayCloudWatchRole',
 ] as const;
 /** One of {@link CONTEXT_KEYS}. */
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -173,6 +175,8 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig 
         stageName: str(get, 'stageName'),
         serviceName: str(get, 'serviceName'),
         dashboard: bool(get, 'dashboard'),
+        apiName: str(get, 'apiName'),
+        apiGatewayCloudWatchRole: bool(get, 'apiGatewayCloudWatchRole'),
         refreshFanOutThreshold: num(get, 'refreshFanOutThreshold'),
         refreshBatchSize: num(get, 'refreshBatchSize'),
         refreshWorkerConcurrency: num(get, 'refreshWorkerConcurrency'),

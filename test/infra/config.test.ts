@@ -43,6 +43,16 @@ describe('configFromContext', () => {
     expect(config.stackProps.alarmTopicArn).toBe('arn:aws:sns:eu-west-1:111111111111:alarms');
   });
 
+  it('reads the API name and whether the stack sets the API Gateway logging role (string forms of -c)', () => {
+    const config = configFromContext(
+      contextOf({ apiName: 'acme-marketo-tokens', apiGatewayCloudWatchRole: 'false' }),
+    );
+    expect(config.stackProps.vendor).toMatchObject({
+      apiName: 'acme-marketo-tokens',
+      apiGatewayCloudWatchRole: false,
+    });
+  });
+
   it('reads the string forms given with cdk -c', () => {
     const config = configFromContext(
       contextOf({
