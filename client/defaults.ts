@@ -12,12 +12,13 @@ export const DEFAULT_MIN_VALIDITY_SECONDS = 20;
 
 /**
  * `marketoFetch` / `withToken` / `withInstanceToken`: seconds of validity that cover ONE request. Marketo
- * checks the token when the request arrives (well under a second after it leaves), and a 601/602 is
- * recovered from by invalidating and retrying once. A token is thus used until its last 2 s, and a consumer
- * waits for the successor only from then until the vendor has it (2 s plus the expiry gap), instead of
- * failing or waiting for most of a minute.
+ * checks the token when the request arrives (well under a second after it leaves; the vendor's whole-second
+ * `expiresIn`, rounded down, adds up to a second more), and a 601/602 is recovered from by invalidating and
+ * retrying once. A token is thus used until its last second, and a consumer waits for the successor only
+ * from then until the vendor has it (about a second plus the expiry gap), instead of failing or waiting for
+ * most of a minute.
  */
-export const REQUEST_MIN_VALIDITY_SECONDS = 2;
+export const REQUEST_MIN_VALIDITY_SECONDS = 1;
 
 /**
  * How long past `minValidity` a rotation can take: the vendor asks Marketo for the successor shortly after

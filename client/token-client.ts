@@ -53,7 +53,7 @@ export interface TokenClientOptions {
   /**
    * Seconds of validity `marketoFetch` / `withToken` / `withInstanceToken` ask for when the call names none:
    * enough for one request to reach Marketo (601/602 are recovered from once).
-   * @default 2 (REQUEST_MIN_VALIDITY_SECONDS)
+   * @default 1 (REQUEST_MIN_VALIDITY_SECONDS)
    */
   readonly requestMinValiditySeconds?: number;
   /**
@@ -102,7 +102,7 @@ export interface TokenClient {
    * Runs `fn(token)`. If it throws a 601/602 (a `MarketoApiError`, or any error with such a `code`) or
    * returns a Marketo body with a 601/602 error, the token is invalidated and `fn` runs once more with
    * the replacement; whatever the second run does is final. The token needs only cover one request:
-   * `minValidity` defaults to `requestMinValiditySeconds` (2).
+   * `minValidity` defaults to `requestMinValiditySeconds` (1).
    */
   withToken<T>(
     clientId: string,
@@ -112,7 +112,7 @@ export interface TokenClient {
   /**
    * `fetch` for Marketo REST: adds `Authorization: Bearer <token>` (never the `access_token` query
    * parameter) and, when the JSON body reports 601/602, invalidates and retries once. `minValidity`
-   * defaults to `requestMinValiditySeconds` (2): one request.
+   * defaults to `requestMinValiditySeconds` (1): one request.
    */
   marketoFetch(clientId: string, url: string | URL, init?: RequestInit & GetTokenOptions): Promise<Response>;
   /**

@@ -8,21 +8,18 @@
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createTokenClient, type TokenClientOptions, TokenVendorClientError } from '../../client/index.js';
-import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
-import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
-import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import {
   DEFAULT_IDENTITY_TIMEOUT_MS,
   DEFAULT_REFRESH_HORIZON_SECONDS,
 } from '../../functions/contract/index.js';
 import type { Clock } from '../../functions/core/ports.js';
-import { createTokenVendor, type TokenVendor } from '../../functions/core/token-vendor.js';
+import type { TokenVendor } from '../../functions/core/token-vendor.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { apiEvent, lambdaContext } from '../../test/support/api-event.js';
 import { withDiscardedStdout } from '../lib/quiet.js';
 import { fmt } from '../lib/stats.js';
-import { BENCH_VENDOR_CONFIG, type BenchWorld, startBenchWorld } from '../lib/world.js';
+import { type BenchWorld, startBenchWorld } from '../lib/world.js';
 
 /** The client library's defaults before issue 15: kept so the "before" row can run them. */
 export const LEGACY_CLIENT_DEFAULTS: Partial<TokenClientOptions> = {
@@ -120,20 +117,15 @@ const skewed = (base: Clock, skewMs: number): Clock => ({
 /** A vend instance as a warm Lambda has it: its own engine, secret cache and clock. */
 const vendInstance = (world: BenchWorld, clock: Clock, instanceId: string, speed: number): TokenVendor => {
   const telemetry = createTelemetry('marketo-token-vendor');
-  return createTokenVendor(
-    {
-      store: new DynamoTokenStore({ client: world.clients.dynamo, tableName: world.tableName }),
-      credentials: new SecretsManagerCredentials({ client: world.clients.secrets, now: clock.now }),
-      identity: new HttpIdentityClient({ now: clock.now }),
-      clock,
-      instanceId,
-      logger: coreLogger(telemetry.logger),
-      metrics: coreMetrics(telemetry.metrics),
-    },
+  return world.vendor({
+    clock,
+    instanceId,
+    logger: coreLogger(telemetry.logger),
+    metrics: coreMetrics(telemetry.metrics),
     // As deployed, except that the Identity timeout is counted on the accelerated clock: scaled so that it
     // stays 5 s of real time (unscaled, a loaded machine would time Identity out and distort the gap).
-    { ...BENCH_VENDOR_CONFIG, identityTimeoutMs: DEFAULT_IDENTITY_TIMEOUT_MS * speed },
-  );
+    config: { identityTimeoutMs: DEFAULT_IDENTITY_TIMEOUT_MS * speed },
+  });
 };
 
 /** API Gateway in front of a vend handler: the library's signed request becomes a REST proxy event. */
@@ -184,7 +176,7 @@ async function runRow(
       }),
     );
     const refresher = vendInstance(world, clock, 'refresher', o.speed);
-    const store = new DynamoTokenStore({ client: world.clients.dynamo, tableName: world.tableName });
+    const store = world.store();
 
     const errors: Record<string, number> = {};
     let calls = 0;
@@ -224,6 +216,8 @@ async function runRow(
             vendorMs += clock.now() - started;
           },
         },
+        // This scenario measures token rotations; the shared Marketo API budget (permits) has its own scenario.
+        budget: false,
         ...row.client,
       });
       const leads = `${world.simulator.restUrl}/rest/v1/leads.json?batchSize=1`;

@@ -169,8 +169,8 @@ describe('token client', () => {
       expect(result).toBe('done');
       expect(seen).toEqual(['tok-1', 'tok-2']);
       expect(fake.calls.map((c) => c.line)).toEqual([
-        'GET /prod/tokens/client-a?minValidity=2',
-        'POST /prod/tokens/client-a/invalidate?minValidity=2',
+        'GET /prod/tokens/client-a?minValidity=1',
+        'POST /prod/tokens/client-a/invalidate?minValidity=1',
       ]);
       expect(JSON.parse(fake.calls[1]?.body ?? '{}')).toEqual({ accessToken: 'tok-1' });
     });
@@ -224,7 +224,7 @@ describe('defaults that fit how tokens are used', () => {
     expect(fake.calls[0]?.line).toBe('GET /prod/tokens/client-a?minValidity=20');
   });
 
-  it('marketoFetch asks for the validity of one request (2 s), not of a job', async () => {
+  it('marketoFetch asks for the validity of one request (1 s), not of a job', async () => {
     const fake = scriptedFetch((url) =>
       url.hostname === 'marketo.example.com'
         ? { status: 200, body: { success: true } }
@@ -232,18 +232,18 @@ describe('defaults that fit how tokens are used', () => {
     );
     await client(fake.fetch).marketoFetch('client-a', 'https://marketo.example.com/rest/v1/leads.json');
     expect(fake.calls.map((c) => c.line)).toEqual([
-      'GET /prod/tokens/client-a?minValidity=2',
+      'GET /prod/tokens/client-a?minValidity=1',
       'GET /rest/v1/leads.json',
     ]);
   });
 
-  it('withInstanceToken asks a pool for the validity of one request (2 s)', async () => {
+  it('withInstanceToken asks a pool for the validity of one request (1 s)', async () => {
     const fake = scriptedFetch([{ status: 200, body: tokenBody('tok-1') }]);
     await client(fake.fetch).withInstanceToken('123-ABC-456', async (token) => token.accessToken);
-    expect(fake.calls[0]?.line).toBe('GET /prod/instances/123-ABC-456/token?minValidity=2');
+    expect(fake.calls[0]?.line).toBe('GET /prod/instances/123-ABC-456/token?minValidity=1');
   });
 
-  it('marketoFetch keeps using the cached token until its last 2 s, then asks the vendor', async () => {
+  it('marketoFetch keeps using the cached token until its last second, then asks the vendor', async () => {
     const clock = fakeClock();
     const fake = scriptedFetch((url) =>
       url.hostname === 'marketo.example.com'
@@ -253,7 +253,7 @@ describe('defaults that fit how tokens are used', () => {
     const tokens = client(fake.fetch, clock);
     const rest = 'https://marketo.example.com/rest/v1/leads.json';
     await tokens.marketoFetch('client-a', rest);
-    clock.advance(118_000);
+    clock.advance(119_000);
     await tokens.marketoFetch('client-a', rest);
     clock.advance(1);
     await tokens.marketoFetch('client-a', rest);
@@ -307,7 +307,7 @@ describe('waits, not errors, when the successor is near', () => {
   });
 
   it('has a default budget of minValidity plus 30 s: the rotation window', () => {
-    expect(defaultRetryBudgetMs(REQUEST_MIN_VALIDITY_SECONDS)).toBe(32_000);
+    expect(defaultRetryBudgetMs(REQUEST_MIN_VALIDITY_SECONDS)).toBe(31_000);
     expect(defaultRetryBudgetMs(DEFAULT_MIN_VALIDITY_SECONDS)).toBe(50_000);
   });
 
