@@ -214,13 +214,31 @@ describe('MarketoTokenVendor with options and grants', () => {
       ]);
     });
 
-    it('report vend latency as the API p99 latency', () => {
+    it('metric(name) is that custom metric of this vendor, a Sum over 5 minutes unless options say otherwise', () => {
+      const byDefault = vendor.metric('TokenRotating');
+      const p99 = vendor.metric('IdentityLatencyMs', { statistic: 'p99', period: Duration.minutes(1) });
+      expect([byDefault.namespace, byDefault.metricName, byDefault.dimensions, byDefault.statistic]).toEqual([
+        'MarketoTokenVendor',
+        'TokenRotating',
+        { service: 'mtv-test' },
+        'Sum',
+      ]);
+      expect(byDefault.period.toSeconds()).toBe(300);
+      expect([p99.metricName, p99.statistic, p99.period.toSeconds()]).toEqual([
+        'IdentityLatencyMs',
+        'p99',
+        60,
+      ]);
+    });
+
+    it("report vend latency as the API p99 latency, keyed to this vendor's API name", () => {
       const metric = vendor.metricVendLatency();
       expect([metric.namespace, metric.metricName, metric.statistic]).toEqual([
         'AWS/ApiGateway',
         'Latency',
         'p99',
       ]);
+      expect(metric.dimensions).toEqual({ ApiName: vendor.api.restApiName });
     });
   });
 
