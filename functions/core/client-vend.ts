@@ -5,7 +5,7 @@ import { fingerprint } from './fingerprint.js';
 import type { StoredToken, TokenRecord } from './ports.js';
 import type { SharedRefresh } from './single-flight.js';
 import { isUnexpired, isUsable, remainingMs, waitForSuccessor } from './token-life.js';
-import type { TokenSource, VendedToken, VendOptions } from './token-vendor-api.js';
+import type { TokenSource, TokenVendor, VendedToken, VendOptions } from './token-vendor-api.js';
 import { resolveVendOptions } from './vend-options.js';
 import { vendedToken } from './vended-token.js';
 
@@ -16,9 +16,7 @@ export interface KnownToken {
   readonly version?: number;
 }
 
-export interface ClientVending {
-  getToken(clientId: string, options?: VendOptions): Promise<VendedToken>;
-  invalidate(clientId: string, rejectedAccessToken: string, options?: VendOptions): Promise<VendedToken>;
+export interface ClientVending extends Pick<TokenVendor, 'getToken' | 'invalidate'> {
   /** The store's token (remembered in memory); this instance's memory when the store cannot be read. */
   storedToken(clientId: string): Promise<KnownToken>;
   /** This instance's token when it serves `minValidityMs` (no store read), else `storedToken`. */

@@ -8,18 +8,11 @@ import { groupByInstance } from './pool.js';
 import type { StoredToken } from './ports.js';
 import type { SharedRefresh } from './single-flight.js';
 import { isUnexpired, isUsable, waitForSuccessor } from './token-life.js';
-import type { TokenSource, VendedToken, VendOptions } from './token-vendor-api.js';
+import type { TokenSource, TokenVendor, VendedToken, VendOptions } from './token-vendor-api.js';
 import { resolveVendOptions } from './vend-options.js';
 import { vendedToken } from './vended-token.js';
 
-export interface PoolVending {
-  getInstanceToken(instance: string, options?: VendOptions): Promise<VendedToken>;
-  invalidateInstance(
-    instance: string,
-    rejectedAccessToken: string,
-    options?: VendOptions,
-  ): Promise<VendedToken>;
-}
+export type PoolVending = Pick<TokenVendor, 'getInstanceToken' | 'invalidateInstance'>;
 
 export function createPoolVending(
   engine: Engine,
