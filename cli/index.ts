@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
+import { DEFAULT_LOCAL_DATA_DIR, LOCAL_TABLE_NAME } from '../local/runtime-info.js';
 import {
   addClient,
   listClients,
@@ -79,9 +80,9 @@ function buildProgram(io: CliIo, env: Env, setExitCode: (code: number) => void):
       '--prefix <prefix>',
       `secret name prefix (default: ${ENV.secretPrefix} or ${DEFAULT_SECRET_PREFIX})`,
     )
-    .option('--table <name>', 'token table (default: TABLE_NAME; local: marketo-token-vendor-local)')
+    .option('--table <name>', `token table (default: ${ENV.tableName}; local: ${LOCAL_TABLE_NAME})`)
     .option('--local', "target local mode (npm start's store and credentials file) instead of AWS")
-    .option('--data-dir <dir>', 'local mode data directory', '.local')
+    .option('--data-dir <dir>', 'local mode data directory', DEFAULT_LOCAL_DATA_DIR)
     .option('--endpoint-dynamodb <url>', 'DynamoDB endpoint (default: AWS_ENDPOINT_URL_DYNAMODB)', url)
     .option(
       '--endpoint-secrets-manager <url>',
