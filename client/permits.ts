@@ -169,6 +169,8 @@ export function createPermits(options: {
         if (body.unmetered === true) stats.unmetered += 1;
         return { permitId: body.permitId, basePath, unmetered: body.unmetered === true };
       } catch (error) {
+        // The release this request carried may not have been written: send it on its own (idempotent).
+        if (riding) sendRelease(basePath, riding.permitId);
         if (!(error instanceof TokenVendorClientError)) throw error;
         if (error.code === 'DailyQuotaExhausted') throw error;
         if (error.code === 'PermitUnavailable') {

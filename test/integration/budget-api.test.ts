@@ -88,8 +88,8 @@ describe('permit API', () => {
     expect(response.json).toEqual({
       error: {
         code: 'PermitUnavailable',
-        message: "the instance's rate window is full: retry in 21001 ms",
-        retryAfterMs: 21_001,
+        message: "the instance's rate window is full: retry in 21050 ms",
+        retryAfterMs: 21_050,
         reason: 'rate',
       },
     });

@@ -55,7 +55,7 @@ export interface BudgetConfig {
   readonly maxLeaseMs: number;
   /** Longest wait a request may ask for inside the vendor. @default 20_000 */
   readonly maxWaitMs: number;
-  /** Compare-and-swap attempts before answering "retry later". @default 12 */
+  /** Compare-and-swap attempts before answering "retry later". @default 40 */
   readonly maxConflicts: number;
   /**
    * When the store cannot be read or written: `open` grants unmetered permits (Marketo still enforces its
@@ -74,7 +74,7 @@ export const DEFAULT_BUDGET_CONFIG: BudgetConfig = Object.freeze({
   defaultLeaseMs: 15_000,
   maxLeaseMs: 60_000,
   maxWaitMs: 20_000,
-  maxConflicts: 12,
+  maxConflicts: 40,
   onStoreFailure: 'open' as const,
   limits: {},
 });

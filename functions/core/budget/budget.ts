@@ -25,6 +25,8 @@ import {
 } from './state.js';
 
 const UNMETERED = 'unmetered';
+/** Waiters wake on a grid of this many ms (see `wakeOffsetMs`). */
+const WAKE_GRID_MS = 50;
 
 interface Pending {
   readonly ask: PermitAsk;
@@ -52,6 +54,7 @@ export function createInstanceBudget(
     value = 1,
     unit: 'Count' | 'Percent' = 'Count',
   ) => deps.metrics?.record(name, value, unit);
+  const wakeOffsetMs = Math.floor(random() * WAKE_GRID_MS);
   const expireAt = () => Math.ceil(clock.now() / 1000) + ITEM_LIFETIME_SECONDS;
 
   const limitsOf = (instance: string, state: BudgetState | undefined): InstanceLimits =>
@@ -182,8 +185,9 @@ export function createInstanceBudget(
             }
             return;
           }
-          // Another vendor instance wrote first: read again, after a short random pause once it keeps happening.
-          if (conflicts > 1) await clock.sleep(Math.floor(random() * 10 * conflicts));
+          // Another vendor instance wrote first: read again, after a random pause that grows while it keeps
+          // happening (the others are deciding the same moment).
+          if (conflicts > 1) await clock.sleep(Math.floor(random() * Math.min(200, 5 * 2 ** conflicts)));
           continue;
         }
       }
@@ -209,8 +213,11 @@ export function createInstanceBudget(
           metric('PermitsRefused');
           pending.reject(new DailyQuotaExhaustedError(resetsAt, now));
         } else {
-          // Spread the waiters so they do not all come back at the same instant.
-          const pauseMs = decision.retryAfterMs + Math.floor(random() * 100);
+          // Waiters of this process wake on a shared grid (one round serves them all); each vendor instance
+          // has its own offset on it, so instances do not all race for the same freed slot.
+          const wakeAt =
+            Math.ceil((now + decision.retryAfterMs) / WAKE_GRID_MS) * WAKE_GRID_MS + wakeOffsetMs;
+          const pauseMs = Math.max(1, wakeAt - now);
           if (now + pauseMs - pending.started > pending.maxWaitMs) {
             metric('PermitsRefused');
             pending.reject(new PermitUnavailableError(decision.reason, pauseMs));

@@ -44,7 +44,7 @@ export interface BudgetTiming {
   readonly accountingMarginMs: number;
   /** Share of the rate (and concurrency) kept while slowed down after a reported 606/615. @default 0.75 */
   readonly slowdownShare: number;
-  /** A consumer waiting for a concurrency slot asks again after at most this (releases come any time). @default 250 */
+  /** A consumer waiting for a concurrency slot asks again after at most this (releases come any time). @default 100 */
   readonly concurrencyPollMs: number;
 }
 
@@ -53,7 +53,7 @@ export const DEFAULT_TIMING: BudgetTiming = Object.freeze({
   permitUseByMs: 500,
   accountingMarginMs: 1_000,
   slowdownShare: 0.75,
-  concurrencyPollMs: 250,
+  concurrencyPollMs: 100,
 });
 
 /** What a consumer asks for. */
