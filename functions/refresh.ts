@@ -8,8 +8,8 @@ import {
   DEFAULT_REFRESH_HORIZON_SECONDS,
   ERROR_TABLE,
   isErrorCode,
+  parseRefreshBatch,
 } from './contract/index.js';
-import { assertValidClientId } from './core/credentials.js';
 import type { RegisteredClient } from './core/ports.js';
 import { planRefreshBatches } from './core/refresh-plan.js';
 import type { RefreshSummary, TokenVendor } from './core/token-vendor-api.js';
@@ -42,16 +42,6 @@ const isSqsEvent = (event: unknown): event is SQSEvent =>
   event !== null &&
   Array.isArray((event as SQSEvent).Records) &&
   (event as SQSEvent).Records.every((r) => r.eventSource === 'aws:sqs');
-
-const parseBatch = (body: string): RegisteredClient[] => {
-  const parsed = JSON.parse(body) as { clients?: unknown };
-  if (!Array.isArray(parsed.clients)) throw new Error('refresh batch message has no clients array');
-  return parsed.clients.map((entry: unknown) => {
-    const { clientId, instance } = (entry ?? {}) as { clientId?: unknown; instance?: unknown };
-    assertValidClientId(clientId);
-    return typeof instance === 'string' ? { clientId, instance } : { clientId };
-  });
-};
 
 /** A failure another delivery may cure (Identity, Secrets Manager or the store briefly unavailable). */
 const isRetryable = (code: string): boolean => isErrorCode(code) && ERROR_TABLE[code].retryable;
@@ -87,7 +77,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
   const sweepMessage = async (record: SQSRecord): Promise<boolean> => {
     let clients: RegisteredClient[];
     try {
-      clients = parseBatch(record.body);
+      clients = parseRefreshBatch(record.body);
     } catch (error) {
       // A malformed message will never parse: drop it (logged) rather than cycle it into the DLQ.
       telemetry.logger.error('refresh batch message dropped', {

@@ -1,10 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { formatRefreshBatch } from '../contract/index.js';
 import type { RegisteredClient } from '../core/ports.js';
-
-/** Body of one refresh fan-out message: the clients one worker invocation sweeps. */
-export interface RefreshBatchMessage {
-  readonly clients: readonly RegisteredClient[];
-}
 
 /**
  * SendMessageBatch limits: at most 10 entries, and at most 256 KiB (262,144 bytes) for one message and
@@ -13,8 +9,7 @@ export interface RefreshBatchMessage {
 export const SQS_MAX_ENTRIES_PER_REQUEST = 10;
 export const SQS_MAX_PAYLOAD_BYTES = 262_144;
 
-const bodyOf = (clients: readonly RegisteredClient[]): string =>
-  JSON.stringify({ clients } satisfies RefreshBatchMessage);
+const bodyOf = formatRefreshBatch;
 
 const bytesOf = (text: string): number => Buffer.byteLength(text, 'utf8');
 
