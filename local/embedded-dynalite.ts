@@ -7,13 +7,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
+import { Agent, request as httpRequest, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secureDataDir } from './data-dir.js';
-import { closeServer, readBodyUpTo } from './http-guard.js';
+import { closeServer, createLimitedServer, DEFAULT_HTTP_LIMITS, readBodyUpTo } from './http-guard.js';
 import { createSigV4Verifier } from './sigv4-verifier.js';
 
 /** The part of dynalite's (untyped, CommonJS) API we use. */
@@ -42,8 +42,12 @@ export interface EmbeddedDynalite {
 
 /** The region store requests must be signed for. */
 export const STORE_REGION = 'us-east-1';
-/** DynamoDB's own limit on a request body. */
-const MAX_STORE_REQUEST_BYTES = 16 * 1024 * 1024;
+/**
+ * Largest store request read before its signature is checked. DynamoDB allows 16 MiB (BatchWriteItem);
+ * the vendor's requests are single small items (a token record is well under 4 KiB), and any local user
+ * can reach the guard, so it buffers little for strangers.
+ */
+const MAX_STORE_REQUEST_BYTES = 1024 * 1024;
 
 let warningFilterInstalled = false;
 
@@ -62,7 +66,7 @@ function silenceDynaliteDeprecation(): void {
 }
 
 /** DynamoDB's answer to a request it cannot authenticate: 400 with the exception type. */
-const refuse = (res: import('node:http').ServerResponse, type: string, message: string): void => {
+const refuse = (res: ServerResponse, type: string, message: string): void => {
   const body = JSON.stringify({ __type: `com.amazon.coral.service#${type}`, message });
   res.writeHead(400, {
     'content-type': 'application/x-amz-json-1.0',
@@ -146,9 +150,10 @@ export async function startEmbeddedDynalite(
   });
   const agent = new Agent({ keepAlive: true });
 
-  const guard = createServer(async (req, res) => {
+  const limits = { ...DEFAULT_HTTP_LIMITS, maxConnections: 128, maxBodyBytes: MAX_STORE_REQUEST_BYTES };
+  const guard = createLimitedServer(limits, async (req, res) => {
     try {
-      const body = await readBodyUpTo(req, MAX_STORE_REQUEST_BYTES);
+      const body = await readBodyUpTo(req, limits.maxBodyBytes);
       if (body === undefined) {
         res.writeHead(413, { connection: 'close' }).end();
         return;
