@@ -257,7 +257,7 @@ Examples:
   $ marketo-token-vendor clients remove my-sync
   $ marketo-token-vendor clients remove my-sync --yes --recovery-window-days 30
   # restore within the window:
-  $ aws secretsmanager restore-secret --secret-id marketo-token-vendor/clients/my-sync
+  $ aws secretsmanager restore-secret --secret-id ${DEFAULT_SECRET_PREFIX}my-sync
 `,
     )
     .action(

@@ -21,8 +21,8 @@ import {
   writeCredentialsFile,
 } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
+import { DEFAULT_IDENTITY_HOSTS, DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import { shutdownAwareClock } from '../functions/core/clock.js';
-import { DEFAULT_IDENTITY_HOSTS } from '../functions/core/credentials.js';
 import type { CredentialsSource } from '../functions/core/ports.js';
 import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
 import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
@@ -271,7 +271,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       cleanups.push(async () => client.destroy());
       credentials = new SecretsManagerCredentials({
         client,
-        prefix: env.SECRET_PREFIX ?? 'marketo-token-vendor/clients/',
+        prefix: env[ENV.secretPrefix] ?? DEFAULT_SECRET_PREFIX,
       });
       credentialsSource = secretsOverride;
     } else {

@@ -1,7 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_ID_PATTERN_SOURCE, ROUTES } from '../../../functions/contract/index.js';
+import {
+  CLIENT_ID_PATTERN_SOURCE,
+  DEFAULT_IDENTITY_HOSTS,
+  DEFAULT_SECRET_PREFIX,
+  ROUTES,
+} from '../../../functions/contract/index.js';
 
 /**
  * Issue 14 "done when": no fact of the contract is written twice in source. The id pattern and the route
@@ -33,13 +38,15 @@ const isComment = (line: string): boolean => /^\s*(\/\/|\/\*|\*)/.test(line);
 /** Route templates as written in a string (`'/tokens/{clientId}'`) or filled in (`` `/tokens/${id}` ``). */
 const routeCopies = ROUTES.flatMap((route) => [route.resource, route.resource.replace(/\{[^}]+\}/, '${')]);
 const patternCopy = CLIENT_ID_PATTERN_SOURCE.slice(1, -1);
+/** Defaults as string literals: the secret prefix and the default Identity hosts. */
+const defaultCopies = [DEFAULT_SECRET_PREFIX, ...DEFAULT_IDENTITY_HOSTS.map((host) => `'${host}'`)];
 
 const copiesIn = (file: string): string[] =>
   readFileSync(file, 'utf8')
     .split('\n')
     .flatMap((line, i) => {
       if (isComment(line)) return [];
-      const found = [patternCopy, ...routeCopies].filter((copy) => line.includes(copy));
+      const found = [patternCopy, ...routeCopies, ...defaultCopies].filter((copy) => line.includes(copy));
       return found.length > 0 ? [`${relative(root, file)}:${i + 1}: ${line.trim()}`] : [];
     });
 
@@ -57,7 +64,7 @@ const filesWithCopies = (): Map<string, string[]> => {
 };
 
 describe('contract: one source', () => {
-  it('the client-id pattern and the route templates appear only in functions/contract/', () => {
+  it('the client-id pattern, the route templates, the secret prefix and the default Identity hosts appear only in functions/contract/', () => {
     const offenders = [...filesWithCopies()]
       .filter(([file]) => !PENDING_MIGRATION.includes(file))
       .flatMap(([, lines]) => lines);
