@@ -21,7 +21,12 @@ import {
   writeCredentialsFile,
 } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
-import { DEFAULT_IDENTITY_HOSTS, DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
+import {
+  DEFAULT_IDENTITY_HOSTS,
+  DEFAULT_SECRET_PREFIX,
+  ENV,
+  METRICS_NAMESPACE,
+} from '../functions/contract/index.js';
 import { shutdownAwareClock } from '../functions/core/clock.js';
 import type { CredentialsSource } from '../functions/core/ports.js';
 import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
@@ -213,12 +218,12 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     }
 
     const logger = new PowertoolsLogger({
-      serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'marketo-token-vendor-local',
+      serviceName: env[ENV.serviceName] ?? 'marketo-token-vendor-local',
     });
     const telemetry: Telemetry = {
       logger,
       metrics: new Metrics({
-        namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'MarketoTokenVendor',
+        namespace: env[ENV.metricsNamespace] ?? METRICS_NAMESPACE,
         serviceName: 'marketo-token-vendor-local',
         // Requests that fail before the engine records anything are normal here: not worth a warning.
         logger: {
@@ -250,7 +255,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       maxAttempts: 2,
     });
     cleanups.push(async () => dynamo.destroy());
-    const tableName = env.TABLE_NAME ?? LOCAL_TABLE_NAME;
+    const tableName = env[ENV.tableName] ?? LOCAL_TABLE_NAME;
     if (!dynamoOverride) {
       await createTokenTable(dynamo, tableName);
       // LevelDB has now created its files with the process umask (the 0700 directory already shuts others

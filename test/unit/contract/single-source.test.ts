@@ -5,6 +5,7 @@ import {
   CLIENT_ID_PATTERN_SOURCE,
   DEFAULT_IDENTITY_HOSTS,
   DEFAULT_SECRET_PREFIX,
+  ENV,
   ROUTES,
 } from '../../../functions/contract/index.js';
 
@@ -40,13 +41,17 @@ const routeCopies = ROUTES.flatMap((route) => [route.resource, route.resource.re
 const patternCopy = CLIENT_ID_PATTERN_SOURCE.slice(1, -1);
 /** Defaults as string literals: the secret prefix and the default Identity hosts. */
 const defaultCopies = [DEFAULT_SECRET_PREFIX, ...DEFAULT_IDENTITY_HOSTS.map((host) => `'${host}'`)];
+/** Environment variable names read as `env.NAME` or written as `'NAME'` instead of through `ENV`. */
+const envCopies = Object.values(ENV).flatMap((name) => [`.${name} `, `.${name})`, `.${name};`, `'${name}'`]);
 
 const copiesIn = (file: string): string[] =>
   readFileSync(file, 'utf8')
     .split('\n')
     .flatMap((line, i) => {
       if (isComment(line)) return [];
-      const found = [patternCopy, ...routeCopies, ...defaultCopies].filter((copy) => line.includes(copy));
+      const found = [patternCopy, ...routeCopies, ...defaultCopies, ...envCopies].filter((copy) =>
+        line.includes(copy),
+      );
       return found.length > 0 ? [`${relative(root, file)}:${i + 1}: ${line.trim()}`] : [];
     });
 
@@ -64,7 +69,7 @@ const filesWithCopies = (): Map<string, string[]> => {
 };
 
 describe('contract: one source', () => {
-  it('the client-id pattern, the route templates, the secret prefix and the default Identity hosts appear only in functions/contract/', () => {
+  it('the client-id pattern, the route templates, the secret prefix, the default Identity hosts and the env keys appear only in functions/contract/', () => {
     const offenders = [...filesWithCopies()]
       .filter(([file]) => !PENDING_MIGRATION.includes(file))
       .flatMap(([, lines]) => lines);
