@@ -266,7 +266,9 @@ export async function openTarget(
 
 async function openLocalTarget(options: GlobalOptions, identity: IdentityClient): Promise<Target> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_LOCAL_DATA_DIR);
-  await secureDataDir(dataDir); // 0700 directory, 0600 files, on every run (local/data-dir.ts)
+  // 0700 directory, 0600 files, on every run (local/data-dir.ts); say so if credentials were readable by others.
+  for (const warning of (await secureDataDir(dataDir)).warnings)
+    process.stderr.write(`warning: ${warning}\n`);
   const paths = localPaths(dataDir);
   const running = await readLiveRuntimeInfo(dataDir);
   const credentialsFile = running?.credentialsFile ?? paths.credentialsFile;
