@@ -12,6 +12,7 @@ import { machineInfo } from './lib/machine.js';
 import { renderMarkdown, writeReport } from './lib/report.js';
 import type { Scenario, ScenarioReport } from './lib/scenario.js';
 import { fmt, nowMs } from './lib/stats.js';
+import { budgetScenario } from './scenarios/budget.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { expiryGapScenario } from './scenarios/expiry-gap.js';
 import { localApiScenario } from './scenarios/local-api.js';
@@ -33,6 +34,7 @@ export const SCENARIOS: readonly Scenario[] = [
   expiryGapScenario,
   poolsScenario,
   rotationScenario,
+  budgetScenario,
 ];
 
 const program = new Command()

@@ -37,6 +37,8 @@ interface HeldPermit {
   readonly permitId: string;
   readonly basePath: string;
   readonly unmetered: boolean;
+  /** This machine's epoch ms by which the call must be sent (the vendor counts the slot from the grant). */
+  readonly useBy: number;
 }
 
 /** Counters of what the budget did for this client (for reports and tests). */
@@ -49,6 +51,8 @@ export interface BudgetStats {
   marketo615: number;
   marketo607: number;
   unmetered: number;
+  /** Permits that arrived too late to use (their slot was spent; a new one was asked for). */
+  expired: number;
 }
 
 /** Longest wait asked of the vendor per request (it holds the request while a slot frees). */
@@ -107,6 +111,14 @@ export function createPermits(options: {
     marketo615: 0,
     marketo607: 0,
     unmetered: 0,
+    expired: 0,
+  };
+  /** Per target: until when (epoch ms) the daily quota is known to be used up; calls fail at once. */
+  const exhaustedUntil = new Map<string, { readonly until: number; readonly message: string }>();
+  const rememberExhausted = (basePath: string, error: TokenVendorClientError): void => {
+    // Remembered for at most a minute, so an operator raising the quota is seen soon.
+    const forMs = Math.min(60_000, (error.retryAfterSeconds ?? 60) * 1000);
+    exhaustedUntil.set(basePath, { until: clock.now() + forMs, message: error.message });
   };
   const emit = (event: BudgetEvent): void => settings.onEvent?.(event);
   /** Releases waiting to ride on the next acquire of the same target. */
@@ -132,7 +144,15 @@ export function createPermits(options: {
 
   const acquire = async (target: PermitTarget): Promise<HeldPermit> => {
     const basePath = basePathOf(target);
-    if (!enabled || unavailable) return { permitId: 'unmetered', basePath, unmetered: true };
+    const unmeteredPermit = {
+      permitId: 'unmetered',
+      basePath,
+      unmetered: true,
+      useBy: Number.POSITIVE_INFINITY,
+    };
+    if (!enabled || unavailable) return unmeteredPermit;
+    const known = exhaustedUntil.get(basePath);
+    if (known && clock.now() < known.until) throw dailyQuotaError(known.message);
     const started = clock.now();
     for (;;) {
       const riding = lingering.get(basePath)?.shift();
@@ -140,7 +160,7 @@ export function createPermits(options: {
       const waitLeft = Math.max(0, maxWaitMs - (clock.now() - started));
       stats.vendorCalls += 1;
       try {
-        const { body: answer } = await call({
+        const { body: answer, sentAt } = await call({
           method: 'POST',
           path: basePath,
           query: {},
@@ -151,13 +171,15 @@ export function createPermits(options: {
           },
           retryBudgetMs: 0,
         });
-        const body = answer as { permitId?: unknown; unmetered?: unknown; waitedMs?: unknown } | undefined;
+        const body = answer as
+          | { permitId?: unknown; unmetered?: unknown; waitedMs?: unknown; useByMs?: unknown }
+          | undefined;
         if (typeof body?.permitId !== 'string') {
           // Not a permit API (a proxy, an old deployment answering something else): go on unmetered.
           unavailable = true;
           stats.unmetered += 1;
           emit({ kind: 'unmetered', reason: 'BadResponse' });
-          return { permitId: 'unmetered', basePath, unmetered: true };
+          return unmeteredPermit;
         }
         stats.permits += 1;
         const waited = clock.now() - started;
@@ -167,12 +189,17 @@ export function createPermits(options: {
           emit({ kind: 'waited', ms: waited });
         }
         if (body.unmetered === true) stats.unmetered += 1;
-        return { permitId: body.permitId, basePath, unmetered: body.unmetered === true };
+        // Counted from when the request left (before the grant), so a late answer can only shorten it.
+        const useBy = sentAt + (typeof body.useByMs === 'number' ? body.useByMs : 500);
+        return { permitId: body.permitId, basePath, unmetered: body.unmetered === true, useBy };
       } catch (error) {
         // The release this request carried may not have been written: send it on its own (idempotent).
         if (riding) sendRelease(basePath, riding.permitId);
         if (!(error instanceof TokenVendorClientError)) throw error;
-        if (error.code === 'DailyQuotaExhausted') throw error;
+        if (error.code === 'DailyQuotaExhausted') {
+          rememberExhausted(basePath, error);
+          throw error;
+        }
         if (error.code === 'PermitUnavailable') {
           const pauseMs =
             (error.retryAfterMs ?? (error.retryAfterSeconds ?? 1) * 1000) + Math.floor(random() * 100);
@@ -194,7 +221,7 @@ export function createPermits(options: {
         }
         stats.unmetered += 1;
         emit({ kind: 'unmetered', reason: error.code });
-        return { permitId: 'unmetered', basePath, unmetered: true };
+        return unmeteredPermit;
       }
     }
   };
@@ -233,7 +260,14 @@ export function createPermits(options: {
     }) => Promise<MarketoLimitCode | undefined>,
   ): Promise<T> => {
     for (let retry = 0; ; retry += 1) {
-      const permit = await acquire(target);
+      let permit = await acquire(target);
+      // A permit that arrived after its use-by time would put the call outside the window the vendor
+      // counted it in: give it back and ask again (its slot is spent, the limit stays safe).
+      while (clock.now() > permit.useBy) {
+        stats.expired += 1;
+        release(permit);
+        permit = await acquire(target);
+      }
       let value: T | undefined;
       let failure: { error: unknown } | undefined;
       try {
@@ -250,7 +284,9 @@ export function createPermits(options: {
       stats[`marketo${code}`] += 1;
       if (code === '607') {
         emit({ kind: 'marketo-limit', code });
-        throw dailyQuotaError("Marketo answered 607: the instance's daily API quota is used up");
+        const error = dailyQuotaError("Marketo answered 607: the instance's daily API quota is used up");
+        rememberExhausted(permit.basePath, error);
+        throw error;
       }
       if (retry >= limitRetries) {
         emit({ kind: 'marketo-limit', code });

@@ -30,6 +30,8 @@ export interface BudgetWorkerInput {
   readonly budget: boolean;
   /** Stop a consumer at its first DailyQuotaExhausted (the quota phase). */
   readonly stopOnQuota: boolean;
+  /** Pause between a consumer's calls (0: as fast as it can). */
+  readonly paceMs: number;
 }
 
 export interface BudgetWorkerResult {
@@ -214,12 +216,20 @@ async function main(): Promise<void> {
               ? error.name
               : 'unknown';
         count(result.failures, code);
-        if (code === 'DailyQuotaExhausted') {
-          result.quotaErrorMs.push(nowMs() - started);
-          result.quotaErrorSample ??= `${(error as Error).name} ${code}: ${(error as Error).message}`;
-          if (input.stopOnQuota) return;
+        if (code !== 'DailyQuotaExhausted') continue;
+        result.quotaErrorSample ??= `${(error as Error).name} ${code}: ${(error as Error).message}`;
+        if (!input.stopOnQuota) continue;
+        // What a consumer sees from now on: the next call, timed from its start to the typed error.
+        const again = nowMs();
+        const next = await client
+          .marketoFetch(clientId, `${input.restUrl}/rest/v1/leads.json`)
+          .catch((e: unknown) => e);
+        if (next instanceof TokenVendorClientError && next.code === 'DailyQuotaExhausted') {
+          result.quotaErrorMs.push(nowMs() - again);
         }
+        return;
       }
+      if (input.paceMs > 0) await new Promise((resolve) => setTimeout(resolve, input.paceMs));
     }
   };
   await Promise.all(Array.from({ length: input.consumers }, (_, i) => consumer(i)));

@@ -183,4 +183,44 @@ describe('client budget', () => {
     expect(lines.filter((l) => l.includes('/permits'))).toHaveLength(1);
     expect(lines.filter((l) => l === 'GET marketo')).toHaveLength(2);
   });
+
+  it('fails the next call at once, without asking the vendor, once the daily quota is known to be used up', async () => {
+    const { client, lines } = world({
+      permits: [
+        {
+          status: 429,
+          body: { error: { code: 'DailyQuotaExhausted', message: 'used up' } },
+          headers: { 'retry-after': '36000' },
+        },
+      ],
+    });
+    await client.marketoFetch('sync', MARKETO).catch(() => undefined);
+    const before = lines.length;
+
+    await expect(client.marketoFetch('sync', MARKETO)).rejects.toMatchObject({ code: 'DailyQuotaExhausted' });
+    expect(lines.length).toBe(before);
+  });
+
+  it('does not use a permit that arrived after its use-by time, and asks again', async () => {
+    const { client, lines } = world({
+      permits: [
+        {
+          status: 200,
+          body: {
+            permitId: '0000000a-0000-4000-8000-000000000000',
+            count: 1,
+            unmetered: false,
+            waitedMs: 0,
+            useByMs: -1,
+          },
+        },
+      ],
+    });
+
+    await client.marketoFetch('sync', MARKETO);
+
+    expect(lines.filter((l) => l === 'POST /prod/tokens/sync/permits')).toHaveLength(2);
+    expect(lines.filter((l) => l === 'GET marketo')).toHaveLength(1);
+    expect(client.budgetStats()).toMatchObject({ expired: 1 });
+  });
 });
