@@ -2,12 +2,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { createAwsPermitService, readBudgetConfig } from './budget-runtime.js';
 import { readRuntimeConfig } from './config.js';
 import { DEFAULT_MAX_WAIT_MS } from './contract/index.js';
 import { InvalidRequestError, isTokenVendorError, RouteNotFoundError } from './core/errors.js';
 import { fingerprint } from './core/fingerprint.js';
 import type { TokenVendor, VendedToken } from './core/token-vendor-api.js';
 import { errorResponse, NO_STORE_HEADERS } from './http/error-response.js';
+import { type PermitService, permitRouteOf } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
 import { parseApiRequest, parseDirectRequest, type VendRequest } from './http/vend-request.js';
 import { createAwsVendor } from './runtime.js';
@@ -44,6 +46,8 @@ export interface VendHandlerDeps {
   readonly telemetry: Telemetry;
   /** Upper bound for a caller's `maxWaitSeconds`. @default DEFAULT_MAX_WAIT_MS (25 s) */
   readonly maxWaitMs?: number;
+  /** The Marketo API budget's permit routes. @default none: those routes answer 404 */
+  readonly permits?: PermitService;
 }
 
 // `httpMethod` alone marks an API event: one without `requestContext` must still get an HTTP answer.
@@ -142,6 +146,9 @@ export function createVendHandler(deps: VendHandlerDeps) {
     .handler(async (event, context) => {
       const caller = callerOf(event ?? {}, context);
       if (isApiEvent(event)) {
+        // The Marketo API budget's permit routes (functions/http/permit-request.ts) share this function.
+        const permitRoute = deps.permits ? permitRouteOf(event) : undefined;
+        if (permitRoute && deps.permits) return deps.permits.handleApi(event, permitRoute, caller);
         const token = await vend(parseApiRequest(event, maxWaitMs), caller);
         return { statusCode: 200, headers: { ...NO_STORE_HEADERS }, body: JSON.stringify(token) };
       }
@@ -156,8 +163,9 @@ export const handler = (event: VendEvent, context: Context): Promise<VendResult>
   if (!built) {
     const config = readRuntimeConfig();
     const telemetry = createTelemetry();
-    const { vendor } = createAwsVendor(config, coreTelemetry(telemetry));
-    built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs });
+    const { vendor, credentials } = createAwsVendor(config, coreTelemetry(telemetry));
+    const permits = createAwsPermitService(readBudgetConfig(), credentials, telemetry);
+    built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs, permits });
   }
   return built(event, context);
 };

@@ -1,11 +1,16 @@
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { MemoryBudgetStore } from '../../functions/adapters/memory-budget-store.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
+import { systemClock } from '../../functions/core/clock.js';
+import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createPermitService, permitRouteOf } from '../../functions/http/permit-request.js';
-import { apiEvent } from '../support/api-event.js';
+import { createTelemetry } from '../../functions/telemetry.js';
+import { createVendHandler } from '../../functions/vend.js';
+import { apiEvent, lambdaContext } from '../support/api-event.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { MemoryCredentials, testCredentials } from '../support/fake-identity.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
+import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 const START = Date.UTC(2026, 11, 1, 20, 0, 0);
 
@@ -164,5 +169,32 @@ describe('permit API', () => {
     const response = await send(acquire('nobody'));
 
     expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('permit routes in the vend Lambda', () => {
+  it('serves a permit through the vend handler, and a 404 when the budget is not wired', async () => {
+    const telemetry = createTelemetry('budget-api-test');
+    const record = testCredentials('sync-job');
+    const credentials = new MemoryCredentials([record]);
+    const vendor = createTokenVendor({
+      store: new MemoryTokenStore(),
+      credentials,
+      identity: new FakeIdentity(systemClock, [record]),
+    });
+    const budget = createInstanceBudget({ store: new MemoryBudgetStore(), clock: systemClock });
+    const withBudget = createVendHandler({
+      vendor,
+      telemetry,
+      permits: createPermitService({ budget, credentials }),
+    });
+    const without = createVendHandler({ vendor, telemetry });
+
+    const granted = (await withBudget(acquire('sync-job'), lambdaContext())) as APIGatewayProxyResult;
+    const missing = (await without(acquire('sync-job'), lambdaContext())) as APIGatewayProxyResult;
+
+    expect(granted.statusCode).toBe(200);
+    expect(JSON.parse(granted.body)).toMatchObject({ instance: '123-abc-456.mktorest.com', count: 1 });
+    expect(missing.statusCode).toBe(404);
   });
 });
