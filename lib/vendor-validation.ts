@@ -2,7 +2,6 @@ import { Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import {
   API_INTEGRATION_TIMEOUT_MS,
-  CLIENT_ID_PATTERN,
   DEFAULT_IDENTITY_TIMEOUT_MS,
   IDENTITY_TIMEOUT_MS_RANGE,
   LEASE_DURATION_MS_RANGE,
@@ -17,8 +16,6 @@ import {
 } from '../functions/contract/index.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 
-/** @deprecated the contract's `CLIENT_ID_PATTERN` (kept while lib/api-authorization.ts moves to it). */
-export const NAME_PATTERN = CLIENT_ID_PATTERN;
 const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9/_+=.@-]+\/$/;
 const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ACCOUNT_PATTERN = /^\d{12}$/;

@@ -189,7 +189,7 @@ describe('the app, synthesized with real bundles and cdk-nag', () => {
       expect(definition).toContain('\\"AuthType\\":\\"IAM_ROLE\\"');
       expect(definition).toContain('\\"Path\\":\\"/tokens/example-client\\"');
       expect(definition).toContain(
-        '\\"ResultSelector\\":{\\"accessToken.$\\":\\"$.ResponseBody.accessToken\\",\\"tokenType.$\\":\\"$.ResponseBody.tokenType\\",\\"expiresAt.$\\":\\"$.ResponseBody.expiresAt\\"}',
+        '\\"ResultSelector\\":{\\"accessToken.$\\":\\"$.ResponseBody.accessToken\\",\\"tokenType.$\\":\\"$.ResponseBody.tokenType\\",\\"expiresAt.$\\":\\"$.ResponseBody.expiresAt\\",\\"expiresIn.$\\":\\"$.ResponseBody.expiresIn\\"}',
       );
     });
 
