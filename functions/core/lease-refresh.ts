@@ -7,7 +7,7 @@ import {
   readRecord,
   storeFailure,
 } from './engine.js';
-import { IdentityUnavailableError, isTokenVendorError } from './errors.js';
+import { IdentityUnavailableError, isTokenVendorError, UnknownClientError } from './errors.js';
 import { fetchFromIdentity } from './identity-fetch.js';
 import type { ClientCredentials, StoredToken, TokenRecord } from './ports.js';
 import { isLive } from './token-life.js';
@@ -69,10 +69,14 @@ export async function refreshViaLease(
     }
     const leaseUntil = now + config.leaseDurationMs;
     // Read the secret while the lease write is in flight: it is on the miss path's critical path. A client
-    // with no item yet may not be registered at all: read first, so an unknown id writes nothing.
+    // with no item yet may not be registered at all: read first, so an unknown id writes nothing (other
+    // credential failures still take the lease, to record the error for operators).
     const credentials = readCredentials(engine, clientId, false);
-    if (record === undefined) await credentials;
-    else credentials.catch(() => {});
+    const read = credentials.catch((error: unknown) => {
+      if (error instanceof UnknownClientError) throw error;
+    });
+    if (record === undefined) await read;
+    else read.catch(() => {});
     let acquired: TokenRecord | undefined;
     try {
       acquired = await store.acquireLease(
