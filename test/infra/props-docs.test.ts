@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The CDK design guidelines: every prop is documented, and every optional one says its default with
+ * `@default` (or `@default - <behaviour>`). Checked on the source, for the construct's and the stack's props.
+ */
+const root = join(import.meta.dirname, '../..');
+const PROPS_FILES = ['lib/marketo-token-vendor-props.ts', 'lib/token-vendor-stack.ts'];
+
+interface Prop {
+  readonly file: string;
+  readonly name: string;
+  readonly optional: boolean;
+  readonly doc: string | undefined;
+}
+
+const propsOf = (file: string): Prop[] => {
+  const source = readFileSync(join(root, file), 'utf8');
+  return [...source.matchAll(/(\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*)?\n\s*readonly (\w+)(\?)?:/g)].map((m) => ({
+    file,
+    name: m[2] ?? '',
+    optional: m[3] === '?',
+    doc: m[1],
+  }));
+};
+
+describe('construct and stack props', () => {
+  const props = PROPS_FILES.flatMap(propsOf);
+
+  it('are found (the check reads something)', () => {
+    expect(props.map((p) => p.name)).toEqual(expect.arrayContaining(['secretPrefix', 'apiName', 'vendor']));
+  });
+
+  it('each have a doc comment', () => {
+    expect(props.filter((p) => p.doc === undefined).map((p) => `${p.file}: ${p.name}`)).toEqual([]);
+  });
+
+  it('each optional one documents its @default', () => {
+    expect(
+      props.filter((p) => p.optional && !p.doc?.includes('@default')).map((p) => `${p.file}: ${p.name}`),
+    ).toEqual([]);
+  });
+});
