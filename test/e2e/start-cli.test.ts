@@ -34,6 +34,12 @@ function startCli(args: string[]): { child: ChildProcess; output: () => string; 
   return { child, output: () => stdout, stderr: () => stderr };
 }
 
+/**
+ * How long `npm start` may take to print its banner: real time (a child process compiles and starts), a few
+ * seconds idle, over 20 s with every core busy; this bound holds on a machine ten times slower.
+ */
+const START_BOUND_MS = 60_000;
+
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -42,7 +48,7 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
   }
 }
 
-describe('npm start (local/start.ts)', () => {
+describe('npm start (local/start.ts)', { timeout: 2 * START_BOUND_MS }, () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -60,7 +66,7 @@ describe('npm start (local/start.ts)', () => {
     cleanups.push(async () => {
       if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
     });
-    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), 20_000);
+    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), START_BOUND_MS);
 
     const line =
       cli
@@ -106,7 +112,7 @@ describe('npm start (local/start.ts)', () => {
     cleanups.push(async () => {
       if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
     });
-    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), 20_000);
+    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), START_BOUND_MS);
     cli.child.kill('SIGTERM');
     await once(cli.child, 'exit');
     captureText(cli.output() + cli.stderr());
@@ -122,7 +128,7 @@ describe('npm start (local/start.ts)', () => {
     cleanups.push(async () => {
       if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
     });
-    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), 20_000);
+    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), START_BOUND_MS);
     const key = await readGeneratedKey(join(dataDir, 'policy.json'));
     registerSensitive(key.secretAccessKey);
     cli.child.kill('SIGTERM');

@@ -75,10 +75,10 @@ describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
     }
   });
 
-  it('sweeps by itself at or below the threshold', async () => {
+  it('sweeps by itself at or below the threshold', { timeout: 120_000 }, async () => {
     const credentials = new SecretsManagerCredentials({ client: world.secrets.client });
     const handler = createRefreshHandler({
-      vendor: world.vendor(),
+      vendor: world.vendor({ config: PATIENT }),
       telemetry: createTelemetry('fan-out-it'),
       fanOut: {
         thresholdClients: 100,

@@ -176,17 +176,27 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect(result.body.error.code).toBe('InvalidRequest');
   });
 
-  it('summarises a refresher sweep over 50 clients: missing, valid and expiring', async () => {
+  it('summarises a refresher sweep over 50 clients: missing, valid and expiring', {
+    // Real work (60 Identity calls, a real 8 s wait): a few seconds idle; the bound holds ten times slower.
+    timeout: 120_000,
+  }, async () => {
     const local = await startWorld();
+    // Real sockets, so real time: an Identity attempt that outlives its timeout is retried and counted
+    // twice; with every core busy a loopback call took over the default 5 s.
+    const patient = () => local.vendor({ config: { identityTimeoutMs: 20_000, leaseDurationMs: 40_000 } });
     try {
       const ids = Array.from({ length: 50 }, (_, i) => `sweep-${String(i).padStart(2, '0')}`);
       for (const id of ids) local.register(id);
       // 10 fetched an hour ago minus 8 s (expiring within the horizon), 20 just now (valid), 20 missing.
       local.clock.offsetMs = -(HOUR_MS - 8_000);
-      await Promise.all(ids.slice(0, 10).map((id) => local.vendor().getToken(id, { minValiditySeconds: 0 })));
+      const expiring = await Promise.all(
+        ids.slice(0, 10).map((id) => patient().getToken(id, { minValiditySeconds: 0 })),
+      );
       local.clock.offsetMs = 0;
-      await Promise.all(ids.slice(10, 30).map((id) => local.vendor().getToken(id)));
-      const summary = await local.vendor().refreshAll({ horizonMs: 60_000, concurrency: 8 });
+      await Promise.all(ids.slice(10, 30).map((id) => patient().getToken(id)));
+      // The sweep starts 8 s before the first of the ten expires, however long the set-up took here.
+      local.clock.offsetMs += Math.min(...expiring.map((t) => t.expiresAt)) - 8_000 - local.clock.now();
+      const summary = await patient().refreshAll({ horizonMs: 60_000, concurrency: 8 });
       expect(summary).toMatchObject({ clients: 50, fetched: 20, waited: 10, valid: 20, failed: 0 });
       expect(local.simulator.identityCalls()).toBe(30 + 30);
       for (const id of ids) {

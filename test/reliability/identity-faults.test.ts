@@ -6,6 +6,7 @@ import { registerSensitive } from '../support/leak-scan.js';
 import {
   apiCaller,
   BUDGET_MARGIN_MS,
+  CALLER_BUDGET_MS,
   captureError,
   closedPort,
   makeVendor,
@@ -15,7 +16,7 @@ import {
 /** Identity attempts one refresh may make (the engine's cap). */
 const MAX_IDENTITY_ATTEMPTS = 4;
 /** The caller's budget in the API rows (the handler's maximum wait). */
-const BUDGET_MS = 2_000;
+const BUDGET_MS = CALLER_BUDGET_MS;
 /** The token the simulator starts to send before resetting the connection: Marketo never issued it. */
 const PARTIAL_TOKEN = '00000000-0000-0000-0000-000000000000:sim';
 
@@ -221,7 +222,7 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
   it('answers 503 at the caller budget when Identity is slower, then serves its token without a new call', async () => {
     const clientId = newClient();
     world.simulator.injectIdentityFault({ kind: 'delay', ms: 1_500 }, 1, { clientId });
-    const vendor = makeVendor(world, { config: { identityTimeoutMs: 3_000, leaseDurationMs: 3_000 } });
+    const vendor = makeVendor(world, { config: { identityTimeoutMs: 3_000, leaseDurationMs: 5_000 } });
     const impatient = await apiCaller(vendor, BUDGET_MS)(getTokenEvent(clientId, { maxWaitSeconds: '1' }));
     // Read before any other await: the answer came at the 1 s budget, before Identity (1.5 s) issued a token.
     const issuedWhenAnswered = world.simulator.currentToken(clientId);
