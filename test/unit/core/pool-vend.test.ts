@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { MetricName } from '../../functions/core/ports.js';
-import { createTokenVendor, DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
+import type { MetricName } from '../../../functions/core/ports.js';
+import { createTokenVendor, DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/token-vendor.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
+import { MemoryTokenStore } from '../../support/memory-token-store.js';
 
 const LIFESPAN_S = 60;
 const SLACK_MS = DEFAULT_TOKEN_VENDOR_CONFIG.expirySlackMs;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planRefreshBatches } from '../../functions/core/refresh-plan.js';
+import { planRefreshBatches } from '../../../functions/core/refresh-plan.js';
 
 describe('planRefreshBatches', () => {
   it('splits clients into batches of the given size', () => {

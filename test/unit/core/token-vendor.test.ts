@@ -6,12 +6,12 @@ import {
   InvalidRequestError,
   TokenRotatingError,
   UnknownClientError,
-} from '../../functions/core/errors.js';
-import type { Logger, MetricName, TokenVendorConfig } from '../../functions/core/index.js';
-import { createTokenVendor, DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
+} from '../../../functions/core/errors.js';
+import type { Logger, MetricName, TokenVendorConfig } from '../../../functions/core/index.js';
+import { createTokenVendor, DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/token-vendor.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
+import { MemoryTokenStore } from '../../support/memory-token-store.js';
 
 const LIFESPAN_S = 3600;
 
