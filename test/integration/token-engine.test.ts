@@ -56,9 +56,10 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   it('serves a fresh instance from the store with no Identity call', async () => {
     const clientId = newClient();
     await world.vendor().getToken(clientId);
+    const callsAfterWarmUp = world.simulator.identityCalls(clientId);
     const token = await world.vendor().getToken(clientId);
     expect(token.source).toBe('store');
-    expect(world.simulator.identityCalls(clientId)).toBe(1);
+    expect(world.simulator.identityCalls(clientId) - callsAfterWarmUp).toBe(0);
   });
 
   it('makes exactly 1 Identity call for 200 concurrent vends over 8 instances on an expired token', async () => {
