@@ -2,7 +2,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { SqsBatchDispatcher } from '../../functions/adapters/sqs-batch-dispatcher.js';
-import type { RefreshSummary } from '../../functions/core/vendor.js';
+import type { RefreshSummary } from '../../functions/core/token-vendor-api.js';
 import { createRefreshHandler, type FanOutSummary } from '../../functions/refresh.js';
 import { createTelemetry } from '../../functions/telemetry.js';
 import { startWorld, type World } from '../../testing/world.js';

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { expect } from 'vitest';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import type { ClientCredentials, Clock, IdentityClient, IdentityToken } from '../../functions/core/ports.js';
-import type { TokenVendor, TokenVendorConfig } from '../../functions/core/vendor.js';
+import type { TokenVendor, TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { LOOPBACK_VENDOR_CONFIG, type VendorOptions, type World } from '../../testing/world.js';
