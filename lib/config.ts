@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { DEFAULT_API_THROTTLE } from './token-api.js';
 import type { TokenVendorStackProps, VendGrant } from './token-vendor-stack.js';
 
 /** Prefix of every context key the app reads (`cdk.json` → `context`, or `cdk synth -c key=value`). */
@@ -165,7 +166,10 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig 
         apiThrottle:
           rateLimit === undefined && burstLimit === undefined
             ? undefined
-            : { rateLimit: rateLimit ?? 100, burstLimit: burstLimit ?? 200 },
+            : {
+                rateLimit: rateLimit ?? DEFAULT_API_THROTTLE.rateLimit,
+                burstLimit: burstLimit ?? DEFAULT_API_THROTTLE.burstLimit,
+              },
         allowedAccounts: list(get, 'allowedAccounts'),
         organizationId: str(get, 'organizationId'),
         logRetention: retention(get),

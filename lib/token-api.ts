@@ -12,7 +12,10 @@ import {
   resourceSegments,
 } from '../functions/contract/index.js';
 import { resourcePolicyStatements } from './api-authorization.js';
-import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
+import type { ApiThrottle, MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
+
+/** Stage throttling when `apiThrottle` is not given (the deployable stack fills a half-given pair from it). */
+export const DEFAULT_API_THROTTLE: ApiThrottle = { rateLimit: 100, burstLimit: 200 };
 
 /** What the token API is built from. */
 export interface TokenApiOptions {
@@ -49,7 +52,7 @@ const GATEWAY_RESPONSE_IDS: Readonly<Record<GatewayErrorKind, string>> = {
 export function createTokenApi(scope: Construct, options: TokenApiOptions): apigateway.RestApi {
   const { props, stageName, apiName, vendFunction, logRetention, removalPolicy } = options;
   const setsCloudWatchRole = props.apiGatewayCloudWatchRole ?? true;
-  const throttle = props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 };
+  const throttle = props.apiThrottle ?? DEFAULT_API_THROTTLE;
   const accessLogs = new logs.LogGroup(scope, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
 
   const api = new apigateway.RestApi(scope, 'Api', {
