@@ -26,7 +26,7 @@ import type {
   MetricsSink,
   TokenStore,
 } from '../functions/core/ports.js';
-import type { TokenVendor, TokenVendorConfig } from '../functions/core/vendor.js';
+import type { TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
 import { wireVendor } from '../functions/wiring.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../local/marketo-simulator.js';
 import { registerSensitive } from '../test/support/leak-scan.js';
@@ -79,7 +79,10 @@ export interface WorldOptions {
   readonly clock?: VirtualClock;
   /** Engine settings every vendor starts from. @default {@link LOOPBACK_VENDOR_CONFIG} */
   readonly vendorDefaults?: Partial<TokenVendorConfig>;
-  /** Attempts of the shared SDK clients (the Lambdas make 2). @default 1: a test sees each fault once */
+  /**
+   * Attempts of the shared SDK clients. @default 2, as the Lambdas: a keep-alive socket the server closed
+   * just then (ECONNRESET) is retried, not failed. Fault rows use their own one-attempt clients.
+   */
   readonly sdkMaxAttempts?: number;
 }
 
@@ -141,7 +144,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World<Cloc
   const tableName = await createTestTable(dynamo.client, `world-${process.pid}-${randomUUID().slice(0, 8)}`);
   const clients = loopbackClients(
     { dynamo: dynamo.endpoint, secrets: secrets.endpoint },
-    { maxAttempts: options.sdkMaxAttempts ?? 1 },
+    { maxAttempts: options.sdkMaxAttempts ?? 2 },
   );
   const store = (): DynamoTokenStore => new DynamoTokenStore({ client: clients.dynamo, tableName });
   const vendorDefaults = options.vendorDefaults ?? LOOPBACK_VENDOR_CONFIG;

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
-import type { TokenVendorConfig } from '../../functions/core/vendor.js';
+import type { TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
+import { describe, expect, test } from '../../testing/fixture.js';
 import { until } from '../../testing/until.js';
 import { startWorld, type World } from '../../testing/world.js';
 import { captureError, FreezableIdentity, makeVendor, SkewedClock } from './harness.js';
@@ -18,27 +18,19 @@ const SKEW_ALLOWANCE: Partial<TokenVendorConfig> = {
 };
 const SKEWS_MS = [-2_000, 0, 2_000];
 
-let world: World;
 let counter = 0;
-const newClient = (prefix = 'process-fault'): string => {
+const newClient = (world: World, prefix = 'process-fault'): string => {
   counter += 1;
   const clientId = `${prefix}-${counter}`;
   world.register(clientId);
   return clientId;
 };
 
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  world.clock.offsetMs = 0;
-  await world.stop();
-});
-
 describe('lease holder killed mid-refresh', () => {
-  it('lets another instance take over once the lease lapses, with one Identity call at Marketo', async () => {
-    const clientId = newClient();
+  test('lets another instance take over once the lease lapses, with one Identity call at Marketo', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     const frozen = new FreezableIdentity();
     frozen.frozen.add(clientId);
     const config = { leaseDurationMs: 800 };
@@ -63,10 +55,10 @@ describe('lease holder killed mid-refresh', () => {
 describe('clock skew of ±2 s between instances', () => {
   // Issue 15: the engine asks at the expiry (not 2.5 s after it); a clock running ahead may ask once early,
   // learns from `expires_in` when the token really dies, and asks once more.
-  it('rotates an expiring token with at most one extra Identity call across instances skewed -2, 0 and +2 s', {
+  test('rotates an expiring token with at most one extra Identity call across instances skewed -2, 0 and +2 s', {
     timeout: 20_000,
-  }, async () => {
-    const clientId = newClient();
+  }, async ({ world }) => {
+    const clientId = newClient(world);
     const first = await makeVendor(world).getToken(clientId);
     world.simulator.resetCounters();
     // 7.5 s before the true expiry: even the fast clock sees more than the rotation guard left.
@@ -94,8 +86,10 @@ describe('clock skew of ±2 s between instances', () => {
     }
   });
 
-  it('never serves a token that really expired, even when its writer ran 2 s fast and its reader 2 s slow', async () => {
-    const clientId = newClient();
+  test('never serves a token that really expired, even when its writer ran 2 s fast and its reader 2 s slow', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     const fastWriter = makeVendor(world, {
       clock: new SkewedClock(world.clock, 2_000),
       config: SKEW_ALLOWANCE,
@@ -121,7 +115,7 @@ describe('clock skew of ±2 s between instances', () => {
 });
 
 describe('refresher invocation killed half-way', () => {
-  it('leaves finished clients stored, and the next run completes the rest', async () => {
+  test('leaves finished clients stored, and the next run completes the rest', async () => {
     const local = await startWorld();
     try {
       const ids = Array.from({ length: 6 }, (_, i) => `sweep-${i}`);
