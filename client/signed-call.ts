@@ -42,6 +42,8 @@ export interface SignedCall {
 export interface SignedAnswer {
   readonly body: unknown;
   readonly sentAt: number;
+  /** When that answer arrived. */
+  readonly receivedAt: number;
 }
 
 /** Sends signed calls; resolves with the 2xx answer, rejects with a typed error. */
@@ -121,7 +123,7 @@ export function createSignedCaller(options: {
       const sentAt = clock.now();
       const response = await send(call);
       const parsed = parseJson(await response.text());
-      if (response.ok) return { body: parsed, sentAt };
+      if (response.ok) return { body: parsed, sentAt, receivedAt: clock.now() };
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (response.status === 503 || response.status === 429) {
         // The vendor names when the successor (or Identity) is due: wait for it while the budget lasts.

@@ -220,11 +220,11 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   const invalidations = new Map<string, Promise<MarketoToken>>();
 
   /**
-   * `sentAt`: when the request that got `body` was sent. The vendor counts `expiresIn` when it answers,
-   * which is no earlier; counting from the send of that request (not of the first attempt) keeps the
-   * waits before it from eating into the token's life.
+   * `receivedAt`: when the answer arrived. The vendor counts `expiresIn` (whole seconds, rounded down) when it
+   * answers, so counting from the arrival loses no life to waits before it (Retry-After sleeps, or the vendor
+   * waiting for a successor), and the rounding covers the answer's way back.
    */
-  const toToken = (body: unknown, sentAt: number): MarketoToken => {
+  const toToken = (body: unknown, receivedAt: number): MarketoToken => {
     const b = body as Record<string, unknown> | undefined;
     if (
       !b ||
@@ -236,7 +236,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         status: 200,
       });
     }
-    const byLifetime = sentAt + b.expiresIn * 1000;
+    const byLifetime = receivedAt + b.expiresIn * 1000;
     const stated = typeof b.expiresAt === 'string' ? Date.parse(b.expiresAt) : Number.NaN;
     return {
       clientId: b.clientId,
@@ -255,13 +255,13 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     const pending = inFlight.get(target.cacheKey);
     if (pending && pending.minValidity >= wanted.minValidity) return pending.promise;
     const promise = (async () => {
-      const { body, sentAt } = await call({
+      const { body, receivedAt } = await call({
         method: 'GET',
         path: target.path,
         query: { minValidity: String(wanted.minValidity) },
         retryBudgetMs: wanted.retryBudgetMs,
       });
-      const token = toToken(body, sentAt);
+      const token = toToken(body, receivedAt);
       cache.set(target.cacheKey, token);
       return token;
     })().finally(() => {
@@ -289,14 +289,14 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     // The dead token may also be cached as a pool's token.
     for (const [cacheKey, cached] of cache) if (cached.accessToken === accessToken) cache.delete(cacheKey);
     const promise = (async () => {
-      const { body, sentAt } = await call({
+      const { body, receivedAt } = await call({
         method: 'POST',
         path: target.invalidatePath,
         query: { minValidity: String(wanted.minValidity) },
         body: { accessToken },
         retryBudgetMs: wanted.retryBudgetMs,
       });
-      const token = toToken(body, sentAt);
+      const token = toToken(body, receivedAt);
       cache.set(target.cacheKey, token);
       return token;
     })().finally(() => invalidations.delete(key));

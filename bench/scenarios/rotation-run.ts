@@ -1,25 +1,28 @@
 /**
- * Scenario 8's runner, consumers across rotations (issue 15): real 3,600 s tokens on a virtual clock that jumps to
- * just before each expiry and then runs (faster than real time) across it. Consumers use the client
- * library exactly as an application would, `marketoFetch` against the simulator's REST API plus
- * `getToken`, through four vend handlers (warm Lambdas) while the refresher sweeps as the schedule does.
- * The same run measures the library's defaults and, side by side, the old ones (minValidity 60 s, 10 s
- * retry budget) and the new ones under ±2 s clock skew between the vendor's instances.
+ * Scenario 8's runner, consumers across rotations (issue 15): real 3,600 s tokens on a virtual clock
+ * (testing/clocks.ts `VirtualClock`: time moves only while no I/O is in flight, so what the run sees does not
+ * depend on the machine's speed or load) that jumps to just before each expiry and runs across it.
+ * Consumers use the client library exactly as an application would, `marketoFetch` against the
+ * simulator's REST API plus `getToken`, through four vend handlers (warm Lambdas) while the refresher
+ * sweeps as the schedule does. The same run measures the library's defaults and, side by side, the old ones
+ * (minValidity 60 s, 10 s retry budget) and the new ones under ±2 s clock skew between vend instances.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createTokenClient, type TokenClientOptions, TokenVendorClientError } from '../../client/index.js';
-import {
-  DEFAULT_IDENTITY_TIMEOUT_MS,
-  DEFAULT_REFRESH_HORIZON_SECONDS,
-} from '../../functions/contract/index.js';
-import type { Clock } from '../../functions/core/ports.js';
+import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
+import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
+import { DEFAULT_REFRESH_HORIZON_SECONDS } from '../../functions/contract/index.js';
+import type { Clock, IdentityClient } from '../../functions/core/ports.js';
 import type { TokenVendor } from '../../functions/core/token-vendor.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { wireVendor } from '../../functions/wiring.js';
 import { apiEvent, lambdaContext } from '../../test/support/api-event.js';
+import { VirtualClock } from '../../testing/clocks.js';
+import { startWorld, type World } from '../../testing/world.js';
 import { withDiscardedStdout } from '../lib/quiet.js';
 import { fmt } from '../lib/stats.js';
-import { type BenchWorld, startBenchWorld } from '../lib/world.js';
+import { BENCH_VENDOR_CONFIG } from '../lib/world.js';
 
 /** The client library's defaults before issue 15: kept so the "before" row can run them. */
 export const LEGACY_CLIENT_DEFAULTS: Partial<TokenClientOptions> = {
@@ -63,15 +66,13 @@ export interface RotationOptions {
   readonly consumers?: number;
   /** Vend handler instances the consumers are spread over. @default 4 */
   readonly instances?: number;
-  /** Virtual time per real time while a window runs. @default 2 */
-  readonly speed?: number;
   /** Virtual ms a consumer pauses between two calls. @default 500 */
   readonly pauseMs?: number;
   /** Every n-th consumer calls `getToken` (its default validity); the others `marketoFetch`. @default 6 */
   readonly getTokenConsumerEvery?: number;
   /** Virtual seconds measured after each expiry. @default 12 */
   readonly secondsAfter?: number;
-  /** Simulator Identity latency, real ms (×speed virtual). @default 40 */
+  /** Identity latency (virtual ms), on top of the simulator's loopback answer. @default 150 */
   readonly identityLatencyMs?: number;
   readonly rows?: readonly RotationRow[];
   readonly log?: (line: string) => void;
@@ -114,18 +115,53 @@ const skewed = (base: Clock, skewMs: number): Clock => ({
   sleep: (ms, signal) => base.sleep(ms, signal),
 });
 
-/** A vend instance as a warm Lambda has it: its own engine, secret cache and clock. */
-const vendInstance = (world: BenchWorld, clock: Clock, instanceId: string, speed: number): TokenVendor => {
+/** The real HTTP Identity client, answering `latencyMs` of virtual time later (Marketo is not on loopback). */
+const slowIdentity = (virtual: VirtualClock, clock: Clock, latencyMs: number): IdentityClient => {
+  const http = virtual.track(new HttpIdentityClient({ now: clock.now }));
+  return {
+    fetchToken: async (credentials, options) => {
+      await clock.sleep(latencyMs, options.signal);
+      return http.fetchToken(credentials, options);
+    },
+  };
+};
+
+/**
+ * A vend instance as a warm Lambda has it: its own engine, secret cache and clock; the benchmarks' engine
+ * settings. Wired here rather than by `world.vendor`, which would count the whole Identity call, latency
+ * included, as I/O in flight (virtual time could not move during it); its store, secret and HTTP calls are.
+ */
+const vendInstance = (
+  world: World<Clock>,
+  virtual: VirtualClock,
+  clock: Clock,
+  instanceId: string,
+  identityLatencyMs: number,
+): TokenVendor => {
   const telemetry = createTelemetry('marketo-token-vendor');
-  return world.vendor({
+  return wireVendor({
+    store: virtual.track(world.store()),
+    credentials: virtual.track(
+      new SecretsManagerCredentials({ client: world.clients.secrets, now: clock.now }),
+    ),
+    identity: slowIdentity(virtual, clock, identityLatencyMs),
     clock,
     instanceId,
-    logger: coreLogger(telemetry.logger),
-    metrics: coreMetrics(telemetry.metrics),
-    // As deployed, except that the Identity timeout is counted on the accelerated clock: scaled so that it
-    // stays 5 s of real time (unscaled, a loaded machine would time Identity out and distort the gap).
-    config: { identityTimeoutMs: DEFAULT_IDENTITY_TIMEOUT_MS * speed },
+    telemetry: { logger: coreLogger(telemetry.logger), metrics: coreMetrics(telemetry.metrics) },
+    config: BENCH_VENDOR_CONFIG,
   });
+};
+
+/** `fetch` counted as I/O by the virtual clock, body read inside (so time cannot jump mid-answer). */
+const trackedFetch = (clock: VirtualClock): typeof fetch => {
+  const io = clock.track({
+    fetch: async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const response = await fetch(input, init);
+      const body = await response.text();
+      return new Response(body, { status: response.status, headers: response.headers });
+    },
+  });
+  return (input, init) => io.fetch(input, init);
 };
 
 /** API Gateway in front of a vend handler: the library's signed request becomes a REST proxy event. */
@@ -156,27 +192,31 @@ async function runRow(
   row: RotationRow,
   o: Required<Omit<RotationOptions, 'log' | 'rows'>>,
 ): Promise<RotationRowResult> {
-  const world = await startBenchWorld({
+  const clock = new VirtualClock();
+  // The benchmarks' engine settings (production defaults) and the Lambdas' two SDK attempts, on virtual time.
+  const world: World<Clock> = await startWorld({
+    clock,
     lifespanSeconds: 3600,
-    identityLatencyMs: o.identityLatencyMs,
-    speed: o.speed,
+    vendorDefaults: BENCH_VENDOR_CONFIG,
+    sdkMaxAttempts: 2,
   });
   try {
     world.register(CLIENT);
-    const clock = world.clock;
+    const toMarketo = trackedFetch(clock);
     const handlers = Array.from({ length: o.instances }, (_, i) =>
       createVendHandler({
         vendor: vendInstance(
           world,
+          clock,
           skewed(clock, row.skewMs[i % row.skewMs.length] ?? 0),
           `vend-${i}`,
-          o.speed,
+          o.identityLatencyMs,
         ),
         telemetry: createTelemetry('marketo-token-vendor'),
       }),
     );
-    const refresher = vendInstance(world, clock, 'refresher', o.speed);
-    const store = world.store();
+    const refresher = vendInstance(world, clock, clock, 'refresher', o.identityLatencyMs);
+    const store = clock.track(world.store());
 
     const errors: Record<string, number> = {};
     let calls = 0;
@@ -195,7 +235,7 @@ async function runRow(
       let vendorMs = 0;
       const fetchImpl: typeof fetch = async (input, init) => {
         const url = new URL(input instanceof Request ? input.url : String(input));
-        if (!url.href.startsWith(ENDPOINT)) return fetch(input, init); // Marketo REST: the simulator
+        if (!url.href.startsWith(ENDPOINT)) return toMarketo(input, init); // Marketo REST: the simulator
         const started = clock.now();
         try {
           return await toVendor(url, init);
@@ -260,14 +300,14 @@ async function runRow(
     };
 
     // Warm-up (not measured): every consumer holds the first token, as in the middle of any hour.
-    await Promise.all(consumers.map((c) => c.call()));
+    await clock.run(Promise.all(consumers.map((c) => c.call())));
     const identityCallsPerExpiry: number[] = [];
     const gapsMs: number[] = [];
     for (let expiry = 0; expiry < o.expiries; expiry += 1) {
       const current = world.simulator.currentToken(CLIENT);
       if (!current) throw new Error('rotation bench: the simulator holds no token after the warm-up');
-      // Jump to just before the expiry (nothing is in flight), then run across it.
-      clock.offsetMs += current.expiresAt - row.secondsBefore * 1000 - clock.now();
+      // Jump to just before the expiry (nothing is in flight or waiting), then run across it.
+      await clock.advance(current.expiresAt - row.secondsBefore * 1000 - clock.now());
       const identityBefore = world.simulator.identityCalls(CLIENT);
       const end = current.expiresAt + o.secondsAfter * 1000;
       running = true;
@@ -290,12 +330,15 @@ async function runRow(
           await clock.sleep(60_000);
         }
       })();
-      const loops = consumers.map((c, i) => loop(c, i));
-      while (clock.now() < end) await clock.sleep(200);
-      running = false;
-      await Promise.all(loops);
-      measuring = false;
-      await Promise.all([monitor, refresherLoop]);
+      const window = (async () => {
+        const loops = consumers.map((c, i) => loop(c, i));
+        while (clock.now() < end) await clock.sleep(200);
+        running = false;
+        await Promise.all(loops);
+        measuring = false;
+        await Promise.all([monitor, refresherLoop]);
+      })();
+      await clock.run(window);
       identityCallsPerExpiry.push(world.simulator.identityCalls(CLIENT) - identityBefore);
       if (successorAt !== undefined) gapsMs.push(Math.max(0, successorAt - current.expiresAt));
     }
@@ -324,11 +367,10 @@ export async function runRotation(options: RotationOptions = {}): Promise<{
     expiries: options.expiries ?? 3,
     consumers: options.consumers ?? 24,
     instances: options.instances ?? 4,
-    speed: options.speed ?? 2,
     pauseMs: options.pauseMs ?? 500,
     getTokenConsumerEvery: options.getTokenConsumerEvery ?? 6,
     secondsAfter: options.secondsAfter ?? 12,
-    identityLatencyMs: options.identityLatencyMs ?? 40,
+    identityLatencyMs: options.identityLatencyMs ?? 150,
   };
   const log = options.log ?? (() => {});
   const rows: RotationRowResult[] = [];

@@ -93,17 +93,18 @@ export const rotationScenario: Scenario = {
       },
     ];
     const markdown = [
-      `Real 3,600 s tokens on a virtual clock: for each of ${o.expiries} expiries the clock jumps to shortly before it ` +
-        `(${r.rows.map((row) => `${row.row.secondsBefore} s`).join(' / ')} for the rows below: more than the largest validity ` +
-        `the row asks for) and runs ${o.speed}× real time until ${o.secondsAfter} s after it; nothing is in flight across a ` +
-        `jump. ${o.consumers} consumers, each its own client library (as separate processes), are spread over ${o.instances} ` +
+      `Real 3,600 s tokens on a virtual clock (\`VirtualClock\`: time moves only while no I/O is in flight, so the ` +
+        "figures do not depend on this machine's speed or load; loopback I/O takes no virtual time). For each of " +
+        `${o.expiries} expiries the clock jumps to shortly before it (${r.rows.map((row) => `${row.row.secondsBefore} s`).join(' / ')} ` +
+        `for the rows below: more than the largest validity the row asks for) and runs until ${o.secondsAfter} s after it. ` +
+        `${o.consumers} consumers, each its own client library (as separate processes), are spread over ${o.instances} ` +
         'vend handlers (`createVendHandler` behind an in-process API Gateway stand-in, as warm Lambdas). Each loops with a ' +
-        `${o.pauseMs} ms (virtual) pause: every ${o.getTokenConsumerEvery}th consumer calls \`getToken(client)\`, the ` +
+        `${o.pauseMs} ms pause: every ${o.getTokenConsumerEvery}th consumer calls \`getToken(client)\`, the ` +
         "others `marketoFetch(client, leads URL)` against the simulator's REST API, all with the library's defaults (first row: " +
         'the old defaults). The refresher sweeps as scheduled, every 60 s with a 60 s horizon, at a different phase for ' +
-        `each expiry. Identity latency ${o.identityLatencyMs} ms real. A call “waited” when it spent ≥ ${WAITED_THRESHOLD_MS} ms ` +
-        '(virtual) in the vendor or asleep for it; waits and gaps are virtual times, so they include the loopback’s real ' +
-        `latency ×${o.speed}. The store is polled every 40 ms (virtual) for the successor.`,
+        `each expiry. Identity answers ${o.identityLatencyMs} ms after it is asked. A call “waited” when it spent ≥ ` +
+        `${WAITED_THRESHOLD_MS} ms in the vendor or asleep for it. The store is polled every 40 ms for the successor. ` +
+        'Engine settings: the production defaults.',
       '',
       '| Configuration | Errors to consumers | marketoFetch: waited, max wait | getToken: waited, max wait | Refused after retry (601/602) | Identity calls per expiry | Expiry → successor in store |',
       '|---|---|---|---|---:|---|---|',

@@ -293,7 +293,7 @@ describe('waits, not errors, when the successor is near', () => {
     expect(clock.sleeps).toEqual([3_000, 2_000]);
   });
 
-  it('counts a token fetched after a wait from the request that got it, not from the first attempt', async () => {
+  it('counts a token fetched after a Retry-After wait from the answer, not from the first attempt', async () => {
     const clock = fakeClock();
     const fake = scriptedFetch([
       rotating(30),
@@ -304,6 +304,21 @@ describe('waits, not errors, when the successor is near', () => {
     ]);
     const token = await client(fake.fetch, clock).getToken('client-a', { minValidity: 20 });
     expect(token.expiresAt).toBe(NOW + 30_000 + 3_600_000);
+  });
+
+  it('keeps the full life of a token the vendor answered after waiting for it (counted from the answer)', async () => {
+    // The vendor holds the request 2.5 s until the successor exists, then states 3600 s from its answer.
+    const clock = fakeClock();
+    const fetchImpl: typeof fetch = async () => {
+      clock.advance(2_500);
+      const body = { ...tokenBody('tok-2'), expiresAt: new Date(NOW + 2_500 + 3_600_000).toISOString() };
+      return new Response(JSON.stringify(body), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    const token = await client(fetchImpl, clock).getToken('client-a', { minValidity: 1 });
+    expect(token.expiresAt).toBe(NOW + 2_500 + 3_600_000);
   });
 
   it('has a default budget of minValidity plus 30 s: the rotation window', () => {
