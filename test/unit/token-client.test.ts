@@ -382,10 +382,21 @@ describe('client defaults', () => {
 
   it("call exactly the paths of the vendor's route table", async () => {
     const { readFileSync } = await import('node:fs');
-    const source = readFileSync(new URL('../../client/token-client.ts', import.meta.url), 'utf8');
+    // The token routes are built in token-client.ts, the permit routes (and their `/release`) in permits.ts.
+    const source = ['token-client.ts', 'permits.ts']
+      .map((file) => readFileSync(new URL(`../../client/${file}`, import.meta.url), 'utf8'))
+      .join('\n');
     for (const route of contract.ROUTES) {
-      const filled = route.resource.replace(`{${route.pathParameter}}`, `\${${route.pathParameter}}`);
-      expect(source).toContain(`\`${filled}\``);
+      const release = route.resource.endsWith('/release');
+      const base = release ? route.resource.slice(0, -'/release'.length) : route.resource;
+      const filled = (name: string) => `\`${base.replace(`{${route.pathParameter}}`, `\${${name}}`)}\``;
+      const forms = [filled(route.pathParameter), filled(`target.${route.pathParameter}`)];
+      expect(
+        forms.some((form) => source.includes(form)),
+        `${route.method} ${route.resource}`,
+      ).toBe(true);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
+      if (release) expect(source).toContain('`${basePath}/release`');
     }
   });
 
