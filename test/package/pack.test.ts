@@ -161,7 +161,7 @@ describe('the npm package', () => {
     );
     const lastLine = synth.stdout.trim().split('\n').at(-1) ?? '{}';
     synthOutput = JSON.parse(lastLine) as typeof synthOutput;
-    // Real work (pack, two npm installs, a synth): about 90 s idle, over 240 s with every core busy; the
+    // Real work (pack, two npm installs, a synth): 88 s in one run here, over 240 s with every core busy; the
     // bound is generous because it only has to stop a hang (timings above are printed, never asserted).
   }, 900_000);
 
