@@ -135,7 +135,8 @@ const sameAccount = (a: string | undefined, b: string): boolean => {
 };
 
 /**
- * `execute-api:Invoke` on one GET route and its POST invalidate route per name (`*` with none): in the
+ * `execute-api:Invoke` on every route a grant on the name covers (the contract's route table: token,
+ * invalidate and the budget's permit routes; `*` with no name): in the
  * grantee's IAM policy when the stack can write it and the grantee is in the API's account; otherwise
  * (also) in the API's resource policy, naming exactly the grantee and exactly these routes.
  */
@@ -145,7 +146,7 @@ export function grantRoutes(
   grantee: iam.IGrantable,
   what: 'clientId' | 'instance',
   names: readonly string[],
-  routes: (name: string) => [get: string, invalidate: string],
+  routes: (name: string) => ReadonlyArray<{ readonly method: string; readonly path: string }>,
 ): iam.Grant {
   for (const name of names) {
     check(
@@ -153,13 +154,7 @@ export function grantRoutes(
       `${what} must be ${ID_RULE}, got "${name}"`,
     );
   }
-  const calls = (names.length > 0 ? names : ['*']).flatMap((name) => {
-    const [get, invalidate] = routes(name);
-    return [
-      { method: 'GET', path: get },
-      { method: 'POST', path: invalidate },
-    ];
-  });
+  const calls = (names.length > 0 ? names : ['*']).flatMap((name) => routes(name));
   const actions = [INVOKE];
   const resourceArns = calls.map((c) => api.arnForExecuteApi(c.method, c.path, stageName));
   const principalGrant = iam.Grant.addToPrincipal({ grantee, actions, resourceArns });

@@ -5,6 +5,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { VendorBudgetProps } from './vendor-budget.js';
 
 /** API Gateway stage throttling. */
 export interface ApiThrottle {
@@ -182,4 +183,10 @@ export interface MarketoTokenVendorProps {
    * @default - none (a regional API)
    */
   readonly vpcEndpoints?: ec2.IInterfaceVpcEndpoint[];
+  /**
+   * The shared Marketo API budget per instance (permits before each Marketo call): limits per instance
+   * (REST host, or `default`), what permits do when the budget table is unreachable, the alarm threshold.
+   * @default - on, with Marketo's documented limits (100 calls per 20 s, 10 concurrent, 50,000 a day), fail open, alarm at 80 %
+   */
+  readonly budget?: VendorBudgetProps;
 }

@@ -21,6 +21,13 @@ import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 import { createRefreshFanOut, createRefreshSchedule } from './refresh-fan-out.js';
 import { createTokenApi } from './token-api.js';
 import { createAlarms } from './vendor-alarms.js';
+import {
+  budgetEnvironment,
+  createBudgetAlarm,
+  createBudgetTable,
+  grantBudgetAccess,
+  validateBudgetProps,
+} from './vendor-budget.js';
 import { createDashboard } from './vendor-dashboard.js';
 import {
   createVendorFunction,
@@ -44,13 +51,9 @@ const defaultApiName = (vendor: Construct): string => {
   return `${stack.stackName}-${path}`;
 };
 
-/** The GET token and POST invalidate paths a grant on `name` covers (contract route table). */
-const grantedPaths = (scope: GrantScope, name: string): [get: string, invalidate: string] => {
-  const [get, invalidate] = routesGrantedBy(scope).map((route) => routePath(route, name));
-  if (get === undefined || invalidate === undefined)
-    throw new Error(`the ${scope} routes changed: update grantedPaths`);
-  return [get, invalidate];
-};
+/** The routes a grant on `name` covers (contract route table): token, invalidate, the budget's permits. */
+const grantedPaths = (scope: GrantScope, name: string): Array<{ method: string; path: string }> =>
+  routesGrantedBy(scope).map((route) => ({ method: route.method, path: routePath(route, name) }));
 
 /**
  * Vends Marketo REST API access tokens to other AWS workloads.
@@ -68,6 +71,8 @@ const grantedPaths = (scope: GrantScope, name: string): [get: string, invalidate
 export class MarketoTokenVendor extends Construct {
   /** Tokens and refresh leases, one item per client id. */
   public readonly table: dynamodb.Table;
+  /** The Marketo API budget's state: one item per instance (window, leases, daily count). */
+  public readonly budgetTable: dynamodb.Table;
   /** The REST API consumers call with SigV4. */
   public readonly api: apigateway.RestApi;
   /** Serves the API and direct invokes. */
@@ -93,6 +98,7 @@ export class MarketoTokenVendor extends Construct {
   constructor(scope: Construct, id: string, props: MarketoTokenVendorProps = {}) {
     super(scope, id);
     validateProps(props);
+    validateBudgetProps(props.budget);
 
     this.secretPrefix = props.secretPrefix ?? DEFAULT_SECRET_PREFIX;
     this.serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
@@ -130,13 +136,15 @@ export class MarketoTokenVendor extends Construct {
       refreshPeriod,
     });
 
+    this.budgetTable = createBudgetTable(this, { encryptionKey: props.encryptionKey, removalPolicy });
     this.vendFunction = createVendorFunction(this, 'Vend', {
       entry: functionEntry('vend'),
       description: 'Vends Marketo access tokens (API Gateway and direct invoke)',
       // Covers the longest wait a caller may be given, plus the final Identity call's tail.
       timeout: Duration.millis(maxWait.toMilliseconds() + 5_000),
       memorySize: props.memorySize ?? 512,
-      environment,
+      // The permit routes of the Marketo API budget are served by the vend function too.
+      environment: { ...environment, ...budgetEnvironment(this.budgetTable, props.budget) },
       logRetention,
       removalPolicy,
     });
@@ -154,6 +162,7 @@ export class MarketoTokenVendor extends Construct {
     });
 
     grantRuntimeAccess(this, this.vendFunction, this.table, this.secretPrefix, props.encryptionKey);
+    grantBudgetAccess(this.vendFunction, this.budgetTable);
     grantRuntimeAccess(this, this.refreshFunction, this.table, this.secretPrefix, props.encryptionKey);
     [this.refreshQueue, this.refreshDeadLetterQueue] = createRefreshFanOut(
       this,
@@ -173,6 +182,7 @@ export class MarketoTokenVendor extends Construct {
     createRefreshSchedule(this, this.refreshFunction, refreshPeriod);
 
     this.alarms.push(...createAlarms(this, props.alarmTopic));
+    this.alarms.push(createBudgetAlarm(this, props.budget, props.alarmTopic));
     if (props.dashboard ?? true) this.dashboard = createDashboard(this);
   }
 

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { METRICS_NAMESPACE } from '../functions/contract/index.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
+import { budgetWidgets } from './vendor-budget.js';
 
 /**
  * One screen for the on-call: the runtime's own metrics (EMF, namespace `MarketoTokenVendor`,
@@ -153,6 +154,7 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
       width,
     }),
   );
+  dashboard.addWidgets(...budgetWidgets(vendor));
   dashboard.addWidgets(
     new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: vendor.alarms, width: 24, height: 3 }),
   );

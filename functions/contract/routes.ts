@@ -4,7 +4,16 @@
  */
 
 /** What the handler does for a route. */
-export type RouteKind = 'token' | 'invalidate' | 'instance-token' | 'instance-invalidate';
+export type RouteKind =
+  | 'token'
+  | 'invalidate'
+  | 'instance-token'
+  | 'instance-invalidate'
+  // The Marketo API budget (functions/http/permit-request.ts): permits before each Marketo call.
+  | 'permit'
+  | 'permit-release'
+  | 'instance-permit'
+  | 'instance-permit-release';
 
 /** What a grant on one name covers: `grantVend(clientId)` or `grantVendInstance(instance)`. */
 export type GrantScope = 'client' | 'instance';
@@ -17,8 +26,11 @@ export interface Route {
   /** The one path parameter, named as in the template. */
   readonly pathParameter: 'clientId' | 'instance';
   readonly grant: GrantScope;
-  /** `rejected-token`: a JSON body `{"accessToken": "…"}` naming the token Marketo rejected. */
-  readonly body: 'none' | 'rejected-token';
+  /**
+   * `rejected-token`: a JSON body `{"accessToken": "…"}` naming the token Marketo rejected. `permit`: an
+   * optional JSON body of permit options (`{count?, leaseMs?, maxWaitMs?, release?, marketoError?}`).
+   */
+  readonly body: 'none' | 'rejected-token' | 'permit';
 }
 
 export const ROUTES: readonly Route[] = [
@@ -53,6 +65,39 @@ export const ROUTES: readonly Route[] = [
     pathParameter: 'instance',
     grant: 'instance',
     body: 'rejected-token',
+  },
+  // Permits are authorized like tokens: a grant on a client (or pool) covers its instance's permits.
+  {
+    kind: 'permit',
+    method: 'POST',
+    resource: '/tokens/{clientId}/permits',
+    pathParameter: 'clientId',
+    grant: 'client',
+    body: 'permit',
+  },
+  {
+    kind: 'permit-release',
+    method: 'POST',
+    resource: '/tokens/{clientId}/permits/release',
+    pathParameter: 'clientId',
+    grant: 'client',
+    body: 'permit',
+  },
+  {
+    kind: 'instance-permit',
+    method: 'POST',
+    resource: '/instances/{instance}/permits',
+    pathParameter: 'instance',
+    grant: 'instance',
+    body: 'permit',
+  },
+  {
+    kind: 'instance-permit-release',
+    method: 'POST',
+    resource: '/instances/{instance}/permits/release',
+    pathParameter: 'instance',
+    grant: 'instance',
+    body: 'permit',
   },
 ];
 

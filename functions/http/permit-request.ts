@@ -9,6 +9,7 @@
  *   POST /instances/{instance}/permits/release
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { type RouteKind, routeByResource } from '../contract/index.js';
 import type { InstanceBudget, MarketoLimitCode, Permit, PermitRequest } from '../core/budget/index.js';
 import { instanceKeyOf, PermitUnavailableError } from '../core/budget/index.js';
 import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
@@ -16,15 +17,18 @@ import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
 import { errorResponse, NO_STORE_HEADERS } from './error-response.js';
 
-/** The permit routes as API Gateway resource templates. */
-export const PERMIT_ROUTES = [
-  { method: 'POST', resource: '/tokens/{clientId}/permits', scope: 'client', action: 'acquire' },
-  { method: 'POST', resource: '/tokens/{clientId}/permits/release', scope: 'client', action: 'release' },
-  { method: 'POST', resource: '/instances/{instance}/permits', scope: 'instance', action: 'acquire' },
-  { method: 'POST', resource: '/instances/{instance}/permits/release', scope: 'instance', action: 'release' },
-] as const;
+/** What each permit route of the contract's route table does. */
+const PERMIT_ROUTE_ACTIONS: Partial<Record<RouteKind, PermitRoute>> = {
+  permit: { scope: 'client', action: 'acquire' },
+  'permit-release': { scope: 'client', action: 'release' },
+  'instance-permit': { scope: 'instance', action: 'acquire' },
+  'instance-permit-release': { scope: 'instance', action: 'release' },
+};
 
-export type PermitRoute = (typeof PERMIT_ROUTES)[number];
+export interface PermitRoute {
+  readonly scope: 'client' | 'instance';
+  readonly action: 'acquire' | 'release';
+}
 
 const MAX_BODY_BYTES = 2_048;
 const PERMIT_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|unmetered)$/;
@@ -50,8 +54,10 @@ export type PermitTarget = { readonly clientId: string } | { readonly instance: 
 /** The permit route API Gateway matched, if the event is one. */
 export const permitRouteOf = (
   event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource'>,
-): PermitRoute | undefined =>
-  PERMIT_ROUTES.find((r) => r.method === event.httpMethod && r.resource === event.resource);
+): PermitRoute | undefined => {
+  const route = routeByResource(event.httpMethod, event.resource);
+  return route === undefined ? undefined : PERMIT_ROUTE_ACTIONS[route.kind];
+};
 
 const wholeNumber = (body: Record<string, unknown>, name: string): number | undefined => {
   const value = body[name];

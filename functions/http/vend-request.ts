@@ -94,6 +94,12 @@ export function parseApiRequest(event: APIGatewayProxyEvent, maxWaitMs: number):
     case 'instance-invalidate':
       assertValidInstance(name);
       return { kind: 'instance-invalidate', instance: name, accessToken: accessToken(), options: options() };
+    case 'permit':
+    case 'permit-release':
+    case 'instance-permit':
+    case 'instance-permit-release':
+      // Served by the budget's permit service (functions/http/permit-request.ts) before parsing gets here.
+      throw new RouteNotFoundError(`no permit service for ${String(event.path)}`.slice(0, 300));
   }
 }
 

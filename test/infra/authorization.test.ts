@@ -57,7 +57,8 @@ const CALLS: ReadonlyMap<string, { readonly method: string; readonly path: strin
   ].map(([route, name]) => [`${route.kind} ${name}`, { method: route.method, path: routePath(route, name) }]),
 );
 const ALL_CALLS = [...CALLS.keys()];
-const CLIENT_A = ['token client-a', 'invalidate client-a'];
+// A client grant covers its token and invalidate routes and the budget's permit routes (issue 16).
+const CLIENT_A = ['token client-a', 'invalidate client-a', 'permit client-a', 'permit-release client-a'];
 
 const allow = (actions: string, resources: string | string[]): PolicyDocument => ({
   Statement: [{ Effect: 'Allow', Action: actions, Resource: resources }],
@@ -306,6 +307,8 @@ describe('who can vend what on the synthesized stack', () => {
       const clientArns = (id: string) => [
         `${apiArn}/GET/tokens/${id}`,
         `${apiArn}/POST/tokens/${id}/invalidate`,
+        `${apiArn}/POST/tokens/${id}/permits`,
+        `${apiArn}/POST/tokens/${id}/permits/release`,
       ];
       const allows = (policies.resourcePolicy()?.Statement ?? []).filter((s) => s.Effect === 'Allow');
       expect(allows.map((s) => ({ principal: s.Principal, resources: s.Resource }))).toEqual([
@@ -329,6 +332,8 @@ describe('who can vend what on the synthesized stack', () => {
       expect(allowedRoutes(policies, inStack('PoolGranted'))).toEqual([
         'instance-token 123-ABC-456',
         'instance-invalidate 123-ABC-456',
+        'instance-permit 123-ABC-456',
+        'instance-permit-release 123-ABC-456',
       ]);
     });
 
@@ -341,7 +346,12 @@ describe('who can vend what on the synthesized stack', () => {
         caller: { roleArn: `arn:aws:iam::${VENDOR_ACCOUNT}:role/ops`, account: VENDOR_ACCOUNT, orgId: ORG },
         identityPolicies: [],
       };
-      expect(allowedRoutes(policies, ops)).toEqual(['token client-b', 'invalidate client-b']);
+      expect(allowedRoutes(policies, ops)).toEqual([
+        'token client-b',
+        'invalidate client-b',
+        'permit client-b',
+        'permit-release client-b',
+      ]);
     });
 
     it('a same-account AdministratorAccess-like role vends everything (Table A: its IAM allow suffices)', () => {
@@ -470,6 +480,8 @@ describe('the packaged stack’s vendGrants (cdk.json: marketo-token-vendor:vend
     expect(allowedRoutes(policies, partner('partner-reporting', [PARTNER_INVOKE_ANY]))).toEqual([
       'instance-token 123-ABC-456',
       'instance-invalidate 123-ABC-456',
+      'instance-permit 123-ABC-456',
+      'instance-permit-release 123-ABC-456',
     ]);
   });
 

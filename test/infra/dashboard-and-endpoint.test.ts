@@ -4,6 +4,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { BudgetMetricName } from '../../functions/core/budget/ports.js';
 import type { MetricName } from '../../functions/core/ports.js';
 import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
 import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
@@ -31,6 +32,20 @@ const EMITTED: Record<MetricName, true> = {
   RefreshFailed: true,
   PoolMemberFailed: true,
   PoolGuaranteedRemainingSeconds: true,
+};
+
+/** Every metric the budget emits (functions/core/budget/ports.ts). */
+const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
+  PermitsGranted: true,
+  PermitsWaited: true,
+  PermitsRefused: true,
+  PermitsUnmetered: true,
+  PermitConflicts: true,
+  BudgetStoreErrors: true,
+  DailyQuotaUsedPercent: true,
+  MarketoRateLimited606: true,
+  MarketoConcurrencyLimited615: true,
+  MarketoDailyQuota607: true,
 };
 
 /** A metric row of a dashboard widget: `[namespace, name, dim, value, ..., {options}]` or `[{expression}]`. */
@@ -114,7 +129,9 @@ describe('MarketoTokenVendor dashboard', () => {
     const rows = widgets.flatMap((w) => w.properties.metrics ?? []);
     const custom = rows.filter((row) => row[0] === 'MarketoTokenVendor');
     for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', 'marketo-token-vendor']);
-    expect(new Set(custom.map((row) => row[1]))).toEqual(new Set(Object.keys(EMITTED)));
+    expect(new Set(custom.map((row) => row[1]))).toEqual(
+      new Set([...Object.keys(EMITTED), ...Object.keys(BUDGET_EMITTED)]),
+    );
   });
 
   it('shows vends by outcome: memory, store and Identity', () => {

@@ -60,8 +60,12 @@ describe('MarketoTokenVendor with options and grants', () => {
           Resource: [
             executeApiArn(apiId, 'prod/GET/tokens/client-a'),
             executeApiArn(apiId, 'prod/POST/tokens/client-a/invalidate'),
+            executeApiArn(apiId, 'prod/POST/tokens/client-a/permits'),
+            executeApiArn(apiId, 'prod/POST/tokens/client-a/permits/release'),
             executeApiArn(apiId, 'prod/GET/tokens/client.b'),
             executeApiArn(apiId, 'prod/POST/tokens/client.b/invalidate'),
+            executeApiArn(apiId, 'prod/POST/tokens/client.b/permits'),
+            executeApiArn(apiId, 'prod/POST/tokens/client.b/permits/release'),
           ],
         },
       ]);
@@ -75,6 +79,8 @@ describe('MarketoTokenVendor with options and grants', () => {
           Resource: [
             executeApiArn(apiId, 'prod/GET/tokens/*'),
             executeApiArn(apiId, 'prod/POST/tokens/*/invalidate'),
+            executeApiArn(apiId, 'prod/POST/tokens/*/permits'),
+            executeApiArn(apiId, 'prod/POST/tokens/*/permits/release'),
           ],
         },
       ]);
@@ -94,6 +100,8 @@ describe('MarketoTokenVendor with options and grants', () => {
           Resource: [
             executeApiArn(apiId, 'prod/GET/instances/123-ABC-456/token'),
             executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/invalidate'),
+            executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/permits'),
+            executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/permits/release'),
           ],
         },
       ]);
@@ -107,6 +115,8 @@ describe('MarketoTokenVendor with options and grants', () => {
           Resource: [
             executeApiArn(apiId, 'prod/GET/instances/*/token'),
             executeApiArn(apiId, 'prod/POST/instances/*/invalidate'),
+            executeApiArn(apiId, 'prod/POST/instances/*/permits'),
+            executeApiArn(apiId, 'prod/POST/instances/*/permits/release'),
           ],
         },
       ]);
@@ -124,12 +134,12 @@ describe('MarketoTokenVendor with options and grants', () => {
   });
 
   describe('alarm topic', () => {
-    it('is the alarm and OK action of all eight alarms', () => {
+    it('is the alarm and OK action of all nine alarms', () => {
       const topic = { Ref: Match.stringLikeRegexp('^Alarms') };
       template.resourcePropertiesCountIs(
         'AWS::CloudWatch::Alarm',
         { AlarmActions: [topic], OKActions: [topic] },
-        8,
+        9,
       );
     });
   });

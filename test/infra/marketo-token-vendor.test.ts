@@ -27,15 +27,15 @@ describe('MarketoTokenVendor with default props', () => {
   });
 
   describe('REST API', () => {
-    it('has exactly the four token methods, every one requiring AWS_IAM', () => {
+    it('has exactly the four token methods and the four budget permit methods, every one requiring AWS_IAM', () => {
       const methods = template.findResources('AWS::ApiGateway::Method');
       const summary = Object.values(methods).map((m) => ({
         method: m.Properties.HttpMethod,
         auth: m.Properties.AuthorizationType,
       }));
-      expect(summary).toHaveLength(4);
+      expect(summary).toHaveLength(8);
       expect(summary.every((m) => m.auth === 'AWS_IAM')).toBe(true);
-      expect(summary.map((m) => m.method).sort()).toEqual(['GET', 'GET', 'POST', 'POST']);
+      expect(summary.map((m) => m.method).sort()).toEqual(['GET', 'GET', ...Array(6).fill('POST')]);
     });
 
     it('has no OPTIONS (CORS) method or any method without IAM authorization', () => {
@@ -47,7 +47,7 @@ describe('MarketoTokenVendor with default props', () => {
       );
     });
 
-    it('serves the client routes (GET token, POST invalidate) and the same two for instance pools', () => {
+    it('serves the client routes (GET token, POST invalidate, POST permits[/release]) and the same for instance pools', () => {
       const paths = Object.values(resources)
         .filter((r) => r.Type === 'AWS::ApiGateway::Resource')
         .map((r) => r.Properties.PathPart)
@@ -56,6 +56,10 @@ describe('MarketoTokenVendor with default props', () => {
         'instances',
         'invalidate',
         'invalidate',
+        'permits',
+        'permits',
+        'release',
+        'release',
         'token',
         'tokens',
         '{clientId}',
@@ -187,7 +191,7 @@ describe('MarketoTokenVendor with default props', () => {
         Description: Match.stringLikeRegexp('^Vends'),
         Environment: {
           Variables: {
-            TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'Table') },
+            TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'VendorTable') },
             SECRET_PREFIX: 'marketo-token-vendor/clients/',
             DEFAULT_MIN_VALIDITY_SECONDS: '20',
             MAX_WAIT_MS: '25000',
@@ -198,6 +202,8 @@ describe('MarketoTokenVendor with default props', () => {
             REFRESH_CONCURRENCY: '8',
             POWERTOOLS_SERVICE_NAME: 'marketo-token-vendor',
             POWERTOOLS_METRICS_NAMESPACE: 'MarketoTokenVendor',
+            BUDGET_TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'BudgetTable') },
+            BUDGET_ON_STORE_FAILURE: 'open',
           },
         },
       });
@@ -280,7 +286,7 @@ describe('MarketoTokenVendor with default props', () => {
         Sid: 'TokenTable',
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-        Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Table'), 'Arn'] },
+        Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'VendorTable'), 'Arn'] },
       },
     ];
 
@@ -288,6 +294,12 @@ describe('MarketoTokenVendor with default props', () => {
       expect(statementsOf('VendRole')).toEqual([
         ...common('Vend'),
         { Sid: 'ListClients', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
+        {
+          Sid: 'BudgetTable',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'BudgetTable'), 'Arn'] },
+        },
       ]);
     });
 
@@ -407,7 +419,7 @@ describe('MarketoTokenVendor with default props', () => {
         { Namespace: 'AWS/Lambda', MetricName: 'Throttles' },
         2,
       );
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 9); // eight + the budget's daily quota alarm
     });
 
     it('have no actions when no topic is given', () => {

@@ -16,18 +16,32 @@ import {
 } from '../../../functions/contract/index.js';
 
 describe('contract: routes', () => {
-  it('lists the four API routes with their method, template and parameter', () => {
+  it('lists the API routes (tokens, then the budget permits) with their method, template and parameter', () => {
     expect(ROUTES.map((r) => `${r.method} ${r.resource}`)).toEqual([
       'GET /tokens/{clientId}',
       'POST /tokens/{clientId}/invalidate',
       'GET /instances/{instance}/token',
       'POST /instances/{instance}/invalidate',
+      'POST /tokens/{clientId}/permits',
+      'POST /tokens/{clientId}/permits/release',
+      'POST /instances/{instance}/permits',
+      'POST /instances/{instance}/permits/release',
     ]);
   });
 
-  it('gives a client grant the two client routes and an instance grant the two instance routes', () => {
-    expect(routesGrantedBy('client').map((r) => r.kind)).toEqual(['token', 'invalidate']);
-    expect(routesGrantedBy('instance').map((r) => r.kind)).toEqual(['instance-token', 'instance-invalidate']);
+  it('gives a client grant the client routes and an instance grant the instance routes, permits included', () => {
+    expect(routesGrantedBy('client').map((r) => r.kind)).toEqual([
+      'token',
+      'invalidate',
+      'permit',
+      'permit-release',
+    ]);
+    expect(routesGrantedBy('instance').map((r) => r.kind)).toEqual([
+      'instance-token',
+      'instance-invalidate',
+      'instance-permit',
+      'instance-permit-release',
+    ]);
   });
 
   it('fills a template with one name', () => {

@@ -1,0 +1,156 @@
+/**
+ * The Marketo API budget in the construct: its table (beside the token table), the vend function's access
+ * and environment, the 80 % daily quota alarm and the dashboard row. Built on the vendor as scope, so the
+ * ids are `BudgetTable`, `BudgetDailyQuotaAlarm`.
+ */
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { ENV } from '../functions/contract/index.js';
+import type { InstanceLimits } from '../functions/core/budget/limits.js';
+import { resolveLimits } from '../functions/core/budget/limits.js';
+import type { MarketoTokenVendor } from './marketo-token-vendor.js';
+
+/** Budget settings of the construct. */
+export interface VendorBudgetProps {
+  /**
+   * Limits per instance (its REST host, e.g. `123-abc-456.mktorest.com`, or `default` for all): Marketo's
+   * documented values unless set here; `reservedShare` holds part of every limit back for integrations that
+   * do not use the vendor. The CLI (`instances limits`) overrides these at run time.
+   * @default - Marketo's documented limits for every instance (100 calls per 20 s, 10 concurrent, 50,000 a day)
+   */
+  readonly limits?: Readonly<Record<string, Partial<InstanceLimits>>>;
+  /**
+   * What permits do when the budget table cannot be reached: `open` hands out unmetered permits (Marketo
+   * still enforces its limits and clients back off on 606/615), `closed` answers 503.
+   * @default 'open'
+   */
+  readonly onStoreFailure?: 'open' | 'closed';
+  /** Daily quota share (percent) at which the alarm fires. @default 80 */
+  readonly dailyQuotaAlarmPercent?: number;
+}
+
+/** Validates the limits at synthesis (the message names the instance and the field). */
+export function validateBudgetProps(props: VendorBudgetProps = {}): void {
+  for (const [instance, override] of Object.entries(props.limits ?? {})) {
+    try {
+      resolveLimits(override);
+    } catch (error) {
+      throw new Error(`budget.limits["${instance}"]: ${(error as Error).message}`);
+    }
+  }
+  const percent = props.dailyQuotaAlarmPercent ?? 80;
+  if (!(percent > 0 && percent <= 100)) {
+    throw new Error(`budget.dailyQuotaAlarmPercent must be from 1 to 100, got ${percent}`);
+  }
+}
+
+/** The budget table: one item per Marketo instance, short-lived state (TTL), no backups needed. */
+export function createBudgetTable(
+  scope: Construct,
+  options: { readonly encryptionKey?: kms.IKey; readonly removalPolicy: RemovalPolicy },
+): dynamodb.Table {
+  const table = new dynamodb.Table(scope, 'BudgetTable', {
+    partitionKey: { name: 'instance', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    timeToLiveAttribute: 'ttl',
+    encryption: options.encryptionKey
+      ? dynamodb.TableEncryption.CUSTOMER_MANAGED
+      : dynamodb.TableEncryption.AWS_MANAGED,
+    encryptionKey: options.encryptionKey,
+    removalPolicy: options.removalPolicy,
+  });
+  Validations.of(table).acknowledge({
+    id: 'AwsSolutions-DDB3',
+    reason:
+      "The budget table holds the current 20 s window, leases and today's count per instance: it rebuilds itself within a day, so a backup has nothing worth restoring.",
+  });
+  return table;
+}
+
+/** The vend function's environment for the budget. */
+export const budgetEnvironment = (
+  table: dynamodb.ITable,
+  props: VendorBudgetProps = {},
+): Record<string, string> => ({
+  [ENV.budgetTableName]: table.tableName,
+  ...(props.limits === undefined ? {} : { [ENV.budgetLimits]: JSON.stringify(props.limits) }),
+  [ENV.budgetOnStoreFailure]: props.onStoreFailure ?? 'open',
+});
+
+/** Least privilege: read and conditional writes on the budget table only. */
+export function grantBudgetAccess(fn: lambda.IFunction, table: dynamodb.ITable): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'BudgetTable',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [table.tableArn],
+    }),
+  );
+}
+
+/** Daily quota used, highest instance (percent of the vendor's share). */
+export const metricDailyQuotaUsed = (vendor: MarketoTokenVendor): cloudwatch.Metric =>
+  vendor.metric('DailyQuotaUsedPercent', { statistic: 'Maximum', label: 'daily quota used %' });
+
+/** The alarm at `dailyQuotaAlarmPercent` (80 %) of an instance's daily quota. */
+export function createBudgetAlarm(
+  vendor: MarketoTokenVendor,
+  props: VendorBudgetProps = {},
+  topic?: sns.ITopic,
+): cloudwatch.Alarm {
+  const percent = props.dailyQuotaAlarmPercent ?? 80;
+  const alarm = metricDailyQuotaUsed(vendor).createAlarm(vendor, 'BudgetDailyQuotaAlarm', {
+    alarmDescription: `A Marketo instance has used ${percent} % of its daily API quota (resets at 00:00 America/Chicago); see \`instances status\` in the CLI.`,
+    threshold: percent,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  if (topic) {
+    alarm.addAlarmAction(new cwActions.SnsAction(topic));
+    alarm.addOkAction(new cwActions.SnsAction(topic));
+  }
+  return alarm;
+}
+
+/** The dashboard row: permits granted / waited / refused, Marketo limit errors seen, daily quota used. */
+export function budgetWidgets(vendor: MarketoTokenVendor): cloudwatch.IWidget[] {
+  const period = Duration.minutes(5);
+  const sum = (name: string, label: string) => vendor.metric(name, { label, period });
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'API budget: permits',
+      left: [
+        sum('PermitsGranted', 'granted'),
+        sum('PermitsWaited', 'waited'),
+        sum('PermitsRefused', 'refused'),
+        sum('PermitsUnmetered', 'unmetered'),
+        sum('PermitConflicts', 'write conflicts'),
+        sum('BudgetStoreErrors', 'store errors'),
+      ],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Marketo limit errors seen by consumers',
+      left: [
+        sum('MarketoRateLimited606', '606 rate'),
+        sum('MarketoConcurrencyLimited615', '615 concurrency'),
+        sum('MarketoDailyQuota607', '607 daily quota'),
+      ],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Daily quota used (highest instance)',
+      left: [metricDailyQuotaUsed(vendor)],
+      leftYAxis: { min: 0, max: 100 },
+      width: 8,
+    }),
+  ];
+}
