@@ -78,8 +78,8 @@ export function createSyncJob(deps: SyncJobDeps) {
         url.searchParams.set('filterValues', (event.filterValues ?? []).join(','));
       }
       if (nextPageToken) url.searchParams.set('nextPageToken', nextPageToken);
-      // A page takes well under a minute: ask for a token that outlives it.
-      const response = await deps.tokens.marketoFetch(deps.clientId, url, { minValidity: 60 });
+      // One page is one request: the library's default validity covers it, and a 601/602 is retried once.
+      const response = await deps.tokens.marketoFetch(deps.clientId, url);
       if (!response.ok) throw new MarketoSyncError(String(response.status), 'HTTP error from Marketo');
       const page = (await response.json()) as LeadsPage;
       if (page.success !== true) {

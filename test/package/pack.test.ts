@@ -272,7 +272,7 @@ describe('the npm package', () => {
       const { stdout } = await run(process.execPath, ['script.mjs'], { cwd: clientDir });
       expect(JSON.parse(stdout.trim())).toEqual({
         clientId: 'my-sync',
-        seen: [{ url: '/tokens/my-sync?minValidity=60', signed: true }],
+        seen: [{ url: '/tokens/my-sync?minValidity=20', signed: true }],
         cdk: 'absent',
       });
     });
