@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createBudgetTable, DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
 import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
 import {
   credentialsFileExists,
@@ -21,15 +22,18 @@ import {
   writeCredentialsFile,
 } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
+import { budgetMetrics, readBudgetConfig } from '../functions/budget-runtime.js';
 import {
   DEFAULT_IDENTITY_HOSTS,
   DEFAULT_SECRET_PREFIX,
   ENV,
   METRICS_NAMESPACE,
 } from '../functions/contract/index.js';
-import { shutdownAwareClock } from '../functions/core/clock.js';
+import { createInstanceBudget } from '../functions/core/budget/index.js';
+import { shutdownAwareClock, systemClock } from '../functions/core/clock.js';
 import type { CredentialsSource } from '../functions/core/ports.js';
 import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
+import { createPermitService } from '../functions/http/permit-request.js';
 import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
 import { wireVendor } from '../functions/wiring.js';
@@ -44,6 +48,7 @@ import {
   PortInUseError,
 } from './http-guard.js';
 import { type AccessLogEntry, createLocalApiHandler } from './local-api.js';
+import type { SimulatedLimits } from './marketo-limits.js';
 import { createMarketoSimulator, DEMO_CLIENT, type MarketoSimulator } from './marketo-simulator.js';
 import { ensurePolicyFile, LocalPolicy } from './policy.js';
 import {
@@ -65,6 +70,11 @@ export interface LocalVendorOptions {
   readonly port?: number;
   /** Port of the embedded Marketo simulator (0: any free port). @default 8788 */
   readonly simulatorPort?: number;
+  /**
+   * Marketo's per-instance limits enforced by the simulator (606 rate, 615 concurrency, 607 daily quota):
+   * `true` for the documented values. @default off
+   */
+  readonly simulatorLimits?: true | Partial<SimulatedLimits>;
   /** Whether to run the Marketo simulator (with the demo client). @default true */
   readonly simulator?: boolean;
   /** Lifespan of tokens the simulator issues, in seconds. @default 3600 */
@@ -204,6 +214,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
         clients: [DEMO_CLIENT],
         port: options.simulatorPort ?? 8788,
         tokenLifespanSeconds: options.tokenLifespanSeconds ?? 3600,
+        ...(options.simulatorLimits === undefined ? {} : { limits: options.simulatorLimits }),
       });
       try {
         await simulator.start();
@@ -302,7 +313,23 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
         ...options.vendorConfig,
       },
     });
-    const vend = createVendHandler({ vendor, telemetry });
+    // The Marketo API budget: permits on a budget table beside the token table (same dynalite or endpoint).
+    const budgetTableName = env[ENV.budgetTableName] ?? `${tableName}-budget`;
+    await createBudgetTable(dynamo, budgetTableName);
+    const permits = createPermitService({
+      budget: createInstanceBudget(
+        {
+          store: new DynamoBudgetStore({ client: dynamo, tableName: budgetTableName }),
+          clock: systemClock,
+          metrics: budgetMetrics(telemetry),
+          logger: coreLogger(telemetry.logger),
+        },
+        // Per-instance limits as in the Lambda (`BUDGET_LIMITS`); the table is always there locally.
+        { limits: readBudgetConfig({ ...env, [ENV.budgetTableName]: budgetTableName }).limits },
+      ),
+      credentials,
+    });
+    const vend = createVendHandler({ vendor, telemetry, permits });
 
     await ensurePolicyFile(policyPath);
     const policy = new LocalPolicy(policyPath, {

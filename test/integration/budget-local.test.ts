@@ -1,0 +1,103 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenClient } from '../../client/index.js';
+import { createSignedCaller, realClock } from '../../client/signed-call.js';
+import { upsertClient } from '../../functions/adapters/file-credentials.js';
+import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
+import { writePolicyFile } from '../../local/policy.js';
+import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { registerSensitive } from '../support/leak-scan.js';
+
+const ADMIN_KEY = {
+  accessKeyId: 'BUDGETADMIN',
+  secretAccessKey: 'budget-admin-local-secret',
+  principalArn: 'arn:aws:iam::000000000000:user/local-mode',
+  clients: ['*'],
+  instances: ['*'],
+};
+/** May use `team-b-*` clients only: no client of the demo instance. */
+const TEAM_B_KEY = {
+  accessKeyId: 'BUDGETTEAMB',
+  secretAccessKey: 'budget-team-b-local-secret',
+  principalArn: 'arn:aws:iam::000000000000:role/team-b',
+  clients: ['team-b-*'],
+  instances: [],
+};
+/** A second Custom Service of the demo instance (same simulator host): it shares the demo client's budget. */
+const SECOND = { clientId: 'demo-second', clientSecret: 'demo-second-marketo-secret' };
+
+describe('budget in local mode, the simulator enforcing 5 calls per 20 s', () => {
+  let dataDir: string;
+  let local: LocalVendor;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'mtv-budget-local-'));
+    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [ADMIN_KEY, TEAM_B_KEY] });
+    local = await startLocalVendor({
+      port: 0,
+      simulatorPort: 0,
+      dataDir,
+      refreshIntervalMs: 0,
+      env: { BUDGET_LIMITS: JSON.stringify({ default: { callsPerWindow: 5 } }) },
+      simulatorLimits: { callsPerWindow: 5 },
+    });
+    registerSensitive(DEMO_CLIENT.clientSecret, SECOND.clientSecret);
+    local.simulator?.addClient(SECOND);
+    await upsertClient(local.paths.credentials, {
+      ...SECOND,
+      identityUrl: local.simulator?.identityUrl ?? '',
+    });
+  });
+
+  afterAll(async () => {
+    registerSensitive(...(local.simulator?.issuedTokens() ?? []));
+    await local.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses the permit route with 403 AccessDenied to a principal not granted a client of the instance', async () => {
+    const call = createSignedCaller({
+      endpoint: local.url,
+      region: 'us-east-1',
+      credentials: TEAM_B_KEY,
+      fetch: (input, init) => fetch(input, init),
+      clock: realClock,
+    });
+
+    const refused = await call({
+      method: 'POST',
+      path: '/tokens/demo-client/permits',
+      query: {},
+      body: {},
+      retryBudgetMs: 0,
+    }).catch((e: unknown) => e);
+
+    expect(refused).toMatchObject({ code: 'AccessDenied', status: 403 });
+  });
+
+  it('keeps two clients of one instance inside its shared limit: the sixth call waits, Marketo sees no 606', async () => {
+    const admin = createTokenClient({
+      endpoint: local.url,
+      region: 'us-east-1',
+      credentials: ADMIN_KEY,
+      budget: { maxWaitMs: 0 },
+    });
+    const url = `${local.simulator?.restUrl}/rest/v1/leads.json?batchSize=1`;
+
+    const outcomes = [];
+    for (let i = 0; i < 6; i += 1) {
+      outcomes.push(
+        await admin
+          .marketoFetch(i % 2 === 0 ? DEMO_CLIENT.clientId : SECOND.clientId, url)
+          .then(async (r) => ((await r.json()) as { success: boolean }).success)
+          .catch((e: unknown) => (e as { code?: string }).code),
+      );
+    }
+
+    expect(outcomes).toEqual([true, true, true, true, true, 'PermitUnavailable']);
+    expect(local.simulator?.limitCounters()).toMatchObject({ accepted: 5, refused606: 0 });
+    expect(admin.budgetStats()).toMatchObject({ permits: 5, unmetered: 0 });
+  });
+});
