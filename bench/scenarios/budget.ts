@@ -198,7 +198,7 @@ export async function runBudgetBench(options: BudgetBenchOptions = {}): Promise<
       dynamo,
     );
     // The cost of a permit where no wait hides it: one consumer, well under the limits (2.5 calls/s).
-    log('  overhead: 1 consumer, one call every 400 ms, budget off then on');
+    log('  overhead: 1 consumer, one call every 250 ms, budget off then on');
     const paced = { processes: 1, consumersPerProcess: 1, durationMs: 20_000, paceMs: 250 };
     const overheadOff = await runPhase('paced, budget off', { ...settings, ...paced, budget: false }, dynamo);
     const overheadOn = await runPhase('paced, budget on', { ...settings, ...paced, budget: true }, dynamo);
