@@ -51,6 +51,8 @@ export interface BudgetWorkerResult {
   readonly storeReads: number;
   readonly storeWrites: number;
   readonly waits: number;
+  /** Permits that arrived after their use-by time (given back, asked again). */
+  readonly expired: number;
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as BudgetWorkerInput;
@@ -244,6 +246,7 @@ async function main(): Promise<void> {
     storeReads,
     storeWrites,
     waits: stats.waits,
+    expired: stats.expired,
   };
   server.close();
   server.closeAllConnections();

@@ -62,7 +62,7 @@ describe('permit API', () => {
     expect(response.json).toMatchObject({
       instance: '123-abc-456.mktorest.com',
       count: 1,
-      useByMs: 500,
+      useByMs: 750,
       leaseExpiresAt: '2026-12-01T20:00:15.000Z',
       unmetered: false,
       usage: { windowCalls: 1, inFlight: 1, dailyUsed: 1, dailyQuota: 50_000 },
@@ -93,8 +93,8 @@ describe('permit API', () => {
     expect(response.json).toEqual({
       error: {
         code: 'PermitUnavailable',
-        message: "the instance's rate window is full: retry in 21050 ms",
-        retryAfterMs: 21_050,
+        message: "the instance's rate window is full: retry in 21300 ms",
+        retryAfterMs: 21_300,
         reason: 'rate',
       },
     });

@@ -56,7 +56,7 @@ describe('budget on DynamoDB (dynalite)', () => {
     for (let i = 0; i < 5; i += 1) await budget.acquire(key, { concurrency: false });
     await expect(budget.acquire(key, { concurrency: false })).rejects.toBeInstanceOf(PermitUnavailableError);
 
-    await clock.advance(21_001);
+    await clock.advance(21_251);
     const permit = await budget.acquire(key, { concurrency: false });
 
     expect(permit.usage).toMatchObject({ windowCalls: 1, dailyUsed: 6 });

@@ -35,11 +35,11 @@ export interface BudgetState {
 export interface BudgetTiming {
   /** Grant instants are rounded up to this (fewer, merged entries; conservative). @default 100 */
   readonly grantBucketMs: number;
-  /** A rate slot must be used (the call sent) within this of asking for it. @default 500 */
+  /** A rate slot must be used (the call sent) within this of asking for it. @default 750 */
   readonly permitUseByMs: number;
   /**
    * Rate slots are counted for `rateWindowMs` plus this: it covers the use-by time, the way to Marketo and
-   * clock skew between vendor instances, so Marketo's own rolling window never sees more. @default 1_000
+   * clock skew between vendor instances, so Marketo's own rolling window never sees more. @default 1_250
    */
   readonly accountingMarginMs: number;
   /** Share of the rate (and concurrency) kept while slowed down after a reported 606/615. @default 0.75 */
@@ -50,8 +50,8 @@ export interface BudgetTiming {
 
 export const DEFAULT_TIMING: BudgetTiming = Object.freeze({
   grantBucketMs: 100,
-  permitUseByMs: 500,
-  accountingMarginMs: 1_000,
+  permitUseByMs: 750,
+  accountingMarginMs: 1_250,
   slowdownShare: 0.75,
   concurrencyPollMs: 100,
 });
