@@ -9,5 +9,16 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     reporters: ['default', './test/support/plain-summary-reporter.ts'],
+    // `npm test` runs with --coverage: the published code's coverage, a summary in the output, HTML in coverage/.
+    coverage: {
+      provider: 'v8',
+      include: ['functions/**/*.ts', 'lib/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'client/**/*.ts'],
+      reporter: ['text-summary', 'html', 'json-summary'],
+      reportsDirectory: 'coverage',
+      reportOnFailure: true,
+      // What test/unit, fuzz, integration and reliability alone reach (2026-12-01: lines 63.2, statements
+      // 62.2, functions 60.0, branches 56.2 %); the whole suite reaches more. Raise, never lower.
+      thresholds: { lines: 63, statements: 62, functions: 59, branches: 56 },
+    },
   },
 });
