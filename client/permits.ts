@@ -189,8 +189,10 @@ export function createPermits(options: {
           emit({ kind: 'waited', ms: waited });
         }
         if (body.unmetered === true) stats.unmetered += 1;
-        // Counted from when the request left (before the grant), so a late answer can only shorten it.
-        const useBy = sentAt + (typeof body.useByMs === 'number' ? body.useByMs : 500);
+        // Counted from when the request left plus the time the vendor says it waited before granting (both
+        // before the grant), so a slow answer can only shorten it.
+        const waitedMs = typeof body.waitedMs === 'number' && body.waitedMs > 0 ? body.waitedMs : 0;
+        const useBy = sentAt + waitedMs + (typeof body.useByMs === 'number' ? body.useByMs : 500);
         return { permitId: body.permitId, basePath, unmetered: body.unmetered === true, useBy };
       } catch (error) {
         // The release this request carried may not have been written: send it on its own (idempotent).
