@@ -146,7 +146,10 @@ async function runPhase(
       name,
       durationMs: options.durationMs,
       successes: successAt.length,
-      perWindow: (successAt.length * LIMIT.windowMs) / options.durationMs,
+      // Calls that finish after the deadline (a consumer that got its permit late) do not count.
+      perWindow:
+        (successAt.filter((t) => t < startAt + options.durationMs).length * LIMIT.windowMs) /
+        options.durationMs,
       windows,
       refused606: counters?.refused606 ?? 0,
       refused615: counters?.refused615 ?? 0,
