@@ -4,10 +4,12 @@
  * Lambdas, and removes clients, against AWS or local mode (`--local`). It never prints a client secret
  * or a full access token: tokens appear only as `fingerprint()`.
  */
+
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import { DEFAULT_LOCAL_DATA_DIR, LOCAL_TABLE_NAME } from '../local/runtime-info.js';
+import { setInstanceLimits, showInstances } from './budget.js';
 import {
   addClient,
   listClients,
@@ -81,6 +83,10 @@ function buildProgram(io: CliIo, env: Env, setExitCode: (code: number) => void):
       `secret name prefix (default: ${ENV.secretPrefix} or ${DEFAULT_SECRET_PREFIX})`,
     )
     .option('--table <name>', `token table (default: ${ENV.tableName}; local: ${LOCAL_TABLE_NAME})`)
+    .option(
+      '--budget-table <name>',
+      `API budget table (default: ${ENV.budgetTableName}; local: <table>-budget)`,
+    )
     .option('--local', "target local mode (npm start's store and credentials file) instead of AWS")
     .option('--data-dir <dir>', 'local mode data directory', DEFAULT_LOCAL_DATA_DIR)
     .option('--endpoint-dynamodb <url>', 'DynamoDB endpoint (default: AWS_ENDPOINT_URL_DYNAMODB)', url)
@@ -268,6 +274,54 @@ Examples:
       ) => {
         await withTarget(command, async (target) => {
           await removeClientCommand(target, io, clientId, options);
+          return EXIT_OK;
+        });
+      },
+    );
+
+  const instances = program
+    .command('instances')
+    .description('the shared Marketo API budget per instance (REST host)');
+  instances
+    .command('status')
+    .description(
+      'per instance: calls in the current window, concurrency in use, daily use against quota and its reset',
+    )
+    .argument('[instance]', 'one instance (REST host), or all that used the budget')
+    .option('--json', 'machine-readable output')
+    .action(async (instance: string | undefined, options: { json?: boolean }, command: Command) => {
+      await withTarget(command, async (target) => {
+        await showInstances(target, io, { ...(instance === undefined ? {} : { instance }), ...options });
+        return EXIT_OK;
+      });
+    });
+  instances
+    .command('limits')
+    .description("override an instance's limits at run time (wins over the deployment's budget.limits)")
+    .argument('<instance>', 'REST host, e.g. 123-abc-456.mktorest.com')
+    .option('--calls-per-window <n>', 'calls per rolling 20 s', Number)
+    .option('--concurrent-calls <n>', 'calls at once', Number)
+    .option('--daily-quota <n>', 'calls per day (00:00 America/Chicago)', Number)
+    .option('--reserved-share <x>', 'share held back for integrations outside the vendor (0-0.9)', Number)
+    .option('--off', 'turn the budget off for this instance (permits unmetered)')
+    .option('--clear', 'remove the override')
+    .action(
+      async (
+        instance: string,
+        options: {
+          callsPerWindow?: number;
+          concurrentCalls?: number;
+          dailyQuota?: number;
+          reservedShare?: number;
+          off?: boolean;
+          clear?: boolean;
+        },
+        command: Command,
+      ) => {
+        const { clear, off, ...numbers } = options;
+        const override = clear ? undefined : { ...numbers, ...(off ? { enabled: false } : {}) };
+        await withTarget(command, async (target) => {
+          await setInstanceLimits(target, io, instance, override);
           return EXIT_OK;
         });
       },

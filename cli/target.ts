@@ -10,6 +10,7 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { createBudgetTable, DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
 import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
 import { FileCredentials, removeClient, upsertClient } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
@@ -18,6 +19,7 @@ import {
   SecretsManagerCredentials,
 } from '../functions/adapters/secrets-manager-credentials.js';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
+import type { BudgetStore } from '../functions/core/budget/ports.js';
 import type {
   ClientCredentials,
   CredentialsSource,
@@ -43,6 +45,8 @@ export interface GlobalOptions {
   readonly profile?: string;
   readonly prefix?: string;
   readonly table?: string;
+  /** The Marketo API budget's table (`instances` commands). */
+  readonly budgetTable?: string;
   readonly local?: boolean;
   readonly dataDir?: string;
   readonly endpointDynamodb?: string;
@@ -81,6 +85,8 @@ export interface Target {
   store(): Promise<TokenStore>;
   /** Human-readable location of the token store. */
   storeDescription(): string;
+  /** The Marketo API budget's store (`instances` commands). */
+  budgetStore(): Promise<BudgetStore>;
   close(): Promise<void>;
 }
 
@@ -257,6 +263,19 @@ export async function openTarget(
       return new DynamoTokenStore({ client: dynamo, tableName });
     },
     storeDescription: () => `DynamoDB table ${tableName ?? '(unset)'}`,
+    async budgetStore() {
+      const budgetTable = options.budgetTable ?? env[ENV.budgetTableName];
+      if (budgetTable === undefined || budgetTable === '') {
+        throw usageError(
+          'no budget table — pass --budget-table <name> or set BUDGET_TABLE_NAME (the BudgetTable of the stack)',
+        );
+      }
+      dynamo ??= new DynamoDBClient({
+        ...base,
+        ...(options.endpointDynamodb === undefined ? {} : { endpoint: options.endpointDynamodb }),
+      });
+      return new DynamoBudgetStore({ client: dynamo, tableName: budgetTable });
+    },
     async close() {
       secrets.destroy();
       dynamo?.destroy();
@@ -305,6 +324,14 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
     async store() {
       opened ??= open();
       return (await opened).store;
+    },
+    async budgetStore() {
+      opened ??= open();
+      const { client } = await opened;
+      // Local mode keeps the budget beside the token table (local/server.ts).
+      const budgetTable = options.budgetTable ?? `${tableName}-budget`;
+      await createBudgetTable(client, budgetTable);
+      return new DynamoBudgetStore({ client, tableName: budgetTable });
     },
     storeDescription: () =>
       running === undefined
