@@ -1,20 +1,22 @@
 import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  CreateTableCommand,
-  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  ResourceInUseException,
-  ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { InstanceLimits } from '../core/budget/limits.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState, RateGrant } from '../core/budget/state.js';
-
-type Item = Record<string, AttributeValue>;
+import {
+  createTableAndWait,
+  type Item,
+  isConditionalCheckFailed,
+  n,
+  num,
+  s,
+  scanItems,
+  str,
+} from './dynamo-items.js';
 
 /**
  * Instance budgets in their own DynamoDB table (partition key `instance`), beside the token table: a
@@ -25,21 +27,6 @@ export interface DynamoBudgetStoreOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
 }
-
-const str = (item: Item, name: string): string | undefined => {
-  const value = item[name];
-  return value !== undefined && 'S' in value && typeof value.S === 'string' ? value.S : undefined;
-};
-
-const num = (item: Item, name: string): number | undefined => {
-  const value = item[name];
-  if (value === undefined || !('N' in value) || typeof value.N !== 'string') return undefined;
-  const parsed = Number(value.N);
-  return Number.isFinite(parsed) ? parsed : undefined;
-};
-
-const n = (value: number): AttributeValue => ({ N: String(value) });
-const s = (value: string): AttributeValue => ({ S: value });
 
 /** Grants as `at:count;at:count` (one string: small, and always rewritten whole under the version check). */
 const encodeGrants = (grants: readonly RateGrant[]): string =>
@@ -97,10 +84,6 @@ export function itemToBudgetState(item: Item): BudgetState | undefined {
   };
 }
 
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error && error.name === 'ConditionalCheckFailedException');
-
 export class DynamoBudgetStore implements BudgetStore {
   readonly #client: DynamoDBClient;
   readonly #table: string;
@@ -150,7 +133,7 @@ export class DynamoBudgetStore implements BudgetStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   }
@@ -169,7 +152,7 @@ export class DynamoBudgetStore implements BudgetStore {
       );
     } catch (error) {
       // No item (or no lease map): nothing held, nothing to release.
-      if (!isConditionFailure(error)) throw error;
+      if (!isConditionalCheckFailed(error)) throw error;
     }
   }
 
@@ -205,50 +188,14 @@ export class DynamoBudgetStore implements BudgetStore {
   }
 
   async *list(): AsyncGenerator<BudgetState> {
-    let start: Item | undefined;
-    do {
-      const page = await this.#client.send(
-        new ScanCommand({
-          TableName: this.#table,
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const state = itemToBudgetState(item);
-        if (state) yield state;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of scanItems(this.#client, this.#table)) {
+      const state = itemToBudgetState(item);
+      if (state) yield state;
+    }
   }
 }
 
 /** Creates the budget table (local mode, tests) and waits until it is ACTIVE; an existing table is fine. */
 export async function createBudgetTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: 'instance', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'instance', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  } catch (error) {
-    if (
-      !(
-        error instanceof ResourceInUseException ||
-        (error instanceof Error && error.name === 'ResourceInUseException')
-      )
-    ) {
-      throw error;
-    }
-  }
-  const deadline = Date.now() + 120_000;
-  for (let delay = 20; ; delay = Math.min(delay * 2, 2_000)) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-    if (Date.now() + delay > deadline) throw new Error(`table ${tableName} did not become ACTIVE`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
+  await createTableAndWait(client, tableName, 'instance');
 }

@@ -1,19 +1,21 @@
 import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  CreateTableCommand,
   DeleteItemCommand,
-  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
-  ResourceInUseException,
-  ScanCommand,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { LastError, Lease, StoredToken, TokenRecord, TokenStore } from '../core/ports.js';
-
-type Item = Record<string, AttributeValue>;
+import {
+  createTableAndWait,
+  type Item,
+  isConditionalCheckFailed,
+  n,
+  num,
+  s,
+  scanItems,
+  str,
+} from './dynamo-items.js';
 
 /** Options for {@link DynamoTokenStore}. The client is injected so tests and local mode can point it anywhere. */
 export interface DynamoTokenStoreOptions {
@@ -30,21 +32,6 @@ export interface DynamoTokenStoreOptions {
    */
   readonly now?: () => number;
 }
-
-const str = (item: Item, name: string): string | undefined => {
-  const value = item[name];
-  return value !== undefined && 'S' in value && typeof value.S === 'string' ? value.S : undefined;
-};
-
-const num = (item: Item, name: string): number | undefined => {
-  const value = item[name];
-  if (value === undefined || !('N' in value) || typeof value.N !== 'string') return undefined;
-  const parsed = Number(value.N);
-  return Number.isFinite(parsed) ? parsed : undefined;
-};
-
-const n = (value: number): AttributeValue => ({ N: String(value) });
-const s = (value: string): AttributeValue => ({ S: value });
 
 /**
  * Maps a raw item to a `TokenRecord`. Tolerant of items written by older versions: a missing
@@ -95,10 +82,6 @@ export function itemToRecord(item: Item): TokenRecord | undefined {
 /** Joins conditions with AND, parenthesising only OR clauses (DynamoDB rejects redundant parentheses). */
 const and = (...clauses: string[]): string =>
   clauses.map((clause) => (clause.includes(' OR ') ? `(${clause})` : clause)).join(' AND ');
-
-const isConditionalCheckFailed = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error && error.name === 'ConditionalCheckFailedException');
 
 /**
  * `TokenStore` on DynamoDB (partition key `clientId`). Every write bumps `version`; lease acquisition is
@@ -246,22 +229,10 @@ export class DynamoTokenStore implements TokenStore {
   }
 
   async *list(): AsyncGenerator<TokenRecord> {
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          ...(this.scanPageSize === undefined ? {} : { Limit: this.scanPageSize }),
-          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const record = itemToRecord(item);
-        if (record !== undefined) yield record;
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    for await (const item of scanItems(this.client, this.tableName, this.scanPageSize)) {
+      const record = itemToRecord(item);
+      if (record !== undefined) yield record;
+    }
   }
 
   /** Runs an UpdateItem; `undefined` when its condition failed. Other errors propagate. */
@@ -315,29 +286,5 @@ export async function createTokenTable(
   tableName: string,
   options: { readonly timeoutMs?: number } = {},
 ): Promise<void> {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: 'clientId', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'clientId', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  } catch (error) {
-    const inUse =
-      error instanceof ResourceInUseException ||
-      (error instanceof Error && error.name === 'ResourceInUseException');
-    if (!inUse) throw error;
-  }
-  // Polls with a short, growing delay: dynalite is ready in milliseconds, real DynamoDB in seconds.
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  for (let delay = 20; ; delay = Math.min(delay * 2, 2_000)) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-    if (Date.now() + delay > deadline) {
-      throw new Error(`table ${tableName} did not become ACTIVE (status ${Table?.TableStatus})`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
+  await createTableAndWait(client, tableName, 'clientId', options.timeoutMs);
 }

@@ -1,0 +1,95 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/**
+ * Item plumbing shared by the DynamoDB adapters (token table, budget table): reading and writing single
+ * attributes, telling a failed condition apart, paging a Scan, and creating a table for local mode and tests.
+ * The adapters keep their own item shapes; only what is the same in both lives here.
+ */
+export type Item = Record<string, AttributeValue>;
+
+/** A string attribute, or `undefined` when absent or of another type. */
+export const str = (item: Item, name: string): string | undefined => {
+  const value = item[name];
+  return value !== undefined && 'S' in value && typeof value.S === 'string' ? value.S : undefined;
+};
+
+/** A finite number attribute, or `undefined` when absent, of another type or not a number. */
+export const num = (item: Item, name: string): number | undefined => {
+  const value = item[name];
+  if (value === undefined || !('N' in value) || typeof value.N !== 'string') return undefined;
+  const parsed = Number(value.N);
+  return Number.isFinite(parsed) ? parsed : undefined;
+};
+
+export const n = (value: number): AttributeValue => ({ N: String(value) });
+export const s = (value: string): AttributeValue => ({ S: value });
+
+/** By class, or by name when the error crossed a second copy of the SDK (bundles, tests). */
+const isAwsError = (error: unknown, type: abstract new (...args: never[]) => Error, name: string): boolean =>
+  error instanceof type || (error instanceof Error && error.name === name);
+
+export const isConditionalCheckFailed = (error: unknown): boolean =>
+  isAwsError(error, ConditionalCheckFailedException, 'ConditionalCheckFailedException');
+
+/** Every item of a table through a consistent Scan, page after page. */
+export async function* scanItems(
+  client: DynamoDBClient,
+  tableName: string,
+  pageSize?: number,
+): AsyncGenerator<Item> {
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        ...(pageSize === undefined ? {} : { Limit: pageSize }),
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      }),
+    );
+    yield* page.Items ?? [];
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+}
+
+/**
+ * Creates an on-demand table with a string partition key (as the CDK construct does) and waits until it
+ * is ACTIVE. An existing table is fine. For local mode and tests; in AWS the stack owns the tables.
+ */
+export async function createTableAndWait(
+  client: DynamoDBClient,
+  tableName: string,
+  partitionKey: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    if (!isAwsError(error, ResourceInUseException, 'ResourceInUseException')) throw error;
+  }
+  // Polls with a short, growing delay: dynalite is ready in milliseconds, real DynamoDB in seconds.
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 2_000)) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() + delay > deadline) {
+      throw new Error(`table ${tableName} did not become ACTIVE (status ${Table?.TableStatus})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
