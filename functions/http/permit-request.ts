@@ -16,6 +16,7 @@ import { assertValidClientId, assertValidInstance } from '../core/credentials.js
 import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
 import { errorResponse, NO_STORE_HEADERS } from './error-response.js';
+import { parseJsonObjectBody } from './json-body.js';
 
 /** What each permit route of the contract's route table does. */
 const PERMIT_ROUTE_ACTIONS: Partial<Record<RouteKind, PermitRoute>> = {
@@ -124,24 +125,6 @@ export function parsePermitBody(
   return { action, target, request, ...reported };
 }
 
-const parseJson = (event: APIGatewayProxyEvent): Record<string, unknown> => {
-  if (event.body === null || event.body === undefined || event.body === '') return {};
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-    throw new InvalidRequestError(`request body must be at most ${MAX_BODY_BYTES} bytes`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new InvalidRequestError('request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidRequestError('request body must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
-};
-
 /** Parses an API Gateway event on a permit route. */
 export function parsePermitApiRequest(event: APIGatewayProxyEvent, route: PermitRoute): PermitCall {
   let target: PermitTarget;
@@ -154,7 +137,8 @@ export function parsePermitApiRequest(event: APIGatewayProxyEvent, route: Permit
     assertValidInstance(instance);
     target = { instance };
   }
-  return parsePermitBody(route.action, target, parseJson(event));
+  // No body asks with every default.
+  return parsePermitBody(route.action, target, parseJsonObjectBody(event, MAX_BODY_BYTES) ?? {});
 }
 
 /** The permit as the API returns it. */

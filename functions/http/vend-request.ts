@@ -3,6 +3,7 @@ import { MAX_REQUEST_BODY_BYTES, routeByResource } from '../contract/index.js';
 import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError, RouteNotFoundError } from '../core/errors.js';
 import type { VendOptions } from '../core/token-vendor-api.js';
+import { parseJsonObjectBody } from './json-body.js';
 
 /** What a caller asked for, whichever way it arrived. */
 export type VendRequest =
@@ -43,25 +44,13 @@ const vendOptions = (minValidity: unknown, maxWaitSeconds: unknown, maxWaitMs: n
 };
 
 const parseJsonBody = (event: APIGatewayProxyEvent): Record<string, unknown> => {
-  if (event.body === null || event.body === undefined || event.body === '') {
+  const body = parseJsonObjectBody(event, MAX_REQUEST_BODY_BYTES);
+  if (body === undefined) {
     throw new InvalidRequestError(
       'request body must be JSON {"accessToken": "<the token Marketo rejected>"}',
     );
   }
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(text) > MAX_REQUEST_BODY_BYTES) {
-    throw new InvalidRequestError(`request body must be at most ${MAX_REQUEST_BODY_BYTES} bytes`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new InvalidRequestError('request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidRequestError('request body must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
+  return body;
 };
 
 const rejectedToken = (value: unknown): string => {
