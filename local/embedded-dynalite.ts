@@ -9,11 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request as httpRequest, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secureDataDir } from './data-dir.js';
-import { closeServer, createLimitedServer, DEFAULT_HTTP_LIMITS, readBodyUpTo } from './http-guard.js';
+import {
+  closeServer,
+  createLimitedServer,
+  DEFAULT_HTTP_LIMITS,
+  listenOnLoopback,
+  readBodyUpTo,
+} from './http-guard.js';
 import { createSigV4Verifier } from './sigv4-verifier.js';
 
 /** The part of dynalite's (untyped, CommonJS) API we use. */
@@ -109,23 +114,17 @@ export async function startEmbeddedDynalite(
     updateTableMs: 0,
   });
   const stopStore = async (): Promise<void> => {
-    // Keep-alive sockets would otherwise hold close() open until dynalite's own shutdown timeout.
-    store.closeAllConnections();
-    await new Promise<void>((resolve) => store.close(() => resolve()));
+    // Closes the keep-alive sockets too: they would otherwise hold close() open until dynalite's own
+    // shutdown timeout.
+    await closeServer(store);
     // The files LevelDB wrote while open carry the process umask: make them 0600 (the CLI and tests
     // open persisted stores too, not only npm start, which runs with umask 077).
     if (options.path !== undefined) await secureDataDir(options.path);
   };
   if (options.access === 'open') {
-    await new Promise<void>((resolve, reject) => {
-      store.once('error', reject);
-      store.listen(0, '127.0.0.1', () => {
-        store.off('error', reject);
-        resolve();
-      });
-    });
+    const port = await listenOnLoopback(store, 0, 'embedded store');
     return {
-      endpoint: `http://127.0.0.1:${(store.address() as AddressInfo).port}`,
+      endpoint: `http://127.0.0.1:${port}`,
       credentials: randomCredentials(),
       stop: stopStore,
     };
@@ -185,16 +184,10 @@ export async function startEmbeddedDynalite(
       else res.destroy();
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    guard.once('error', reject);
-    guard.listen(0, '127.0.0.1', () => {
-      guard.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listenOnLoopback(guard, 0, 'embedded store guard');
 
   return {
-    endpoint: `http://127.0.0.1:${(guard.address() as AddressInfo).port}`,
+    endpoint: `http://127.0.0.1:${port}`,
     credentials,
     async stop() {
       await closeServer(guard);
