@@ -59,6 +59,8 @@ export interface BudgetStats {
 const SERVER_WAIT_MS = 10_000;
 /** A released permit waits this long for the caller's next acquire to carry its release (one request less). */
 const RELEASE_LINGER_MS = 25;
+/** Permits given back because preparing the call (fetching the token) outlasted them, before going on anyway. */
+const LATE_PREPARE_LIMIT = 2;
 
 /** The Marketo limit code carried by a value: an error with `code`, or a body `{success:false, errors:[…]}`. */
 export function marketoLimitCode(value: unknown): MarketoLimitCode | undefined {
@@ -250,30 +252,57 @@ export function createPermits(options: {
   };
 
   /**
-   * Runs one Marketo call under a permit. `limitOf` reads the call's outcome: 606/615 are backed off with
-   * jitter and retried (up to `limitRetries`) and reported; 607 throws `DailyQuotaExhausted` at once.
+   * A permit that can still be used, and what `prepare` made under it (the token). The permit comes first,
+   * so a token with a second left cannot go stale while the permit is waited for. A permit that is past its
+   * use-by time (it arrived late, or `prepare` took long) would put the call outside the window the vendor
+   * counted it in: it is given back (its slot is spent, the limit stays safe) and another is asked for.
+   * After {@link LATE_PREPARE_LIMIT} late preparations the call goes on with the last one: Marketo still
+   * enforces its limits, and a 606 is backed off from.
    */
-  const run = async <T>(
+  const acquireAndPrepare = async <P>(
     target: PermitTarget,
-    attempt: () => Promise<T>,
+    prepare: () => Promise<P>,
+  ): Promise<{ readonly permit: HeldPermit; readonly prepared: P }> => {
+    for (let late = 0; ; late += 1) {
+      let permit = await acquire(target);
+      while (clock.now() > permit.useBy) {
+        stats.expired += 1;
+        release(permit);
+        permit = await acquire(target);
+      }
+      let prepared: P;
+      try {
+        prepared = await prepare();
+      } catch (error) {
+        release(permit);
+        throw error;
+      }
+      if (clock.now() <= permit.useBy || late >= LATE_PREPARE_LIMIT) return { permit, prepared };
+      stats.expired += 1;
+      release(permit);
+    }
+  };
+
+  /**
+   * Runs one Marketo call under a permit: permit, then `prepare` (the token), then `attempt`. `limitOf`
+   * reads the call's outcome: 606/615 are backed off with jitter and retried (up to `limitRetries`, each
+   * under a new permit and a new `prepare`) and reported; 607 throws `DailyQuotaExhausted` at once.
+   */
+  const run = async <P, T>(
+    target: PermitTarget,
+    prepare: () => Promise<P>,
+    attempt: (prepared: P) => Promise<T>,
     limitOf: (outcome: {
       readonly value?: T;
       readonly error?: unknown;
     }) => Promise<MarketoLimitCode | undefined>,
   ): Promise<T> => {
     for (let retry = 0; ; retry += 1) {
-      let permit = await acquire(target);
-      // A permit that arrived after its use-by time would put the call outside the window the vendor
-      // counted it in: give it back and ask again (its slot is spent, the limit stays safe).
-      while (clock.now() > permit.useBy) {
-        stats.expired += 1;
-        release(permit);
-        permit = await acquire(target);
-      }
+      const { permit, prepared } = await acquireAndPrepare(target, prepare);
       let value: T | undefined;
       let failure: { error: unknown } | undefined;
       try {
-        value = await attempt();
+        value = await attempt(prepared);
       } catch (error) {
         failure = { error };
       }

@@ -10,6 +10,7 @@ import {
   type BudgetOptions,
   type BudgetStats,
   createPermits,
+  type MarketoLimitCode,
   marketoLimitCode,
   type PermitTarget,
   responseLimitCode,
@@ -304,6 +305,41 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     return promise;
   };
 
+  /**
+   * One Marketo call under a permit of the instance's shared budget, with the token taken after the permit
+   * (a one-second token cannot go stale while the permit is waited for). `replacing`: the token Marketo
+   * rejected, reported (601/602) under the permit of the call that retries it; a retry after a 606/615 then
+   * takes the replacement from the cache. Returns the call's outcome and the token it used.
+   */
+  const callUnderPermit = <T>(
+    target: TokenTarget,
+    wanted: Demand,
+    call: (token: MarketoToken) => Promise<T>,
+    limitOf: (outcome: {
+      readonly value?: T;
+      readonly error?: unknown;
+    }) => Promise<MarketoLimitCode | undefined>,
+    replacing?: MarketoToken,
+  ): Promise<{ readonly result: T; readonly token: MarketoToken }> => {
+    let reported = replacing === undefined;
+    let used: MarketoToken | undefined;
+    return permits
+      .run(
+        target.permits,
+        async () => {
+          const token = reported
+            ? await getTargetToken(target, wanted)
+            : await invalidateTarget(target, (replacing as MarketoToken).accessToken, wanted);
+          reported = true;
+          used = token;
+          return token;
+        },
+        call,
+        limitOf,
+      )
+      .then((result) => ({ result, token: used as MarketoToken }));
+  };
+
   /** Runs `fn` with the target's token; on a 601/602 invalidates it (against its member) and runs once more. */
   const withTargetToken = async <T>(
     target: TokenTarget,
@@ -311,21 +347,24 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     opts: GetTokenOptions,
   ): Promise<T> => {
     const wanted = demand(opts, requestMinValidity);
-    const token = await getTargetToken(target, wanted);
-    // Each run of `fn` is one Marketo call under a permit of the instance's shared budget.
-    const guarded = (t: MarketoToken): Promise<T> =>
-      permits.run(
-        target.permits,
-        () => fn(t),
-        async ({ value, error }) => marketoLimitCode(error ?? value),
-      );
+    const limitOf = async ({ value, error }: { readonly value?: T; readonly error?: unknown }) =>
+      marketoLimitCode(error ?? value);
+    let used: MarketoToken | undefined;
     try {
-      const result = await guarded(token);
-      if (tokenRejectionCode(result) === undefined) return result;
+      const first = await callUnderPermit(
+        target,
+        wanted,
+        (token) => {
+          used = token;
+          return fn(token);
+        },
+        limitOf,
+      );
+      if (tokenRejectionCode(first.result) === undefined) return first.result;
     } catch (error) {
-      if (tokenRejectionCode(error) === undefined) throw error;
+      if (used === undefined || tokenRejectionCode(error) === undefined) throw error;
     }
-    return guarded(await invalidateTarget(target, token.accessToken, wanted));
+    return (await callUnderPermit(target, wanted, fn, limitOf, used)).result;
   };
 
   return {
@@ -348,16 +387,13 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       }
       const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
       const vendor = clientTarget(clientId);
-      const attempt = (token: MarketoToken): Promise<Response> =>
-        permits.run(
-          vendor.permits,
-          () => {
-            const headers = new Headers(requestInit.headers);
-            headers.set('authorization', `Bearer ${token.accessToken}`);
-            return doFetch(target, { ...requestInit, headers });
-          },
-          async ({ value }) => (value === undefined ? undefined : responseLimitCode(value)),
-        );
+      const send = (token: MarketoToken): Promise<Response> => {
+        const headers = new Headers(requestInit.headers);
+        headers.set('authorization', `Bearer ${token.accessToken}`);
+        return doFetch(target, { ...requestInit, headers });
+      };
+      const limitOf = async ({ value }: { readonly value?: Response }) =>
+        value === undefined ? undefined : responseLimitCode(value);
       const wanted = demand(
         {
           ...(minValidity === undefined ? {} : { minValidity }),
@@ -365,12 +401,11 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         },
         requestMinValidity,
       );
-      const token = await getTargetToken(vendor, wanted);
-      const response = await attempt(token);
-      if ((await responseRejectionCode(response)) === undefined) return response;
+      const first = await callUnderPermit(vendor, wanted, send, limitOf);
+      if ((await responseRejectionCode(first.result)) === undefined) return first.result;
       // Marketo answers 601/602 with HTTP 200: replace the token and try once more (bodies must be replayable).
-      await response.body?.cancel();
-      return attempt(await invalidateTarget(vendor, token.accessToken, wanted));
+      await first.result.body?.cancel();
+      return (await callUnderPermit(vendor, wanted, send, limitOf, first.token)).result;
     },
     budgetStats: () => permits.stats(),
     clear(clientId) {

@@ -6,9 +6,14 @@ const MARKETO = 'https://123-abc-456.mktorest.com/rest/v1/leads.json';
 
 type Answer = { status: number; body: unknown; headers?: Record<string, string> };
 
-/** A vendor + Marketo fake: the token route always serves, permits and Marketo answer from their scripts. */
-const world = (script: { permits?: Answer[]; marketo?: unknown[] } = {}) => {
+/**
+ * A vendor + Marketo fake: permits, the token routes (token and invalidate) and Marketo answer from their
+ * scripts, then with a permit, a token `tok-1` of an hour and a success. `auths` records the Authorization
+ * Marketo received.
+ */
+const world = (script: { permits?: Answer[]; tokens?: Answer[]; marketo?: unknown[] } = {}) => {
   const lines: string[] = [];
+  const auths: string[] = [];
   const bodies: Array<Record<string, unknown>> = [];
   let permitSeq = 0;
   const fetchImpl: typeof fetch = async (input, init) => {
@@ -18,6 +23,7 @@ const world = (script: { permits?: Answer[]; marketo?: unknown[] } = {}) => {
     bodies.push(body);
     let answer: Answer;
     if (url.host !== 'vendor.test') {
+      auths.push(new Headers(init?.headers).get('authorization') ?? '');
       answer = { status: 200, body: script.marketo?.shift() ?? { success: true, result: [] } };
     } else if (url.pathname.endsWith('/permits/release')) {
       answer = { status: 200, body: { released: true } };
@@ -33,10 +39,7 @@ const world = (script: { permits?: Answer[]; marketo?: unknown[] } = {}) => {
         },
       };
     } else {
-      answer = {
-        status: 200,
-        body: { clientId: 'sync', accessToken: 'tok-1', tokenType: 'bearer', expiresIn: 3600 },
-      };
+      answer = script.tokens?.shift() ?? tokenAnswer('tok-1', 3600);
     }
     return new Response(JSON.stringify(answer.body), {
       status: answer.status,
@@ -60,19 +63,121 @@ const world = (script: { permits?: Answer[]; marketo?: unknown[] } = {}) => {
     },
     budget: { onEvent: (event) => events.push(event) },
   });
-  return { client, lines, bodies, sleeps, events };
+  return { client, lines, auths, bodies, sleeps, events };
 };
+
+const tokenAnswer = (accessToken: string, expiresIn: number): Answer => ({
+  status: 200,
+  body: { clientId: 'sync', accessToken, tokenType: 'bearer', expiresIn },
+});
+
+/** The lines of a run without the releases sent on their own (they linger 25 ms of real time first). */
+const withoutLoneReleases = (lines: readonly string[]): string[] =>
+  lines.filter((line) => !line.endsWith('/permits/release'));
 
 const limitBody = (code: string, message: string) => ({ success: false, errors: [{ code, message }] });
 
 describe('client budget', () => {
-  it('takes a permit before each Marketo call', async () => {
+  it('marketoFetch takes the permit first, then the token, then calls Marketo', async () => {
     const { client, lines } = world();
 
     const response = await client.marketoFetch('sync', MARKETO);
 
     expect(response.status).toBe(200);
-    expect(lines).toEqual(['GET /prod/tokens/sync', 'POST /prod/tokens/sync/permits', 'GET marketo']);
+    expect(lines).toEqual(['POST /prod/tokens/sync/permits', 'GET /prod/tokens/sync', 'GET marketo']);
+  });
+
+  it('withToken takes the permit first, then the token, then runs the callback', async () => {
+    const { client, lines } = world();
+
+    const result = await client.withToken('sync', async (token) => {
+      lines.push(`callback ${token.accessToken}`);
+      return { success: true };
+    });
+
+    expect(result).toEqual({ success: true });
+    expect(lines).toEqual(['POST /prod/tokens/sync/permits', 'GET /prod/tokens/sync', 'callback tok-1']);
+  });
+
+  it('fetches the token after waiting for the permit, so a one-second token cannot go stale in the wait', async () => {
+    const { client, lines, auths } = world({
+      tokens: [tokenAnswer('tok-1', 1), tokenAnswer('tok-2', 3600)],
+      permits: [
+        {
+          status: 200,
+          body: { permitId: '0000000a-0000-4000-8000-000000000000', count: 1, unmetered: false, waitedMs: 0 },
+        },
+        {
+          status: 429,
+          body: {
+            error: { code: 'PermitUnavailable', message: 'full', retryAfterMs: 1_234, reason: 'rate' },
+          },
+          headers: { 'retry-after': '2' },
+        },
+      ],
+    });
+    await client.marketoFetch('sync', MARKETO);
+
+    await client.marketoFetch('sync', MARKETO);
+
+    // tok-1 had 1 s left when the second call began; the permit came 1.234 s (plus jitter) later.
+    expect(withoutLoneReleases(lines)).toEqual([
+      'POST /prod/tokens/sync/permits',
+      'GET /prod/tokens/sync',
+      'GET marketo',
+      'POST /prod/tokens/sync/permits',
+      'POST /prod/tokens/sync/permits',
+      'GET /prod/tokens/sync',
+      'GET marketo',
+    ]);
+    expect(auths).toEqual(['Bearer tok-1', 'Bearer tok-2']);
+  });
+
+  it('after a 601 reports the rejected token under the permit of the retry, then calls Marketo with the replacement', async () => {
+    const { client, lines, auths } = world({
+      tokens: [tokenAnswer('tok-1', 3600), tokenAnswer('tok-2', 3600)],
+      marketo: [limitBody('601', 'Access token invalid')],
+    });
+
+    const response = await client.marketoFetch('sync', MARKETO);
+
+    expect(await response.json()).toEqual({ success: true, result: [] });
+    expect(withoutLoneReleases(lines)).toEqual([
+      'POST /prod/tokens/sync/permits',
+      'GET /prod/tokens/sync',
+      'GET marketo',
+      'POST /prod/tokens/sync/permits',
+      'POST /prod/tokens/sync/invalidate',
+      'GET marketo',
+    ]);
+    expect(auths).toEqual(['Bearer tok-1', 'Bearer tok-2']);
+  });
+
+  it('gives back a permit that the token fetch outlasted, and calls Marketo under a new one with the token fetched', async () => {
+    const { client, lines, bodies, sleeps } = world({
+      tokens: [
+        {
+          status: 503,
+          body: { error: { code: 'TokenRotating', message: 'rotating' } },
+          headers: { 'retry-after': '1' },
+        },
+        tokenAnswer('tok-2', 3600),
+      ],
+    });
+
+    await client.marketoFetch('sync', MARKETO);
+
+    // The first permit's use-by was 500 ms after it was asked for; the token came 1 s later.
+    expect(sleeps).toEqual([1_000]);
+    expect(withoutLoneReleases(lines)).toEqual([
+      'POST /prod/tokens/sync/permits',
+      'GET /prod/tokens/sync',
+      'GET /prod/tokens/sync',
+      'POST /prod/tokens/sync/permits',
+      'GET marketo',
+    ]);
+    expect(bodies[3]).toMatchObject({ release: '00000001-0000-4000-8000-000000000000' });
+    expect(client.budgetStats()).toMatchObject({ permits: 2, expired: 1 });
   });
 
   it("carries the previous call's release on the next permit request (one vendor call per Marketo call)", async () => {
