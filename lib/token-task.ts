@@ -8,6 +8,8 @@ import {
   DEFAULT_MIN_VALIDITY_SECONDS,
   ID_RULE,
   MAX_MIN_VALIDITY_SECONDS,
+  routeOf,
+  routePath,
   TOKEN_LIFESPAN_SECONDS,
 } from '../functions/contract/index.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
@@ -137,7 +139,7 @@ export function tokenTask(
     api: props.vendor.api,
     stageName: props.vendor.stageName,
     method: tasks.HttpMethod.GET,
-    apiPath: `/tokens/${props.clientId}`,
+    apiPath: routePath(routeOf('token'), props.clientId),
     authType: tasks.AuthType.IAM_ROLE,
     queryParameters:
       minValidity === undefined

@@ -12,16 +12,10 @@ import {
 /**
  * Issue 14 "done when": no fact of the contract is written twice in source. The id pattern and the route
  * templates live in functions/contract/ only; client/ keeps its own copy (guarded by token-client.test.ts).
- * Comment lines are ignored (docs may name a route).
+ * Comment lines are ignored (docs may name a route). No file is exempt: the migration of issue 14 is done.
  */
 const root = join(import.meta.dirname, '../../..');
 const SCANNED = ['functions', 'lib', 'local', 'cli'];
-
-/**
- * Files that still hold a copy while other helpers migrate them (issue 14). The lead empties this list;
- * the second test fails once an entry no longer holds a copy, so the list can only shrink.
- */
-const PENDING_MIGRATION: readonly string[] = ['lib/token-task.ts'];
 
 const sourceFiles = (dir: string): string[] =>
   readdirSync(dir).flatMap((name) => {
@@ -66,14 +60,7 @@ const filesWithCopies = (): Map<string, string[]> => {
 
 describe('contract: one source', () => {
   it('the client-id pattern, the route templates, the secret prefix, the default Identity hosts and the env keys appear only in functions/contract/', () => {
-    const offenders = [...filesWithCopies()]
-      .filter(([file]) => !PENDING_MIGRATION.includes(file))
-      .flatMap(([, lines]) => lines);
+    const offenders = [...filesWithCopies()].flatMap(([, lines]) => lines);
     expect(offenders).toEqual([]);
-  });
-
-  it('every file still listed as pending migration still holds a copy (shrink the list when it does not)', () => {
-    const withCopies = filesWithCopies();
-    expect(PENDING_MIGRATION.filter((file) => !withCopies.has(file))).toEqual([]);
   });
 });
