@@ -5,6 +5,7 @@
  * Refused calls do not count against the window or the quota.
  */
 import { quotaDay } from '../functions/core/budget/chicago-day.js';
+import { MARKETO_DEFAULT_LIMITS } from '../functions/core/budget/limits.js';
 
 /** Limits of one simulated instance. */
 export interface SimulatedLimits {
@@ -18,11 +19,12 @@ export interface SimulatedLimits {
   readonly dailyQuota: number;
 }
 
+/** Marketo's documented limits, the budget's own defaults (functions/core/budget/limits.ts), never a copy. */
 export const MARKETO_LIMITS: SimulatedLimits = Object.freeze({
-  callsPerWindow: 100,
-  windowMs: 20_000,
-  concurrentCalls: 10,
-  dailyQuota: 50_000,
+  callsPerWindow: MARKETO_DEFAULT_LIMITS.callsPerWindow,
+  windowMs: MARKETO_DEFAULT_LIMITS.rateWindowMs,
+  concurrentCalls: MARKETO_DEFAULT_LIMITS.concurrentCalls,
+  dailyQuota: MARKETO_DEFAULT_LIMITS.dailyQuota,
 });
 
 export type LimitCode = '606' | '607' | '615';

@@ -3,11 +3,11 @@
  * key local mode generated for this data directory and a ready-to-paste `curl --aws-sigv4` line; Ctrl-C
  * (or SIGTERM) shuts it down cleanly.
  */
-import { Command, InvalidArgumentError } from 'commander';
 import { routeOf, routePath } from '../functions/contract/index.js';
 import { DEMO_CLIENT } from './marketo-simulator.js';
 import { generatedKeyOf, readPolicyFile } from './policy.js';
 import { DataDirInUseError, type LocalVendor, PortInUseError, startLocalVendor } from './server.js';
+import { localVendorOptionsOf, parseStartOptions, simulatorLimitsLine } from './start-options.js';
 
 // Everything this process creates (dynalite's files included) is for this user only.
 process.umask(0o077);
@@ -17,44 +17,14 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const port = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port number');
-  return n;
-};
-const positive = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
-};
-
-const program = new Command('start')
-  .description('Local Marketo token vendor on 127.0.0.1 (SigV4-checked API, dynalite, Marketo simulator)')
-  .option('--port <port>', 'port of the token API (0: any free port)', port, 8787)
-  .option('--simulator-port <port>', 'port of the Marketo simulator (0: any free port)', port, 8788)
-  .option('--lifespan <seconds>', 'lifespan of tokens the simulator issues', positive, 3600)
-  .option('--refresh-interval <seconds>', 'refresher schedule (0: off)', positive, 60)
-  .option('--data-dir <dir>', 'where the policy, credentials and token store live', '.local')
-  .parse();
-
-const opts = program.opts<{
-  port: number;
-  simulatorPort: number;
-  lifespan: number;
-  refreshInterval: number;
-  dataDir: string;
-}>();
+const opts = parseStartOptions(process.argv.slice(2));
 
 const time = (): string => new Date().toISOString().slice(11, 19);
 
 let local: LocalVendor;
 try {
   local = await startLocalVendor({
-    port: opts.port,
-    simulatorPort: opts.simulatorPort,
-    tokenLifespanSeconds: opts.lifespan,
-    refreshIntervalMs: opts.refreshInterval * 1000,
-    dataDir: opts.dataDir,
+    ...localVendorOptionsOf(opts),
     onRequest: (e) =>
       console.log(
         `${time()} ${e.method} ${e.path} ${e.status} ${e.ms} ms${e.principal ? ` ${e.principal}` : ''}`,
@@ -83,7 +53,10 @@ const lines = [
   `  credentials: ${local.credentialsSource}`,
   `  policy:      ${local.paths.policy}`,
   ...(local.simulator
-    ? [`  simulator:   ${local.simulator.identityUrl} (demo client "${DEMO_CLIENT.clientId}")`]
+    ? [
+        `  simulator:   ${local.simulator.identityUrl} (demo client "${DEMO_CLIENT.clientId}")`,
+        simulatorLimitsLine(opts.simulatorLimits),
+      ]
     : []),
   '',
 ];

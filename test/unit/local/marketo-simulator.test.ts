@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMarketoSimulator, DEMO_CLIENT, type MarketoSimulator } from '../../local/marketo-simulator.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import {
+  createMarketoSimulator,
+  DEMO_CLIENT,
+  type MarketoSimulator,
+} from '../../../local/marketo-simulator.js';
+import { registerSensitive } from '../../support/leak-scan.js';
 
 const CLIENT = { clientId: 'sync-job', clientSecret: 'sim-secret-1' };
 const OTHER = { clientId: 'other-service', clientSecret: 'sim-secret-2' };

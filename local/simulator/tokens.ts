@@ -1,0 +1,109 @@
+/**
+ * Custom Services and the tokens Identity issues them, by Marketo's rule: the same token with its remaining
+ * lifespan until it expires, a new one only after (and, in the edge window, the dead one with
+ * `expires_in: 0`).
+ */
+import { randomUUID } from 'node:crypto';
+
+/** A Custom Service known to the simulator. */
+export interface SimulatorClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The API-only user's email, returned as `scope`. @default `<clientId>@api-user.marketo-simulator.test` */
+  readonly scope?: string;
+}
+
+export interface TokenState {
+  readonly accessToken: string;
+  readonly clientId: string;
+  readonly scope: string;
+  readonly expiresAt: number;
+  revoked: boolean;
+}
+
+/** Settings of {@link TokenIssuer}. */
+export interface TokenIssuerOptions {
+  readonly now: () => number;
+  readonly lifespanMs: number;
+  readonly expiryEdgeMs: number;
+  /** Suffix of issued tokens (`<uuid>:<pod>`). */
+  readonly pod: string;
+}
+
+/** The registered clients and every token issued to them. */
+export class TokenIssuer {
+  readonly #clients = new Map<string, SimulatorClient>();
+  /** Current token per client id. */
+  readonly #current = new Map<string, TokenState>();
+  /** Every token ever issued, by value (REST validation, leak scans). */
+  readonly #issued = new Map<string, TokenState>();
+  readonly #options: TokenIssuerOptions;
+
+  constructor(options: TokenIssuerOptions) {
+    this.#options = options;
+  }
+
+  /** Registers (or replaces) a Custom Service. */
+  addClient(client: SimulatorClient): void {
+    this.#clients.set(client.clientId, { ...client });
+  }
+
+  removeClient(clientId: string): void {
+    this.#clients.delete(clientId);
+    this.#current.delete(clientId);
+  }
+
+  setClientSecret(clientId: string, clientSecret: string): void {
+    const client = this.#clients.get(clientId);
+    if (!client) throw new Error(`unknown simulator client "${clientId}"`);
+    this.#clients.set(clientId, { ...client, clientSecret });
+  }
+
+  client(clientId: string | undefined): SimulatorClient | undefined {
+    return clientId === undefined ? undefined : this.#clients.get(clientId);
+  }
+
+  currentToken(clientId: string): { readonly accessToken: string; readonly expiresAt: number } | undefined {
+    const state = this.#current.get(clientId);
+    return state ? { accessToken: state.accessToken, expiresAt: state.expiresAt } : undefined;
+  }
+
+  revokeToken(clientId: string): void {
+    const state = this.#current.get(clientId);
+    if (state) state.revoked = true;
+    this.#current.delete(clientId);
+  }
+
+  /** What REST makes of a bearer token: usable, or Marketo's 601 (unknown, revoked) / 602 (expired). */
+  check(accessToken: string): 'ok' | '601' | '602' {
+    const state = this.#issued.get(accessToken);
+    if (!state || state.revoked) return '601';
+    if (this.#options.now() >= state.expiresAt) return '602';
+    return 'ok';
+  }
+
+  issuedTokens(): string[] {
+    return [...this.#issued.keys()];
+  }
+
+  /** Marketo's rule: the same token until it expires, then (after the edge window) a new one. */
+  tokenFor(client: SimulatorClient): { state: TokenState; expiresIn: number } {
+    const { now: clock, lifespanMs, expiryEdgeMs, pod } = this.#options;
+    const now = clock();
+    const current = this.#current.get(client.clientId);
+    if (current && now < current.expiresAt) {
+      return { state: current, expiresIn: Math.floor((current.expiresAt - now) / 1000) };
+    }
+    if (current && now < current.expiresAt + expiryEdgeMs) return { state: current, expiresIn: 0 };
+    const state: TokenState = {
+      accessToken: `${randomUUID()}:${pod}`,
+      clientId: client.clientId,
+      scope: client.scope ?? `${client.clientId}@api-user.marketo-simulator.test`,
+      expiresAt: now + lifespanMs,
+      revoked: false,
+    };
+    this.#current.set(client.clientId, state);
+    this.#issued.set(state.accessToken, state);
+    return { state, expiresIn: Math.floor(lifespanMs / 1000) };
+  }
+}
