@@ -3,6 +3,7 @@
  * trying the vendor or a consumer by hand. Only the demo secret (a public value) is ever printed.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { MARKETO_LIMITS } from './marketo-limits.js';
 import { createMarketoSimulator, DEMO_CLIENT } from './marketo-simulator.js';
 
 const nonNegativeInteger = (value: string): number => {
@@ -22,9 +23,16 @@ const program = new Command('simulator')
     nonNegativeInteger,
     0,
   )
+  .option('--no-limits', "answer every REST call (no 606/615/607 at Marketo's limits)")
   .parse();
 
-const options = program.opts<{ port: number; lifespan: number; latency: number; expiryEdge: number }>();
+const options = program.opts<{
+  port: number;
+  lifespan: number;
+  latency: number;
+  expiryEdge: number;
+  limits: boolean;
+}>();
 
 const simulator = createMarketoSimulator({
   clients: [DEMO_CLIENT],
@@ -32,6 +40,7 @@ const simulator = createMarketoSimulator({
   tokenLifespanSeconds: options.lifespan,
   latencyMs: options.latency,
   expiryEdgeMs: options.expiryEdge,
+  ...(options.limits ? { limits: true as const } : {}),
 });
 await simulator.start();
 
@@ -40,6 +49,12 @@ console.log(`Marketo simulator listening on ${simulator.url}`);
 console.log(`Identity URL: ${simulator.identityUrl}`);
 console.log(`REST URL:     ${simulator.restUrl}`);
 console.log(`Demo client:  ${DEMO_CLIENT.clientId} (demo secret: ${DEMO_CLIENT.clientSecret})`);
+const { callsPerWindow, windowMs, concurrentCalls, dailyQuota } = MARKETO_LIMITS;
+console.log(
+  options.limits
+    ? `Limits:       Marketo's on REST: ${callsPerWindow} calls per ${windowMs / 1000} s (606), ${concurrentCalls} at once (615), ${dailyQuota.toLocaleString('en-US')} a day (607); --no-limits turns them off`
+    : 'Limits:       off (--no-limits): every REST call is answered',
+);
 console.log('');
 console.log('Get a token:');
 console.log(`  curl -s -X POST ${simulator.identityUrl}/oauth/token -d '${form}'`);

@@ -615,6 +615,39 @@ describe('simulator-cli', () => {
     expect(response.status).toBe(200);
     expect(await exited).toBe(0);
   });
+
+  it("says in one line whether Marketo's limits are on (the default) or off (--no-limits)", async () => {
+    // Prepare
+    const limitsLine = async (args: string[]): Promise<string> => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'local/simulator-cli.ts', '--port', '0', ...args],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const lines = createInterface({ input: child.stdout });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const line = await new Promise<string>((resolve, reject) => {
+        lines.on('line', (l) => {
+          if (l.startsWith('Limits:')) resolve(l);
+        });
+        child.once('exit', (code) => reject(new Error(`simulator-cli exited early with ${code}`)));
+      });
+      child.kill('SIGINT');
+      await exited;
+      return line;
+    };
+
+    // Act
+    const [on, off] = [await limitsLine([]), await limitsLine(['--no-limits'])];
+
+    // Assess
+    expect(on).toBe(
+      "Limits:       Marketo's on REST: 100 calls per 20 s (606), 10 at once (615), 50,000 a day (607); --no-limits turns them off",
+    );
+    expect(off).toBe('Limits:       off (--no-limits): every REST call is answered');
+  });
 });
 
 const toParams = (client: { clientId: string; clientSecret: string }) => ({
