@@ -204,6 +204,7 @@ describe('the npm package', () => {
             // The CLI's --local store is guarded by SigV4 (local/embedded-dynalite), so the verifier ships;
             // the local server, its policy and the simulator do not.
             /(^|\/)(marketo-simulator|simulator-cli|server|local-api|policy)\.(js|d\.ts)$/.test(path) ||
+            /(^|\/)local\/simulator\//.test(path) ||
             /\.(tgz|log|tsbuildinfo)$/.test(path),
         );
       expect(unwanted).toEqual([]);
