@@ -1,8 +1,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { type InstanceLimits, resolveLimits } from '../functions/core/budget/limits.js';
 import { DEFAULT_API_THROTTLE } from './token-api.js';
 import type { TokenVendorStackProps, VendGrant } from './token-vendor-stack.js';
+import type { VendorBudgetProps } from './vendor-budget.js';
 
 /** Prefix of every context key the app reads (`cdk.json` → `context`, or `cdk synth -c key=value`). */
 export const CONTEXT_PREFIX = 'marketo-token-vendor:';
@@ -42,6 +44,7 @@ export const CONTEXT_KEYS = [
   'vpcEndpointIds',
   'apiName',
   'apiGatewayCloudWatchRole',
+  'budget',
 ] as const;
 /** One of {@link CONTEXT_KEYS}. */
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -120,6 +123,107 @@ const vendGrants = (get: Lookup): VendGrant[] | undefined => {
   });
 };
 
+/** An object given as JSON in cdk.json, or as a JSON string with `-c`; `undefined` when unset. */
+const jsonObject = (get: Lookup, key: ContextKey, expected: string): Record<string, unknown> | undefined => {
+  const value = get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return fail(key, expected, value);
+    }
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : fail(key, expected, value);
+};
+
+/** One instance's limits, validated as the runtime does (the message names the field and the value). */
+const checkedLimits = (
+  path: string,
+  entry: Record<string, unknown>,
+  budgetFail: (path: string, message: string) => never,
+): Partial<InstanceLimits> => {
+  try {
+    resolveLimits(entry);
+  } catch (error) {
+    return budgetFail(`${path}:`, error instanceof Error ? error.message : String(error));
+  }
+  return entry as Partial<InstanceLimits>;
+};
+
+const BUDGET_FIELDS = ['enabled', 'reservedShare', 'limits', 'onStoreFailure', 'dailyQuotaAlarmPercent'];
+/** An instance's REST host (`123-abc-456.mktorest.com`, a port for local ones), or `default` for all. */
+const INSTANCE_KEY = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
+
+/**
+ * The shared Marketo API budget: `{"enabled"?, "reservedShare"?, "limits"?, "onStoreFailure"?,
+ * "dailyQuotaAlarmPercent"?}`. `enabled` and `reservedShare` apply to every instance (they are `limits.default`'s,
+ * so give each in one place only); `limits` sets Marketo's limits per instance (REST host, or `default`).
+ */
+const budget = (get: Lookup): VendorBudgetProps | undefined => {
+  const value = jsonObject(
+    get,
+    'budget',
+    'an object like {"enabled": true, "reservedShare": 0.2, "limits": {"<rest host>": {"callsPerWindow": 100}}}',
+  );
+  if (value === undefined) return undefined;
+  const budgetFail = (path: string, message: string): never => {
+    throw new Error(`context ${CONTEXT_PREFIX}budget${path} ${message}`);
+  };
+  const unknown = Object.keys(value).filter((field) => !BUDGET_FIELDS.includes(field));
+  if (unknown.length > 0) {
+    budgetFail('', `has unknown fields ${JSON.stringify(unknown)} (known: ${BUDGET_FIELDS.join(', ')})`);
+  }
+  const limits: Record<string, Partial<InstanceLimits>> = {};
+  if (value.limits !== undefined) {
+    if (typeof value.limits !== 'object' || value.limits === null || Array.isArray(value.limits)) {
+      budgetFail(
+        '.limits',
+        `must be an object keyed by instance REST host or "default", got ${JSON.stringify(value.limits)}`,
+      );
+    }
+    for (const [instance, entry] of Object.entries(value.limits as Record<string, unknown>)) {
+      if (instance !== 'default' && !INSTANCE_KEY.test(instance)) {
+        budgetFail(
+          '.limits',
+          `keys must be an instance's REST host (e.g. 123-abc-456.mktorest.com) or "default", got ${JSON.stringify(instance)}`,
+        );
+      }
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+        budgetFail(`.limits["${instance}"]`, `must be an object of limits, got ${JSON.stringify(entry)}`);
+      }
+      limits[instance] = checkedLimits(
+        `.limits["${instance}"]`,
+        entry as Record<string, unknown>,
+        budgetFail,
+      );
+    }
+  }
+  for (const field of ['enabled', 'reservedShare'] as const) {
+    if (value[field] === undefined) continue;
+    if (limits.default?.[field] !== undefined) {
+      budgetFail(`.${field}`, `is limits.default.${field}: give it in one place, got both`);
+    }
+    limits.default = { ...limits.default, ...checkedLimits('', { [field]: value[field] }, budgetFail) };
+  }
+  const onStoreFailure = value.onStoreFailure;
+  if (onStoreFailure !== undefined && onStoreFailure !== 'open' && onStoreFailure !== 'closed') {
+    budgetFail('.onStoreFailure', `must be "open" or "closed", got ${JSON.stringify(onStoreFailure)}`);
+  }
+  const percent = value.dailyQuotaAlarmPercent;
+  if (percent !== undefined && !(typeof percent === 'number' && percent > 0 && percent <= 100)) {
+    budgetFail('.dailyQuotaAlarmPercent', `must be a number from 1 to 100, got ${JSON.stringify(percent)}`);
+  }
+  return {
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    ...(onStoreFailure === undefined ? {} : { onStoreFailure: onStoreFailure as 'open' | 'closed' }),
+    ...(percent === undefined ? {} : { dailyQuotaAlarmPercent: percent as number }),
+  };
+};
+
 const retention = (get: Lookup): logs.RetentionDays | undefined => {
   const days = num(get, 'logRetentionDays');
   if (days === undefined) return undefined;
@@ -184,6 +288,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig 
         refreshFanOutThreshold: num(get, 'refreshFanOutThreshold'),
         refreshBatchSize: num(get, 'refreshBatchSize'),
         refreshWorkerConcurrency: num(get, 'refreshWorkerConcurrency'),
+        budget: budget(get),
       },
     },
   };

@@ -1,7 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/contract/index.js';
 import { CONTEXT_PREFIX, configFromContext } from '../../lib/config.js';
+import { TokenVendorStack } from '../../lib/token-vendor-stack.js';
 import { allowSlowSynthesis } from './helpers.js';
 
 allowSlowSynthesis();
@@ -90,6 +93,113 @@ describe('configFromContext', () => {
   it('pins the environment only when account or region is configured', () => {
     const config = configFromContext(contextOf({ account: '111111111111', region: 'eu-west-1' }));
     expect(config.stackProps.env).toEqual({ account: '111111111111', region: 'eu-west-1' });
+  });
+
+  describe('the shared Marketo API budget (marketo-token-vendor:budget)', () => {
+    it('is the construct default (on, Marketo’s limits) when the key is unset', () => {
+      const config = configFromContext(contextOf({}));
+
+      expect(config.stackProps.vendor?.budget).toBeUndefined();
+    });
+
+    it('reads on/off and the reserved share for every instance, limits per instance, store failure and alarm from cdk.json', () => {
+      const config = configFromContext(
+        contextOf({
+          budget: {
+            enabled: true,
+            reservedShare: 0.2,
+            limits: {
+              '123-abc-456.mktorest.com': { callsPerWindow: 50, concurrentCalls: 5, reservedShare: 0.1 },
+            },
+            onStoreFailure: 'closed',
+            dailyQuotaAlarmPercent: 90,
+          },
+        }),
+      );
+
+      expect(config.stackProps.vendor?.budget).toEqual({
+        limits: {
+          '123-abc-456.mktorest.com': { callsPerWindow: 50, concurrentCalls: 5, reservedShare: 0.1 },
+          default: { enabled: true, reservedShare: 0.2 },
+        },
+        onStoreFailure: 'closed',
+        dailyQuotaAlarmPercent: 90,
+      });
+    });
+
+    it('reads the JSON string given with cdk -c, e.g. turning the budget off', () => {
+      const config = configFromContext(contextOf({ budget: '{"enabled": false}' }));
+
+      expect(config.stackProps.vendor?.budget).toEqual({ limits: { default: { enabled: false } } });
+    });
+
+    it('reaches the vend function as its BUDGET_LIMITS and BUDGET_ON_STORE_FAILURE environment', () => {
+      const app = new App({
+        context: {
+          [`${CONTEXT_PREFIX}budget`]: {
+            reservedShare: 0.25,
+            limits: { '123-abc-456.mktorest.com': { dailyQuota: 10_000 } },
+            onStoreFailure: 'closed',
+          },
+        },
+      });
+      const config = configFromContext(app.node);
+
+      const template = Template.fromStack(new TokenVendorStack(app, config.stackName, config.stackProps));
+
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            [ENV.budgetLimits]: JSON.stringify({
+              '123-abc-456.mktorest.com': { dailyQuota: 10_000 },
+              default: { reservedShare: 0.25 },
+            }),
+            [ENV.budgetOnStoreFailure]: 'closed',
+          }),
+        },
+      });
+    });
+
+    it.each([
+      [[1, 2], /marketo-token-vendor:budget must be an object like .*, got \[1,2\]/],
+      ['{not json', /marketo-token-vendor:budget must be an object like .*, got "\{not json"/],
+      [{ enable: false }, /marketo-token-vendor:budget has unknown fields \["enable"\]/],
+      [{ enabled: 'no' }, /marketo-token-vendor:budget: enabled must be true or false, got no/],
+      [
+        { reservedShare: 0.95 },
+        /marketo-token-vendor:budget: reservedShare must be a number from 0 to 0.9, got 0.95/,
+      ],
+      [
+        { limits: { 'x.mktorest.com': { callsPerWindow: 0 } } },
+        /marketo-token-vendor:budget\.limits\["x\.mktorest\.com"\]: callsPerWindow must be a whole number from 1 to 100000, got 0/,
+      ],
+      [
+        { limits: { 'x.mktorest.com': { calls: 5 } } },
+        /marketo-token-vendor:budget\.limits\["x\.mktorest\.com"\]: unknown budget limit "calls"/,
+      ],
+      [
+        { limits: { 'https://x.mktorest.com/rest': {} } },
+        /marketo-token-vendor:budget\.limits keys must be an instance's REST host .*, got "https:\/\/x\.mktorest\.com\/rest"/,
+      ],
+      [
+        { limits: ['x.mktorest.com'] },
+        /marketo-token-vendor:budget\.limits must be an object keyed by instance REST host/,
+      ],
+      [
+        { reservedShare: 0.2, limits: { default: { reservedShare: 0.3 } } },
+        /marketo-token-vendor:budget\.reservedShare is limits\.default\.reservedShare: give it in one place, got both/,
+      ],
+      [
+        { onStoreFailure: 'retry' },
+        /marketo-token-vendor:budget\.onStoreFailure must be "open" or "closed", got "retry"/,
+      ],
+      [
+        { dailyQuotaAlarmPercent: 0 },
+        /marketo-token-vendor:budget\.dailyQuotaAlarmPercent must be a number from 1 to 100, got 0/,
+      ],
+    ])('fails on budget = %j, naming the field and the value', (value, message) => {
+      expect(() => configFromContext(contextOf({ budget: value }))).toThrow(message);
+    });
   });
 
   it.each([
