@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: one on a 2-core machine. Most files wait on sockets and
+    // timers, so two workers halve the run; no test depends on the machine's speed (test/README.md).
+    maxWorkers: 2,
     reporters: ['default', './test/support/plain-summary-reporter.ts'],
     // `npm test` runs with --coverage: the published code's coverage, a summary in the output, HTML in coverage/.
     coverage: {

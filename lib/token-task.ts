@@ -8,6 +8,7 @@ import {
   DEFAULT_MIN_VALIDITY_SECONDS,
   ID_RULE,
   MAX_MIN_VALIDITY_SECONDS,
+  ROTATION_ALLOWANCE_SECONDS,
   routeOf,
   routePath,
   TOKEN_LIFESPAN_SECONDS,
@@ -56,8 +57,6 @@ const RETRIED_ERRORS = ['ApiGateway.503', 'ApiGateway.429'];
 const RETRY_INTERVAL_SECONDS = 2;
 const RETRY_BACKOFF_RATE = 2;
 const RETRY_MAX_DELAY_SECONDS = 30;
-/** Past `minValidity`, how long a rotation may take (the client library's ROTATION_ALLOWANCE_MS). */
-const ROTATION_ALLOWANCE_SECONDS = 30;
 
 /** Attempts after which the default retrier has waited at least `totalSeconds` in all. */
 const attemptsCovering = (totalSeconds: number): number => {

@@ -21,6 +21,12 @@ export const MAX_MIN_VALIDITY_SECONDS = 3500;
 /** Validity a caller gets when it does not ask for any. */
 export const DEFAULT_MIN_VALIDITY_SECONDS = 20;
 
+/**
+ * Past `minValidity`, how long a caller should be ready to wait for a rotation (the successor is issued only at
+ * expiry): the client library's and tokenTask's default retry budget is `minValidity` + this.
+ */
+export const ROTATION_ALLOWANCE_SECONDS = 30;
+
 /** API Gateway REST's integration timeout: a vend behind the API must answer within it. */
 export const API_INTEGRATION_TIMEOUT_MS = 29_000;
 

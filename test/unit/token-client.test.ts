@@ -6,6 +6,7 @@ import {
   defaultRetryBudgetMs,
   MarketoApiError,
   REQUEST_MIN_VALIDITY_SECONDS,
+  ROTATION_ALLOWANCE_MS,
   TokenVendorClientError,
 } from '../../client/index.js';
 import { NAME_PATTERN } from '../../client/token-client.js';
@@ -406,5 +407,9 @@ describe('client defaults', () => {
     expect(DEFAULT_MIN_VALIDITY_SECONDS).toBe(
       readRuntimeConfig({ TABLE_NAME: 'tokens' }).vendor.defaultMinValiditySeconds,
     );
+  });
+
+  it("mirror the contract's rotation allowance (tokenTask's retry window past minValidity)", () => {
+    expect(ROTATION_ALLOWANCE_MS).toBe(contract.ROTATION_ALLOWANCE_SECONDS * 1000);
   });
 });
