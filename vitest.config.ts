@@ -19,9 +19,9 @@ export default defineConfig({
       reporter: ['text-summary', 'html', 'json-summary'],
       reportsDirectory: 'coverage',
       reportOnFailure: true,
-      // What test/unit, fuzz, integration and reliability alone reach (2026-12-01: lines 63.2, statements
-      // 62.2, functions 60.0, branches 56.2 %); the whole suite reaches more. Raise, never lower.
-      thresholds: { lines: 63, statements: 62, functions: 59, branches: 56 },
+      // What the whole suite reaches (2026-12-01: lines 90.9, statements 89.5, functions 90.0, branches 82.7 %),
+      // less one point for branches only some runs take (retries, timeouts). Raise, never lower.
+      thresholds: { lines: 89, statements: 88, functions: 89, branches: 81 },
     },
   },
 });
