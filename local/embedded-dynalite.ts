@@ -21,6 +21,8 @@ import {
 } from './http-guard.js';
 import { createSigV4Verifier } from './sigv4-verifier.js';
 
+/** How long requests already inside dynalite may run when it stops (see closeServer). */
+const STORE_CLOSE_GRACE_MS = 2_000;
 /** The part of dynalite's (untyped, CommonJS) API we use. */
 type DynaliteFactory = (options: {
   path?: string;
@@ -116,7 +118,7 @@ export async function startEmbeddedDynalite(
   const stopStore = async (): Promise<void> => {
     // Closes the keep-alive sockets too: they would otherwise hold close() open until dynalite's own
     // shutdown timeout.
-    await closeServer(store);
+    await closeServer(store, STORE_CLOSE_GRACE_MS);
     // The files LevelDB wrote while open carry the process umask: make them 0600 (the CLI and tests
     // open persisted stores too, not only npm start, which runs with umask 077).
     if (options.path !== undefined) await secureDataDir(options.path);

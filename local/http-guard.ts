@@ -76,10 +76,14 @@ export const listenOnLoopback = (server: Server, port: number, what: string): Pr
   });
 
 /** Closes the server and every open connection. */
-export const closeServer = (server: Server): Promise<void> =>
+export const closeServer = (server: Server, graceMs = 0): Promise<void> =>
   new Promise((done) => {
     server.close(() => done());
-    server.closeAllConnections();
+    server.closeIdleConnections();
+    // With a grace, requests already inside the server finish first: dynalite closes its database on the
+    // server's 'close', and a request still running then throws "Database is closed" as an uncaught exception.
+    if (graceMs === 0) server.closeAllConnections();
+    else setTimeout(() => server.closeAllConnections(), graceMs).unref();
   });
 
 /** Why the HTTP layer refuses a request before reading it; `undefined` when it may go on. */
