@@ -23,6 +23,8 @@ import { createSigV4Verifier } from './sigv4-verifier.js';
 
 /** How long requests already inside dynalite may run when it stops (see closeServer). */
 const STORE_CLOSE_GRACE_MS = 2_000;
+/** How long operations queued inside dynalite may run after its clients hang up, before it closes. */
+const STORE_SETTLE_MS = 250;
 /** The part of dynalite's (untyped, CommonJS) API we use. */
 type DynaliteFactory = (options: {
   path?: string;
@@ -194,6 +196,9 @@ export async function startEmbeddedDynalite(
     async stop() {
       await closeServer(guard);
       agent.destroy();
+      // Closing the guard hangs up on dynalite, whose handlers may still hold queued operations: let them run
+      // before dynalite closes its database (else an uncaught "Database is closed").
+      await new Promise((settled) => setTimeout(settled, STORE_SETTLE_MS));
       await stopStore();
       await rm(socketDir, { recursive: true, force: true });
     },
