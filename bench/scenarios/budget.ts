@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createBudgetTable, DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
 import { createInstanceBudget, instanceKeyOf } from '../../functions/core/budget/index.js';
 import { createMarketoSimulator } from '../../local/marketo-simulator.js';
-import { startDynalite } from '../../test/support/dynalite.js';
+import { startDynalite } from '../../testing/dynalite.js';
 import type { Scenario, ScenarioReport, TargetCheck } from '../lib/scenario.js';
 import { fmt, nowMs, type Summary, summarize } from '../lib/stats.js';
 import type { BudgetWorkerInput, BudgetWorkerResult } from './budget-worker.js';

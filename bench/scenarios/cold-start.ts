@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
-import { createTestTable, startDynalite } from '../../test/support/dynalite.js';
+import { createTestTable, startDynalite } from '../../testing/dynalite.js';
 import { type LambdaBundle, synthesizeBundles } from '../lib/lambda-bundles.js';
 import type { Scenario, ScenarioReport, TargetCheck } from '../lib/scenario.js';
 import { fmt, nowMs, type Summary, summarize } from '../lib/stats.js';

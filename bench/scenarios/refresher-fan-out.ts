@@ -12,7 +12,7 @@ import { SqsBatchDispatcher } from '../../functions/adapters/sqs-batch-dispatche
 import { createRefreshHandler, type FanOutSummary } from '../../functions/refresh.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { lambdaContext } from '../../test/support/api-event.js';
-import { startSqsStub } from '../../test/support/sqs-stub.js';
+import { startSqsStub } from '../../testing/sqs-stub.js';
 import { withDiscardedStdout } from '../lib/quiet.js';
 import { nowMs, type Summary, summarize } from '../lib/stats.js';
 import type { BenchWorld } from '../lib/world.js';

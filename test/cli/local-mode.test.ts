@@ -9,7 +9,7 @@ import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js
 import { fingerprint } from '../../functions/core/fingerprint.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { LOCAL_TABLE_NAME, writeRuntimeInfo } from '../../local/runtime-info.js';
-import { createTestTable, type RunningDynalite, startDynalite } from '../support/dynalite.js';
+import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 import { registerSensitive } from '../support/leak-scan.js';
 import { assertNoLeak, cliRunner } from './helpers.js';
 

@@ -7,8 +7,8 @@ import { createTokenClient, TokenVendorClientError } from '../../client/index.js
 import { upsertClient } from '../../functions/adapters/file-credentials.js';
 import { writePolicyFile } from '../../local/policy.js';
 import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { until } from '../../testing/until.js';
 import { registerSensitive } from '../support/leak-scan.js';
-import { until } from '../support/until.js';
 
 /**
  * Consumers never see a rotation (issue 15): library consumers with the library's defaults keep calling

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertClient } from '../../functions/adapters/file-credentials.js';
 import { readGeneratedKey } from '../../local/policy.js';
 import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { until } from '../../testing/until.js';
 import { registerSensitive } from '../support/leak-scan.js';
-import { until } from '../support/until.js';
 
 /**
  * The secret-rotation procedure of docs/operations.md, run against local mode: Marketo keeps one secret

@@ -11,7 +11,7 @@ import { createTokenClient } from '../../client/index.js';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { readGeneratedKey, writePolicyFile } from '../../local/policy.js';
 import { startLocalVendor } from '../../local/server.js';
-import { createTestTable, startDynalite } from '../support/dynalite.js';
+import { createTestTable, startDynalite } from '../../testing/dynalite.js';
 import { captureText, registerSensitive } from '../support/leak-scan.js';
 
 const run = promisify(execFile);

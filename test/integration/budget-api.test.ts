@@ -7,8 +7,8 @@ import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createPermitService, permitRouteOf } from '../../functions/http/permit-request.js';
 import { createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { FakeClock } from '../../testing/clocks.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
-import { FakeClock } from '../support/fake-clock.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
 import { MemoryTokenStore } from '../support/memory-token-store.js';
 

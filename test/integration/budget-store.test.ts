@@ -8,8 +8,8 @@ import {
   PermitUnavailableError,
 } from '../../functions/core/budget/index.js';
 import { systemClock } from '../../functions/core/clock.js';
-import { type RunningDynalite, startDynalite } from '../support/dynalite.js';
-import { FakeClock } from '../support/fake-clock.js';
+import { FakeClock } from '../../testing/clocks.js';
+import { type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 
 // Two Custom Services of one Marketo instance: one registered with a REST URL, one with only Identity.
 const SYNC = {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoTokenStore, itemToRecord } from '../../functions/adapters/dynamo-token-store.js';
 import type { StoredToken, TokenRecord } from '../../functions/core/ports.js';
-import { createTestTable, type RunningDynalite, startDynalite } from '../support/dynalite.js';
+import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 
 const NOW = 1_750_000_000_000;
 const token = (suffix: string, expiresAt = NOW + 3_600_000): StoredToken => ({

@@ -17,8 +17,8 @@ import { HttpIdentityClient } from '../../functions/adapters/http-identity-clien
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 import { getTokenEvent, lambdaContext } from '../support/api-event.js';
-import { createTestTable, type RunningDynalite, startDynalite } from '../support/dynalite.js';
 import { MemoryCredentials } from '../support/fake-identity.js';
 import { findSecretWindows } from '../support/leak-scan.js';
 

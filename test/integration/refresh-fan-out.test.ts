@@ -5,9 +5,9 @@ import { SqsBatchDispatcher } from '../../functions/adapters/sqs-batch-dispatche
 import type { RefreshSummary } from '../../functions/core/token-vendor-api.js';
 import { createRefreshHandler, type FanOutSummary } from '../../functions/refresh.js';
 import { createTelemetry } from '../../functions/telemetry.js';
+import { type SqsStub, startSqsStub } from '../../testing/sqs-stub.js';
 import { startWorld, type World } from '../../testing/world.js';
 import { lambdaContext } from '../support/api-event.js';
-import { type SqsStub, startSqsStub } from '../support/sqs-stub.js';
 
 const CLIENTS = 24;
 

@@ -9,7 +9,7 @@ import {
   resolveLimits,
 } from '../../../functions/core/budget/index.js';
 import { StoreUnavailableError } from '../../../functions/core/errors.js';
-import { FakeClock } from '../../support/fake-clock.js';
+import { FakeClock } from '../../../testing/clocks.js';
 
 const HOST = '123-abc-456.mktorest.com';
 // 2026-12-01 20:00 UTC = 14:00 in Chicago: the quota resets at 2026-12-02T06:00Z.
