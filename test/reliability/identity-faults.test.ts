@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityFault } from '../../local/marketo-simulator.js';
-import { startWorld, type World } from '../../testing/world.js';
+import { describe, expect, test } from '../../testing/fixture.js';
+import type { World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
 import { registerSensitive } from '../support/leak-scan.js';
 import {
@@ -20,26 +20,17 @@ const BUDGET_MS = CALLER_BUDGET_MS;
 /** The token the simulator starts to send before resetting the connection: Marketo never issued it. */
 const PARTIAL_TOKEN = '00000000-0000-0000-0000-000000000000:sim';
 
-let world: World;
 let counter = 0;
-const newClient = (): string => {
+const newClient = (world: World): string => {
   counter += 1;
   const clientId = `identity-fault-${counter}`;
   world.register(clientId);
   return clientId;
 };
 
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world.stop();
-});
-
 /** A cold vend (nothing cached anywhere) while Identity misbehaves as `fault` for `times` calls. */
-async function coldVend(fault: IdentityFault | undefined, times = 100) {
-  const clientId = newClient();
+async function coldVend(world: World, fault: IdentityFault | undefined, times = 100) {
+  const clientId = newClient(world);
   if (fault) world.simulator.injectIdentityFault(fault, times, { clientId });
   const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
   const record = await world.store().get(clientId);
@@ -47,8 +38,10 @@ async function coldVend(fault: IdentityFault | undefined, times = 100) {
 }
 
 describe('Identity faults on a cold vend (no valid token anywhere)', () => {
-  it('answers 503 IdentityUnavailable within the budget when Identity never answers (timeout)', async () => {
-    const { answer, record, identityCalls } = await coldVend({ kind: 'hang' });
+  test('answers 503 IdentityUnavailable within the budget when Identity never answers (timeout)', async ({
+    world,
+  }) => {
+    const { answer, record, identityCalls } = await coldVend(world, { kind: 'hang' });
     expect(answer.status).toBe(503);
     expect(answer.body.error?.code).toBe('IdentityUnavailable');
     expect(answer.body.error?.message).toMatch(/Identity|wait budget/);
@@ -61,7 +54,9 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     expect(record?.lastError?.code).toBe('IdentityUnavailable');
   });
 
-  it('answers 503 IdentityUnavailable naming the refused connection when Identity is down', async () => {
+  test('answers 503 IdentityUnavailable naming the refused connection when Identity is down', async ({
+    world,
+  }) => {
     const clientId = `identity-refused-${++counter}`;
     const secret = `refused-secret-${counter}-${Date.now()}`;
     registerSensitive(secret);
@@ -78,26 +73,28 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     expect((await world.store().get(clientId))?.token).toBeUndefined();
   });
 
-  it('retries a connection reset mid-body and never stores the half-sent token', async () => {
-    const { answer, record, identityCalls } = await coldVend({ kind: 'reset-mid-body' }, 1);
+  test('retries a connection reset mid-body and never stores the half-sent token', async ({ world }) => {
+    const { answer, record, identityCalls } = await coldVend(world, { kind: 'reset-mid-body' }, 1);
     expect(answer.status).toBe(200);
     expect(answer.body.accessToken).not.toBe(PARTIAL_TOKEN);
     expect(identityCalls).toBe(2);
     expect(record?.token?.accessToken).toBe(answer.body.accessToken);
   });
 
-  it('answers 503 IdentityUnavailable when every answer is a connection reset mid-body', async () => {
-    const { answer, record, identityCalls } = await coldVend({ kind: 'reset-mid-body' });
+  test('answers 503 IdentityUnavailable when every answer is a connection reset mid-body', async ({
+    world,
+  }) => {
+    const { answer, record, identityCalls } = await coldVend(world, { kind: 'reset-mid-body' });
     expect(answer.status).toBe(503);
     expect(answer.body.error?.code).toBe('IdentityUnavailable');
     expect(identityCalls).toBeLessThanOrEqual(MAX_IDENTITY_ATTEMPTS);
     expect(record?.token).toBeUndefined();
   });
 
-  it.each([500, 502, 503])(
+  test.for([500, 502, 503])(
     'answers 503 IdentityUnavailable with bounded retries on HTTP %i',
-    async (status) => {
-      const { answer, record, identityCalls } = await coldVend({ kind: 'status', status });
+    async (status, { world }) => {
+      const { answer, record, identityCalls } = await coldVend(world, { kind: 'status', status });
       expect(answer.status).toBe(503);
       expect(answer.body.error?.code).toBe('IdentityUnavailable');
       expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
@@ -110,14 +107,16 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     },
   );
 
-  it('recovers with one retry from a single HTTP 502 with an HTML body', async () => {
-    const { answer, identityCalls } = await coldVend({ kind: 'status', status: 502, body: 'html' }, 1);
+  test('recovers with one retry from a single HTTP 502 with an HTML body', async ({ world }) => {
+    const { answer, identityCalls } = await coldVend(world, { kind: 'status', status: 502, body: 'html' }, 1);
     expect(answer.status).toBe(200);
     expect(identityCalls).toBe(2);
   });
 
-  it('gives up at once, passing Retry-After on, when Identity asks for a wait beyond the budget', async () => {
-    const clientId = newClient();
+  test('gives up at once, passing Retry-After on, when Identity asks for a wait beyond the budget', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     world.simulator.injectIdentityFault({ kind: 'status', status: 503, retryAfter: '30' }, 100, { clientId });
     const clock = new SleepRecordingClock(world.clock);
     const answer = await apiCaller(makeVendor(world, { clock }), BUDGET_MS)(getTokenEvent(clientId));
@@ -127,8 +126,10 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     expect(world.simulator.identityCalls(clientId)).toBe(1);
   });
 
-  it('answers 502 IdentityBadResponse and stores nothing on HTTP 200 with malformed JSON', async () => {
-    const { answer, record, identityCalls } = await coldVend({ kind: 'malformed-json' });
+  test('answers 502 IdentityBadResponse and stores nothing on HTTP 200 with malformed JSON', async ({
+    world,
+  }) => {
+    const { answer, record, identityCalls } = await coldVend(world, { kind: 'malformed-json' });
     expect(answer.status).toBe(502);
     expect(answer.body.error?.code).toBe('IdentityBadResponse');
     expect(answer.body.error?.message).toMatch(/not JSON/);
@@ -137,27 +138,34 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     expect(record?.lastError?.code).toBe('IdentityBadResponse');
   });
 
-  it('answers 502 IdentityBadResponse and stores nothing on HTTP 200 without access_token', async () => {
-    const { answer, record } = await coldVend({ kind: 'no-access-token' });
+  test('answers 502 IdentityBadResponse and stores nothing on HTTP 200 without access_token', async ({
+    world,
+  }) => {
+    const { answer, record } = await coldVend(world, { kind: 'no-access-token' });
     expect(answer.status).toBe(502);
     expect(answer.body.error?.code).toBe('IdentityBadResponse');
     expect(answer.body.error?.message).toMatch(/without an access_token/);
     expect(record?.token).toBeUndefined();
   });
 
-  it.each([
+  test.for([
     ['missing', null],
     ['negative', -5],
-  ])('answers 502 IdentityBadResponse and stores nothing when expires_in is %s', async (_label, value) => {
-    const { answer, record } = await coldVend({ kind: 'expires-in', value });
-    expect(answer.status).toBe(502);
-    expect(answer.body.error?.code).toBe('IdentityBadResponse');
-    expect(answer.body.error?.message).toMatch(/expires_in/);
-    expect(record?.token).toBeUndefined();
-  });
+  ] as const)(
+    'answers 502 IdentityBadResponse and stores nothing when expires_in is %s',
+    async ([, value], { world }) => {
+      const { answer, record } = await coldVend(world, { kind: 'expires-in', value });
+      expect(answer.status).toBe(502);
+      expect(answer.body.error?.code).toBe('IdentityBadResponse');
+      expect(answer.body.error?.message).toMatch(/expires_in/);
+      expect(record?.token).toBeUndefined();
+    },
+  );
 
-  it('answers 503 TokenRotating and caches nothing while Identity keeps answering expires_in 0', async () => {
-    const { answer, record } = await coldVend({ kind: 'expires-in', value: 0 });
+  test('answers 503 TokenRotating and caches nothing while Identity keeps answering expires_in 0', async ({
+    world,
+  }) => {
+    const { answer, record } = await coldVend(world, { kind: 'expires-in', value: 0 });
     expect(answer.status).toBe(503);
     expect(answer.body.error?.code).toBe('TokenRotating');
     expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
@@ -165,16 +173,18 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     expect(record?.token).toBeUndefined();
   });
 
-  it('asks again after a single expires_in 0 and serves the token with its real lifetime', async () => {
-    const { answer, record, identityCalls } = await coldVend({ kind: 'expires-in', value: 0 }, 1);
+  test('asks again after a single expires_in 0 and serves the token with its real lifetime', async ({
+    world,
+  }) => {
+    const { answer, record, identityCalls } = await coldVend(world, { kind: 'expires-in', value: 0 }, 1);
     expect(answer.status).toBe(200);
     expect(answer.body.expiresIn).toBeGreaterThan(3_500);
     expect(identityCalls).toBe(2);
     expect(record?.token?.expiresAt).toBeGreaterThan(world.clock.now() + 3_500_000);
   });
 
-  it('answers 502 CredentialsRejected after re-reading the secret once on HTTP 401', async () => {
-    const clientId = newClient();
+  test('answers 502 CredentialsRejected after re-reading the secret once on HTTP 401', async ({ world }) => {
+    const clientId = newClient(world);
     world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${counter}-${Date.now()}`);
     const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
     expect(answer.status).toBe(502);
@@ -186,13 +196,13 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     expect(record?.lastError?.code).toBe('CredentialsRejected');
   });
 
-  it.each([
+  test.for([
     ['606', 20],
     ['615', 5],
   ] as const)(
     'answers 503 after one call on Marketo rate limit %s, with Retry-After %s s',
-    async (code, retryAfter) => {
-      const { answer, identityCalls } = await coldVend({ kind: 'rate-limit', code });
+    async ([code, retryAfter], { world }) => {
+      const { answer, identityCalls } = await coldVend(world, { kind: 'rate-limit', code });
       expect(answer.status).toBe(503);
       expect(answer.body.error?.code).toBe('IdentityUnavailable');
       expect(answer.body.error?.message).toContain(`Marketo error ${code}`);
@@ -201,8 +211,10 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     },
   );
 
-  it('answers 503 with Retry-After until the daily quota resets on Marketo error 607', async () => {
-    const { answer, identityCalls } = await coldVend({ kind: 'rate-limit', code: '607' });
+  test('answers 503 with Retry-After until the daily quota resets on Marketo error 607', async ({
+    world,
+  }) => {
+    const { answer, identityCalls } = await coldVend(world, { kind: 'rate-limit', code: '607' });
     expect(answer.status).toBe(503);
     expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
     expect(Number(answer.headers['Retry-After'])).toBeGreaterThan(0);
@@ -210,8 +222,10 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     expect(identityCalls).toBe(1);
   });
 
-  it('answers 503 IdentityUnavailable with bounded retries on HTTP 429 without Retry-After', async () => {
-    const { answer, identityCalls } = await coldVend({ kind: 'status', status: 429 });
+  test('answers 503 IdentityUnavailable with bounded retries on HTTP 429 without Retry-After', async ({
+    world,
+  }) => {
+    const { answer, identityCalls } = await coldVend(world, { kind: 'status', status: 429 });
     expect(answer.status).toBe(503);
     expect(answer.headers['Retry-After']).toMatch(/^\d+$/);
     expect(answer.body.error?.code).toBe('IdentityUnavailable');
@@ -219,8 +233,10 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     expect(identityCalls).toBeLessThanOrEqual(MAX_IDENTITY_ATTEMPTS);
   });
 
-  it('answers 503 at the caller budget when Identity is slower, then serves its token without a new call', async () => {
-    const clientId = newClient();
+  test('answers 503 at the caller budget when Identity is slower, then serves its token without a new call', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     world.simulator.injectIdentityFault({ kind: 'delay', ms: 1_500 }, 1, { clientId });
     const vendor = makeVendor(world, { config: { identityTimeoutMs: 3_000, leaseDurationMs: 5_000 } });
     const impatient = await apiCaller(vendor, BUDGET_MS)(getTokenEvent(clientId, { maxWaitSeconds: '1' }));
@@ -254,10 +270,10 @@ const WARM_FAULTS: ReadonlyArray<readonly [string, IdentityFault]> = [
 ];
 
 describe.concurrent('Identity faults while a valid token is stored', () => {
-  it.each(WARM_FAULTS)(
+  test.for(WARM_FAULTS)(
     'keeps and keeps serving the stored token when a refresh meets %s',
-    async (_label, fault) => {
-      const clientId = newClient();
+    async ([, fault], { world }) => {
+      const clientId = newClient(world);
       const first = await makeVendor(world).getToken(clientId);
       const before = await world.store().get(clientId);
       world.simulator.injectIdentityFault(fault, 100, { clientId });
@@ -273,8 +289,8 @@ describe.concurrent('Identity faults while a valid token is stored', () => {
     },
   );
 
-  it('keeps and keeps serving the stored token when a refresh meets HTTP 401', async () => {
-    const clientId = newClient();
+  test('keeps and keeps serving the stored token when a refresh meets HTTP 401', async ({ world }) => {
+    const clientId = newClient(world);
     const first = await makeVendor(world).getToken(clientId);
     world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${counter}-${Date.now()}`);
     const error = await captureError(() => makeVendor(world).invalidate(clientId, first.accessToken));
