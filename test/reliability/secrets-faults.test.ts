@@ -1,7 +1,6 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
-import { startWorld, type World } from '../../testing/world.js';
+import { describe, expect, test as worldTest } from '../../testing/fixture.js';
+import type { World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
 import { registerSensitive } from '../support/leak-scan.js';
 import { apiCaller, LoopbackOnlyIdentity, makeVendor } from './harness.js';
@@ -9,41 +8,44 @@ import { apiCaller, LoopbackOnlyIdentity, makeVendor } from './harness.js';
 const PREFIX = 'marketo-token-vendor/clients/';
 const HOUR_MS = 3_600_000;
 
-let world: World;
-/** One SDK attempt, so a dead endpoint fails in milliseconds rather than after SDK back-off. */
-let oneShot: SecretsManagerClient;
+/**
+ * `credentials(cacheTtlMs?)`: a fresh Secrets Manager source on one SDK attempt, so a dead endpoint
+ * fails in milliseconds rather than after SDK back-off.
+ */
+const test = worldTest.extend(
+  'credentials',
+  { scope: 'file' },
+  async ({ world }, { onCleanup }): Promise<(cacheTtlMs?: number) => SecretsManagerCredentials> => {
+    const oneShot = world.secrets.createClient({ maxAttempts: 1 });
+    onCleanup(() => oneShot.destroy());
+    return (cacheTtlMs) =>
+      new SecretsManagerCredentials({
+        client: oneShot,
+        now: world.clock.now,
+        ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }),
+      });
+  },
+);
+
 let counter = 0;
-const newClient = (): string => {
+const newClient = (world: World): string => {
   counter += 1;
   const clientId = `secret-fault-${counter}`;
   world.register(clientId);
   return clientId;
 };
-const credentials = (cacheTtlMs?: number) =>
-  new SecretsManagerCredentials({
-    client: oneShot,
-    now: world.clock.now,
-    ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }),
-  });
 
-beforeAll(async () => {
-  world = await startWorld();
-  oneShot = world.secrets.createClient({ maxAttempts: 1 });
-});
-
-afterEach(() => {
+test.afterEach(({ world }) => {
   world.secrets.setDown(false);
   world.clock.offsetMs = 0;
 });
 
-afterAll(async () => {
-  oneShot.destroy();
-  await world.stop();
-});
-
 describe('Secrets Manager endpoint down', () => {
-  it('answers 503 CredentialsUnavailable with Retry-After and calls no Identity on a cold vend', async () => {
-    const clientId = newClient();
+  test('answers 503 CredentialsUnavailable with Retry-After and calls no Identity on a cold vend', async ({
+    world,
+    credentials,
+  }) => {
+    const clientId = newClient(world);
     world.secrets.setDown(true);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
       getTokenEvent(clientId),
@@ -56,8 +58,8 @@ describe('Secrets Manager endpoint down', () => {
     expect((await world.store().get(clientId))?.lastError?.code).toBe('CredentialsUnavailable');
   });
 
-  it('serves the stored token while Secrets Manager is down', async () => {
-    const clientId = newClient();
+  test('serves the stored token while Secrets Manager is down', async ({ world, credentials }) => {
+    const clientId = newClient(world);
     const first = await makeVendor(world).getToken(clientId);
     world.secrets.setDown(true);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
@@ -67,8 +69,11 @@ describe('Secrets Manager endpoint down', () => {
     expect(answer.body.accessToken).toBe(first.accessToken);
   });
 
-  it('answers 503 CredentialsUnavailable with Retry-After 2 when Secrets Manager throttles', async () => {
-    const clientId = newClient();
+  test('answers 503 CredentialsUnavailable with Retry-After 2 when Secrets Manager throttles', async ({
+    world,
+    credentials,
+  }) => {
+    const clientId = newClient(world);
     world.secrets.failNext('GetSecretValue', 'ThrottlingException', 5);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
       getTokenEvent(clientId),
@@ -81,7 +86,10 @@ describe('Secrets Manager endpoint down', () => {
 });
 
 describe('Secrets Manager content faults', () => {
-  it('answers 404 UnknownClient naming the missing secret, with no Identity call', async () => {
+  test('answers 404 UnknownClient naming the missing secret, with no Identity call', async ({
+    world,
+    credentials,
+  }) => {
     const clientId = `never-registered-${++counter}`;
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
       getTokenEvent(clientId),
@@ -92,7 +100,10 @@ describe('Secrets Manager content faults', () => {
     expect(world.simulator.identityCalls(clientId)).toBe(0);
   });
 
-  it('answers 502 CredentialsMisconfigured without quoting a secret that is not JSON', async () => {
+  test('answers 502 CredentialsMisconfigured without quoting a secret that is not JSON', async ({
+    world,
+    credentials,
+  }) => {
     const clientId = `not-json-${++counter}`;
     const raw = `client_secret=plain-text-secret-${counter}-${Date.now()}`;
     registerSensitive(raw);
@@ -106,9 +117,9 @@ describe('Secrets Manager content faults', () => {
     expect(answer.body.error?.message).not.toContain('plain-text-secret');
   });
 
-  it.each(['clientSecret', 'identityUrl', 'clientId'])(
+  test.for(['clientSecret', 'identityUrl', 'clientId'])(
     'answers 502 CredentialsMisconfigured naming the missing field %s',
-    async (field) => {
+    async (field, { world, credentials }) => {
       const clientId = `missing-field-${++counter}`;
       const record: Record<string, string> = {
         clientId,
@@ -130,7 +141,7 @@ describe('Secrets Manager content faults', () => {
 });
 
 describe('identityUrl off the allowlist or not https (SSRF)', () => {
-  it.each([
+  test.for([
     ['a host off the allowlist', 'https://metadata.invalid/identity', /not on the allowlist/],
     [
       'a look-alike host',
@@ -144,9 +155,9 @@ describe('identityUrl off the allowlist or not https (SSRF)', () => {
     ],
     ['plain http to loopback without the local-mode switch', 'http://127.0.0.1:9/identity', /must use https/],
     ['user info in the URL', 'https://user:pass@123-abc-456.mktorest.com/identity', /user info/],
-  ])(
+  ] as const)(
     'refuses %s with 502 CredentialsMisconfigured and sends nothing',
-    async (_label, identityUrl, reason) => {
+    async ([, identityUrl, reason], { world, credentials }) => {
       const clientId = `ssrf-${++counter}`;
       const clientSecret = `ssrf-secret-${counter}-${Date.now()}`;
       world.secrets.putClientSecret({ clientId, clientSecret, identityUrl });
@@ -166,8 +177,11 @@ describe('identityUrl off the allowlist or not https (SSRF)', () => {
 });
 
 describe('secret rotated while a token is cached', () => {
-  it('keeps serving the cached token with no Identity call and no secret read', async () => {
-    const clientId = newClient();
+  test('keeps serving the cached token with no Identity call and no secret read', async ({
+    world,
+    credentials,
+  }) => {
+    const clientId = newClient(world);
     const first = await makeVendor(world).getToken(clientId);
     const callsAfterWarmUp = world.simulator.identityCalls(clientId);
     const rotated = `rotated-secret-${counter}-${Date.now()}`;
@@ -187,8 +201,11 @@ describe('secret rotated while a token is cached', () => {
     expect(world.secrets.calls('GetSecretValue')).toBe(0);
   });
 
-  it('re-reads the rotated secret once when Identity rejects the cached one at the next expiry', async () => {
-    const clientId = newClient();
+  test('re-reads the rotated secret once when Identity rejects the cached one at the next expiry', async ({
+    world,
+    credentials,
+  }) => {
+    const clientId = newClient(world);
     const vendor = makeVendor(world, { credentials: credentials(10 * HOUR_MS) });
     const first = await vendor.getToken(clientId);
     const rotated = `rotated-secret-${counter}-${Date.now()}`;
