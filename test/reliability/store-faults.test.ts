@@ -1,39 +1,44 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
+import { describe, expect, test as worldTest } from '../../testing/fixture.js';
 import { until } from '../../testing/until.js';
-import { startWorld, type World } from '../../testing/world.js';
+import type { World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
 import { type DynamoFaultProxy, startDynamoFaultProxy, type ThrottleType } from './dynamo-proxy.js';
 import { apiCaller, closedPort, makeVendor, PausingIdentity } from './harness.js';
 
-let world: World;
-let proxy: DynamoFaultProxy;
+/**
+ * `proxy`: a fault proxy in front of the world's dynalite; `proxiedStore(maxAttempts)`: a store whose
+ * every request goes through it (`maxAttempts: 2` as the Lambdas use).
+ */
+const test = worldTest
+  .extend('proxy', { scope: 'file' }, async ({ world }, { onCleanup }): Promise<DynamoFaultProxy> => {
+    const proxy = await startDynamoFaultProxy(world.dynamo.endpoint);
+    onCleanup(() => proxy.stop());
+    return proxy;
+  })
+  .extend(
+    'proxiedStore',
+    { scope: 'file' },
+    async ({ world, proxy }): Promise<(maxAttempts?: number) => DynamoTokenStore> =>
+      (maxAttempts = 1) =>
+        new DynamoTokenStore({ client: proxy.client({ maxAttempts }), tableName: world.tableName }),
+  );
+
 let counter = 0;
-const newClient = (): string => {
+const newClient = (world: World): string => {
   counter += 1;
   const clientId = `store-fault-${counter}`;
   world.register(clientId);
   return clientId;
 };
 
-beforeAll(async () => {
-  world = await startWorld();
-  proxy = await startDynamoFaultProxy(world.dynamo.endpoint);
-});
-
-afterAll(async () => {
-  await proxy.stop();
-  await world.stop();
-});
-
-/** A store whose every request goes through the fault proxy; `maxAttempts: 2` as the Lambdas use. */
-const proxiedStore = (maxAttempts = 1) =>
-  new DynamoTokenStore({ client: proxy.client({ maxAttempts }), tableName: world.tableName });
-
 describe('DynamoDB endpoint down', () => {
-  it('still serves a cold vend by calling Identity without the lease when nothing listens', async () => {
-    const clientId = newClient();
+  test('still serves a cold vend by calling Identity without the lease when nothing listens', async ({
+    world,
+    proxy,
+  }) => {
+    const clientId = newClient(world);
     const unreachable = new DynamoTokenStore({
       client: proxy.client({ endpoint: `http://127.0.0.1:${await closedPort()}` }),
       tableName: world.tableName,
@@ -43,8 +48,12 @@ describe('DynamoDB endpoint down', () => {
     expect(world.simulator.identityCalls(clientId)).toBe(1);
   });
 
-  it('serves the token held in memory with no Identity call when the store goes down', async () => {
-    const clientId = newClient();
+  test('serves the token held in memory with no Identity call when the store goes down', async ({
+    world,
+    proxy,
+    proxiedStore,
+  }) => {
+    const clientId = newClient(world);
     const vendor = makeVendor(world, { store: proxiedStore() });
     const first = await vendor.getToken(clientId);
     const callsAfterWarmUp = world.simulator.identityCalls(clientId);
@@ -59,8 +68,12 @@ describe('DynamoDB endpoint down', () => {
     expect(world.simulator.identityCalls(clientId) - callsAfterWarmUp).toBe(0);
   });
 
-  it('gives a fresh instance the same valid token from Identity when the store goes down', async () => {
-    const clientId = newClient();
+  test('gives a fresh instance the same valid token from Identity when the store goes down', async ({
+    world,
+    proxy,
+    proxiedStore,
+  }) => {
+    const clientId = newClient(world);
     const first = await makeVendor(world).getToken(clientId);
     proxy.setDown(true);
     try {
@@ -75,10 +88,10 @@ describe('DynamoDB endpoint down', () => {
 });
 
 describe('DynamoDB throttling', () => {
-  it.each<ThrottleType>(['ProvisionedThroughputExceededException', 'ThrottlingException'])(
+  test.for<ThrottleType>(['ProvisionedThroughputExceededException', 'ThrottlingException'])(
     'rides out one %s with the SDK retry and stores the token under the lease',
-    async (type) => {
-      const clientId = newClient();
+    async (type, { world, proxy, proxiedStore }) => {
+      const clientId = newClient(world);
       const throttledBefore = proxy.throttled;
       proxy.throttleNext(1, type);
       const answer = await apiCaller(makeVendor(world, { store: proxiedStore(2) }))(getTokenEvent(clientId));
@@ -91,10 +104,10 @@ describe('DynamoDB throttling', () => {
     },
   );
 
-  it.each<ThrottleType>(['ProvisionedThroughputExceededException', 'ThrottlingException'])(
+  test.for<ThrottleType>(['ProvisionedThroughputExceededException', 'ThrottlingException'])(
     'serves a cold vend from Identity and writes nothing while every request meets %s',
-    async (type) => {
-      const clientId = newClient();
+    async (type, { world, proxy, proxiedStore }) => {
+      const clientId = newClient(world);
       proxy.throttleNext(1_000, type);
       try {
         const answer = await apiCaller(makeVendor(world, { store: proxiedStore(2) }))(
@@ -111,8 +124,8 @@ describe('DynamoDB throttling', () => {
 });
 
 describe('DynamoDB conditional-check races', () => {
-  it('lets exactly one of 12 instances racing on a missing item call Identity', async () => {
-    const clientId = newClient();
+  test('lets exactly one of 12 instances racing on a missing item call Identity', async ({ world }) => {
+    const clientId = newClient(world);
     const vendors = Array.from({ length: 12 }, () => makeVendor(world));
     const tokens = await Promise.all(vendors.map((vendor) => vendor.getToken(clientId)));
     expect(world.simulator.identityCalls(clientId)).toBe(1);
@@ -123,8 +136,8 @@ describe('DynamoDB conditional-check races', () => {
     expect(record?.lease).toBeUndefined();
   });
 
-  it('drops the late write of a holder whose lease was taken over while it stalled', async () => {
-    const clientId = newClient();
+  test('drops the late write of a holder whose lease was taken over while it stalled', async ({ world }) => {
+    const clientId = newClient(world);
     const config = { leaseDurationMs: 400, defaultMaxWaitMs: 4_000 };
     const stalled = makeVendor(world, {
       config,
@@ -152,8 +165,10 @@ describe('DynamoDB conditional-check races', () => {
 });
 
 describe('DynamoDB item written by an older version', () => {
-  it('treats an item missing token fields as no token, fetches once and rewrites it whole', async () => {
-    const clientId = newClient();
+  test('treats an item missing token fields as no token, fetches once and rewrites it whole', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     await world.dynamo.client.send(
       new PutItemCommand({
         TableName: world.tableName,
@@ -173,8 +188,10 @@ describe('DynamoDB item written by an older version', () => {
     expect(Item?.accessToken?.S).toBe(answer.body.accessToken);
   });
 
-  it('serves a complete older item without version or ttl, and invalidates it by compare-and-swap', async () => {
-    const clientId = newClient();
+  test('serves a complete older item without version or ttl, and invalidates it by compare-and-swap', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     const current = await makeVendor(world).getToken(clientId);
     const now = world.clock.now();
     await world.dynamo.client.send(
