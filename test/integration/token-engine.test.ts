@@ -1,37 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { describe, expect, test } from '../../testing/fixture.js';
 import { startWorld, type World } from '../../testing/world.js';
 import { getTokenEvent, lambdaContext } from '../support/api-event.js';
 
 const HOUR_MS = 3_600_000;
 
-let world: World;
 let clientCounter = 0;
 /** A fresh client per test keeps tests independent inside one shared world. */
-const newClient = (prefix = 'client'): string => {
+const newClient = (world: World, prefix = 'client'): string => {
   clientCounter += 1;
   const clientId = `${prefix}-${clientCounter}`;
   world.register(clientId);
   return clientId;
 };
 
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world.stop();
-});
-
-beforeEach(() => {
+test.beforeEach(({ world }) => {
   world.clock.offsetMs = 0;
   world.simulator.clearFaults();
 });
 
-const apiHandler = () => {
+const apiHandler = (world: World) => {
   const telemetry = createTelemetry('token-engine-it');
   const vendor = world.vendor({ logger: coreLogger(telemetry.logger) });
   const handler = createVendHandler({ vendor, telemetry });
@@ -42,8 +33,8 @@ const apiHandler = () => {
 };
 
 describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Marketo simulator', () => {
-  it('fetches and stores a token on the first vend', async () => {
-    const clientId = newClient();
+  test('fetches and stores a token on the first vend', async ({ world }) => {
+    const clientId = newClient(world);
     const token = await world.vendor().getToken(clientId);
     expect(token.source).toBe('identity');
     const record = await world.store().get(clientId);
@@ -53,8 +44,8 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect(world.simulator.identityCalls(clientId)).toBe(1);
   });
 
-  it('serves a fresh instance from the store with no Identity call', async () => {
-    const clientId = newClient();
+  test('serves a fresh instance from the store with no Identity call', async ({ world }) => {
+    const clientId = newClient(world);
     await world.vendor().getToken(clientId);
     const callsAfterWarmUp = world.simulator.identityCalls(clientId);
     const token = await world.vendor().getToken(clientId);
@@ -62,8 +53,10 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect(world.simulator.identityCalls(clientId) - callsAfterWarmUp).toBe(0);
   });
 
-  it('makes exactly 1 Identity call for 200 concurrent vends over 8 instances on an expired token', async () => {
-    const clientId = newClient();
+  test('makes exactly 1 Identity call for 200 concurrent vends over 8 instances on an expired token', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     await world.vendor().getToken(clientId);
     world.clock.offsetMs = HOUR_MS + 1_000;
     world.simulator.setLatency(50);
@@ -77,8 +70,8 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect(Math.min(...tokens.map((t) => t.expiresInSeconds))).toBeGreaterThan(3500);
   });
 
-  it('takes over after the lease of a crashed holder lapses, with one Identity call', async () => {
-    const clientId = newClient();
+  test('takes over after the lease of a crashed holder lapses, with one Identity call', async ({ world }) => {
+    const clientId = newClient(world);
     const leaseUntil = world.clock.now() + 1_500;
     await world.store().acquireLease(clientId, undefined, { owner: 'crashed-lambda', leaseUntil }, 0);
     const token = await world
@@ -90,8 +83,8 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect((await world.store().get(clientId))?.lease).toBeUndefined();
   });
 
-  it('waits out a near-expiry token and returns the next one', async () => {
-    const clientId = newClient();
+  test('waits out a near-expiry token and returns the next one', async ({ world }) => {
+    const clientId = newClient(world);
     const first = await world.vendor().getToken(clientId);
     world.clock.offsetMs = first.expiresAt - Date.now() - 2_000;
     const next = await world.vendor({ config: { rotationGuardSeconds: 1 } }).getToken(clientId, {
@@ -103,8 +96,8 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect(world.simulator.identityCalls(clientId)).toBe(2);
   });
 
-  it('makes 1 Identity call for 50 concurrent invalidations of the same dead token', async () => {
-    const clientId = newClient();
+  test('makes 1 Identity call for 50 concurrent invalidations of the same dead token', async ({ world }) => {
+    const clientId = newClient(world);
     const first = await world.vendor().getToken(clientId);
     world.simulator.revokeToken(clientId);
     const vendors = Array.from({ length: 5 }, () => world.vendor());
@@ -118,11 +111,13 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect(results[0].accessToken).not.toBe(first.accessToken);
   });
 
-  it('re-reads the secret once on bad credentials, then answers 502 CredentialsRejected', async () => {
-    const clientId = newClient();
+  test('re-reads the secret once on bad credentials, then answers 502 CredentialsRejected', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     world.simulator.setClientSecret(clientId, 'rotated-in-marketo-but-not-in-secrets-manager');
     world.secrets.resetCalls();
-    const vend = apiHandler();
+    const vend = apiHandler(world);
     const result = await vend(getTokenEvent(clientId));
     expect(result.status).toBe(502);
     expect(result.body).toEqual({ error: { code: 'CredentialsRejected', message: expect.any(String) } });
@@ -130,25 +125,27 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect(world.simulator.identityCalls(clientId)).toBe(2);
   });
 
-  it('serves a valid cached token while Identity is down', async () => {
-    const clientId = newClient();
+  test('serves a valid cached token while Identity is down', async ({ world }) => {
+    const clientId = newClient(world);
     await world.vendor().getToken(clientId);
     world.simulator.injectIdentityFault({ kind: 'status', status: 503 }, 100);
-    const vend = apiHandler();
+    const vend = apiHandler(world);
     const result = await vend(getTokenEvent(clientId));
     expect(result.status).toBe(200);
     expect(world.simulator.identityCalls(clientId)).toBe(1);
   });
 
-  it('answers 404 UnknownClient for a client with no secret', async () => {
-    const result = await apiHandler()(getTokenEvent('never-registered'));
+  test('answers 404 UnknownClient for a client with no secret', async ({ world }) => {
+    const result = await apiHandler(world)(getTokenEvent('never-registered'));
     expect(result.status).toBe(404);
     expect(result.body.error.code).toBe('UnknownClient');
   });
 
-  it('writes no item to DynamoDB for vends and invalidations of unregistered client ids', async () => {
+  test('writes no item to DynamoDB for vends and invalidations of unregistered client ids', async ({
+    world,
+  }) => {
     const ids = Array.from({ length: 5 }, (_, i) => `bogus-${randomUUID()}-${i}`);
-    const vend = apiHandler();
+    const vend = apiHandler(world);
     for (const clientId of ids) expect((await vend(getTokenEvent(clientId))).status).toBe(404);
     await expect(world.vendor().invalidate(ids[0], 'some-token:ab')).rejects.toMatchObject({
       code: 'UnknownClient',
@@ -156,8 +153,10 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     for (const clientId of ids) expect(await world.store().get(clientId)).toBeUndefined();
   });
 
-  it('makes 1 Identity call for 30 invalidations in a row of a token Marketo still accepts', async () => {
-    const clientId = newClient();
+  test('makes 1 Identity call for 30 invalidations in a row of a token Marketo still accepts', async ({
+    world,
+  }) => {
+    const clientId = newClient(world);
     const first = await world.vendor().getToken(clientId);
     for (let i = 0; i < 30; i += 1) {
       const result = await world.vendor().invalidate(clientId, first.accessToken);
@@ -167,20 +166,21 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     expect((await world.store().get(clientId))?.token?.reconfirmedAt).toEqual(expect.any(Number));
   });
 
-  it.each([
+  test.for([
     ['a malformed client id', getTokenEvent('bad id!')],
     ['a malformed minValidity', getTokenEvent('client-x', { minValidity: '-5' })],
     ['a minValidity beyond a token lifetime', getTokenEvent('client-x', { minValidity: '4000' })],
-  ])('answers 400 InvalidRequest for %s', async (_label, event) => {
-    const result = await apiHandler()(event);
+  ] as const)('answers 400 InvalidRequest for %s', async ([, event], { world }) => {
+    const result = await apiHandler(world)(event);
     expect(result.status).toBe(400);
     expect(result.body.error.code).toBe('InvalidRequest');
   });
 
-  it('summarises a refresher sweep over 50 clients: missing, valid and expiring', {
+  test('summarises a refresher sweep over 50 clients: missing, valid and expiring', {
     // Real work (60 Identity calls, a real 8 s wait): a few seconds idle; the bound holds ten times slower.
     timeout: 120_000,
   }, async () => {
+    // A world of its own, not the fixture's: the test counts every Identity call its world has seen.
     const local = await startWorld();
     // Real sockets, so real time: an Identity attempt that outlives its timeout is retried and counted
     // twice; with every core busy a loopback call took over the default 5 s.
