@@ -1,29 +1,30 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { SqsBatchDispatcher } from '../../functions/adapters/sqs-batch-dispatcher.js';
 import type { RefreshSummary } from '../../functions/core/token-vendor-api.js';
 import { createRefreshHandler, type FanOutSummary } from '../../functions/refresh.js';
 import { createTelemetry } from '../../functions/telemetry.js';
+import { describe, expect, test as worldTest } from '../../testing/fixture.js';
 import { type SqsStub, startSqsStub } from '../../testing/sqs-stub.js';
-import { startWorld, type World } from '../../testing/world.js';
+import type { World } from '../../testing/world.js';
 import { lambdaContext } from '../support/api-event.js';
 
 const CLIENTS = 24;
 
-let world: World;
-let sqs: SqsStub;
-
-beforeAll(async () => {
-  [world, sqs] = await Promise.all([startWorld(), startSqsStub()]);
-  // 24 clients, 5 batches of 5: the fan-out's shape at a tenth of the work, so the test's real-time timeout
-  // holds on a busy machine (240 clients took 10 s idle and over 30 s with every core busy).
-  for (let i = 0; i < CLIENTS; i += 1) world.register(`fan-${String(i).padStart(3, '0')}`);
-});
-
-afterAll(async () => {
-  await Promise.all([world.stop(), sqs.stop()]);
-});
+/** `fanWorld`: the world with the file's clients registered; `sqs`: the loopback SQS stub. */
+const test = worldTest
+  .extend('fanWorld', { scope: 'file' }, async ({ world }): Promise<World> => {
+    // 24 clients, 5 batches of 5: the fan-out's shape at a tenth of the work, so the test's real-time
+    // timeout holds on a busy machine (240 clients took 10 s idle and over 30 s with every core busy).
+    for (let i = 0; i < CLIENTS; i += 1) world.register(`fan-${String(i).padStart(3, '0')}`);
+    return world;
+  })
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  .extend('sqs', { scope: 'file' }, async ({}, { onCleanup }): Promise<SqsStub> => {
+    const sqs = await startSqsStub();
+    onCleanup(() => sqs.stop());
+    return sqs;
+  });
 
 const sqsEvent = (bodies: readonly string[]): SQSEvent => ({
   Records: bodies.map((body, i) => ({
@@ -47,9 +48,9 @@ const sqsEvent = (bodies: readonly string[]): SQSEvent => ({
 const PATIENT = { identityTimeoutMs: 20_000, leaseDurationMs: 40_000 };
 
 describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
-  it('queues batches past the threshold, and workers sweeping them refresh every client once', {
+  test('queues batches past the threshold, and workers sweeping them refresh every client once', {
     timeout: 120_000,
-  }, async () => {
+  }, async ({ fanWorld: world, sqs }) => {
     const credentials = new SecretsManagerCredentials({ client: world.secrets.client });
     const handler = createRefreshHandler({
       vendor: world.vendor({ config: PATIENT }),
@@ -75,7 +76,7 @@ describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
     }
   });
 
-  it('sweeps by itself at or below the threshold', { timeout: 120_000 }, async () => {
+  test('sweeps by itself at or below the threshold', { timeout: 120_000 }, async ({ fanWorld: world }) => {
     const credentials = new SecretsManagerCredentials({ client: world.secrets.client });
     const handler = createRefreshHandler({
       vendor: world.vendor({ config: PATIENT }),
@@ -91,7 +92,7 @@ describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
     expect(summary).toMatchObject({ clients: CLIENTS, valid: CLIENTS, failed: 0 });
   });
 
-  it('drops a malformed batch message without failing the others', async () => {
+  test('drops a malformed batch message without failing the others', async ({ fanWorld: world }) => {
     const handler = createRefreshHandler({
       vendor: world.vendor(),
       telemetry: createTelemetry('fan-out-it'),
@@ -103,7 +104,7 @@ describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
     expect(response.batchItemFailures).toEqual([]);
   });
 
-  it('fails the scheduled run when SQS refuses a batch, so the schedule retries', async () => {
+  test('fails the scheduled run when SQS refuses a batch, so the schedule retries', async ({ sqs }) => {
     sqs.refuseNext(1);
     const dispatcher = new SqsBatchDispatcher({ client: sqs.client, queueUrl: 'http://queue' });
     await expect(dispatcher.dispatch([[{ clientId: 'x' }]])).rejects.toThrow(/1 of 1 messages refused/);
