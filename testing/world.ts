@@ -114,6 +114,8 @@ export interface World<C extends Clock = SkewableClock> {
   readonly clients: { readonly dynamo: DynamoDBClient; readonly secrets: SecretsManagerClient };
   /** Registers a client in Secrets Manager and the simulator (random secret, leak-scanned); returns its record. */
   register(clientId: string, options?: { readonly instance?: string }): ClientCredentials;
+  /** Registers a client under a name no other test of this world uses (`${prefix}-${n}`); returns its id. */
+  newClient(prefix?: string): string;
   /** A new vendor instance, as a fresh Lambda would have. */
   vendor(options?: VendorOptions): TokenVendor;
   /** A token store on the world's table. */
@@ -149,6 +151,19 @@ export async function startWorld(options: WorldOptions = {}): Promise<World<Cloc
   const store = (): DynamoTokenStore => new DynamoTokenStore({ client: clients.dynamo, tableName });
   const vendorDefaults = options.vendorDefaults ?? LOOPBACK_VENDOR_CONFIG;
   let instances = 0;
+  let clientsRegistered = 0;
+  const register: World['register'] = (clientId, registration = {}) => {
+    const record: ClientCredentials = {
+      clientId,
+      clientSecret: `loopback-secret-${randomUUID()}`,
+      identityUrl: simulator.identityUrl,
+      ...(registration.instance === undefined ? {} : { instance: registration.instance }),
+    };
+    registerSensitive(record.clientSecret);
+    simulator.addClient({ clientId, clientSecret: record.clientSecret });
+    secrets.putClientSecret(record);
+    return record;
+  };
   return {
     clock,
     dynamo,
@@ -157,17 +172,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<World<Cloc
     tableName,
     clients,
     store,
-    register(clientId, registration = {}) {
-      const record: ClientCredentials = {
-        clientId,
-        clientSecret: `loopback-secret-${randomUUID()}`,
-        identityUrl: simulator.identityUrl,
-        ...(registration.instance === undefined ? {} : { instance: registration.instance }),
-      };
-      registerSensitive(record.clientSecret);
-      simulator.addClient({ clientId, clientSecret: record.clientSecret });
-      secrets.putClientSecret(record);
-      return record;
+    register,
+    newClient(prefix = 'client') {
+      clientsRegistered += 1;
+      const clientId = `${prefix}-${clientsRegistered}`;
+      register(clientId);
+      return clientId;
     },
     vendor(vendor = {}) {
       instances += 1;

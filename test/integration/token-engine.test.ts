@@ -8,15 +8,6 @@ import { getTokenEvent, lambdaContext } from '../support/api-event.js';
 
 const HOUR_MS = 3_600_000;
 
-let clientCounter = 0;
-/** A fresh client per test keeps tests independent inside one shared world. */
-const newClient = (world: World, prefix = 'client'): string => {
-  clientCounter += 1;
-  const clientId = `${prefix}-${clientCounter}`;
-  world.register(clientId);
-  return clientId;
-};
-
 test.beforeEach(({ world }) => {
   world.clock.offsetMs = 0;
   world.simulator.clearFaults();
@@ -34,7 +25,7 @@ const apiHandler = (world: World) => {
 
 describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Marketo simulator', () => {
   test('fetches and stores a token on the first vend', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     const token = await world.vendor().getToken(clientId);
     expect(token.source).toBe('identity');
     const record = await world.store().get(clientId);
@@ -45,7 +36,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   });
 
   test('serves a fresh instance from the store with no Identity call', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     await world.vendor().getToken(clientId);
     const callsAfterWarmUp = world.simulator.identityCalls(clientId);
     const token = await world.vendor().getToken(clientId);
@@ -56,7 +47,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   test('makes exactly 1 Identity call for 200 concurrent vends over 8 instances on an expired token', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     await world.vendor().getToken(clientId);
     world.clock.offsetMs = HOUR_MS + 1_000;
     world.simulator.setLatency(50);
@@ -71,7 +62,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   });
 
   test('takes over after the lease of a crashed holder lapses, with one Identity call', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     const leaseUntil = world.clock.now() + 1_500;
     await world.store().acquireLease(clientId, undefined, { owner: 'crashed-lambda', leaseUntil }, 0);
     const token = await world
@@ -84,7 +75,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   });
 
   test('waits out a near-expiry token and returns the next one', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     const first = await world.vendor().getToken(clientId);
     world.clock.offsetMs = first.expiresAt - Date.now() - 2_000;
     const next = await world.vendor({ config: { rotationGuardSeconds: 1 } }).getToken(clientId, {
@@ -97,7 +88,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   });
 
   test('makes 1 Identity call for 50 concurrent invalidations of the same dead token', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     const first = await world.vendor().getToken(clientId);
     world.simulator.revokeToken(clientId);
     const vendors = Array.from({ length: 5 }, () => world.vendor());
@@ -114,7 +105,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   test('re-reads the secret once on bad credentials, then answers 502 CredentialsRejected', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     world.simulator.setClientSecret(clientId, 'rotated-in-marketo-but-not-in-secrets-manager');
     world.secrets.resetCalls();
     const vend = apiHandler(world);
@@ -126,7 +117,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   });
 
   test('serves a valid cached token while Identity is down', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     await world.vendor().getToken(clientId);
     world.simulator.injectIdentityFault({ kind: 'status', status: 503 }, 100);
     const vend = apiHandler(world);
@@ -156,7 +147,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   test('makes 1 Identity call for 30 invalidations in a row of a token Marketo still accepts', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient();
     const first = await world.vendor().getToken(clientId);
     for (let i = 0; i < 30; i += 1) {
       const result = await world.vendor().invalidate(clientId, first.accessToken);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IdentityFault } from '../../local/marketo-simulator.js';
 import { describe, expect, test } from '../../testing/fixture.js';
 import type { World } from '../../testing/world.js';
@@ -20,17 +21,9 @@ const BUDGET_MS = CALLER_BUDGET_MS;
 /** The token the simulator starts to send before resetting the connection: Marketo never issued it. */
 const PARTIAL_TOKEN = '00000000-0000-0000-0000-000000000000:sim';
 
-let counter = 0;
-const newClient = (world: World): string => {
-  counter += 1;
-  const clientId = `identity-fault-${counter}`;
-  world.register(clientId);
-  return clientId;
-};
-
 /** A cold vend (nothing cached anywhere) while Identity misbehaves as `fault` for `times` calls. */
 async function coldVend(world: World, fault: IdentityFault | undefined, times = 100) {
-  const clientId = newClient(world);
+  const clientId = world.newClient('identity-fault');
   if (fault) world.simulator.injectIdentityFault(fault, times, { clientId });
   const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
   const record = await world.store().get(clientId);
@@ -57,8 +50,8 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
   test('answers 503 IdentityUnavailable naming the refused connection when Identity is down', async ({
     world,
   }) => {
-    const clientId = `identity-refused-${++counter}`;
-    const secret = `refused-secret-${counter}-${Date.now()}`;
+    const clientId = `identity-refused-${randomUUID()}`;
+    const secret = `refused-secret-${randomUUID()}`;
     registerSensitive(secret);
     world.secrets.putClientSecret({
       clientId,
@@ -116,7 +109,7 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
   test('gives up at once, passing Retry-After on, when Identity asks for a wait beyond the budget', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('identity-fault');
     world.simulator.injectIdentityFault({ kind: 'status', status: 503, retryAfter: '30' }, 100, { clientId });
     const clock = new SleepRecordingClock(world.clock);
     const answer = await apiCaller(makeVendor(world, { clock }), BUDGET_MS)(getTokenEvent(clientId));
@@ -184,8 +177,8 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
   });
 
   test('answers 502 CredentialsRejected after re-reading the secret once on HTTP 401', async ({ world }) => {
-    const clientId = newClient(world);
-    world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${counter}-${Date.now()}`);
+    const clientId = world.newClient('identity-fault');
+    world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${randomUUID()}`);
     const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
     expect(answer.status).toBe(502);
     expect(answer.body.error?.code).toBe('CredentialsRejected');
@@ -236,7 +229,7 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
   test('answers 503 at the caller budget when Identity is slower, then serves its token without a new call', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('identity-fault');
     world.simulator.injectIdentityFault({ kind: 'delay', ms: 1_500 }, 1, { clientId });
     const vendor = makeVendor(world, { config: { identityTimeoutMs: 3_000, leaseDurationMs: 5_000 } });
     const impatient = await apiCaller(vendor, BUDGET_MS)(getTokenEvent(clientId, { maxWaitSeconds: '1' }));
@@ -273,7 +266,7 @@ describe.concurrent('Identity faults while a valid token is stored', () => {
   test.for(WARM_FAULTS)(
     'keeps and keeps serving the stored token when a refresh meets %s',
     async ([, fault], { world }) => {
-      const clientId = newClient(world);
+      const clientId = world.newClient('identity-fault');
       const first = await makeVendor(world).getToken(clientId);
       const before = await world.store().get(clientId);
       world.simulator.injectIdentityFault(fault, 100, { clientId });
@@ -290,9 +283,9 @@ describe.concurrent('Identity faults while a valid token is stored', () => {
   );
 
   test('keeps and keeps serving the stored token when a refresh meets HTTP 401', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('identity-fault');
     const first = await makeVendor(world).getToken(clientId);
-    world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${counter}-${Date.now()}`);
+    world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${randomUUID()}`);
     const error = await captureError(() => makeVendor(world).invalidate(clientId, first.accessToken));
     expect(error.name).toBe('CredentialsRejected');
     expect((await world.store().get(clientId))?.token?.accessToken).toBe(first.accessToken);

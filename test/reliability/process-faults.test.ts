@@ -2,7 +2,7 @@ import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.j
 import type { TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
 import { describe, expect, test } from '../../testing/fixture.js';
 import { until } from '../../testing/until.js';
-import { startWorld, type World } from '../../testing/world.js';
+import { startWorld } from '../../testing/world.js';
 import { captureError, FreezableIdentity, makeVendor, SkewedClock } from './harness.js';
 
 /**
@@ -18,19 +18,11 @@ const SKEW_ALLOWANCE: Partial<TokenVendorConfig> = {
 };
 const SKEWS_MS = [-2_000, 0, 2_000];
 
-let counter = 0;
-const newClient = (world: World, prefix = 'process-fault'): string => {
-  counter += 1;
-  const clientId = `${prefix}-${counter}`;
-  world.register(clientId);
-  return clientId;
-};
-
 describe('lease holder killed mid-refresh', () => {
   test('lets another instance take over once the lease lapses, with one Identity call at Marketo', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('process-fault');
     const frozen = new FreezableIdentity();
     frozen.frozen.add(clientId);
     const config = { leaseDurationMs: 800 };
@@ -59,7 +51,7 @@ describe('clock skew of ±2 s between instances', () => {
   test('rotates an expiring token with at most one extra Identity call across instances skewed -2, 0 and +2 s', {
     timeout: 20_000,
   }, async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('process-fault');
     const first = await makeVendor(world).getToken(clientId);
     world.simulator.resetCounters();
     // 7.5 s before the true expiry: even the fast clock sees more than the rotation guard left.
@@ -90,7 +82,7 @@ describe('clock skew of ±2 s between instances', () => {
   test('never serves a token that really expired, even when its writer ran 2 s fast and its reader 2 s slow', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('process-fault');
     const fastWriter = makeVendor(world, {
       clock: new SkewedClock(world.clock, 2_000),
       config: SKEW_ALLOWANCE,

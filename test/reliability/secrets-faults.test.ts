@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { describe, expect, test as worldTest } from '../../testing/fixture.js';
-import type { World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
 import { registerSensitive } from '../support/leak-scan.js';
 import { apiCaller, LoopbackOnlyIdentity, makeVendor } from './harness.js';
@@ -27,14 +27,6 @@ const test = worldTest.extend(
   },
 );
 
-let counter = 0;
-const newClient = (world: World): string => {
-  counter += 1;
-  const clientId = `secret-fault-${counter}`;
-  world.register(clientId);
-  return clientId;
-};
-
 test.afterEach(({ world }) => {
   world.secrets.setDown(false);
   world.clock.offsetMs = 0;
@@ -45,7 +37,7 @@ describe('Secrets Manager endpoint down', () => {
     world,
     credentials,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('secret-fault');
     world.secrets.setDown(true);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
       getTokenEvent(clientId),
@@ -59,7 +51,7 @@ describe('Secrets Manager endpoint down', () => {
   });
 
   test('serves the stored token while Secrets Manager is down', async ({ world, credentials }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('secret-fault');
     const first = await makeVendor(world).getToken(clientId);
     world.secrets.setDown(true);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
@@ -73,7 +65,7 @@ describe('Secrets Manager endpoint down', () => {
     world,
     credentials,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('secret-fault');
     world.secrets.failNext('GetSecretValue', 'ThrottlingException', 5);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
       getTokenEvent(clientId),
@@ -90,7 +82,7 @@ describe('Secrets Manager content faults', () => {
     world,
     credentials,
   }) => {
-    const clientId = `never-registered-${++counter}`;
+    const clientId = `never-registered-${randomUUID()}`;
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
       getTokenEvent(clientId),
     );
@@ -104,8 +96,8 @@ describe('Secrets Manager content faults', () => {
     world,
     credentials,
   }) => {
-    const clientId = `not-json-${++counter}`;
-    const raw = `client_secret=plain-text-secret-${counter}-${Date.now()}`;
+    const clientId = `not-json-${randomUUID()}`;
+    const raw = `client_secret=plain-text-secret-${randomUUID()}`;
     registerSensitive(raw);
     world.secrets.putRawSecret(`${PREFIX}${clientId}`, { secretString: raw });
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
@@ -120,10 +112,10 @@ describe('Secrets Manager content faults', () => {
   test.for(['clientSecret', 'identityUrl', 'clientId'])(
     'answers 502 CredentialsMisconfigured naming the missing field %s',
     async (field, { world, credentials }) => {
-      const clientId = `missing-field-${++counter}`;
+      const clientId = `missing-field-${randomUUID()}`;
       const record: Record<string, string> = {
         clientId,
-        clientSecret: `secret-${counter}-${Date.now()}`,
+        clientSecret: `secret-${randomUUID()}`,
         identityUrl: world.simulator.identityUrl,
       };
       registerSensitive(record.clientSecret);
@@ -158,8 +150,8 @@ describe('identityUrl off the allowlist or not https (SSRF)', () => {
   ] as const)(
     'refuses %s with 502 CredentialsMisconfigured and sends nothing',
     async ([, identityUrl, reason], { world, credentials }) => {
-      const clientId = `ssrf-${++counter}`;
-      const clientSecret = `ssrf-secret-${counter}-${Date.now()}`;
+      const clientId = `ssrf-${randomUUID()}`;
+      const clientSecret = `ssrf-secret-${randomUUID()}`;
       world.secrets.putClientSecret({ clientId, clientSecret, identityUrl });
       const guard = new LoopbackOnlyIdentity();
       const vendor = makeVendor(world, {
@@ -181,10 +173,10 @@ describe('secret rotated while a token is cached', () => {
     world,
     credentials,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('secret-fault');
     const first = await makeVendor(world).getToken(clientId);
     const callsAfterWarmUp = world.simulator.identityCalls(clientId);
-    const rotated = `rotated-secret-${counter}-${Date.now()}`;
+    const rotated = `rotated-secret-${randomUUID()}`;
     world.simulator.setClientSecret(clientId, rotated);
     world.secrets.putClientSecret({
       clientId,
@@ -205,10 +197,10 @@ describe('secret rotated while a token is cached', () => {
     world,
     credentials,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('secret-fault');
     const vendor = makeVendor(world, { credentials: credentials(10 * HOUR_MS) });
     const first = await vendor.getToken(clientId);
-    const rotated = `rotated-secret-${counter}-${Date.now()}`;
+    const rotated = `rotated-secret-${randomUUID()}`;
     world.simulator.setClientSecret(clientId, rotated);
     world.secrets.putClientSecret({
       clientId,

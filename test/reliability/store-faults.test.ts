@@ -2,7 +2,6 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { describe, expect, test as worldTest } from '../../testing/fixture.js';
 import { until } from '../../testing/until.js';
-import type { World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
 import { type DynamoFaultProxy, startDynamoFaultProxy, type ThrottleType } from './dynamo-proxy.js';
 import { apiCaller, closedPort, makeVendor, PausingIdentity } from './harness.js';
@@ -25,20 +24,12 @@ const test = worldTest
         new DynamoTokenStore({ client: proxy.client({ maxAttempts }), tableName: world.tableName }),
   );
 
-let counter = 0;
-const newClient = (world: World): string => {
-  counter += 1;
-  const clientId = `store-fault-${counter}`;
-  world.register(clientId);
-  return clientId;
-};
-
 describe('DynamoDB endpoint down', () => {
   test('still serves a cold vend by calling Identity without the lease when nothing listens', async ({
     world,
     proxy,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('store-fault');
     const unreachable = new DynamoTokenStore({
       client: proxy.client({ endpoint: `http://127.0.0.1:${await closedPort()}` }),
       tableName: world.tableName,
@@ -53,7 +44,7 @@ describe('DynamoDB endpoint down', () => {
     proxy,
     proxiedStore,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('store-fault');
     const vendor = makeVendor(world, { store: proxiedStore() });
     const first = await vendor.getToken(clientId);
     const callsAfterWarmUp = world.simulator.identityCalls(clientId);
@@ -73,7 +64,7 @@ describe('DynamoDB endpoint down', () => {
     proxy,
     proxiedStore,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('store-fault');
     const first = await makeVendor(world).getToken(clientId);
     proxy.setDown(true);
     try {
@@ -91,7 +82,7 @@ describe('DynamoDB throttling', () => {
   test.for<ThrottleType>(['ProvisionedThroughputExceededException', 'ThrottlingException'])(
     'rides out one %s with the SDK retry and stores the token under the lease',
     async (type, { world, proxy, proxiedStore }) => {
-      const clientId = newClient(world);
+      const clientId = world.newClient('store-fault');
       const throttledBefore = proxy.throttled;
       proxy.throttleNext(1, type);
       const answer = await apiCaller(makeVendor(world, { store: proxiedStore(2) }))(getTokenEvent(clientId));
@@ -107,7 +98,7 @@ describe('DynamoDB throttling', () => {
   test.for<ThrottleType>(['ProvisionedThroughputExceededException', 'ThrottlingException'])(
     'serves a cold vend from Identity and writes nothing while every request meets %s',
     async (type, { world, proxy, proxiedStore }) => {
-      const clientId = newClient(world);
+      const clientId = world.newClient('store-fault');
       proxy.throttleNext(1_000, type);
       try {
         const answer = await apiCaller(makeVendor(world, { store: proxiedStore(2) }))(
@@ -125,7 +116,7 @@ describe('DynamoDB throttling', () => {
 
 describe('DynamoDB conditional-check races', () => {
   test('lets exactly one of 12 instances racing on a missing item call Identity', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('store-fault');
     const vendors = Array.from({ length: 12 }, () => makeVendor(world));
     const tokens = await Promise.all(vendors.map((vendor) => vendor.getToken(clientId)));
     expect(world.simulator.identityCalls(clientId)).toBe(1);
@@ -137,7 +128,7 @@ describe('DynamoDB conditional-check races', () => {
   });
 
   test('drops the late write of a holder whose lease was taken over while it stalled', async ({ world }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('store-fault');
     const config = { leaseDurationMs: 400, defaultMaxWaitMs: 4_000 };
     const stalled = makeVendor(world, {
       config,
@@ -168,7 +159,7 @@ describe('DynamoDB item written by an older version', () => {
   test('treats an item missing token fields as no token, fetches once and rewrites it whole', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('store-fault');
     await world.dynamo.client.send(
       new PutItemCommand({
         TableName: world.tableName,
@@ -191,7 +182,7 @@ describe('DynamoDB item written by an older version', () => {
   test('serves a complete older item without version or ttl, and invalidates it by compare-and-swap', async ({
     world,
   }) => {
-    const clientId = newClient(world);
+    const clientId = world.newClient('store-fault');
     const current = await makeVendor(world).getToken(clientId);
     const now = world.clock.now();
     await world.dynamo.client.send(
