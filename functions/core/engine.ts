@@ -34,6 +34,12 @@ export interface Engine {
   readonly identity: IdentityClient;
   /** The last token this instance saw per client id (a vend from here needs no store read). */
   readonly tokensInMemory: Map<string, StoredToken>;
+  /**
+   * Per client whose refresh here is waiting out a token Identity still hands out at its expiry instant:
+   * when it asks again (epoch ms). A caller whose budget ends meanwhile is told TokenRotating, not that
+   * Identity is unavailable.
+   */
+  readonly rotationRetryAt: Map<string, number>;
   /** Longest one shared refresh may run: a caller's default budget, or two leases (one may lapse). */
   readonly refreshBudgetMs: number;
 }
@@ -54,6 +60,7 @@ export function createEngine(deps: TokenVendorDeps, overrides: Partial<TokenVend
     credentials: deps.credentials,
     identity: deps.identity,
     tokensInMemory: new Map(),
+    rotationRetryAt: new Map(),
     refreshBudgetMs: Math.max(config.defaultMaxWaitMs, config.leaseDurationMs * 2),
   };
 }

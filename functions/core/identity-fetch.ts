@@ -48,6 +48,32 @@ export async function fetchFromIdentity(
   deadline: number,
   prefetched?: Promise<ClientCredentials>,
 ): Promise<StoredToken> {
+  try {
+    return await askIdentity(engine, clientId, deadline, prefetched);
+  } finally {
+    engine.rotationRetryAt.delete(clientId);
+  }
+}
+
+/** TokenRotating for a caller whose budget ends before Identity is asked again (at `retryAt`, epoch ms). */
+function rotatingAt(engine: Engine, clientId: string, retryAt: number): TokenRotatingError {
+  return new TokenRotatingError(`the token of client "${clientId}" is rotating; retry shortly`, {
+    retryAfterSeconds: Math.max(1, Math.ceil((retryAt - engine.clock.now()) / 1000)),
+  });
+}
+
+/** TokenRotating when a refresh here is waiting out a token not yet rotated; otherwise undefined. */
+export function rotatingError(engine: Engine, clientId: string): TokenRotatingError | undefined {
+  const retryAt = engine.rotationRetryAt.get(clientId);
+  return retryAt === undefined ? undefined : rotatingAt(engine, clientId, retryAt);
+}
+
+async function askIdentity(
+  engine: Engine,
+  clientId: string,
+  deadline: number,
+  prefetched?: Promise<ClientCredentials>,
+): Promise<StoredToken> {
   const { clock, config, logger, metrics, identity } = engine;
   let credentials = await (prefetched ?? readCredentials(engine, clientId, false));
   let rereadSecret = false;
@@ -57,9 +83,13 @@ export async function fetchFromIdentity(
     const sentAt = clock.now();
     const timeoutMs = Math.min(config.identityTimeoutMs, deadline - sentAt);
     if (timeoutMs <= 0) {
-      throw new IdentityUnavailableError(
-        `no token from Identity for client "${clientId}" within the wait budget`,
-        { retryAfterSeconds: 1 },
+      // The budget ran out waiting for the rotated token (a late timer on a busy machine): say so.
+      throw (
+        rotatingError(engine, clientId) ??
+        new IdentityUnavailableError(
+          `no token from Identity for client "${clientId}" within the wait budget`,
+          { retryAfterSeconds: 1 },
+        )
       );
     }
     try {
@@ -77,11 +107,9 @@ export async function fetchFromIdentity(
           expiresIn: answer.expiresInSeconds,
           waitMs,
         });
-        if (clock.now() + waitMs >= deadline) {
-          throw new TokenRotatingError(`the token of client "${clientId}" is rotating; retry shortly`, {
-            retryAfterSeconds: Math.ceil(waitMs / 1000),
-          });
-        }
+        const retryAt = clock.now() + waitMs;
+        engine.rotationRetryAt.set(clientId, retryAt);
+        if (retryAt >= deadline) throw rotatingAt(engine, clientId, retryAt);
         await clock.sleep(waitMs);
         continue;
       }
@@ -117,6 +145,10 @@ export async function fetchFromIdentity(
       const typed = isTokenVendorError(error)
         ? error
         : new IdentityUnavailableError(`Identity call failed for client "${clientId}"`, { cause: error });
+      // A re-ask cut short by the budget while the token rotates: the rotation, not Identity, ran it out.
+      const cutByDeadline = timeoutMs < config.identityTimeoutMs && clock.now() >= deadline;
+      const rotating = cutByDeadline ? rotatingError(engine, clientId) : undefined;
+      if (rotating) throw rotating;
       failures += 1;
       const backoffMs = Math.max(
         (typed.retryAfterSeconds ?? 0) * 1000,

@@ -1,7 +1,7 @@
 /** In-process single flight: concurrent callers in one instance share one refresh, each with its own deadline. */
 import type { Engine } from './engine.js';
 import { IdentityUnavailableError, StoreUnavailableError } from './errors.js';
-import { fetchFromIdentity } from './identity-fetch.js';
+import { fetchFromIdentity, rotatingError } from './identity-fetch.js';
 import { type Refreshed, refreshViaLease } from './lease-refresh.js';
 
 /**
@@ -61,6 +61,8 @@ export function createSharedRefresh(engine: Engine): SharedRefresh {
       flight,
       callerDeadline,
       () =>
+        // The shared refresh may be waiting out a rotating token: that, not Identity, is why there is none.
+        rotatingError(engine, clientId) ??
         new IdentityUnavailableError(`no token for client "${clientId}" within the wait budget`, {
           retryAfterSeconds: 1,
         }),

@@ -15,7 +15,14 @@ import type {
 } from '../../functions/core/ports.js';
 import { registerSensitive } from './leak-scan.js';
 
-type Fault = 'unavailable' | 'bad-response' | 'rejected' | { expiresIn: number } | { delayMs: number };
+/** `'timeout'`: no answer until the attempt's timeout runs out on the clock, as a slow Identity gives. */
+type Fault =
+  | 'unavailable'
+  | 'timeout'
+  | 'bad-response'
+  | 'rejected'
+  | { expiresIn: number }
+  | { delayMs: number };
 
 /**
  * Marketo Identity's token rules in process, on an injectable clock: the same token with its remaining
@@ -64,11 +71,19 @@ export class FakeIdentity implements IdentityClient {
     return total;
   }
 
-  async fetchToken(credentials: ClientCredentials): Promise<IdentityToken> {
+  async fetchToken(
+    credentials: ClientCredentials,
+    options?: { readonly timeoutMs?: number },
+  ): Promise<IdentityToken> {
     this.calls.set(credentials.clientId, this.callCount(credentials.clientId) + 1);
     if (this.latencyMs > 0) await this.clock.sleep(this.latencyMs);
     const fault = this.faults.shift();
     if (fault === 'unavailable') throw new IdentityUnavailableError('Identity answered HTTP 503');
+    if (fault === 'timeout') {
+      const timeoutMs = options?.timeoutMs ?? 0;
+      await this.clock.sleep(timeoutMs);
+      throw new IdentityUnavailableError(`Identity did not answer within ${timeoutMs} ms`);
+    }
     if (fault === 'bad-response')
       throw new IdentityBadResponseError('Identity answered without access_token');
     if (fault === 'rejected') throw new CredentialsRejectedError('Identity rejected the client credentials');

@@ -156,6 +156,49 @@ describe('TokenVendor.getToken', () => {
     expect(w.identity.callCount()).toBe(2);
   });
 
+  it('answers TokenRotating when the budget runs out on a slow re-ask after a not-yet-rotated answer', async () => {
+    const w = world();
+    w.identity.fail({ expiresIn: 0 }, 'timeout', 'timeout');
+    const started = w.clock.now();
+    const error = await w.clock.settle(
+      w
+        .vendor({ identityTimeoutMs: 5_000 })
+        .getToken('client-a', { maxWaitMs: 2_000 })
+        .catch((e: unknown) => e),
+    );
+    expect(error).toBeInstanceOf(TokenRotatingError);
+    expect((error as TokenRotatingError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(w.clock.now() - started).toBe(2_000);
+    expect(w.identity.callCount()).toBe(2);
+  });
+
+  it('answers TokenRotating when the refresh budget ends a re-ask after a not-yet-rotated answer', async () => {
+    // The lease (3 s) bounds the refresh: the re-ask at ~1.1 s gets the 1.9 s left, and Identity takes it all.
+    const w = world({ config: { identityTimeoutMs: 60_000, leaseDurationMs: 3_000 } });
+    w.identity.fail({ expiresIn: 0 }, 'timeout', 'timeout');
+    const error = await w.clock.settle(
+      w
+        .vendor()
+        .getToken('client-a', { maxWaitMs: 5_000 })
+        .catch((e: unknown) => e),
+    );
+    expect(error).toBeInstanceOf(TokenRotatingError);
+    expect(w.identity.callCount()).toBe(2);
+  });
+
+  it('still answers IdentityUnavailable when Identity fails outright after a not-yet-rotated answer', async () => {
+    const w = world();
+    w.identity.fail({ expiresIn: 0 }, 'unavailable', 'unavailable', 'unavailable', 'unavailable');
+    const error = await w.clock.settle(
+      w
+        .vendor()
+        .getToken('client-a', { maxWaitMs: 20_000 })
+        .catch((e: unknown) => e),
+    );
+    expect(error).toBeInstanceOf(IdentityUnavailableError);
+    expect(w.identity.callCount()).toBe(5);
+  });
+
   it('takes over the refresh after the lease of a crashed holder lapses, with one Identity call', async () => {
     const w = world({ config: { leaseDurationMs: 10_000 } });
     const crashedUntil = w.clock.now() + 10_000;
