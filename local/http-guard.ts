@@ -75,15 +75,26 @@ export const listenOnLoopback = (server: Server, port: number, what: string): Pr
     });
   });
 
-/** Closes the server and every open connection. */
+/** While a server closes with a grace, how often connections that finished their request are closed. */
+const IDLE_SWEEP_MS = 20;
+
+/** Closes the server and every open connection (after `graceMs`, for requests already inside it). */
 export const closeServer = (server: Server, graceMs = 0): Promise<void> =>
   new Promise((done) => {
-    server.close(() => done());
-    server.closeIdleConnections();
     // With a grace, requests already inside the server finish first: dynalite closes its database on the
     // server's 'close', and a request still running then throws "Database is closed" as an uncaught exception.
+    // A keep-alive connection whose request finished meanwhile is closed at once, not at its idle timeout.
+    const sweep = graceMs > 0 ? setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS) : undefined;
+    const cut = graceMs > 0 ? setTimeout(() => server.closeAllConnections(), graceMs) : undefined;
+    sweep?.unref();
+    cut?.unref();
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+      done();
+    });
+    server.closeIdleConnections();
     if (graceMs === 0) server.closeAllConnections();
-    else setTimeout(() => server.closeAllConnections(), graceMs).unref();
   });
 
 /** Why the HTTP layer refuses a request before reading it; `undefined` when it may go on. */

@@ -95,6 +95,11 @@ export interface LocalVendorOptions {
   readonly onEvent?: (message: string) => void;
   /** Timeouts and caps of the API's HTTP server (tests shorten them). */
   readonly httpLimits?: Partial<HttpLimits>;
+  /**
+   * On stop, how long requests already running may take to finish (the store and the simulator still
+   * answer them) before their connections are cut. @default 2_000
+   */
+  readonly stopGraceMs?: number;
 }
 
 /** A running local vendor. */
@@ -112,7 +117,10 @@ export interface LocalVendor {
   readonly credentialsSource: string;
   /** One refresher sweep now (also what the schedule runs). */
   refreshNow(): Promise<RefreshSummary>;
-  /** Stops the API, the refresher, the simulator and dynalite; idempotent. */
+  /**
+   * Stops the API first (requests already running get `stopGraceMs` to finish), then the refresher, the
+   * simulator and dynalite; idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -120,6 +128,9 @@ export interface LocalVendor {
 export class DataDirInUseError extends Error {
   override readonly name = 'DataDirInUseError';
 }
+
+/** On stop, how long requests already running may take to finish (see `stopGraceMs`). */
+const DEFAULT_STOP_GRACE_MS = 2_000;
 
 /** The file name of the local policy inside the data directory. */
 export const LOCAL_POLICY_FILE = 'policy.json';
@@ -192,7 +203,8 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
   const port = await listenOnLoopback(api, options.port ?? 8787, 'token API');
   const url = `http://127.0.0.1:${port}`;
 
-  const cleanups: Array<() => Promise<void>> = [() => closeServer(api)];
+  // Run in reverse on stop, after the API has closed: nothing a request started may outlive the store.
+  const cleanups: Array<() => Promise<void>> = [];
   const shutdown = new AbortController();
   let refreshTimer: NodeJS.Timeout | undefined;
   let sweep: Promise<unknown> | undefined;
@@ -202,6 +214,9 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     stopped = true;
     if (refreshTimer) clearTimeout(refreshTimer);
     shutdown.abort(new Error('local vendor stopping'));
+    // The API first: requests already running (a permit release, a lease write) get a grace to finish
+    // while the store and the simulator still answer them.
+    await closeServer(api, options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
     await sweep?.catch(() => undefined);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     await removeRuntimeInfo(dataDir).catch(() => undefined);
