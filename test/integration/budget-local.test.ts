@@ -77,7 +77,7 @@ describe('budget in local mode, the simulator enforcing 5 calls per 20 s', () =>
     expect(refused).toMatchObject({ code: 'AccessDenied', status: 403 });
   });
 
-  it('keeps two clients of one instance inside its shared limit: the sixth call waits, Marketo sees no 606', async () => {
+  it('keeps two clients of one instance inside its shared limit: the call past it gets no permit, Marketo sees no 606', async () => {
     const admin = createTokenClient({
       endpoint: local.url,
       region: 'us-east-1',
@@ -85,6 +85,8 @@ describe('budget in local mode, the simulator enforcing 5 calls per 20 s', () =>
       budget: { maxWaitMs: 0 },
     });
     const url = `${local.simulator?.restUrl}/rest/v1/leads.json?batchSize=1`;
+    // Tokens first (Identity calls take no permit), so no permit waits on a cold vend.
+    await Promise.all([admin.getToken(DEMO_CLIENT.clientId), admin.getToken(SECOND.clientId)]);
 
     const outcomes = [];
     for (let i = 0; i < 6; i += 1) {
@@ -96,8 +98,18 @@ describe('budget in local mode, the simulator enforcing 5 calls per 20 s', () =>
       );
     }
 
-    expect(outcomes).toEqual([true, true, true, true, true, 'PermitUnavailable']);
-    expect(local.simulator?.limitCounters()).toMatchObject({ accepted: 5, refused606: 0 });
-    expect(admin.budgetStats()).toMatchObject({ permits: 5, unmetered: 0 });
+    // The window's 5 permits are all granted, and none beyond. A permit that reached the client after its
+    // use-by time (a busy machine) is given back unused and its slot stays spent: so 5 calls succeed when
+    // every permit is on time, one fewer per late one, and the calls past the limit get PermitUnavailable.
+    const { permits, expired } = admin.budgetStats();
+    const succeeded = outcomes.filter((outcome) => outcome === true).length;
+    expect(permits).toBe(5);
+    expect(succeeded + expired).toBe(5);
+    expect(outcomes).toEqual([
+      ...Array<boolean>(succeeded).fill(true),
+      ...Array<string>(6 - succeeded).fill('PermitUnavailable'),
+    ]);
+    expect(local.simulator?.limitCounters()).toMatchObject({ accepted: succeeded, refused606: 0 });
+    expect(admin.budgetStats()).toMatchObject({ unmetered: 0 });
   });
 });
