@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -10,6 +9,7 @@ import { upsertClient } from '../../functions/adapters/file-credentials.js';
 import { writePolicyFile } from '../../local/policy.js';
 import { type AccessLogEntry, type LocalVendor, startLocalVendor } from '../../local/server.js';
 import { registerSensitive } from '../support/leak-scan.js';
+import { type RawResponse, rawExchange } from '../support/raw-http.js';
 
 /**
  * Issue 13: attacks a new user could try on 127.0.0.1, each of which worked before. Every request here is
@@ -31,35 +31,6 @@ const CLIENTS = [
   { clientId: 'team-a-1', clientSecret: 'team-a-one-marketo-secret', instance: 'inst-b' },
   { clientId: 'team-a-2', clientSecret: 'team-a-two-marketo-secret', instance: 'inst-a' },
 ];
-
-interface RawResponse {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-/** Sends exactly `head` + `body` on a fresh connection and reads the whole answer. */
-function rawExchange(port: number, head: string, body = ''): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [headText = '', ...rest] = text.split('\r\n\r\n');
-      const [statusLine = '', ...headerLines] = headText.split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of headerLines) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
-    });
-    // No half-close: Node aborts a request whose client ended its side (httpAllowHalfOpen is off).
-    socket.write(head + body);
-  });
-}
 
 /** SigV4 headers for `method signedPath` as the AWS SDK signer makes them. */
 async function signFor(

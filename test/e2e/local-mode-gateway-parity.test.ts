@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -14,6 +13,7 @@ import { writePolicyFile } from '../../local/policy.js';
 import { type LocalVendor, startLocalVendor } from '../../local/server.js';
 import { allowSlowSynthesis, appWithoutBundling } from '../infra/helpers.js';
 import { registerSensitive } from '../support/leak-scan.js';
+import { rawExchange } from '../support/raw-http.js';
 
 /**
  * Issue 13, "same answers as the deployed API": for each refusal kind, local mode's answer is what the
@@ -36,33 +36,6 @@ interface GatewayResponse {
   readonly StatusCode?: string;
   readonly ResponseParameters?: Record<string, string>;
   readonly ResponseTemplates: Record<string, string>;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-/** Sends `head` on a socket as is (no client normalises the target) and reads the answer. */
-function exchange(port: number, head: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const [headText = '', ...rest] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n');
-      const [statusLine = '', ...lines] = headText.split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
-    });
-    socket.write(head);
-  });
 }
 
 async function signedHead(
@@ -188,7 +161,7 @@ describe('local refusals match the stack’s gateway responses', () => {
 
   for (const { kind, what, request } of cases) {
     it(`answers ${what} as the stack's ${kind} gateway response`, async () => {
-      const answer = await exchange(port, await request());
+      const answer = await rawExchange(port, await request());
       const body = JSON.parse(answer.body) as { error: { message: string } };
       const expected = deployed(kind, body.error.message);
 
