@@ -1,14 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upsertClient } from '../../functions/adapters/file-credentials.js';
-import { writePolicyFile } from '../../local/policy.js';
-import { type AccessLogEntry, type LocalVendor, startLocalVendor } from '../../local/server.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import type { AccessLogEntry } from '../../local/server.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { type RawResponse, rawExchange } from '../support/raw-http.js';
 
 /**
@@ -78,40 +74,23 @@ async function replay(
 }
 
 describe('local mode refuses what API Gateway would not serve', () => {
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
   let port: number;
   const accessLog: AccessLogEntry[] = [];
   const events: string[] = [];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-attacks-'));
-    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [TEAM_KEY] });
-    local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 0,
-      env: {},
+    local = await startTestLocalVendor({
+      dataDirPrefix: 'mtv-attacks-',
+      policy: { keys: [TEAM_KEY] },
       onRequest: (entry) => accessLog.push(entry),
       onEvent: (message) => events.push(message),
     });
     port = Number(new URL(local.url).port);
-    registerSensitive(...CLIENTS.map((c) => c.clientSecret));
-    for (const client of CLIENTS) {
-      local.simulator?.addClient(client);
-      await upsertClient(local.paths.credentials, {
-        ...client,
-        identityUrl: local.simulator?.identityUrl ?? '',
-      });
-    }
+    for (const client of CLIENTS) await local.addClient(client);
   });
 
-  afterAll(async () => {
-    registerSensitive(...(local?.simulator?.issuedTokens() ?? []));
-    await local?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => local?.stop());
 
   describe('what the signature covers is what is served', () => {
     it('serves the client the signature covers (control)', async () => {
@@ -243,7 +222,7 @@ describe('local mode refuses what API Gateway would not serve', () => {
 
   describe('the policy file fails closed', () => {
     it('refuses every key once the policy file is deleted, and says so', async () => {
-      const policyPath = join(dataDir, 'policy.json');
+      const policyPath = local.paths.policy;
       const saved = await readFile(policyPath, 'utf8');
       try {
         await rm(policyPath);
@@ -258,7 +237,7 @@ describe('local mode refuses what API Gateway would not serve', () => {
     });
 
     it('refuses every key once the policy file is corrupt', async () => {
-      const policyPath = join(dataDir, 'policy.json');
+      const policyPath = local.paths.policy;
       const saved = await readFile(policyPath, 'utf8');
       try {
         await writeFile(policyPath, '{"keys": [', { mode: 0o600 });

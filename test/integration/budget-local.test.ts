@@ -1,13 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
 import { createSignedCaller, realClock } from '../../client/signed-call.js';
-import { upsertClient } from '../../functions/adapters/file-credentials.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
-import { writePolicyFile } from '../../local/policy.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { registerSensitive } from '../support/leak-scan.js';
 
 const ADMIN_KEY = {
@@ -29,33 +24,20 @@ const TEAM_B_KEY = {
 const SECOND = { clientId: 'demo-second', clientSecret: 'demo-second-marketo-secret' };
 
 describe('budget in local mode, the simulator enforcing 5 calls per 20 s', () => {
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-budget-local-'));
-    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [ADMIN_KEY, TEAM_B_KEY] });
-    local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 0,
+    local = await startTestLocalVendor({
+      dataDirPrefix: 'mtv-budget-local-',
+      policy: { keys: [ADMIN_KEY, TEAM_B_KEY] },
       env: { BUDGET_LIMITS: JSON.stringify({ default: { callsPerWindow: 5 } }) },
       simulatorLimits: { callsPerWindow: 5 },
     });
-    registerSensitive(DEMO_CLIENT.clientSecret, SECOND.clientSecret);
-    local.simulator?.addClient(SECOND);
-    await upsertClient(local.paths.credentials, {
-      ...SECOND,
-      identityUrl: local.simulator?.identityUrl ?? '',
-    });
+    registerSensitive(DEMO_CLIENT.clientSecret);
+    await local.addClient(SECOND);
   });
 
-  afterAll(async () => {
-    registerSensitive(...(local.simulator?.issuedTokens() ?? []));
-    await local.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => local.stop());
 
   it('refuses the permit route with 403 AccessDenied to a principal not granted a client of the instance', async () => {
     const call = createSignedCaller({

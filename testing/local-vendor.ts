@@ -1,0 +1,91 @@
+/**
+ * Local mode (`startLocalVendor`, what `npm start` runs) as tests and benchmarks start it: free ports, a
+ * fresh data directory, the refresher off, no environment from the shell; and a `stop()` that also
+ * leak-scans the tokens its simulator issued and removes the data directory.
+ *
+ *   const local = await startTestLocalVendor({ policy: { keys: [TEAM_KEY] } });
+ *   await local.addClient({ clientId: 'team-1', clientSecret: '…' });
+ *   …
+ *   await local.stop();
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { upsertClient } from '../functions/adapters/file-credentials.js';
+import type { MarketoSimulator } from '../local/marketo-simulator.js';
+import { type PolicyDocument, type PolicyKey, readGeneratedKey, writePolicyFile } from '../local/policy.js';
+import {
+  LOCAL_POLICY_FILE,
+  type LocalVendor,
+  type LocalVendorOptions,
+  startLocalVendor,
+} from '../local/server.js';
+import { registerSensitive } from '../test/support/leak-scan.js';
+
+export interface TestLocalVendorOptions extends LocalVendorOptions {
+  /** A policy file written before the start (otherwise local mode generates its key). */
+  readonly policy?: PolicyDocument;
+  /** Start of the data directory's name under the system's temporary directory. @default 'mtv-local-' */
+  readonly dataDirPrefix?: string;
+}
+
+export interface TestLocalVendor extends LocalVendor {
+  /** The embedded simulator (these starts always have one unless `simulator: false`; throws then). */
+  readonly sim: MarketoSimulator;
+  /** Registers a Marketo client in the simulator and the credentials file; its secret is leak-scanned. */
+  addClient(client: {
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly instance?: string;
+  }): Promise<void>;
+  /** The key local mode generated in its policy file (what `npm start` prints). */
+  generatedKey(): Promise<PolicyKey>;
+  /** Stops local mode, leak-scans the tokens its simulator issued and removes the data directory. */
+  stop(): Promise<void>;
+}
+
+/** Starts local mode for a test (see the module comment); `options` override the test defaults. */
+export async function startTestLocalVendor(options: TestLocalVendorOptions = {}): Promise<TestLocalVendor> {
+  const { policy, dataDirPrefix, ...overrides } = options;
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), dataDirPrefix ?? 'mtv-local-')));
+  const ownsDataDir = overrides.dataDir === undefined;
+  try {
+    if (policy) await writePolicyFile(join(dataDir, LOCAL_POLICY_FILE), policy);
+    for (const key of policy?.keys ?? []) registerSensitive(key.secretAccessKey);
+    const local = await startLocalVendor({
+      port: 0,
+      simulatorPort: 0,
+      refreshIntervalMs: 0,
+      env: {},
+      ...overrides,
+      dataDir,
+    });
+    const sim = (): MarketoSimulator => {
+      if (!local.simulator) throw new Error('local mode started without its simulator');
+      return local.simulator;
+    };
+    return {
+      ...local,
+      get sim() {
+        return sim();
+      },
+      async addClient(client) {
+        registerSensitive(client.clientSecret);
+        sim().addClient({ clientId: client.clientId, clientSecret: client.clientSecret });
+        await upsertClient(local.paths.credentials, {
+          ...client,
+          identityUrl: sim().identityUrl,
+        });
+      },
+      generatedKey: () => readGeneratedKey(local.paths.policy),
+      async stop() {
+        registerSensitive(...(local.simulator?.issuedTokens() ?? []));
+        await local.stop();
+        if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
