@@ -7,6 +7,8 @@
  *   await local.addClient({ clientId: 'team-1', clientSecret: '…' });
  *   …
  *   await local.stop();
+ *
+ * `local.restart()` starts it again on the same data directory (a test of what survives a restart).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,8 +42,17 @@ export interface TestLocalVendor extends LocalVendor {
   }): Promise<void>;
   /** The key local mode generated in its policy file (what `npm start` prints). */
   generatedKey(): Promise<PolicyKey>;
-  /** Stops local mode, leak-scans the tokens its simulator issued and removes the data directory. */
+  /**
+   * Stops local mode, leak-scans the tokens its simulator issued and removes the data directory when this
+   * start created it (not a `dataDir` passed in, nor one handed on by {@link restart}).
+   */
   stop(): Promise<void>;
+  /**
+   * Stops local mode (as `stop()` does, but keeping the data directory) and starts it again on the same
+   * data directory with the same options; the policy file is not rewritten. The new instance removes the
+   * directory on stop if this one would have; this one's `stop()` no longer does.
+   */
+  restart(): Promise<TestLocalVendor>;
 }
 
 /** Starts local mode for a test (see the module comment); `options` override the test defaults. */
@@ -52,40 +63,62 @@ export async function startTestLocalVendor(options: TestLocalVendorOptions = {})
   try {
     if (policy) await writePolicyFile(join(dataDir, LOCAL_POLICY_FILE), policy);
     for (const key of policy?.keys ?? []) registerSensitive(key.secretAccessKey);
-    const local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      refreshIntervalMs: 0,
-      env: {},
-      ...overrides,
-      dataDir,
-    });
-    const sim = (): MarketoSimulator => {
-      if (!local.simulator) throw new Error('local mode started without its simulator');
-      return local.simulator;
-    };
-    return {
-      ...local,
-      get sim() {
-        return sim();
-      },
-      async addClient(client) {
-        registerSensitive(client.clientSecret);
-        sim().addClient({ clientId: client.clientId, clientSecret: client.clientSecret });
-        await upsertClient(local.paths.credentials, {
-          ...client,
-          identityUrl: sim().identityUrl,
-        });
-      },
-      generatedKey: () => readGeneratedKey(local.paths.policy),
-      async stop() {
-        registerSensitive(...(local.simulator?.issuedTokens() ?? []));
-        await local.stop();
-        if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
-      },
-    };
+    return await startOn({ ...overrides, dataDir }, ownsDataDir);
   } catch (error) {
     if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Starts local mode on `options.dataDir`, which it removes on stop when `ownsDataDir`. */
+async function startOn(
+  options: LocalVendorOptions & { readonly dataDir: string },
+  ownsDataDir: boolean,
+): Promise<TestLocalVendor> {
+  const local = await startLocalVendor({
+    port: 0,
+    simulatorPort: 0,
+    refreshIntervalMs: 0,
+    env: {},
+    ...options,
+  });
+  let owns = ownsDataDir;
+  const sim = (): MarketoSimulator => {
+    if (!local.simulator) throw new Error('local mode started without its simulator');
+    return local.simulator;
+  };
+  const stopKeepingData = async (): Promise<void> => {
+    registerSensitive(...(local.simulator?.issuedTokens() ?? []));
+    await local.stop();
+  };
+  return {
+    ...local,
+    get sim() {
+      return sim();
+    },
+    async addClient(client) {
+      registerSensitive(client.clientSecret);
+      sim().addClient({ clientId: client.clientId, clientSecret: client.clientSecret });
+      await upsertClient(local.paths.credentials, {
+        ...client,
+        identityUrl: sim().identityUrl,
+      });
+    },
+    generatedKey: () => readGeneratedKey(local.paths.policy),
+    async stop() {
+      await stopKeepingData();
+      if (owns) await rm(options.dataDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopKeepingData();
+      const handedOn = owns;
+      owns = false;
+      try {
+        return await startOn(options, handedOn);
+      } catch (error) {
+        if (handedOn) await rm(options.dataDir, { recursive: true, force: true });
+        throw error;
+      }
+    },
+  };
 }

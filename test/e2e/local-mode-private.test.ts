@@ -7,9 +7,13 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
-import { readGeneratedKey, readPolicyFile } from '../../local/policy.js';
+import { readPolicyFile } from '../../local/policy.js';
 import { readRuntimeInfo } from '../../local/runtime-info.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import {
+  startTestLocalVendor,
+  type TestLocalVendor,
+  type TestLocalVendorOptions,
+} from '../../testing/local-vendor.js';
 import { captureError, registerSensitive } from '../support/leak-scan.js';
 
 /**
@@ -17,31 +21,18 @@ import { captureError, registerSensitive } from '../support/leak-scan.js';
  * a data directory no other user can read.
  */
 
-const started: Array<{ local: LocalVendor; dataDir: string }> = [];
+const started: TestLocalVendor[] = [];
+/** Data directories a test made itself (to prepare them before the start): removed after the stops. */
+const preparedDirs: string[] = [];
 afterEach(async () => {
-  for (const { local, dataDir } of started.splice(0)) {
-    registerSensitive(...(local.simulator?.issuedTokens() ?? []));
-    await local.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  for (const local of started.splice(0)) await local.stop();
+  for (const dir of preparedDirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-async function start(
-  prepare?: (dataDir: string) => Promise<void>,
-  events: string[] = [],
-): Promise<{ local: LocalVendor; dataDir: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'mtv-private-'));
-  await prepare?.(dataDir);
-  const local = await startLocalVendor({
-    port: 0,
-    simulatorPort: 0,
-    dataDir,
-    refreshIntervalMs: 0,
-    env: {},
-    onEvent: (message) => events.push(message),
-  });
-  started.push({ local, dataDir });
-  return { local, dataDir };
+async function start(options: TestLocalVendorOptions = {}): Promise<TestLocalVendor> {
+  const local = await startTestLocalVendor({ dataDirPrefix: 'mtv-private-', ...options });
+  started.push(local);
+  return local;
 }
 
 /** Every path under `dir` with its permission bits, e.g. `{'': 0o700, 'policy.json': 0o600}`. */
@@ -59,8 +50,8 @@ describe('the generated local key', () => {
   it('is made at random on the first start of a data directory, not a well-known value', async () => {
     const first = await start();
     const second = await start();
-    const a = await readGeneratedKey(first.local.paths.policy);
-    const b = await readGeneratedKey(second.local.paths.policy);
+    const a = await first.generatedKey();
+    const b = await second.generatedKey();
     registerSensitive(a.secretAccessKey, b.secretAccessKey);
 
     expect(a.accessKeyId).toMatch(/^LOCAL[A-Z2-7]{16}$/);
@@ -68,12 +59,12 @@ describe('the generated local key', () => {
     expect(b.accessKeyId).not.toBe(a.accessKeyId);
     expect(b.secretAccessKey).not.toBe(a.secretAccessKey);
     expect(a.accessKeyId).not.toBe('LOCALDEMOKEY');
-    expect((await stat(first.local.paths.policy)).mode & 0o777).toBe(0o600);
+    expect((await stat(first.paths.policy)).mode & 0o777).toBe(0o600);
   });
 
   it('opens the API: a token for the demo client', async () => {
-    const { local } = await start();
-    const key = await readGeneratedKey(local.paths.policy);
+    const local = await start();
+    const key = await local.generatedKey();
     const token = await createTokenClient({
       endpoint: local.url,
       region: 'us-east-1',
@@ -84,24 +75,17 @@ describe('the generated local key', () => {
 
   it('is kept across restarts of the same data directory', async () => {
     const first = await start();
-    const before = await readGeneratedKey(first.local.paths.policy);
-    await first.local.stop();
-    const local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir: first.dataDir,
-      refreshIntervalMs: 0,
-      env: {},
-    });
-    started.push({ local, dataDir: await mkdtemp(join(tmpdir(), 'mtv-private-unused-')) });
-    expect(await readGeneratedKey(local.paths.policy)).toEqual(before);
+    const before = await first.generatedKey();
+    const local = await first.restart();
+    started.push(local);
+    expect(await local.generatedKey()).toEqual(before);
   });
 
   it('is no longer what the policy file names once a user removes it from the keys', async () => {
-    const { local } = await start();
+    const local = await start();
     const policy = await readPolicyFile(local.paths.policy);
     await writeFile(local.paths.policy, JSON.stringify({ ...policy, keys: [] }), { mode: 0o600 });
-    const error = await captureError(() => readGeneratedKey(local.paths.policy));
+    const error = await captureError(() => local.generatedKey());
     expect(error.message).toMatch(/no longer lists the key local mode generated/);
   });
 });
@@ -114,7 +98,7 @@ describe('the embedded token store', () => {
   };
 
   it('refuses an unsigned DynamoDB request', async () => {
-    const { dataDir } = await start();
+    const { dataDir } = (await start()).paths;
     const { dynamoEndpoint } = await storeOf(dataDir);
     const response = await fetch(dynamoEndpoint, {
       method: 'POST',
@@ -131,7 +115,7 @@ describe('the embedded token store', () => {
   });
 
   it('refuses a Scan signed with any other credential (what dynalite alone accepted)', async () => {
-    const { dataDir } = await start();
+    const { dataDir } = (await start()).paths;
     const { dynamoEndpoint } = await storeOf(dataDir);
     const client = new DynamoDBClient({
       endpoint: dynamoEndpoint,
@@ -150,7 +134,7 @@ describe('the embedded token store', () => {
   });
 
   it('refuses a Scan signed with the right key id but the wrong secret', async () => {
-    const { dataDir } = await start();
+    const { dataDir } = (await start()).paths;
     const { dynamoEndpoint, dynamoCredentials } = await storeOf(dataDir);
     const url = new URL(dynamoEndpoint);
     const signed = await new SignatureV4({
@@ -184,22 +168,15 @@ describe('the embedded token store', () => {
 
 describe('the data directory', () => {
   it('is 0700 with 0600 files after a start, dynalite files included', async () => {
-    const { dataDir, local } = await start();
+    const local = await start();
+    const { dataDir } = local.paths;
     await createTokenClient({
       endpoint: local.url,
       region: 'us-east-1',
-      credentials: await readGeneratedKey(local.paths.policy),
+      credentials: await local.generatedKey(),
     }).getToken('demo-client');
-    await local.stop();
     // A second start repairs whatever dynalite created with the process umask.
-    const again = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 0,
-      env: {},
-    });
-    started.push({ local: again, dataDir: await mkdtemp(join(tmpdir(), 'mtv-private-unused-')) });
+    started.push(await local.restart());
 
     const found = await modes(dataDir);
     const open = Object.entries(found).filter(([, mode]) => (mode & 0o077) !== 0);
@@ -210,12 +187,13 @@ describe('the data directory', () => {
 
   it('is repaired on start when it was 0755 with a 0644 credentials file, with a warning', async () => {
     const events: string[] = [];
-    const { dataDir } = await start(async (dir) => {
-      await chmod(dir, 0o755);
-      await mkdir(join(dir, 'dynalite'), { mode: 0o755 });
-      await writeFile(join(dir, 'credentials.json'), '{"clients":[]}\n', { mode: 0o644 });
-      await chmod(join(dir, 'credentials.json'), 0o644);
-    }, events);
+    const dataDir = await mkdtemp(join(tmpdir(), 'mtv-private-'));
+    preparedDirs.push(dataDir);
+    await chmod(dataDir, 0o755);
+    await mkdir(join(dataDir, 'dynalite'), { mode: 0o755 });
+    await writeFile(join(dataDir, 'credentials.json'), '{"clients":[]}\n', { mode: 0o644 });
+    await chmod(join(dataDir, 'credentials.json'), 0o644);
+    await start({ dataDir, onEvent: (message) => events.push(message) });
 
     const found = await modes(dataDir);
     expect(found['']).toBe(0o700);

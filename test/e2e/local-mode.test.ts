@@ -1,7 +1,4 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -9,10 +6,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient, MarketoApiError, type TokenClient } from '../../client/index.js';
 import { createSyncJob } from '../../examples/sync-job/handler.js';
-import { upsertClient } from '../../functions/adapters/file-credentials.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
-import { writePolicyFile } from '../../local/policy.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { registerSensitive } from '../support/leak-scan.js';
 
 const run = promisify(execFile);
@@ -100,23 +95,17 @@ async function signedFetch(
 }
 
 describe('local mode over HTTP on loopback', () => {
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
   let demoClient: TokenClient;
   let counted: Counted;
 
-  const start = () => startLocalVendor({ port: 0, simulatorPort: 0, dataDir, refreshIntervalMs: 0, env: {} });
-
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-local-e2e-'));
-    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [ADMIN_KEY, TEAM_A_KEY] });
-    local = await start();
-    registerSensitive(DEMO_CLIENT.clientSecret, TEAM_A_CLIENT.clientSecret);
-    local.simulator?.addClient(TEAM_A_CLIENT);
-    await upsertClient(local.paths.credentials, {
-      ...TEAM_A_CLIENT,
-      identityUrl: local.simulator?.identityUrl ?? '',
+    local = await startTestLocalVendor({
+      dataDirPrefix: 'mtv-local-e2e-',
+      policy: { keys: [ADMIN_KEY, TEAM_A_KEY] },
     });
+    registerSensitive(DEMO_CLIENT.clientSecret);
+    await local.addClient(TEAM_A_CLIENT);
     counted = countingFetch();
     demoClient = createTokenClient({
       endpoint: local.url,
@@ -126,11 +115,7 @@ describe('local mode over HTTP on loopback', () => {
     });
   });
 
-  afterAll(async () => {
-    registerSensitive(...(local?.simulator?.issuedTokens() ?? []));
-    await local?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => local?.stop());
 
   describe('the API', () => {
     it('gives the system curl --aws-sigv4 a token', async () => {
@@ -326,10 +311,7 @@ describe('local mode over HTTP on loopback', () => {
         region: 'us-east-1',
         credentials: ADMIN_KEY,
       }).getToken('demo-client');
-      registerSensitive(...(local.simulator?.issuedTokens() ?? []));
-      await local.stop();
-
-      local = await start();
+      local = await local.restart();
       const after = await createTokenClient({
         endpoint: local.url,
         region: 'us-east-1',
