@@ -5,8 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/log-capture.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Guards against a hang, not speed bounds: a CPU-bound synthesis (esbuild bundling, cdk-nag) that takes
+    // 2-5 s idle took 19 s under `npm run test:stress`; two minutes hold on a machine ten times slower.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     // Vitest's default is one worker fewer than the cores: one on a 2-core machine. Most files wait on sockets and
     // timers, so two workers halve the run; no test depends on the machine's speed (test/README.md).
