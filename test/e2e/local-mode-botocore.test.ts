@@ -1,12 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readGeneratedKey } from '../../local/policy.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 
 const run = promisify(execFile);
 
@@ -49,8 +44,7 @@ print(response.status, response.read().decode())
 `;
 
 describe.skipIf(!available)('botocore SigV4Auth against local mode', () => {
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
   let key: { accessKeyId: string; secretAccessKey: string };
 
   const send = async (signedPath: string, sentTarget = ''): Promise<{ status: number; body: string }> => {
@@ -67,16 +61,11 @@ describe.skipIf(!available)('botocore SigV4Auth against local mode', () => {
   };
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-botocore-'));
-    local = await startLocalVendor({ port: 0, simulatorPort: 0, dataDir, refreshIntervalMs: 0, env: {} });
-    key = await readGeneratedKey(local.paths.policy);
+    local = await startTestLocalVendor({ dataDirPrefix: 'mtv-botocore-' });
+    key = await local.generatedKey();
   });
 
-  afterAll(async () => {
-    registerSensitive(...(local?.simulator?.issuedTokens() ?? []));
-    await local?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => local?.stop());
 
   it('gets a token for a request botocore signed, query included', async () => {
     const answer = await send('/tokens/demo-client?minValidity=60');
