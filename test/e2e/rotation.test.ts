@@ -1,14 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
-import { upsertClient } from '../../functions/adapters/file-credentials.js';
-import { writePolicyFile } from '../../local/policy.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { until } from '../../testing/until.js';
-import { registerSensitive } from '../support/leak-scan.js';
 
 /**
  * Consumers never see a rotation (issue 15): library consumers with the library's defaults keep calling
@@ -30,33 +24,18 @@ const KEY = {
 const CONSUMERS = 6;
 
 describe('library consumers across token expiries in local mode', () => {
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-rotation-e2e-'));
-    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [KEY] });
-    local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 0,
+    local = await startTestLocalVendor({
+      dataDirPrefix: 'mtv-rotation-e2e-',
+      policy: { keys: [KEY] },
       tokenLifespanSeconds: LIFESPAN_SECONDS,
-      env: {},
     });
-    registerSensitive(CLIENT.clientSecret, KEY.secretAccessKey);
-    local.simulator?.addClient(CLIENT);
-    await upsertClient(local.paths.credentials, {
-      ...CLIENT,
-      identityUrl: local.simulator?.identityUrl ?? '',
-    });
+    await local.addClient(CLIENT);
   });
 
-  afterAll(async () => {
-    registerSensitive(...(local?.simulator?.issuedTokens() ?? []));
-    await local?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => local?.stop());
 
   it('surfaces no error and no refused Marketo call over two expiries, with the library defaults', async () => {
     // Prepare: consumers as separate processes would be (one client library each, default options).

@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertClient } from '../../functions/adapters/file-credentials.js';
-import { readGeneratedKey } from '../../local/policy.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { until } from '../../testing/until.js';
 import { registerSensitive } from '../support/leak-scan.js';
 
@@ -64,34 +60,19 @@ async function vend(baseUrl: string): Promise<Vend> {
 }
 
 describe('client secret rotation in local mode', () => {
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-rotation-'));
-    local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 0,
+    local = await startTestLocalVendor({
+      dataDirPrefix: 'mtv-rotation-',
       tokenLifespanSeconds: LIFESPAN_SECONDS,
-      env: {},
     });
-    signer = signerFor(await readGeneratedKey(local.paths.policy));
-    registerSensitive(OLD_SECRET, NEW_SECRET);
-    local.simulator?.addClient({ clientId: CLIENT_ID, clientSecret: OLD_SECRET });
-    await upsertClient(local.paths.credentials, {
-      clientId: CLIENT_ID,
-      clientSecret: OLD_SECRET,
-      identityUrl: local.simulator?.identityUrl ?? '',
-    });
+    signer = signerFor(await local.generatedKey());
+    registerSensitive(NEW_SECRET);
+    await local.addClient({ clientId: CLIENT_ID, clientSecret: OLD_SECRET });
   });
 
-  afterAll(async () => {
-    registerSensitive(...(local?.simulator?.issuedTokens() ?? []));
-    await local?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => local?.stop());
 
   it('serves a steady stream of vends with zero failures across the rotation and the next token', async () => {
     // Prepare: a warm token obtained with the old secret (the procedure starts right after a refresh).
