@@ -1,12 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient, MarketoApiError } from '../../client/index.js';
-import { upsertClient } from '../../functions/adapters/file-credentials.js';
-import { writePolicyFile } from '../../local/policy.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 
 /** A key that may use the `acme` pool but no client directly. */
 const POOL_ONLY_KEY = {
@@ -22,28 +16,14 @@ const MEMBERS = [
 ];
 
 describe('instance pools in local mode over HTTP', () => {
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-pool-e2e-'));
-    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [POOL_ONLY_KEY] });
-    local = await startLocalVendor({ port: 0, simulatorPort: 0, dataDir, refreshIntervalMs: 0, env: {} });
-    registerSensitive(...MEMBERS.map((m) => m.clientSecret));
-    for (const member of MEMBERS) {
-      local.simulator?.addClient(member);
-      await upsertClient(local.paths.credentials, {
-        ...member,
-        identityUrl: local.simulator?.identityUrl ?? '',
-        instance: 'acme',
-      });
-    }
+    local = await startTestLocalVendor({ dataDirPrefix: 'mtv-pool-e2e-', policy: { keys: [POOL_ONLY_KEY] } });
+    for (const member of MEMBERS) await local.addClient({ ...member, instance: 'acme' });
   });
 
-  afterAll(async () => {
-    await local.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => local.stop());
 
   const poolClient = () =>
     createTokenClient({ endpoint: local.url, region: 'us-east-1', credentials: POOL_ONLY_KEY });

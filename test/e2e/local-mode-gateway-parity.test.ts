@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -9,10 +6,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayErrorKind } from '../../functions/contract/index.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
-import { writePolicyFile } from '../../local/policy.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { allowSlowSynthesis, appWithoutBundling } from '../infra/helpers.js';
-import { registerSensitive } from '../support/leak-scan.js';
 import { rawExchange } from '../support/raw-http.js';
 
 /**
@@ -66,8 +61,7 @@ async function signedHead(
 
 describe('local refusals match the stack’s gateway responses', () => {
   let responses: Map<string, GatewayResponse>;
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
   let port: number;
 
   beforeAll(async () => {
@@ -81,17 +75,11 @@ describe('local refusals match the stack’s gateway responses', () => {
       }),
     );
 
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-parity-'));
-    await writePolicyFile(join(dataDir, 'policy.json'), { keys: [ALLOWED_KEY] });
-    local = await startLocalVendor({ port: 0, simulatorPort: 0, dataDir, refreshIntervalMs: 0, env: {} });
+    local = await startTestLocalVendor({ dataDirPrefix: 'mtv-parity-', policy: { keys: [ALLOWED_KEY] } });
     port = Number(new URL(local.url).port);
   });
 
-  afterAll(async () => {
-    registerSensitive(...(local?.simulator?.issuedTokens() ?? []));
-    await local?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => local?.stop());
 
   /** What the deployed gateway response of `kind` answers, given API Gateway's message. */
   const deployed = (kind: GatewayErrorKind, message: string) => {
