@@ -1,12 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient, type TokenClient } from '../../client/index.js';
-import { readGeneratedKey } from '../../local/policy.js';
-import { type LocalVendor, startLocalVendor } from '../../local/server.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 
 /**
  * Issue 13, slow clients: Node's defaults (no connection cap, 300 s per request) let a few sockets that
@@ -49,35 +44,27 @@ const closedWithin = (socket: Socket, boundMs: number): Promise<number | undefin
   });
 
 describe('local mode under slow clients', () => {
-  let dataDir: string;
-  let local: LocalVendor;
+  let local: TestLocalVendor;
   let port: number;
   let client: TokenClient;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtv-slow-'));
-    local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 0,
-      env: {},
+    local = await startTestLocalVendor({
+      dataDirPrefix: 'mtv-slow-',
       httpLimits: { headersTimeoutMs: HEADERS_TIMEOUT_MS, maxConnections: MAX_CONNECTIONS },
     });
     port = Number(new URL(local.url).port);
     client = createTokenClient({
       endpoint: local.url,
       region: 'us-east-1',
-      credentials: await readGeneratedKey(local.paths.policy),
+      credentials: await local.generatedKey(),
     });
   });
 
   afterAll(async () => {
     for (const socket of sockets) socket.destroy();
-    registerSensitive(...(local?.simulator?.issuedTokens() ?? []));
     await local?.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('answers a signed request while 200 connections trickle their headers', async () => {
