@@ -3,16 +3,13 @@
  * policy, the real vend handler, dynalite, file credentials, the simulator) under autocannon at 50
  * connections, asking for the demo client's token (an in-memory hit after the first request).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import autocannon from 'autocannon';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
-import { type PolicyKey, readGeneratedKey } from '../../local/policy.js';
-import { startLocalVendor } from '../../local/server.js';
+import type { PolicyKey } from '../../local/policy.js';
+import { startTestLocalVendor } from '../../testing/local-vendor.js';
 import { withDiscardedStdout } from '../lib/quiet.js';
 import type { Scenario, ScenarioReport } from '../lib/scenario.js';
 import { fmt, nowMs } from '../lib/stats.js';
@@ -46,17 +43,10 @@ export const localApiScenario: Scenario = {
     const started = nowMs();
     const durationS = quick ? 3 : 10;
     const connections = 50;
-    const dataDir = await mkdtemp(join(tmpdir(), 'mtv-bench-local-'));
-    const local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 0,
-      env: {},
-    });
+    const local = await startTestLocalVendor({ dataDirPrefix: 'mtv-bench-local-' });
     try {
       const url = new URL(`/tokens/${DEMO_CLIENT.clientId}`, local.url);
-      const headers = await signedHeaders(url, local.region, await readGeneratedKey(local.paths.policy));
+      const headers = await signedHeaders(url, local.region, await local.generatedKey());
       const { result } = await withDiscardedStdout(async () => {
         const warm = await fetch(url, { headers });
         if (warm.status !== 200) throw new Error(`warm-up request answered ${warm.status}`);
@@ -98,7 +88,6 @@ export const localApiScenario: Scenario = {
       };
     } finally {
       await local.stop();
-      await rm(dataDir, { recursive: true, force: true });
     }
   },
 };
