@@ -133,5 +133,5 @@ describe('client secret rotation in local mode', () => {
     expect(tokens.at(-1)).toBe(simulator.currentToken(CLIENT_ID)?.accessToken);
     // Identity saw only the calls needed for the next token(s), never a stampede.
     expect(simulator.identityCalls(CLIENT_ID) - identityBefore).toBeLessThanOrEqual(tokens.length + 1);
-  }, 60_000);
+  });
 });
