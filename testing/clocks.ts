@@ -67,7 +67,7 @@ export class FakeClock implements Clock {
     await flushMicrotasks();
   }
 
-  /** Runs the world (jumping to the next timer whenever everything is idle) until `promise` settles. */
+  /** Runs the world (jumping to the next timer whenever everything is {@link idle}) until `promise` settles. */
   async settle<T>(promise: Promise<T>, maxJumps = 100_000): Promise<T> {
     let done = false;
     const tracked = promise.finally(() => {
@@ -75,13 +75,19 @@ export class FakeClock implements Clock {
     });
     tracked.catch(() => {});
     for (let jumps = 0; jumps < maxJumps; jumps += 1) {
-      await flushMicrotasks();
+      await this.idle(() => done);
       if (done) return tracked;
-      const next = this.nextTimer();
-      if (!next) throw new Error('FakeClock.settle: nothing left to run but the promise is still pending');
-      this.fire(next);
+      if (!this.fireNext())
+        throw new Error(
+          `${this.constructor.name}.settle: nothing left to run but the promise is still pending`,
+        );
     }
-    throw new Error('FakeClock.settle: too many timer jumps');
+    throw new Error(`${this.constructor.name}.settle: too many timer jumps`);
+  }
+
+  /** Resolves when nothing but a timer can move the world on (or `isDone`): here, once continuations ran. */
+  protected async idle(_isDone: () => boolean): Promise<void> {
+    await flushMicrotasks();
   }
 
   /** Fires the earliest timer (moving time to it); false when none is waiting. */
@@ -113,9 +119,9 @@ export class FakeClock implements Clock {
 
 /**
  * Virtual time for worlds with real I/O (loopback sockets, dynalite). Time never moves while a tracked
- * port call is in flight: it jumps to the next timer only once every tracked call has settled and the
- * continuations have run. So a test sees the same order of events on an idle laptop and on a CI
- * machine ten times slower: the machine's speed changes how long a run takes, never what it sees.
+ * port call is in flight: `settle(promise)` and `advance(ms)` jump to the next timer only once every
+ * tracked call has settled and the continuations have run. So a test sees the same order of events on an
+ * idle laptop and on a CI machine ten times slower: the machine's speed changes how long a run takes, never what it sees.
  *
  * Wrap each port the code under test awaits (`track(store)`, `track(identity)`, …); I/O that is not
  * tracked could still be running when time jumps.
@@ -156,12 +162,8 @@ export class VirtualClock extends FakeClock {
   }
 
   /** Resolves once no tracked call is in flight and the continuations have run. */
-  async quiescent(): Promise<void> {
-    for (;;) {
-      await flushMicrotasks();
-      if (this.inFlight === 0) return;
-      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-    }
+  quiescent(): Promise<void> {
+    return this.idle(() => false);
   }
 
   /** Moves time forward by `ms`, one timer at a time, letting the I/O each timer starts finish first. */
@@ -177,24 +179,13 @@ export class VirtualClock extends FakeClock {
     await super.advance(target - this.now());
   }
 
-  /** Runs the world until `promise` settles, jumping to the next timer only when no I/O is in flight. */
-  async run<T>(promise: Promise<T>, maxJumps = 100_000): Promise<T> {
-    let done = false;
-    const tracked = promise.finally(() => {
-      done = true;
-    });
-    tracked.catch(() => {});
-    for (let jumps = 0; jumps < maxJumps; jumps += 1) {
+  /** Idle only once no tracked call is in flight (or `isDone`) and the continuations have run. */
+  protected override async idle(isDone: () => boolean): Promise<void> {
+    await flushMicrotasks();
+    while (!isDone() && this.inFlight > 0) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       await flushMicrotasks();
-      while (!done && this.inFlight > 0) {
-        await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-        await flushMicrotasks();
-      }
-      if (done) return tracked;
-      if (!this.fireNext())
-        throw new Error('VirtualClock.run: nothing left to run but the promise is pending');
     }
-    throw new Error('VirtualClock.run: too many timer jumps');
   }
 
   private callSettled(): void {

@@ -300,7 +300,7 @@ async function runRow(
     };
 
     // Warm-up (not measured): every consumer holds the first token, as in the middle of any hour.
-    await clock.run(Promise.all(consumers.map((c) => c.call())));
+    await clock.settle(Promise.all(consumers.map((c) => c.call())));
     const identityCallsPerExpiry: number[] = [];
     const gapsMs: number[] = [];
     for (let expiry = 0; expiry < o.expiries; expiry += 1) {
@@ -338,7 +338,7 @@ async function runRow(
         measuring = false;
         await Promise.all([monitor, refresherLoop]);
       })();
-      await clock.run(window);
+      await clock.settle(window);
       identityCallsPerExpiry.push(world.simulator.identityCalls(CLIENT) - identityBefore);
       if (successorAt !== undefined) gapsMs.push(Math.max(0, successorAt - current.expiresAt));
     }

@@ -51,7 +51,7 @@ describe('instance pools on the simulator (virtual clock)', () => {
     while (world.clock.now() < until) {
       for (const instance of ['pool2', 'pool3']) {
         const askedAt = world.clock.now();
-        const result = (await world.clock.run(
+        const result = (await world.clock.settle(
           Promise.resolve(handler(instanceEvent(instance, LIFESPAN_S / 3), lambdaContext())),
         )) as APIGatewayProxyResult;
         requests += 1;
@@ -64,7 +64,7 @@ describe('instance pools on the simulator (virtual clock)', () => {
       }
       await world.clock.advance(STEP_MS);
     }
-    await world.clock.run(refresherLoop);
+    await world.clock.settle(refresherLoop);
     expect(notServedAtOnce).toEqual([]);
     expect(requests).toBe(2 * ((5 * LIFESPAN_S * 1000) / STEP_MS));
   });
@@ -72,7 +72,7 @@ describe('instance pools on the simulator (virtual clock)', () => {
   test('names the member a pool token came from', async ({ virtualWorld: world }) => {
     world.register('named-1', { instance: 'named' });
     const handler = createVendHandler({ vendor: world.vendor(), telemetry: createTelemetry('pool-it') });
-    const result = (await world.clock.run(
+    const result = (await world.clock.settle(
       Promise.resolve(handler(instanceEvent('named', 10), lambdaContext())),
     )) as APIGatewayProxyResult;
     expect(result.statusCode).toBe(200);
@@ -81,7 +81,7 @@ describe('instance pools on the simulator (virtual clock)', () => {
 
   test('answers 404 for an instance with no registered clients', async ({ virtualWorld: world }) => {
     const handler = createVendHandler({ vendor: world.vendor(), telemetry: createTelemetry('pool-it') });
-    const result = (await world.clock.run(
+    const result = (await world.clock.settle(
       Promise.resolve(handler(instanceEvent('no-such-instance', 10), lambdaContext())),
     )) as APIGatewayProxyResult;
     expect(result.statusCode).toBe(404);
