@@ -178,6 +178,13 @@ describe('local mode refuses what API Gateway would not serve', () => {
     });
   });
 
+  /** A vend request whose (forged) signature lists `headerName` among its signed headers. */
+  const withForgedSignedHeader = (headerName: string): string => {
+    const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const authorization = `AWS4-HMAC-SHA256 Credential=${TEAM_KEY.accessKeyId}/${date.slice(0, 8)}/us-east-1/execute-api/aws4_request, SignedHeaders=${headerName};host;x-amz-date, Signature=${'0'.repeat(64)}`;
+    return `GET /tokens/team-a-2 HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-amz-date: ${date}\r\nauthorization: ${authorization}\r\nconnection: close\r\n\r\n`;
+  };
+
   describe('bad input costs a logged 4xx, never a 500', () => {
     it('answers malformed percent-encoding with 400 and logs it', async () => {
       const answer = await rawExchange(
@@ -190,24 +197,14 @@ describe('local mode refuses what API Gateway would not serve', () => {
     });
 
     it('answers a signed header named constructor with 403 and logs it', async () => {
-      const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
-      const authorization = `AWS4-HMAC-SHA256 Credential=${TEAM_KEY.accessKeyId}/${date.slice(0, 8)}/us-east-1/execute-api/aws4_request, SignedHeaders=constructor;host;x-amz-date, Signature=${'0'.repeat(64)}`;
-      const answer = await rawExchange(
-        port,
-        `GET /tokens/team-a-2 HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-amz-date: ${date}\r\nauthorization: ${authorization}\r\nconnection: close\r\n\r\n`,
-      );
+      const answer = await rawExchange(port, withForgedSignedHeader('constructor'));
       expect(answer.status).toBe(403);
       expect(JSON.parse(answer.body).error.code).toBe('AccessDenied');
       expect(accessLog.some((e) => e.path === '/tokens/team-a-2' && e.status === 403)).toBe(true);
     });
 
     it('answers a signed header named __proto__ with 403', async () => {
-      const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
-      const authorization = `AWS4-HMAC-SHA256 Credential=${TEAM_KEY.accessKeyId}/${date.slice(0, 8)}/us-east-1/execute-api/aws4_request, SignedHeaders=__proto__;host;x-amz-date, Signature=${'0'.repeat(64)}`;
-      const answer = await rawExchange(
-        port,
-        `GET /tokens/team-a-2 HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-amz-date: ${date}\r\nauthorization: ${authorization}\r\nconnection: close\r\n\r\n`,
-      );
+      const answer = await rawExchange(port, withForgedSignedHeader('__proto__'));
       expect(answer.status).toBe(403);
     });
 

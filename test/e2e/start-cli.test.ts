@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { readGeneratedKey, writePolicyFile } from '../../local/policy.js';
-import { startLocalVendor } from '../../local/server.js';
 import { createTestTable, startDynalite } from '../../testing/dynalite.js';
+import { startTestLocalVendor } from '../../testing/local-vendor.js';
 import { captureText, registerSensitive } from '../support/leak-scan.js';
 
 const run = promisify(execFile);
@@ -60,13 +60,19 @@ describe('npm start (local/start.ts)', { timeout: 2 * START_BOUND_MS }, () => {
     return dir;
   };
 
-  it('prints a curl line that gets a token, and stops cleanly on SIGTERM', async () => {
-    const dataDir = await tempDir();
+  /** `npm start` on free ports and `dataDir`, once its banner is out (killed after the test if still running). */
+  const startReadyCli = async (dataDir: string): Promise<ReturnType<typeof startCli>> => {
     const cli = startCli(['--port', '0', '--simulator-port', '0', '--data-dir', dataDir]);
     cleanups.push(async () => {
       if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
     });
     await waitFor(() => cli.output().includes('Ctrl-C to stop.'), START_BOUND_MS);
+    return cli;
+  };
+
+  it('prints a curl line that gets a token, and stops cleanly on SIGTERM', async () => {
+    const dataDir = await tempDir();
+    const cli = await startReadyCli(dataDir);
 
     const line =
       cli
@@ -108,11 +114,7 @@ describe('npm start (local/start.ts)', { timeout: 2 * START_BOUND_MS }, () => {
     };
     registerSensitive(teamKey.secretAccessKey);
     await writePolicyFile(join(dataDir, 'policy.json'), { keys: [teamKey] });
-    const cli = startCli(['--port', '0', '--simulator-port', '0', '--data-dir', dataDir]);
-    cleanups.push(async () => {
-      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
-    });
-    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), START_BOUND_MS);
+    const cli = await startReadyCli(dataDir);
     cli.child.kill('SIGTERM');
     await once(cli.child, 'exit');
     captureText(cli.output() + cli.stderr());
@@ -124,11 +126,7 @@ describe('npm start (local/start.ts)', { timeout: 2 * START_BOUND_MS }, () => {
 
   it('prints the key it generated, as the policy file holds it', async () => {
     const dataDir = await tempDir();
-    const cli = startCli(['--port', '0', '--simulator-port', '0', '--data-dir', dataDir]);
-    cleanups.push(async () => {
-      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
-    });
-    await waitFor(() => cli.output().includes('Ctrl-C to stop.'), START_BOUND_MS);
+    const cli = await startReadyCli(dataDir);
     // Not registered with the leak scan: printing the key local mode generated is the point.
     const key = await readGeneratedKey(join(dataDir, 'policy.json'));
     cli.child.kill('SIGTERM');
@@ -164,21 +162,12 @@ describe('npm start (local/start.ts)', { timeout: 2 * START_BOUND_MS }, () => {
 
 describe('the in-process refresher', () => {
   it('fetches the tokens of registered clients on its schedule, without any request', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'mtv-refresher-'));
-    const local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 200,
-      env: {},
-    });
+    const local = await startTestLocalVendor({ dataDirPrefix: 'mtv-refresher-', refreshIntervalMs: 200 });
     try {
-      await waitFor(() => (local.simulator?.identityCalls('demo-client') ?? 0) > 0, 20_000);
-      expect(local.simulator?.identityCalls('demo-client')).toBe(1);
+      await waitFor(() => local.sim.identityCalls('demo-client') > 0, 20_000);
+      expect(local.sim.identityCalls('demo-client')).toBe(1);
     } finally {
-      registerSensitive(...(local.simulator?.issuedTokens() ?? []));
       await local.stop();
-      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
@@ -187,15 +176,11 @@ describe('AWS_ENDPOINT_URL_DYNAMODB', () => {
   it('replaces the embedded dynalite with the DynamoDB endpoint it names', async () => {
     const external = await startDynalite();
     const tableName = await createTestTable(external.client);
-    const dataDir = await mkdtemp(join(tmpdir(), 'mtv-endpoint-'));
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const local = await startLocalVendor({
-      port: 0,
-      simulatorPort: 0,
-      dataDir,
-      refreshIntervalMs: 0,
+    const local = await startTestLocalVendor({
+      dataDirPrefix: 'mtv-endpoint-',
       env: { AWS_ENDPOINT_URL_DYNAMODB: external.endpoint, TABLE_NAME: tableName },
     });
     try {
@@ -203,16 +188,14 @@ describe('AWS_ENDPOINT_URL_DYNAMODB', () => {
       const token = await createTokenClient({
         endpoint: local.url,
         region: 'us-east-1',
-        credentials: await readGeneratedKey(local.paths.policy),
+        credentials: await local.generatedKey(),
       }).getToken('demo-client');
       const record = await new DynamoTokenStore({ client: external.client, tableName }).get('demo-client');
       expect(record?.token?.accessToken).toBe(token.accessToken);
     } finally {
-      registerSensitive(...(local.simulator?.issuedTokens() ?? []));
       await local.stop();
       await external.stop();
       vi.unstubAllEnvs();
-      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
