@@ -1,6 +1,6 @@
 /** Vending one client's token: from memory, the store, or (once per expiry) a shared refresh. */
 import { assertRejectedToken, assertValidClientId } from './credentials.js';
-import { type Engine, storeFailure } from './engine.js';
+import { type Engine, storeFailure } from './vendor-state.js';
 import { fingerprint } from './fingerprint.js';
 import type { StoredToken, TokenRecord } from './ports.js';
 import type { SharedRefresh } from './single-flight.js';

@@ -1,5 +1,5 @@
 /** One refresh's conversation with Marketo Identity: retries with backoff, secret re-read, not-yet-rotated answers. */
-import { type Engine, jitter, readCredentials } from './engine.js';
+import { type Engine, jitter, readCredentials } from './vendor-state.js';
 import {
   CredentialsRejectedError,
   IdentityUnavailableError,

@@ -6,7 +6,7 @@ import {
   readCredentials,
   readRecord,
   storeFailure,
-} from './engine.js';
+} from './vendor-state.js';
 import { IdentityUnavailableError, isTokenVendorError, UnknownClientError } from './errors.js';
 import { fetchFromIdentity } from './identity-fetch.js';
 import type { ClientCredentials, StoredToken, TokenRecord } from './ports.js';

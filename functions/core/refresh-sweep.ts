@@ -1,6 +1,6 @@
 /** The refresher's sweep: fetch missing tokens, wait out and replace expiring ones, keep pools staggered. */
 import pLimit from 'p-limit';
-import { type Engine, readRecord } from './engine.js';
+import { type Engine, readRecord } from './vendor-state.js';
 import { TokenVendorError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
 import type { StoredToken } from './ports.js';

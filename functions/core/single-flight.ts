@@ -1,5 +1,5 @@
 /** In-process single flight: concurrent callers in one instance share one refresh, each with its own deadline. */
-import type { Engine } from './engine.js';
+import type { Engine } from './vendor-state.js';
 import { IdentityUnavailableError, StoreUnavailableError } from './errors.js';
 import { fetchFromIdentity, rotatingError } from './identity-fetch.js';
 import { type Refreshed, refreshViaLease } from './lease-refresh.js';

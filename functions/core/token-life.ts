@@ -2,7 +2,7 @@
  * The life of a token as the engine judges it: live, usable for a caller, still unexpired, and when its
  * successor can be had. Marketo issues a client's next token only once the current one has expired.
  */
-import type { Engine } from './engine.js';
+import type { Engine } from './vendor-state.js';
 import { TokenRotatingError } from './errors.js';
 import type { StoredToken } from './ports.js';
 

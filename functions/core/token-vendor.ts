@@ -9,7 +9,7 @@
  * - `refresh-sweep.ts`: the refresher's sweep; `vend-options.ts`: per-request options.
  */
 import { createClientVending } from './client-vend.js';
-import { createEngine } from './engine.js';
+import { createEngine } from './vendor-state.js';
 import { createPoolVending } from './pool-vend.js';
 import { refreshAll } from './refresh-sweep.js';
 import { createSharedRefresh } from './single-flight.js';

@@ -1,4 +1,4 @@
-import type { Engine } from './engine.js';
+import type { Engine } from './vendor-state.js';
 import type { StoredToken } from './ports.js';
 import { remainingMs } from './token-life.js';
 import type { TokenSource, VendedToken } from './token-vendor-api.js';
