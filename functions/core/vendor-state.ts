@@ -1,26 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock } from './clock.js';
-import { assertIdentityUrlAllowed } from './credentials.js';
-import { StoreUnavailableError } from './errors.js';
 import type {
-  ClientCredentials,
   Clock,
   CredentialsSource,
   IdentityClient,
   Logger,
   MetricsSink,
   StoredToken,
-  TokenRecord,
   TokenStore,
 } from './ports.js';
 import type { TokenVendorDeps } from './token-vendor-api.js';
 import { DEFAULT_TOKEN_VENDOR_CONFIG, type TokenVendorConfig } from './vendor-config.js';
 
 /**
- * What every part of one vendor instance shares: its ports, its configuration and its memory of tokens.
- * Built once per `createTokenVendor` call; the parts (client vends, pools, sweep) are functions of it.
+ * What one vendor instance holds: its ports, its configuration and its memory of tokens. State only, no
+ * behaviour (as Powertools idempotency keeps `IdempotencyRecord` apart from the handler that decides): built
+ * once per `createTokenVendor` call, and the parts (client vends, pools, sweep) are functions of it.
  */
-export interface Engine {
+export interface VendorState {
   readonly config: TokenVendorConfig;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -47,7 +44,8 @@ export interface Engine {
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const noMetrics: MetricsSink = { record() {} };
 
-export function createEngine(deps: TokenVendorDeps, overrides: Partial<TokenVendorConfig>): Engine {
+/** A vendor instance's state from its ports (absent ones defaulted) and configuration overrides. */
+export function createVendorState(deps: TokenVendorDeps, overrides: Partial<TokenVendorConfig>): VendorState {
   const config: TokenVendorConfig = { ...DEFAULT_TOKEN_VENDOR_CONFIG, ...overrides };
   return {
     config,
@@ -63,46 +61,4 @@ export function createEngine(deps: TokenVendorDeps, overrides: Partial<TokenVend
     rotationRetryAt: new Map(),
     refreshBudgetMs: Math.max(config.defaultMaxWaitMs, config.leaseDurationMs * 2),
   };
-}
-
-/** `ms` scaled by a random factor in [0.5, 1.5), so that instances waiting together spread out. */
-export const jitter = (engine: Engine, ms: number): number => Math.round(ms * (0.5 + engine.random()));
-
-/** DynamoDB TTL of a client's item: a retention period after its token's expiry (or now). */
-export const itemExpiryEpochSeconds = (engine: Engine, token?: StoredToken): number =>
-  Math.ceil(Math.max(token?.expiresAt ?? 0, engine.clock.now()) / 1000) + engine.config.itemRetentionSeconds;
-
-/** Counts and logs a store failure and returns the typed error to throw (naming the error class only). */
-export function storeFailure(engine: Engine, error: unknown, clientId: string): StoreUnavailableError {
-  engine.metrics.record('StoreErrors', 1, 'Count');
-  const reason = error instanceof Error ? error.name : 'unknown error';
-  engine.logger.warn('token store unavailable', { clientId, reason });
-  return new StoreUnavailableError(`token store unavailable (${reason})`, {
-    cause: error,
-    retryAfterSeconds: 1,
-  });
-}
-
-/** The client's item, or `StoreUnavailableError`. */
-export async function readRecord(engine: Engine, clientId: string): Promise<TokenRecord | undefined> {
-  try {
-    return await engine.store.get(clientId);
-  } catch (error) {
-    throw storeFailure(engine, error, clientId);
-  }
-}
-
-/** The client's credentials, refused when their Identity URL is not on the allowlist. */
-export async function readCredentials(
-  engine: Engine,
-  clientId: string,
-  bypassCache: boolean,
-): Promise<ClientCredentials> {
-  const credentials = await engine.credentials.get(clientId, { bypassCache });
-  assertIdentityUrlAllowed(
-    credentials.identityUrl,
-    engine.config.identityUrlPolicy,
-    `credentials of client "${clientId}"`,
-  );
-  return credentials;
 }
