@@ -1,8 +1,8 @@
-/** Vending one client's token: from memory, the store, or (once per expiry) a shared refresh. */
+/** Vending one client's token: from memory, the store, or (once per expiry) the single flight. */
 import { assertRejectedToken, assertValidClientId } from './credentials.js';
 import { fingerprint } from './fingerprint.js';
 import type { StoredToken, TokenRecord } from './ports.js';
-import type { SharedRefresh } from './single-flight.js';
+import type { SingleFlight } from './single-flight.js';
 import { storeFailure } from './store-access.js';
 import { isUnexpired, isUsable, remainingMs, waitForSuccessor } from './token-life.js';
 import type { TokenSource, TokenVendor, VendedToken, VendOptions } from './token-vendor-api.js';
@@ -24,7 +24,7 @@ export interface ClientVending extends Pick<TokenVendor, 'getToken' | 'invalidat
   tokenFromMemoryOrStore(clientId: string, minValidityMs: number): Promise<KnownToken>;
 }
 
-export function createClientVending(state: VendorState, refreshShared: SharedRefresh): ClientVending {
+export function createClientVending(state: VendorState, singleFlight: SingleFlight): ClientVending {
   const { clock, config, logger, metrics, tokensInMemory } = state;
 
   const storedToken = async (clientId: string): Promise<KnownToken> => {
@@ -67,7 +67,7 @@ export function createClientVending(state: VendorState, refreshShared: SharedRef
         );
         continue;
       }
-      const refreshed = await refreshShared(clientId, token?.accessToken, deadline);
+      const refreshed = await singleFlight(clientId, token?.accessToken, deadline);
       if (isUsable(state, refreshed.token, minValidityMs))
         return vendedToken(state, clientId, refreshed.token, refreshed.source);
       // Shorter than asked (Identity reconfirmed an old token): the next round waits it out or says so.
@@ -109,7 +109,7 @@ export function createClientVending(state: VendorState, refreshShared: SharedRef
       return vendUsableToken(clientId, minValidityMs, deadline);
     }
     logger.info('invalidate: refreshing rejected token', { clientId, rejected });
-    const refreshed = await refreshShared(clientId, rejectedAccessToken, deadline, version ?? 0);
+    const refreshed = await singleFlight(clientId, rejectedAccessToken, deadline, version ?? 0);
     if (isUsable(state, refreshed.token, minValidityMs))
       return vendedToken(state, clientId, refreshed.token, refreshed.source);
     return vendUsableToken(clientId, minValidityMs, deadline);

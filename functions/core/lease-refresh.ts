@@ -1,4 +1,4 @@
-/** The cross-instance single flight: the store's refresh lease decides who calls Identity for a client. */
+/** The store's refresh lease: across instances, it decides who calls Identity for a client. */
 import { IdentityUnavailableError, isTokenVendorError, UnknownClientError } from './errors.js';
 import { fetchFromIdentity, readCredentials } from './identity-fetch.js';
 import { jitter } from './jitter.js';

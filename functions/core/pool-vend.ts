@@ -5,7 +5,7 @@ import { IdentityUnavailableError, TokenVendorError, UnknownClientError } from '
 import { fingerprint } from './fingerprint.js';
 import { groupByInstance } from './pool.js';
 import type { StoredToken } from './ports.js';
-import type { SharedRefresh } from './single-flight.js';
+import type { SingleFlight } from './single-flight.js';
 import { isUnexpired, isUsable, waitForSuccessor } from './token-life.js';
 import type { TokenSource, TokenVendor, VendedToken, VendOptions } from './token-vendor-api.js';
 import { resolveVendOptions } from './vend-options.js';
@@ -16,7 +16,7 @@ export type PoolVending = Pick<TokenVendor, 'getInstanceToken' | 'invalidateInst
 
 export function createPoolVending(
   state: VendorState,
-  refreshShared: SharedRefresh,
+  singleFlight: SingleFlight,
   clients: ClientVending,
 ): PoolVending {
   const { clock, config, logger, metrics, tokensInMemory } = state;
@@ -66,7 +66,7 @@ export function createPoolVending(
         refreshedMissing = true;
         for (const { clientId, token } of expired) {
           try {
-            await refreshShared(clientId, token?.accessToken, deadline);
+            await singleFlight(clientId, token?.accessToken, deadline);
             break;
           } catch (error) {
             failed.set(clientId, error);

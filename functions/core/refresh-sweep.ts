@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import { TokenVendorError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
 import type { StoredToken } from './ports.js';
-import type { SharedRefresh } from './single-flight.js';
+import type { SingleFlight } from './single-flight.js';
 import { readRecord } from './store-access.js';
 import { isUnexpired, successorDueAt } from './token-life.js';
 import type { PoolStatus, RefreshOptions, RefreshSummary } from './token-vendor-api.js';
@@ -11,7 +11,7 @@ import type { VendorState } from './vendor-state.js';
 
 export async function refreshAll(
   state: VendorState,
-  refreshShared: SharedRefresh,
+  singleFlight: SingleFlight,
   options?: RefreshOptions,
 ): Promise<RefreshSummary> {
   const { clock, config, logger, metrics } = state;
@@ -72,7 +72,7 @@ export async function refreshAll(
         if (delayMs > 0) await clock.sleep(delayMs);
       }
       const refreshed = await limit(() =>
-        refreshShared(clientId, token?.accessToken, clock.now() + state.refreshBudgetMs),
+        singleFlight(clientId, token?.accessToken, clock.now() + state.refreshBudgetMs),
       );
       expiries.set(clientId, refreshed.token.expiresAt);
       counts[outcome] += 1;

@@ -1,15 +1,14 @@
-/** In-process single flight: concurrent callers in one instance share one refresh, each with its own deadline. */
-
+/** The single flight: concurrent callers in one instance share one refresh, each with its own deadline. */
 import { IdentityUnavailableError, StoreUnavailableError } from './errors.js';
 import { fetchFromIdentity, rotatingError } from './identity-fetch.js';
 import { type Refreshed, refreshViaLease } from './lease-refresh.js';
 import type { VendorState } from './vendor-state.js';
 
 /**
- * Refreshes a client's token (`stale`: the token the caller saw, if any; `checkedSince`: the item version an
- * invalidation saw) and settles by `callerDeadline`, even when the shared refresh runs on.
+ * Refreshes a client's token in the single flight (`stale`: the token the caller saw, if any; `checkedSince`:
+ * the item version an invalidation saw) and settles by `callerDeadline`, even when the flight runs on.
  */
-export type SharedRefresh = (
+export type SingleFlight = (
   clientId: string,
   stale: string | undefined,
   callerDeadline: number,
@@ -35,8 +34,8 @@ export async function withDeadline<T>(
   }
 }
 
-/** One shared refresh per client at a time in this instance, around the store's lease. */
-export function createSharedRefresh(state: VendorState): SharedRefresh {
+/** One flight per client at a time in this instance, around the store's lease (lease-refresh.ts). */
+export function createSingleFlight(state: VendorState): SingleFlight {
   const { clock, logger, tokensInMemory, refreshBudgetMs } = state;
   const inFlight = new Map<string, Promise<Refreshed>>();
   return (clientId, stale, callerDeadline, checkedSince) => {
@@ -62,7 +61,7 @@ export function createSharedRefresh(state: VendorState): SharedRefresh {
       flight,
       callerDeadline,
       () =>
-        // The shared refresh may be waiting out a rotating token: that, not Identity, is why there is none.
+        // The flight may be waiting out a rotating token: that, not Identity, is why there is none.
         rotatingError(state, clientId) ??
         new IdentityUnavailableError(`no token for client "${clientId}" within the wait budget`, {
           retryAfterSeconds: 1,

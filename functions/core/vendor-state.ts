@@ -37,7 +37,7 @@ export interface VendorState {
    * Identity is unavailable.
    */
   readonly rotationRetryAt: Map<string, number>;
-  /** Longest one shared refresh may run: a caller's default budget, or two leases (one may lapse). */
+  /** Longest one single flight may run: a caller's default budget, or two leases (one may lapse). */
   readonly refreshBudgetMs: number;
 }
 
