@@ -13,7 +13,7 @@ import {
   assertValidInstance,
   type IdentityUrlPolicy,
   parseCredentialsRecord,
-} from '../functions/core/credentials.js';
+} from '../functions/core/credentials-record.js';
 import {
   CredentialsMisconfiguredError,
   CredentialsRejectedError,

@@ -1,6 +1,6 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { isValidClientId } from '../contract/index.js';
-import { assertValidClientId, parseCredentialsRecord } from '../core/credentials.js';
+import { assertValidClientId, parseCredentialsRecord } from '../core/credentials-record.js';
 import {
   CredentialsMisconfiguredError,
   CredentialsUnavailableError,

@@ -5,7 +5,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_SECRET_PREFIX, isValidClientId, isValidInstance } from '../contract/index.js';
-import { parseCredentialsRecord } from '../core/credentials.js';
+import { parseCredentialsRecord } from '../core/credentials-record.js';
 import {
   CredentialsMisconfiguredError,
   CredentialsUnavailableError,

@@ -1,5 +1,5 @@
 /** Vending one client's token: from memory, the store, or (once per expiry) the single flight. */
-import { assertRejectedToken, assertValidClientId } from './credentials.js';
+import { assertRejectedToken, assertValidClientId } from './credentials-record.js';
 import { fingerprint } from './fingerprint.js';
 import type { StoredToken, TokenRecord } from './ports.js';
 import type { SingleFlight } from './single-flight.js';

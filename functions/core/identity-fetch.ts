@@ -1,6 +1,6 @@
 /** One refresh's conversation with Marketo Identity: retries with backoff, secret re-read, not-yet-rotated answers. */
 
-import { assertIdentityUrlAllowed } from './credentials.js';
+import { assertIdentityUrlAllowed } from './credentials-record.js';
 import {
   CredentialsRejectedError,
   IdentityUnavailableError,

@@ -1,6 +1,6 @@
 /** The token engine: ports, errors and the vendor factory. Imports no AWS SDK. */
 export * from './clock.js';
-export * from './credentials.js';
+export * from './credentials-record.js';
 export * from './errors.js';
 export * from './fingerprint.js';
 export * from './pool.js';

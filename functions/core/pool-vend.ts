@@ -1,6 +1,6 @@
 /** Vending from an instance pool: the member token with the most life left, one member fetched at a time. */
 import type { ClientVending } from './client-vend.js';
-import { assertRejectedToken, assertValidInstance } from './credentials.js';
+import { assertRejectedToken, assertValidInstance } from './credentials-record.js';
 import { IdentityUnavailableError, TokenVendorError, UnknownClientError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
 import { groupByInstance } from './pool.js';

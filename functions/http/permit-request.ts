@@ -12,7 +12,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type RouteKind, routeByResource } from '../contract/index.js';
 import type { InstanceBudget, MarketoLimitCode, Permit, PermitRequest } from '../core/budget/index.js';
 import { instanceKeyOf, PermitUnavailableError } from '../core/budget/index.js';
-import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
+import { assertValidClientId, assertValidInstance } from '../core/credentials-record.js';
 import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
 import { errorResponse, NO_STORE_HEADERS } from './error-response.js';

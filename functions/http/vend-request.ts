@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES, routeByResource } from '../contract/index.js';
-import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials.js';
+import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials-record.js';
 import { InvalidRequestError, RouteNotFoundError } from '../core/errors.js';
 import type { VendOptions } from '../core/token-vendor-api.js';
 import { parseJsonObjectBody } from './json-body.js';
