@@ -8,19 +8,19 @@ import {
   ROTATION_GUARD_MS,
 } from '../functions/contract/index.js';
 import {
-  assertIdentityUrlAllowed,
-  assertValidClientId,
-  assertValidInstance,
-  type IdentityUrlPolicy,
-  parseCredentialsRecord,
-} from '../functions/core/credentials-record.js';
-import {
   CredentialsMisconfiguredError,
   CredentialsRejectedError,
   isTokenVendorError,
   UnknownClientError,
 } from '../functions/core/errors.js';
 import { fingerprint } from '../functions/core/fingerprint.js';
+import {
+  assertIdentityUrlAllowed,
+  assertValidClientId,
+  assertValidInstance,
+  type IdentityUrlPolicy,
+  parseCredentialsRecord,
+} from '../functions/core/index.js';
 import type { ClientCredentials, TokenStore } from '../functions/core/ports.js';
 import type { TokenVendor } from '../functions/core/token-vendor-api.js';
 import { wireVendor } from '../functions/wiring.js';

@@ -1,11 +1,12 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { isValidClientId } from '../contract/index.js';
-import { assertValidClientId, parseCredentialsRecord } from '../core/credentials-record.js';
+import { parseCredentialsRecord } from '../core/credentials-record.js';
 import {
   CredentialsMisconfiguredError,
   CredentialsUnavailableError,
   UnknownClientError,
 } from '../core/errors.js';
+import { assertValidClientId } from '../core/ids.js';
 import type { ClientCredentials, CredentialsSource, Logger, RegisteredClient } from '../core/ports.js';
 import { writePrivateJsonFile } from './private-json-file.js';
 

@@ -1,7 +1,8 @@
 /** Vending one client's token: from memory, the store, or (once per expiry) the single flight. */
-import { assertRejectedToken, assertValidClientId } from './credentials-record.js';
 import { fingerprint } from './fingerprint.js';
+import { assertValidClientId } from './ids.js';
 import type { StoredToken, TokenRecord } from './ports.js';
+import { assertRejectedToken } from './rejected-token.js';
 import type { SingleFlight } from './single-flight.js';
 import { storeFailure } from './store-access.js';
 import { isUnexpired, isUsable, remainingMs, waitForSuccessor } from './token-life.js';

@@ -1,32 +1,7 @@
-import {
-  ID_RULE,
-  INSTANCE_PATTERN,
-  isValidClientId,
-  isValidInstance,
-  LOOPBACK_HOSTS,
-  MAX_REJECTED_TOKEN_LENGTH,
-} from '../contract/index.js';
-import { CredentialsMisconfiguredError, InvalidRequestError } from './errors.js';
+/** A credentials record as registered (Secrets Manager value, local file entry), parsed and checked. */
+import { INSTANCE_PATTERN } from '../contract/index.js';
+import { CredentialsMisconfiguredError } from './errors.js';
 import type { ClientCredentials } from './ports.js';
-
-export { DEFAULT_IDENTITY_HOSTS } from '../contract/index.js';
-
-/** Throws `InvalidRequestError` unless `clientId` matches the contract's id pattern. */
-export function assertValidClientId(clientId: unknown): asserts clientId is string {
-  if (!isValidClientId(clientId)) throw new InvalidRequestError(`clientId must be ${ID_RULE}`);
-}
-
-/** Throws `InvalidRequestError` unless `instance` is a valid instance name. */
-export function assertValidInstance(instance: unknown): asserts instance is string {
-  if (!isValidInstance(instance)) throw new InvalidRequestError(`instance must be ${ID_RULE}`);
-}
-
-/** Throws `InvalidRequestError` unless `token` looks like a token a consumer could have been given. */
-export function assertRejectedToken(token: unknown): asserts token is string {
-  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_REJECTED_TOKEN_LENGTH) {
-    throw new InvalidRequestError('accessToken must be the non-empty token string Marketo rejected');
-  }
-}
 
 const optionalString = (
   record: Record<string, unknown>,
@@ -96,43 +71,4 @@ export function parseCredentialsRecord(
     ...(restUrl === undefined ? {} : { restUrl: restUrl.replace(/\/+$/, '') }),
     ...(instance === undefined ? {} : { instance }),
   };
-}
-
-/**
- * Identity host allowlist entries: exact hosts (`127.0.0.1`) or one leading wildcard label
- * (`*.mktorest.com`). Loopback http is accepted only when `allowInsecureLoopback` is set (local mode, tests).
- */
-export interface IdentityUrlPolicy {
-  readonly allowedHosts: readonly string[];
-  readonly allowInsecureLoopback?: boolean;
-}
-
-const hostMatches = (host: string, pattern: string): boolean => {
-  const p = pattern.toLowerCase();
-  if (p.startsWith('*.')) return host.endsWith(p.slice(1)) && host.length > p.length - 1;
-  return host === p;
-};
-
-/** Refuses identity URLs that would make the vendor send a client secret somewhere else (SSRF). */
-export function assertIdentityUrlAllowed(
-  identityUrl: string,
-  policy: IdentityUrlPolicy,
-  where: string,
-): void {
-  const url = URL.canParse(identityUrl) ? new URL(identityUrl) : undefined;
-  if (!url) throw new CredentialsMisconfiguredError(`${where}: identityUrl is not a valid URL`);
-  const host = url.hostname.toLowerCase();
-  const loopbackOk =
-    policy.allowInsecureLoopback === true && LOOPBACK_HOSTS.includes(host) && url.protocol === 'http:';
-  if (url.protocol !== 'https:' && !loopbackOk) {
-    throw new CredentialsMisconfiguredError(`${where}: identityUrl must use https`);
-  }
-  if (url.username || url.password) {
-    throw new CredentialsMisconfiguredError(`${where}: identityUrl must not contain user info`);
-  }
-  if (!policy.allowedHosts.some((pattern) => hostMatches(host, pattern))) {
-    throw new CredentialsMisconfiguredError(
-      `${where}: identityUrl host "${host}" is not on the allowlist (${policy.allowedHosts.join(', ')})`,
-    );
-  }
 }

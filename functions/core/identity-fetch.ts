@@ -1,6 +1,5 @@
 /** One refresh's conversation with Marketo Identity: retries with backoff, secret re-read, not-yet-rotated answers. */
 
-import { assertIdentityUrlAllowed } from './credentials-record.js';
 import {
   CredentialsRejectedError,
   IdentityUnavailableError,
@@ -8,6 +7,7 @@ import {
   TokenRotatingError,
 } from './errors.js';
 import { fingerprint } from './fingerprint.js';
+import { assertIdentityUrlAllowed } from './identity-url-policy.js';
 import { jitter } from './jitter.js';
 import type { ClientCredentials, StoredToken } from './ports.js';
 import type { VendorState } from './vendor-state.js';

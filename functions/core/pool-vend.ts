@@ -1,10 +1,11 @@
 /** Vending from an instance pool: the member token with the most life left, one member fetched at a time. */
 import type { ClientVending } from './client-vend.js';
-import { assertRejectedToken, assertValidInstance } from './credentials-record.js';
 import { IdentityUnavailableError, TokenVendorError, UnknownClientError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
+import { assertValidInstance } from './ids.js';
 import { groupByInstance } from './pool.js';
 import type { StoredToken } from './ports.js';
+import { assertRejectedToken } from './rejected-token.js';
 import type { SingleFlight } from './single-flight.js';
 import { isUnexpired, isUsable, waitForSuccessor } from './token-life.js';
 import type { TokenSource, TokenVendor, VendedToken, VendOptions } from './token-vendor-api.js';

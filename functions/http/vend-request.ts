@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES, routeByResource } from '../contract/index.js';
-import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials-record.js';
 import { InvalidRequestError, RouteNotFoundError } from '../core/errors.js';
+import { assertValidClientId, assertValidInstance } from '../core/ids.js';
+import { assertRejectedToken } from '../core/rejected-token.js';
 import type { VendOptions } from '../core/token-vendor-api.js';
 import { parseJsonObjectBody } from './json-body.js';
 
