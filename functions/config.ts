@@ -20,7 +20,7 @@ import {
   REFRESH_FANOUT_THRESHOLD_RANGE,
   REFRESH_HORIZON_SECONDS_RANGE,
 } from './contract/index.js';
-import type { TokenVendorConfig } from './core/token-vendor-api.js';
+import type { TokenVendorConfig } from './core/vendor-config.js';
 
 /** Runtime configuration of the Lambda handlers, read once from the environment. */
 export interface RuntimeConfig {

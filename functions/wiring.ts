@@ -11,7 +11,8 @@ import type {
   TokenStore,
 } from './core/ports.js';
 import { createTokenVendor } from './core/token-vendor.js';
-import type { TokenVendor, TokenVendorConfig } from './core/token-vendor-api.js';
+import type { TokenVendor } from './core/token-vendor-api.js';
+import type { TokenVendorConfig } from './core/vendor-config.js';
 
 /** The token table: a ready store, or the DynamoDB client and table name to build one on. */
 export type StoreWiring = TokenStore | { readonly dynamo: DynamoDBClient; readonly tableName: string };

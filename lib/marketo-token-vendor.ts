@@ -37,10 +37,6 @@ import {
 } from './vendor-functions.js';
 import { validateProps } from './vendor-validation.js';
 
-/** CloudWatch namespace of the metrics the runtime emits through Powertools (EMF). */
-export { METRICS_NAMESPACE } from '../functions/contract/index.js';
-export type { ApiThrottle, MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
-
 /** `<stack name>-<path in the stack>`: unique in an account and region, as stack names are. */
 const defaultApiName = (vendor: Construct): string => {
   const stack = Stack.of(vendor);

@@ -32,7 +32,8 @@ import {
 import { createInstanceBudget } from '../functions/core/budget/index.js';
 import { shutdownAwareClock, systemClock } from '../functions/core/clock.js';
 import type { CredentialsSource } from '../functions/core/ports.js';
-import type { RefreshSummary, TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
+import type { RefreshSummary, TokenVendor } from '../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
 import { createPermitService } from '../functions/http/permit-request.js';
 import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';

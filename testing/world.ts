@@ -26,7 +26,8 @@ import type {
   MetricsSink,
   TokenStore,
 } from '../functions/core/ports.js';
-import type { TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
+import type { TokenVendor } from '../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
 import { wireVendor } from '../functions/wiring.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../local/marketo-simulator.js';
 import { registerSensitive } from '../test/support/leak-scan.js';

@@ -4,7 +4,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../../functions/core/vendor-config.js';
 import {
   LOOPBACK_IDENTITY,
   loopbackClients as loopbackSdkClients,

@@ -10,3 +10,6 @@ export type * from './ports.js';
 export * from './refresh-plan.js';
 export * from './rejected-token.js';
 export * from './token-vendor.js';
+export type * from './token-vendor-api.js';
+export * from './vend-options.js';
+export * from './vendor-config.js';

@@ -17,10 +17,6 @@ import type { TokenVendor, TokenVendorDeps } from './token-vendor-api.js';
 import type { TokenVendorConfig } from './vendor-config.js';
 import { createVendorState } from './vendor-state.js';
 
-export type * from './token-vendor-api.js';
-export { MAX_MIN_VALIDITY_SECONDS, MAX_WAIT_LIMIT_MS, resolveVendOptions } from './vend-options.js';
-export { DEFAULT_TOKEN_VENDOR_CONFIG } from './vendor-config.js';
-
 /**
  * Creates a token engine from its ports. Instances are independent: each has its own memory cache and
  * single flight, and they coordinate through the store's refresh lease.
