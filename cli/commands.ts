@@ -23,7 +23,7 @@ import {
 } from '../functions/core/index.js';
 import type { ClientCredentials, TokenStore } from '../functions/core/ports.js';
 import type { TokenVendor } from '../functions/core/token-vendor-api.js';
-import { wireVendor } from '../functions/wiring.js';
+import { wireVendor } from '../functions/wire-vendor.js';
 import { CliError, describeError, usageError } from './errors.js';
 import { type CliIo, confirm, promptSecret, readSecretFromStdin } from './io.js';
 import { type ClientView, clientView, formatDuration, renderList, renderStatus } from './status.js';

@@ -4,7 +4,7 @@ import type { RuntimeConfig } from './config.js';
 import type { CredentialsSource, RegisteredClient } from './core/ports.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
 import type { CoreTelemetry } from './telemetry.js';
-import { wireVendor } from './wiring.js';
+import { wireVendor } from './wire-vendor.js';
 
 /** SDK settings for the vend path: fail fast (the core degrades or answers 503) rather than hang. */
 const FAST_SDK = {

@@ -37,7 +37,7 @@ import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
 import { createPermitService } from '../functions/http/permit-request.js';
 import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
-import { wireVendor } from '../functions/wiring.js';
+import { wireVendor } from '../functions/wire-vendor.js';
 import { secureDataDir } from './data-dir.js';
 import { STORE_REGION, startEmbeddedDynalite } from './embedded-dynalite.js';
 import {

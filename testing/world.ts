@@ -28,7 +28,7 @@ import type {
 } from '../functions/core/ports.js';
 import type { TokenVendor } from '../functions/core/token-vendor-api.js';
 import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
-import { wireVendor } from '../functions/wiring.js';
+import { wireVendor } from '../functions/wire-vendor.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../local/marketo-simulator.js';
 import { registerSensitive } from '../test/support/leak-scan.js';
 import { SkewableClock, VirtualClock } from './clocks.js';

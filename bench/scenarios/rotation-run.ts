@@ -16,7 +16,7 @@ import type { Clock, IdentityClient } from '../../functions/core/ports.js';
 import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
-import { wireVendor } from '../../functions/wiring.js';
+import { wireVendor } from '../../functions/wire-vendor.js';
 import { apiEvent, lambdaContext } from '../../test/support/api-event.js';
 import { VirtualClock } from '../../testing/clocks.js';
 import { startWorld, type World } from '../../testing/world.js';

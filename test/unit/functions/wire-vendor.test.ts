@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wireVendor } from '../../../functions/wiring.js';
+import { wireVendor } from '../../../functions/wire-vendor.js';
 import { FakeClock } from '../../../testing/clocks.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
 import { MemoryTokenStore } from '../../support/memory-token-store.js';
