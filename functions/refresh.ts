@@ -13,10 +13,10 @@ import {
 import type { RegisteredClient } from './core/ports.js';
 import { planRefreshBatches } from './core/refresh-plan.js';
 import type { RefreshSummary, TokenVendor } from './core/token-vendor-api.js';
-import { createAwsRuntime, type RefreshFanOut } from './runtime.js';
+import { createAwsRuntime, type RefreshFanOut } from './aws-vendor.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
-export type { RefreshFanOut } from './runtime.js';
+export type { RefreshFanOut } from './aws-vendor.js';
 
 export interface RefreshHandlerDeps {
   readonly vendor: TokenVendor;

@@ -12,7 +12,7 @@ import { errorResponse, NO_STORE_HEADERS } from './http/error-response.js';
 import { type PermitService, permitRouteOf } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
 import { parseApiRequest, parseDirectRequest, type VendRequest } from './http/vend-request.js';
-import { createAwsVendor } from './runtime.js';
+import { createAwsVendor } from './aws-vendor.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
 /** Direct invoke payload (Lambda invoke, Step Functions `LambdaInvoke`). */

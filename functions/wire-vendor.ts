@@ -37,7 +37,7 @@ const isTokenStore = (store: StoreWiring): store is TokenStore => !('dynamo' in 
 
 /**
  * The one place a vendor is assembled from SDK clients, sources, telemetry and config: the Lambda runtime
- * (functions/runtime.ts), local mode, the CLI, the reliability harness and the bench world all call it, so
+ * (functions/aws-vendor.ts), local mode, the CLI, the reliability harness and the bench world all call it, so
  * a new dependency of the engine is wired once.
  */
 export function wireVendor(wiring: VendorWiring): TokenVendor {

@@ -19,7 +19,7 @@ import {
  */
 export const BENCH_VENDOR_CONFIG: Partial<TokenVendorConfig> = LOOPBACK_IDENTITY;
 
-/** Attempts of the Lambdas' SDK clients (functions/runtime.ts). */
+/** Attempts of the Lambdas' SDK clients (functions/aws-vendor.ts). */
 const LAMBDA_SDK_ATTEMPTS = 2;
 
 /** SDK clients for loopback as the Lambdas configure them (2 attempts), with a large socket pool. */
