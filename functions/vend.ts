@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { createAwsVendor } from './aws-vendor.js';
 import { createAwsPermitService, readBudgetConfig } from './budget-runtime.js';
 import { readRuntimeConfig } from './config.js';
 import { DEFAULT_MAX_WAIT_MS } from './contract/index.js';
@@ -12,7 +13,6 @@ import { errorResponse, NO_STORE_HEADERS } from './http/error-response.js';
 import { type PermitService, permitRouteOf } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
 import { parseApiRequest, parseDirectRequest, type VendRequest } from './http/vend-request.js';
-import { createAwsVendor } from './aws-vendor.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
 /** Direct invoke payload (Lambda invoke, Step Functions `LambdaInvoke`). */
