@@ -3,7 +3,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createAwsVendor } from './aws-vendor.js';
-import { createAwsPermitService, readBudgetConfig } from './budget-runtime.js';
+import { createAwsPermitService, readBudgetConfig } from './aws-permit-service.js';
 import { readRuntimeConfig } from './config.js';
 import { DEFAULT_MAX_WAIT_MS } from './contract/index.js';
 import { InvalidRequestError, isTokenVendorError, RouteNotFoundError } from './core/errors.js';

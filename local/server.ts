@@ -22,7 +22,7 @@ import {
   writeCredentialsFile,
 } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
-import { budgetMetrics, readBudgetConfig } from '../functions/budget-runtime.js';
+import { budgetMetrics, readBudgetConfig } from '../functions/aws-permit-service.js';
 import {
   DEFAULT_IDENTITY_HOSTS,
   DEFAULT_SECRET_PREFIX,
