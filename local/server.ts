@@ -22,7 +22,7 @@ import {
   writeCredentialsFile,
 } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
-import { budgetMetrics, readBudgetConfig } from '../functions/aws-permit-service.js';
+import { readBudgetConfig } from '../functions/config.js';
 import {
   DEFAULT_IDENTITY_HOSTS,
   DEFAULT_SECRET_PREFIX,
@@ -35,7 +35,7 @@ import type { CredentialsSource } from '../functions/core/ports.js';
 import type { RefreshSummary, TokenVendor } from '../functions/core/token-vendor-api.js';
 import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
 import { createPermitService } from '../functions/http/permit-request.js';
-import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
+import { coreLogger, coreMetrics, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
 import { wireVendor } from '../functions/wire-vendor.js';
 import { secureDataDir } from './data-dir.js';
@@ -337,7 +337,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
         {
           store: new DynamoBudgetStore({ client: dynamo, tableName: budgetTableName }),
           clock: systemClock,
-          metrics: budgetMetrics(telemetry),
+          metrics: coreMetrics(telemetry.metrics),
           logger: coreLogger(telemetry.logger),
         },
         // Per-instance limits as in the Lambda (`BUDGET_LIMITS`); the table is always there locally.
