@@ -1,19 +1,19 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpIdentityClient } from '../../../functions/adapters/http-identity-client.js';
+import { HttpIdentityClient } from '../../../../functions/adapters/http-identity-client.js';
 import {
   CredentialsRejectedError,
   IdentityBadResponseError,
   IdentityUnavailableError,
   TokenVendorError,
-} from '../../../functions/core/errors.js';
-import type { ClientCredentials } from '../../../functions/core/ports.js';
+} from '../../../../functions/core/errors.js';
+import type { ClientCredentials } from '../../../../functions/core/ports.js';
 import {
   createMarketoSimulator,
   type IdentityFault,
   type MarketoSimulator,
-} from '../../../local/marketo-simulator.js';
-import { registerSensitive } from '../../support/leak-scan.js';
+} from '../../../../local/marketo-simulator.js';
+import { registerSensitive } from '../../../support/leak-scan.js';
 
 /** Distinctive, with characters that change under URL encoding, so every encoded form can be searched. */
 const SECRET = 'S3cr3t value/+=&XYZ-7f1c';
