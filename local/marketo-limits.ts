@@ -4,7 +4,7 @@
  * America/Chicago (607). Each refusal is HTTP 200 with `success:false` and Marketo's code and message.
  * Refused calls do not count against the window or the quota.
  */
-import { quotaDay } from '../functions/core/budget/chicago-day.js';
+import { quotaDay } from '../functions/contract/index.js';
 import { MARKETO_DEFAULT_LIMITS } from '../functions/core/budget/limits.js';
 
 /** Limits of one simulated instance. */

@@ -1,4 +1,4 @@
-import { quotaDay } from './chicago-day.js';
+import { quotaDay } from '../../contract/index.js';
 import type { EffectiveLimits, InstanceLimits } from './limits.js';
 
 /** Rate slots handed out at one instant (rounded up to the grant bucket). */
