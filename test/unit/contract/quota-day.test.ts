@@ -39,4 +39,12 @@ describe('the daily quota resets at 00:00 America/Chicago', () => {
       '2026-11-02T06:00:00.000Z',
     );
   });
+
+  it.for([
+    { day: '2027-03-14', hours: 23, at: Date.UTC(2027, 2, 14, 6, 30), reset: '2027-03-15T05:00:00.000Z' },
+    { day: '2027-11-07', hours: 25, at: Date.UTC(2027, 10, 7, 5, 30), reset: '2027-11-08T06:00:00.000Z' },
+  ])('counts 00:30 on $day (a $hours h day) to that day and resets at its end', ({ day, at, reset }) => {
+    expect(quotaDay(at)).toBe(day);
+    expect(new Date(nextQuotaReset(at)).toISOString()).toBe(reset);
+  });
 });
