@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { type InstanceLimits, resolveLimits } from '../functions/core/budget/limits.js';
+import { type InstanceLimits, resolveLimits } from '../functions/contract/marketo-limits.js';
 import { DEFAULT_API_THROTTLE } from './token-api.js';
 import type { TokenVendorStackProps, VendGrant } from './token-vendor-stack.js';
 import type { VendorBudgetProps } from './vendor-budget.js';

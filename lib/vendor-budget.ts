@@ -13,8 +13,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/contract/index.js';
-import type { InstanceLimits } from '../functions/core/budget/limits.js';
-import { resolveLimits } from '../functions/core/budget/limits.js';
+import type { InstanceLimits } from '../functions/contract/marketo-limits.js';
+import { resolveLimits } from '../functions/contract/marketo-limits.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
 
 /** Budget settings of the construct. */

@@ -5,7 +5,7 @@
  * Refused calls do not count against the window or the quota.
  */
 import { quotaDay } from '../functions/contract/index.js';
-import { MARKETO_DEFAULT_LIMITS } from '../functions/core/budget/limits.js';
+import { MARKETO_DEFAULT_LIMITS } from '../functions/contract/marketo-limits.js';
 
 /** Limits of one simulated instance. */
 export interface SimulatedLimits {

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { nextQuotaReset } from '../../contract/index.js';
+import {
+  type EffectiveLimits,
+  effectiveLimits,
+  type InstanceLimits,
+  resolveLimits,
+} from '../../contract/marketo-limits.js';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
 import {
   type BudgetConfig,
@@ -12,7 +18,6 @@ import {
   type PermitRequest,
 } from './budget-api.js';
 import { DailyQuotaExhaustedError, PermitUnavailableError } from './errors.js';
-import { type EffectiveLimits, effectiveLimits, type InstanceLimits, resolveLimits } from './limits.js';
 import type { BudgetMetrics } from './ports.js';
 import {
   type BudgetState,

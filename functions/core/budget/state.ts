@@ -1,5 +1,5 @@
 import { quotaDay } from '../../contract/index.js';
-import type { EffectiveLimits, InstanceLimits } from './limits.js';
+import type { EffectiveLimits, InstanceLimits } from '../../contract/marketo-limits.js';
 
 /** Rate slots handed out at one instant (rounded up to the grant bucket). */
 export interface RateGrant {

@@ -1,5 +1,5 @@
-import { InvalidRequestError } from '../errors.js';
-import type { ClientCredentials } from '../ports.js';
+import { InvalidRequestError } from '../core/errors.js';
+import type { ClientCredentials } from '../core/ports.js';
 
 /**
  * The limits Marketo enforces per instance, shared by every integration that calls it (Marketo
