@@ -2,7 +2,8 @@
  * `instances status` / `instances limits`: the Marketo API budget per instance, read from (and the operator
  * override written to) the budget table through the same core code as the vend function.
  */
-import type { BudgetStatus, InstanceLimits } from '../functions/core/budget/index.js';
+import type { InstanceLimits } from '../functions/contract/index.js';
+import type { BudgetStatus } from '../functions/core/budget/index.js';
 import { createInstanceBudget } from '../functions/core/budget/index.js';
 import { systemClock } from '../functions/core/clock.js';
 import type { CliIo } from './io.js';

@@ -11,7 +11,9 @@ import {
   DEFAULT_SECRET_PREFIX,
   ENV,
   IDENTITY_TIMEOUT_MS_RANGE,
+  type InstanceLimits,
   LEASE_DURATION_MS_RANGE,
+  limitsOverrideProblem,
   MAX_MIN_VALIDITY_SECONDS,
   MAX_WAIT_LIMIT_MS,
   type Range,
@@ -21,8 +23,6 @@ import {
   REFRESH_HORIZON_SECONDS_RANGE,
 } from './contract/index.js';
 import type { BudgetConfig } from './core/budget/index.js';
-import { type InstanceLimits, resolveLimits } from './core/budget/index.js';
-import { isTokenVendorError } from './core/errors.js';
 import type { TokenVendorConfig } from './core/vendor-config.js';
 
 /**
@@ -164,11 +164,9 @@ export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
       );
     }
     for (const [instance, override] of Object.entries(parsed)) {
-      try {
-        resolveLimits(override as Partial<InstanceLimits>);
-      } catch (error) {
-        const reason = isTokenVendorError(error) ? error.message : 'invalid';
-        throw new ConfigurationError(`${ENV.budgetLimits} for "${instance.slice(0, 80)}": ${reason}`);
+      const problem = override === null ? 'invalid' : limitsOverrideProblem(override);
+      if (problem !== undefined) {
+        throw new ConfigurationError(`${ENV.budgetLimits} for "${instance.slice(0, 80)}": ${problem}`);
       }
       limits[instance.toLowerCase()] = override as Partial<InstanceLimits>;
     }

@@ -4,8 +4,7 @@
  * America/Chicago (607). Each refusal is HTTP 200 with `success:false` and Marketo's code and message.
  * Refused calls do not count against the window or the quota.
  */
-import { quotaDay } from '../functions/contract/index.js';
-import { MARKETO_DEFAULT_LIMITS } from '../functions/contract/marketo-limits.js';
+import { MARKETO_DEFAULT_LIMITS, quotaDay } from '../functions/contract/index.js';
 
 /** Limits of one simulated instance. */
 export interface SimulatedLimits {

@@ -1,10 +1,9 @@
-import { InvalidRequestError } from '../core/errors.js';
-import type { ClientCredentials } from '../core/ports.js';
-
 /**
- * The limits Marketo enforces per instance, shared by every integration that calls it (Marketo
- * Integration Best Practices, "API Limits"): 606 rate, 615 concurrency, 607 daily quota.
+ * The limits Marketo enforces per instance, shared by every integration that calls it (Marketo Integration
+ * Best Practices, "API Limits"): 606 rate, 615 concurrency, 607 daily quota (its reset: quota-day.ts). The
+ * construct validates an operator's limits at synthesis with the same rules the runtime applies.
  */
+
 export interface InstanceLimits {
   /** Calls allowed in any rolling `rateWindowMs`. @default 100 */
   readonly callsPerWindow: number;
@@ -33,53 +32,32 @@ export const MARKETO_DEFAULT_LIMITS: InstanceLimits = Object.freeze({
   enabled: true,
 });
 
-/** What the vendor itself may hand out after the reserved share is taken off. */
-export interface EffectiveLimits {
-  readonly callsPerWindow: number;
-  readonly rateWindowMs: number;
-  readonly concurrentCalls: number;
-  readonly dailyQuota: number;
-  readonly enabled: boolean;
-}
-
-export const effectiveLimits = (limits: InstanceLimits): EffectiveLimits => {
-  const keep = 1 - limits.reservedShare;
-  return {
-    callsPerWindow: Math.max(1, Math.floor(limits.callsPerWindow * keep)),
-    rateWindowMs: limits.rateWindowMs,
-    concurrentCalls: Math.max(1, Math.floor(limits.concurrentCalls * keep)),
-    dailyQuota: Math.max(1, Math.floor(limits.dailyQuota * keep)),
-    enabled: limits.enabled,
-  };
-};
-
-const RANGES: Record<Exclude<keyof InstanceLimits, 'enabled'>, readonly [number, number]> = {
+/** The values an operator may set each numeric limit to, inclusive. */
+export const INSTANCE_LIMIT_RANGES: Readonly<
+  Record<Exclude<keyof InstanceLimits, 'enabled'>, readonly [number, number]>
+> = Object.freeze({
   callsPerWindow: [1, 100_000],
   rateWindowMs: [1_000, 3_600_000],
   concurrentCalls: [1, 1_000],
   dailyQuota: [1, 100_000_000],
   reservedShare: [0, 0.9],
-};
+});
 
 /**
- * Validates an operator's override (CLI, construct config, `BUDGET_LIMITS` env) and merges it over the
- * defaults. Errors name the field and the value received.
+ * Why an operator's limits override (CLI, construct config, `BUDGET_LIMITS` env) is not valid, naming the
+ * field and the value received; `undefined` when it is. Fields left `undefined` are not checked.
  */
-export function resolveLimits(
-  override: Partial<Record<keyof InstanceLimits, unknown>> = {},
-  base: InstanceLimits = MARKETO_DEFAULT_LIMITS,
-): InstanceLimits {
-  const out: Record<string, number | boolean> = { ...base };
+export function limitsOverrideProblem(
+  override: Partial<Record<keyof InstanceLimits, unknown>>,
+): string | undefined {
   for (const [key, value] of Object.entries(override)) {
     if (value === undefined) continue;
     if (key === 'enabled') {
-      if (typeof value !== 'boolean')
-        throw new InvalidRequestError(`enabled must be true or false, got ${String(value)}`);
-      out.enabled = value;
+      if (typeof value !== 'boolean') return `enabled must be true or false, got ${String(value)}`;
       continue;
     }
-    const range = RANGES[key as keyof typeof RANGES];
-    if (!range) throw new InvalidRequestError(`unknown budget limit "${key.slice(0, 40)}"`);
+    const range = INSTANCE_LIMIT_RANGES[key as keyof typeof INSTANCE_LIMIT_RANGES];
+    if (!range) return `unknown budget limit "${key.slice(0, 40)}"`;
     const integer = key !== 'reservedShare';
     if (
       typeof value !== 'number' ||
@@ -88,20 +66,8 @@ export function resolveLimits(
       value < range[0] ||
       value > range[1]
     ) {
-      throw new InvalidRequestError(
-        `${key} must be ${integer ? 'a whole number' : 'a number'} from ${range[0]} to ${range[1]}, got ${String(value).slice(0, 40)}`,
-      );
+      return `${key} must be ${integer ? 'a whole number' : 'a number'} from ${range[0]} to ${range[1]}, got ${String(value).slice(0, 40)}`;
     }
-    out[key] = value;
   }
-  return out as unknown as InstanceLimits;
-}
-
-/**
- * The budget key of a client: Marketo counts limits per instance, which is its REST host, or its Identity
- * host when no REST URL is registered (both are `<munchkin>.mktorest.com` on a real instance).
- */
-export function instanceKeyOf(credentials: Pick<ClientCredentials, 'identityUrl' | 'restUrl'>): string {
-  const url = new URL(credentials.restUrl ?? credentials.identityUrl);
-  return url.host.toLowerCase();
+  return undefined;
 }

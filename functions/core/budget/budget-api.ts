@@ -1,4 +1,4 @@
-import type { InstanceLimits } from '../../contract/marketo-limits.js';
+import type { InstanceLimits } from '../../contract/index.js';
 import type { Clock, Logger } from '../ports.js';
 import type { BudgetMetrics, BudgetStore } from './ports.js';
 import { type BudgetTiming, type BudgetUsage, DEFAULT_TIMING } from './state.js';

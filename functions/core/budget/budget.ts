@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { nextQuotaReset } from '../../contract/index.js';
-import {
-  type EffectiveLimits,
-  effectiveLimits,
-  type InstanceLimits,
-  resolveLimits,
-} from '../../contract/marketo-limits.js';
+import { type InstanceLimits, nextQuotaReset } from '../../contract/index.js';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
 import {
   type BudgetConfig,
@@ -18,6 +12,7 @@ import {
   type PermitRequest,
 } from './budget-api.js';
 import { DailyQuotaExhaustedError, PermitUnavailableError } from './errors.js';
+import { type EffectiveLimits, effectiveLimits, resolveLimits } from './limits.js';
 import type { BudgetMetrics } from './ports.js';
 import {
   type BudgetState,

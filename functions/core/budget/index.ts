@@ -1,8 +1,7 @@
 /** The shared Marketo API budget per instance: decisions only, no AWS SDK. */
-
-export * from '../../contract/marketo-limits.js';
 export * from './budget.js';
 export * from './budget-api.js';
 export * from './errors.js';
+export * from './limits.js';
 export type * from './ports.js';
 export * from './state.js';
