@@ -54,12 +54,20 @@ const grantedPaths = (scope: GrantScope, name: string): Array<{ method: string; 
 /**
  * Vends Marketo REST API access tokens to other AWS workloads.
  *
- * Creates: a DynamoDB token table (pay-per-request, TTL on `ttl`, KMS-encrypted); the `vend` and `refresh`
- * functions (Node.js 24 on arm64, ESM bundles built by the locally installed esbuild, X-Ray tracing, own
- * log groups); a REST API (`GET /tokens/{clientId}`, `POST /tokens/{clientId}/invalidate`,
- * `GET /instances/{instance}/token`, `POST /instances/{instance}/invalidate`) where every method requires SigV4 (`AWS_IAM`), with a resource
- * policy, request validation, stage throttling, access logs, tracing and no response caching; an
- * EventBridge schedule for the refresher; and CloudWatch alarms.
+ * Creates: a DynamoDB token table (pay-per-request, TTL on `ttl`, KMS-encrypted) and a budget table (one
+ * item per Marketo instance); the `vend` and `refresh` functions (Node.js 24 on arm64, ESM bundles built by
+ * the locally installed esbuild, X-Ray tracing, own log groups); a REST API where every method requires SigV4
+ * (`AWS_IAM`), with a resource policy, request validation, stage throttling, access logs, tracing and no
+ * response caching, serving the routes of the contract's route table (functions/contract/routes.ts):
+ * - `GET /tokens/{clientId}` and `POST /tokens/{clientId}/invalidate`: a client's token, and reporting one
+ *   Marketo rejected (601/602);
+ * - `GET /instances/{instance}/token` and `POST /instances/{instance}/invalidate`: the same for an instance pool;
+ * - `POST /tokens/{clientId}/permits`, `POST /tokens/{clientId}/permits/release`,
+ *   `POST /instances/{instance}/permits` and `POST /instances/{instance}/permits/release`: permits of the
+ *   instance's shared Marketo API budget, served by the vend function too;
+ *
+ * an EventBridge schedule for the refresher, with its SQS fan-out queue and dead-letter queue; CloudWatch
+ * alarms; and a dashboard.
  *
  * Consumers are granted with {@link grantVend} / {@link grantVendInstance} (API) or {@link grantInvoke}
  * (direct Lambda invoke, not scoped per client).
