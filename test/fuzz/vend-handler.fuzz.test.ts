@@ -11,10 +11,10 @@ import { ERROR_CODES, ROUTES } from '../../functions/contract/index.js';
 import { systemClock } from '../../functions/core/clock.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { lambdaContext } from '../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
 import { findLeaks } from '../support/leak-scan.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);
 const API_RUNS = Number(process.env.FUZZ_API_RUNS ?? 10_000);

@@ -4,9 +4,9 @@ import { systemClock } from '../../functions/core/clock.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler, type TokenResponse } from '../../functions/vend.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { apiEvent, getTokenEvent, invalidateEvent, lambdaContext } from '../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 function setup(lifespanSeconds = 3600) {
   const record = testCredentials('client-a');

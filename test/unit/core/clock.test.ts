@@ -6,8 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shutdownAwareClock } from '../../../functions/core/clock.js';
 import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
 
 let warnings: Error[] = [];
 const onWarning = (warning: Error): void => {

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { Clock, IdentityClient, StoredToken } from '../../../functions/core/ports.js';
 import { createTokenVendor } from '../../../functions/core/token-vendor.js';
 import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
 
 const LIFESPAN_S = 3600;
 

@@ -11,8 +11,8 @@ import type { Logger, MetricName, TokenVendorConfig } from '../../../functions/c
 import { createTokenVendor } from '../../../functions/core/token-vendor.js';
 import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/vendor-config.js';
 import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
 
 const LIFESPAN_S = 3600;
 

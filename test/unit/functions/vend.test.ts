@@ -11,9 +11,9 @@ import { createTokenVendor } from '../../../functions/core/token-vendor.js';
 import type { TokenVendor } from '../../../functions/core/token-vendor-api.js';
 import { createTelemetry } from '../../../functions/telemetry.js';
 import { createVendHandler } from '../../../functions/vend.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
 import { getTokenEvent, lambdaContext } from '../../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vend-error-bodies-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

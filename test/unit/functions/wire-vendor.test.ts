@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { wireVendor } from '../../../functions/wire-vendor.js';
 import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
 
 describe('wireVendor', () => {
   it('builds a working vendor from a store, a credentials source, an identity client and a clock', async () => {
