@@ -35,6 +35,12 @@ export interface VendorWiring {
 
 const isTokenStore = (store: StoreWiring): store is TokenStore => !('dynamo' in store);
 
+/** The token store: the one given, or DynamoDB on the client and table given (item times on `clock`). */
+export function buildTokenStore(store: StoreWiring, clock: Clock): TokenStore {
+  if (isTokenStore(store)) return store;
+  return new DynamoTokenStore({ client: store.dynamo, tableName: store.tableName, now: clock.now });
+}
+
 /**
  * The one place a vendor is assembled from SDK clients, sources, telemetry and config: the Lambda runtime
  * (functions/aws-vendor.ts), local mode, the CLI, the reliability harness and the bench world all call it, so
@@ -42,17 +48,10 @@ const isTokenStore = (store: StoreWiring): store is TokenStore => !('dynamo' in 
  */
 export function wireVendor(wiring: VendorWiring): TokenVendor {
   const clock = wiring.clock ?? systemClock;
-  const store = isTokenStore(wiring.store)
-    ? wiring.store
-    : new DynamoTokenStore({
-        client: wiring.store.dynamo,
-        tableName: wiring.store.tableName,
-        now: clock.now,
-      });
   const { logger, metrics } = wiring.telemetry ?? {};
   return createTokenVendor(
     {
-      store,
+      store: buildTokenStore(wiring.store, clock),
       credentials: wiring.credentials,
       identity: wiring.identity ?? new HttpIdentityClient({ now: clock.now }),
       clock,
