@@ -18,7 +18,7 @@ export interface SimulatedLimits {
   readonly dailyQuota: number;
 }
 
-/** Marketo's documented limits, the budget's own defaults (functions/core/budget/limits.ts), never a copy. */
+/** Marketo's documented limits, the contract's (functions/contract/marketo-limits.ts), never a copy. */
 export const MARKETO_LIMITS: SimulatedLimits = Object.freeze({
   callsPerWindow: MARKETO_DEFAULT_LIMITS.callsPerWindow,
   windowMs: MARKETO_DEFAULT_LIMITS.rateWindowMs,
