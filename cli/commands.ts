@@ -24,9 +24,9 @@ import { fingerprint } from '../functions/core/fingerprint.js';
 import type { ClientCredentials, TokenStore } from '../functions/core/ports.js';
 import type { TokenVendor } from '../functions/core/token-vendor-api.js';
 import { wireVendor } from '../functions/wiring.js';
+import { type ClientView, clientView, formatDuration, renderList, renderStatus } from './client-view.js';
 import { CliError, describeError, usageError } from './errors.js';
 import { type CliIo, confirm, promptSecret, readSecretFromStdin } from './io.js';
-import { type ClientView, clientView, formatDuration, renderList, renderStatus } from './status.js';
 import type { Target } from './target.js';
 
 /** Identity answers within a second or two; a verify or refresh that takes longer is reported, not waited on. */

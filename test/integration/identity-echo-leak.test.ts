@@ -11,7 +11,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientView, renderList, renderStatus } from '../../cli/status.js';
+import { clientView, renderList, renderStatus } from '../../cli/client-view.js';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';

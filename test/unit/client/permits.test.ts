@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
+import { createTokenClient, TokenVendorClientError } from '../../../client/index.js';
 
 const NOW = Date.UTC(2026, 11, 1, 20, 0, 0);
 const MARKETO = 'https://123-abc-456.mktorest.com/rest/v1/leads.json';
