@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import { DEFAULT_LOCAL_DATA_DIR, LOCAL_TABLE_NAME } from '../local/runtime-info.js';
-import { setInstanceLimits, showInstances } from './budget.js';
+import { setInstanceLimits, showInstances } from './instances.js';
 import {
   addClient,
   listClients,
