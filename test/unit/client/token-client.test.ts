@@ -9,7 +9,7 @@ import {
   ROTATION_ALLOWANCE_MS,
   TokenVendorClientError,
 } from '../../../client/index.js';
-import { NAME_PATTERN } from '../../../client/token-client.js';
+import { NAME_PATTERN } from '../../../client/token-target.js';
 import { readRuntimeConfig } from '../../../functions/config.js';
 import * as contract from '../../../functions/contract/index.js';
 import { ERROR_CODES } from '../../../functions/core/errors.js';
@@ -383,8 +383,8 @@ describe('client defaults', () => {
 
   it("call exactly the paths of the vendor's route table", async () => {
     const { readFileSync } = await import('node:fs');
-    // The token routes are built in token-client.ts, the permit routes (and their `/release`) in permits.ts.
-    const source = ['token-client.ts', 'permits.ts']
+    // The token routes are built in token-target.ts, the permit routes (and their `/release`) in permits.ts.
+    const source = ['token-target.ts', 'permits.ts']
       .map((file) => readFileSync(new URL(`../../../client/${file}`, import.meta.url), 'utf8'))
       .join('\n');
     for (const route of contract.ROUTES) {
