@@ -12,9 +12,9 @@ import { systemClock } from '../../functions/core/clock.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { findLeaks } from '../../testing/leak-scan.js';
 import { MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { lambdaContext } from '../support/api-event.js';
-import { findLeaks } from '../support/leak-scan.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);
 const API_RUNS = Number(process.env.FUZZ_API_RUNS ?? 10_000);

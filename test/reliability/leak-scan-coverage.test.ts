@@ -10,9 +10,9 @@ import type { ClientCredentials, IdentityClient, IdentityToken } from '../../fun
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { captureText, scanDirectory } from '../../testing/leak-scan.js';
 import { MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { getTokenEvent, lambdaContext } from '../support/api-event.js';
-import { captureText, scanDirectory } from '../support/leak-scan.js';
 
 /** A deliberately broken adapter that quotes the client secret in its error (what the scan must catch). */
 class LeakyIdentity implements IdentityClient {

@@ -1,6 +1,7 @@
 /**
- * `instances status` / `instances limits`: the Marketo API budget per instance, read from (and the operator
- * override written to) the budget table through the same core code as the vend function.
+ * The `instances` commands (`instances status` / `instances limits`): the Marketo API budget per instance,
+ * read from (and the operator override written to) the budget table through the same core code as the vend
+ * function.
  */
 import type { InstanceLimits } from '../functions/contract/index.js';
 import type { BudgetStatus } from '../functions/core/budget/index.js';
