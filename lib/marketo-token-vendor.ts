@@ -47,7 +47,7 @@ const defaultApiName = (vendor: Construct): string => {
   return `${stack.stackName}-${path}`;
 };
 
-/** The routes a grant on `name` covers (contract route table): token, invalidate, the budget's permits. */
+/** The routes a grant on `name` covers (the route table's rows of that scope): token, invalidate, permits. */
 const grantedPaths = (scope: GrantScope, name: string): Array<{ method: string; path: string }> =>
   routesGrantedBy(scope).map((route) => ({ method: route.method, path: routePath(route, name) }));
 
@@ -191,8 +191,10 @@ export class MarketoTokenVendor extends Construct {
   }
 
   /**
-   * Lets `grantee` call `GET /tokens/<id>` and `POST /tokens/<id>/invalidate` for exactly the given
-   * client ids; with no ids, for every client (`/tokens/*`). A role of the stack's account gets an IAM
+   * Lets `grantee` call, for exactly the given client ids, every route a client grant covers (the route
+   * table's `grant: 'client'` rows): `GET /tokens/{clientId}`, `POST /tokens/{clientId}/invalidate` and the
+   * budget's `POST /tokens/{clientId}/permits` and `POST /tokens/{clientId}/permits/release`; with no ids,
+   * for every client (`/tokens/*`). A role of the stack's account gets an IAM
    * statement; a principal of another account, or a role the stack cannot change, gets a resource-policy
    * Allow naming exactly it on exactly these routes (another account must still allow it in IAM, and be
    * admitted by `allowedAccounts`, `organizationId` or `allowedPrincipals`, or synthesis fails).
@@ -204,9 +206,11 @@ export class MarketoTokenVendor extends Construct {
   }
 
   /**
-   * Lets `grantee` call `GET /instances/<instance>/token` (a token of any client in the instance's pool)
-   * and `POST /instances/<instance>/invalidate` for exactly the given instances; with none, for every
-   * instance. It does not open the members' per-client routes.
+   * Lets `grantee` call, for exactly the given instances, every route an instance grant covers:
+   * `GET /instances/{instance}/token` (a token of any client in the instance's pool),
+   * `POST /instances/{instance}/invalidate` and the budget's `POST /instances/{instance}/permits` and
+   * `POST /instances/{instance}/permits/release`; with none, for every instance. It does not open the
+   * members' per-client routes.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {
     return grantRoutes(this.api, this.stageName, grantee, 'instance', instances, (name) =>

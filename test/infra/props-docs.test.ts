@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROUTES, type Route } from '../../functions/contract/index.js';
+import { ROUTES, type Route, routesGrantedBy } from '../../functions/contract/index.js';
 
 /**
  * The CDK design guidelines: every prop is documented, and every optional one says its default with
@@ -62,5 +62,19 @@ describe("the construct's docstrings", () => {
   it("the class's names every route of the API", () => {
     const doc = docBefore('export class MarketoTokenVendor');
     expect(ROUTES.map(named).filter((route) => !doc.includes(route))).toEqual([]);
+  });
+
+  it.for([
+    { method: 'grantVend', scope: 'client' },
+    { method: 'grantVendInstance', scope: 'instance' },
+  ] as const)('$method names every route its grant covers, and no other', ({ method, scope }) => {
+    const doc = docBefore(`public ${method}(`);
+    expect(
+      routesGrantedBy(scope)
+        .map(named)
+        .filter((route) => !doc.includes(route)),
+    ).toEqual([]);
+    const others = ROUTES.filter((route) => route.grant !== scope);
+    expect(others.map(named).filter((route) => doc.includes(route))).toEqual([]);
   });
 });
