@@ -23,6 +23,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
+import { isValidClientId, isValidInstance } from '../functions/contract/index.js';
+import { matchesPattern } from './pattern-match.js';
 
 /** One local access key and what it may do. */
 export interface PolicyKey {
@@ -88,20 +90,18 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 const ACCESS_KEY_PATTERN = /^[A-Za-z0-9_-]{4,128}$/;
 const PATTERN_ALPHABET = /^[A-Za-z0-9._*-]{1,128}$/;
 
-/** True when `value` matches a policy pattern: `*` matches any run of characters, as in IAM ARNs. */
-export function matchesPattern(value: string, pattern: string): boolean {
-  if (pattern === '*') return true;
-  if (!pattern.includes('*')) return value === pattern;
-  const regex = new RegExp(`^${pattern.split('*').map(escapeRegex).join('.*')}$`);
-  return regex.test(value);
-}
-
-const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** Whether `key` may use `resource` (vend and invalidate alike, like one `execute-api:Invoke` grant). */
 export function isAllowed(key: PolicyKey, resource: PolicyResource): boolean {
-  if (resource.kind === 'client') return key.clients.some((p) => matchesPattern(resource.clientId, p));
-  return (key.instances ?? []).some((p) => matchesPattern(resource.instance, p));
+  // An id outside the id alphabet or longer than 128 characters is no client or pool: no pattern runs on it.
+  if (resource.kind === 'client') {
+    return (
+      isValidClientId(resource.clientId) && key.clients.some((p) => matchesPattern(resource.clientId, p))
+    );
+  }
+  return (
+    isValidInstance(resource.instance) &&
+    (key.instances ?? []).some((p) => matchesPattern(resource.instance, p))
+  );
 }
 
 /** The execute-api resource ARN of a request, as API Gateway names it in "not authorized" messages. */

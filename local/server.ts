@@ -50,7 +50,9 @@ import {
 import { type AccessLogEntry, createLocalApiHandler } from './local-api.js';
 import type { SimulatedLimits } from './marketo-limits.js';
 import { createMarketoSimulator, DEMO_CLIENT, type MarketoSimulator } from './marketo-simulator.js';
+import { answerParserRefusals } from './parser-refusal.js';
 import { ensurePolicyFile, LocalPolicy } from './policy.js';
+import { perRequestLogger } from './request-telemetry.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
   LOCAL_TABLE_NAME,
@@ -200,6 +202,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     // Start-up failed: the server is about to close; answer nothing.
     void ready.then((handle) => handle(req, res)).catch(() => res.destroy());
   });
+  answerParserRefusals(api, options.onRequest);
   const port = await listenOnLoopback(api, options.port ?? 8787, 'token API');
   const url = `http://127.0.0.1:${port}`;
 
@@ -344,7 +347,9 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       ),
       credentials,
     });
-    const vend = createVendHandler({ vendor, telemetry, permits });
+    const vend = perRequestLogger(telemetry, (scoped) =>
+      createVendHandler({ vendor, telemetry: scoped, permits }),
+    );
 
     await ensurePolicyFile(policyPath);
     const policy = new LocalPolicy(policyPath, {

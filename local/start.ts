@@ -27,7 +27,7 @@ try {
     ...localVendorOptionsOf(opts),
     onRequest: (e) =>
       console.log(
-        `${time()} ${e.method} ${e.path} ${e.status} ${e.ms} ms${e.principal ? ` ${e.principal}` : ''}`,
+        `${time()} ${e.method} ${e.path} ${e.status} ${e.ms} ms${e.principal ? ` ${e.principal}` : ''}${e.detail ? ` (${e.detail})` : ''}`,
       ),
     onEvent: (message) => console.log(`${time()} ${message}`),
   });
