@@ -28,12 +28,14 @@ import type {
 } from '../functions/core/ports.js';
 import { secureDataDir } from '../local/data-dir.js';
 import { startEmbeddedDynalite } from '../local/embedded-dynalite.js';
+import { privateFileCheck, UntrustedPathError } from '../local/file-trust.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
   LOCAL_TABLE_NAME,
   localPaths,
   readLiveRuntimeInfo,
 } from '../local/runtime-info.js';
+import { runningStoreSocket, storeClientOverSocket } from '../local/store-socket.js';
 import { CliError, usageError } from './errors.js';
 
 /** Tag on every secret the CLI writes, so operators can tell them from hand-made ones. */
@@ -194,7 +196,12 @@ class FileRegistry implements ClientRegistry {
   readonly description: string;
 
   constructor(private readonly path: string) {
-    this.credentials = new FileCredentials({ path });
+    this.credentials = new FileCredentials({
+      path,
+      verifyFile: privateFileCheck('credentials file', (message) =>
+        process.stderr.write(`warning: ${message}\n`),
+      ),
+    });
     this.description = `local credentials file ${path}`;
   }
 
@@ -213,8 +220,15 @@ class FileRegistry implements ClientRegistry {
   }
 }
 
-/** Dummy credentials for loopback stores: nothing checks them, but the SDK signs every request. */
-const LOOPBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** Runs `work`; a directory, file or socket local mode does not trust becomes the CLI's one-line error. */
+async function untrustedAsCliError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UntrustedPathError) throw new CliError(`refusing: ${error.message}`);
+    throw error;
+  }
+}
 
 function awsConfig(options: GlobalOptions): { region?: string; profile?: string } {
   return {
@@ -285,25 +299,26 @@ export async function openTarget(
 
 async function openLocalTarget(options: GlobalOptions, identity: IdentityClient): Promise<Target> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_LOCAL_DATA_DIR);
-  // 0700 directory, 0600 files, on every run (local/data-dir.ts); say so if credentials were readable by others.
-  for (const warning of (await secureDataDir(dataDir)).warnings)
-    process.stderr.write(`warning: ${warning}\n`);
   const paths = localPaths(dataDir);
-  const running = await readLiveRuntimeInfo(dataDir);
+  // Another user's data directory, runtime.json or store socket is refused (local/file-trust.ts); else 0700
+  // directory, 0600 files, on every run (local/data-dir.ts), with a warning if credentials were readable.
+  const { running, runningSocket } = await untrustedAsCliError(async () => {
+    for (const warning of (await secureDataDir(dataDir)).warnings)
+      process.stderr.write(`warning: ${warning}\n`);
+    const live = await readLiveRuntimeInfo(dataDir);
+    return {
+      running: live,
+      runningSocket: live === undefined ? undefined : await runningStoreSocket(live, paths.runtimeInfo),
+    };
+  });
   const credentialsFile = running?.credentialsFile ?? paths.credentialsFile;
   const tableName = options.table ?? running?.tableName ?? LOCAL_TABLE_NAME;
   let opened: Promise<{ store: TokenStore; client: DynamoDBClient; stop?: () => Promise<void> }> | undefined;
   const open = async () => {
     const embedded =
       running === undefined ? await startEmbeddedDynalite({ path: paths.dynaliteDir }) : undefined;
-    const endpoint = running?.dynamoEndpoint ?? (embedded?.endpoint as string);
-    const client = new DynamoDBClient({
-      endpoint,
-      region: 'us-east-1',
-      // The store's guard accepts only the credential of its start (local/embedded-dynalite.ts).
-      credentials: running?.dynamoCredentials ?? embedded?.credentials ?? LOOPBACK_CREDENTIALS,
-      maxAttempts: 2,
-    });
+    // Only through the store's private socket, proven to be this user's (local/store-socket.ts).
+    const client = storeClientOverSocket((runningSocket ?? embedded?.socketPath) as string);
     try {
       await createTokenTable(client, tableName, { timeoutMs: 10_000 });
     } catch (error) {

@@ -16,10 +16,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createBudgetTable, DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
 import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
 import {
-  credentialsFileExists,
+  createCredentialsFileIfMissing,
   FileCredentials,
   upsertClient,
-  writeCredentialsFile,
 } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
 import { budgetMetrics, readBudgetConfig } from '../functions/budget-runtime.js';
@@ -38,7 +37,8 @@ import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetr
 import { createVendHandler } from '../functions/vend.js';
 import { wireVendor } from '../functions/wiring.js';
 import { secureDataDir } from './data-dir.js';
-import { STORE_REGION, startEmbeddedDynalite } from './embedded-dynalite.js';
+import { startEmbeddedDynalite } from './embedded-dynalite.js';
+import { privateFileCheck } from './file-trust.js';
 import {
   closeServer,
   createLimitedServer,
@@ -62,6 +62,7 @@ import {
   writeRuntimeInfo,
 } from './runtime-info.js';
 import { createSigV4Verifier } from './sigv4-verifier.js';
+import { storeClientOverSocket } from './store-socket.js';
 
 export { PortInUseError } from './http-guard.js';
 export type { AccessLogEntry } from './local-api.js';
@@ -146,10 +147,7 @@ async function seedCredentials(path: string, simulator: MarketoSimulator | undef
     identityUrl: simulator.identityUrl,
     restUrl: simulator.restUrl,
   };
-  if (!(await credentialsFileExists(path))) {
-    await writeCredentialsFile(path, { clients: [demo] });
-    return;
-  }
+  if (await createCredentialsFileIfMissing(path, { clients: [demo] })) return;
   // The simulator may listen on another port than last time: follow it, but only for the demo entry
   // while it still points at loopback (never touch a real Marketo client).
   const current = await new FileCredentials({ path }).get(DEMO_CLIENT.clientId).catch(() => undefined);
@@ -175,14 +173,15 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
   const secretsOverride = env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
   const onEvent = options.onEvent ?? (() => undefined);
 
+  // Refused when another user owns or can write it (local/file-trust.ts); else created or repaired as 0700
+  // with 0600 files on every start (dynalite and editors may leave 0644).
+  const repair = await secureDataDir(dataDir);
   const live = await readLiveRuntimeInfo(dataDir);
   if (live && live.pid !== process.pid) {
     throw new DataDirInUseError(
       `another local vendor (pid ${live.pid}, ${live.apiUrl}) already uses ${dataDir}; stop it or pick another --data-dir`,
     );
   }
-  // Created or repaired as 0700 with 0600 files on every start (dynalite and editors may leave 0644).
-  const repair = await secureDataDir(dataDir);
   for (const warning of repair.warnings) onEvent(`warning: ${warning}`);
   if (repair.tightened.length > 0) {
     onEvent(`made private (others could read them): ${repair.tightened.map((p) => p || '.').join(', ')}`);
@@ -270,6 +269,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     // Token store: dynalite persisted under the data directory, or the endpoint the environment names.
     let storeEndpoint: string;
     let storeCredentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    let storeSocket: string | undefined;
     if (dynamoOverride) {
       storeEndpoint = dynamoOverride;
     } else {
@@ -277,12 +277,13 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       cleanups.push(() => embedded.stop()); // which also makes LevelDB's files 0600
       storeEndpoint = embedded.endpoint;
       storeCredentials = embedded.credentials;
+      storeSocket = embedded.socketPath;
     }
-    const dynamo = new DynamoDBClient({
-      endpoint: storeEndpoint,
-      ...(storeCredentials ? { region: STORE_REGION, credentials: storeCredentials } : {}),
-      maxAttempts: 2,
-    });
+    // Its own store through the private socket: no stranger can fill those connections.
+    const dynamo =
+      storeSocket === undefined
+        ? new DynamoDBClient({ endpoint: storeEndpoint, maxAttempts: 2 })
+        : storeClientOverSocket(storeSocket);
     cleanups.push(async () => dynamo.destroy());
     const tableName = env[ENV.tableName] ?? LOCAL_TABLE_NAME;
     if (!dynamoOverride) {
@@ -310,7 +311,12 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       credentialsSource = secretsOverride;
     } else {
       await seedCredentials(credentialsPath, simulator);
-      credentials = new FileCredentials({ path: credentialsPath, logger: coreLogger(telemetry.logger) });
+      credentials = new FileCredentials({
+        path: credentialsPath,
+        logger: coreLogger(telemetry.logger),
+        // Refused when another user owns or can write it, made 0600 when others could read it: each reload.
+        verifyFile: privateFileCheck('credentials file', (message) => onEvent(`warning: ${message}`)),
+      });
       credentialsSource = credentialsPath;
     }
 
@@ -397,6 +403,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     await writeRuntimeInfo(dataDir, {
       pid: process.pid,
       dynamoEndpoint: storeEndpoint,
+      ...(storeSocket ? { storeSocket } : {}),
       ...(storeCredentials ? { dynamoCredentials: storeCredentials } : {}),
       tableName,
       credentialsFile: credentialsPath,
