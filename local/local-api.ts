@@ -30,6 +30,8 @@ export interface LocalApiOptions {
   readonly policy: LocalPolicy;
   readonly vend: VendHandler;
   readonly onRequest?: (entry: AccessLogEntry) => void;
+  /** Told when a request carried a valid signature of a known key (its connection has proven itself). */
+  readonly onSigned?: (req: IncomingMessage) => void;
   /** Told about requests that failed unexpectedly (error name only: never a secret or a token). */
   readonly onEvent?: (message: string) => void;
 }
@@ -131,6 +133,7 @@ export function createLocalApiHandler(
         });
       }
       principal = key.principalArn;
+      options.onSigned?.(req);
       const badName = checkTargetName(target);
       if (badName !== undefined) return refuse(badName);
       const resource =

@@ -36,6 +36,7 @@ import { createPermitService } from '../functions/http/permit-request.js';
 import { coreLogger, coreTelemetry, type Telemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
 import { wireVendor } from '../functions/wiring.js';
+import { shareConnectionsFairly } from './connection-slots.js';
 import { secureDataDir } from './data-dir.js';
 import { startEmbeddedDynalite } from './embedded-dynalite.js';
 import { privateFileCheck } from './file-trust.js';
@@ -202,6 +203,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     void ready.then((handle) => handle(req, res)).catch(() => res.destroy());
   });
   answerParserRefusals(api, options.onRequest);
+  const slots = shareConnectionsFairly(api, limits.maxConnections);
   const port = await listenOnLoopback(api, options.port ?? 8787, 'token API');
   const url = `http://127.0.0.1:${port}`;
 
@@ -370,6 +372,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       verifier: createSigV4Verifier({ region, lookupKey: (accessKeyId) => policy.lookup(accessKeyId) }),
       policy,
       vend: (event, context) => vend(event, context),
+      onSigned: (req) => slots.vouch(req),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
       onEvent,
     });

@@ -94,7 +94,7 @@ describe('local mode under slow clients', () => {
     expect(openMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 100);
   });
 
-  it('closes connections beyond the cap at once, and serves again once the slow ones are cut off', async () => {
+  it('closes slow connections past the cap (the oldest first, issue 23), and serves again once they are cut off', async () => {
     const holders = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => openSocket(port)));
     sockets.push(...holders);
     for (const socket of holders) socket.write(`GET / HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n`);
