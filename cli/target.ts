@@ -10,8 +10,8 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { createBudgetTable, DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
-import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
+import { DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
+import { DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
 import { FileCredentials, removeClient, upsertClient } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
 import {
@@ -26,8 +26,8 @@ import type {
   IdentityClient,
   TokenStore,
 } from '../functions/core/ports.js';
+import { buildStore, type LocalStore } from '../local/builders/store.js';
 import { secureDataDir } from '../local/data-dir.js';
-import { startEmbeddedDynalite } from '../local/embedded-dynalite.js';
 import { privateFileCheck, UntrustedPathError } from '../local/file-trust.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
@@ -35,7 +35,7 @@ import {
   localPaths,
   readLiveRuntimeInfo,
 } from '../local/runtime-info.js';
-import { runningStoreSocket, storeClientOverSocket } from '../local/store-socket.js';
+import { runningStoreSocket } from '../local/store-socket.js';
 import { CliError, usageError } from './errors.js';
 
 /** Tag on every secret the CLI writes, so operators can tell them from hand-made ones. */
@@ -313,40 +313,28 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
   });
   const credentialsFile = running?.credentialsFile ?? paths.credentialsFile;
   const tableName = options.table ?? running?.tableName ?? LOCAL_TABLE_NAME;
-  let opened: Promise<{ store: TokenStore; client: DynamoDBClient; stop?: () => Promise<void> }> | undefined;
-  const open = async () => {
-    const embedded =
-      running === undefined ? await startEmbeddedDynalite({ path: paths.dynaliteDir }) : undefined;
-    // Only through the store's private socket, proven to be this user's (local/store-socket.ts).
-    const client = storeClientOverSocket((runningSocket ?? embedded?.socketPath) as string);
-    try {
-      await createTokenTable(client, tableName, { timeoutMs: 10_000 });
-    } catch (error) {
-      client.destroy();
-      await embedded?.stop();
-      throw error;
-    }
-    return {
-      store: new DynamoTokenStore({ client, tableName }),
-      client,
-      ...(embedded === undefined ? {} : { stop: embedded.stop }),
-    };
-  };
+  let opened: Promise<LocalStore> | undefined;
+  // npm start's store through its socket (proven to be this user's), or embedded dynalite opened for this
+  // command (local/builders/store.ts, as npm start does).
+  const open = () =>
+    buildStore({
+      dynaliteDir: paths.dynaliteDir,
+      tableName,
+      createTableTimeoutMs: 10_000,
+      ...(runningSocket === undefined ? {} : { socket: runningSocket }),
+    });
   return {
     mode: 'local',
     registry: new FileRegistry(credentialsFile),
     identity,
     async store() {
       opened ??= open();
-      return (await opened).store;
+      return (await opened).tokens;
     },
     async budgetStore() {
       opened ??= open();
-      const { client } = await opened;
       // Local mode keeps the budget beside the token table (local/server.ts).
-      const budgetTable = options.budgetTable ?? `${tableName}-budget`;
-      await createBudgetTable(client, budgetTable);
-      return new DynamoBudgetStore({ client, tableName: budgetTable });
+      return (await opened).budgetStore(options.budgetTable ?? `${tableName}-budget`);
     },
     storeDescription: () =>
       running === undefined
@@ -354,9 +342,7 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
         : `local store of npm start (pid ${running.pid}), table ${tableName}`,
     async close() {
       if (!opened) return;
-      const resources = await opened.catch(() => undefined);
-      resources?.client.destroy();
-      await resources?.stop?.();
+      await (await opened.catch(() => undefined))?.close();
     },
   };
 }

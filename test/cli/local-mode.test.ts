@@ -13,7 +13,7 @@ import { createMarketoSimulator, type MarketoSimulator } from '../../local/marke
 import { LOCAL_TABLE_NAME, writeRuntimeInfo } from '../../local/runtime-info.js';
 import { storeClientOverSocket } from '../../local/store-socket.js';
 import { createTestTable } from '../../testing/dynalite.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { assertNoLeak, cliRunner } from './helpers.js';
 
 const execFileAsync = promisify(execFile);

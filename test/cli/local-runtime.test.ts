@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { writeRuntimeInfo } from '../../local/runtime-info.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { createOtherUser, type OtherUser, secondUserSkipReason } from '../support/other-user.js';
 import { cliRunner } from './helpers.js';
 

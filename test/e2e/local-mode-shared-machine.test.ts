@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generatePolicyKey, type PolicyKey, writePolicyFile } from '../../local/policy.js';
+import { captureError, registerSensitive } from '../../testing/leak-scan.js';
 import {
   startTestLocalVendor,
   type TestLocalVendor,
   type TestLocalVendorOptions,
 } from '../../testing/local-vendor.js';
-import { captureError, registerSensitive } from '../support/leak-scan.js';
 import { createOtherUser, type OtherUser, secondUserSkipReason } from '../support/other-user.js';
 import { rawExchange, signedHead } from '../support/raw-http.js';
 
