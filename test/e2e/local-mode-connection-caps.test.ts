@@ -1,10 +1,10 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_LIMITS } from '../../local/http-guard.js';
 import type { PolicyKey } from '../../local/policy.js';
 import { readRuntimeInfo } from '../../local/runtime-info.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
-import { rawExchange, signedHead } from '../support/raw-http.js';
+import { openSocket, rawExchange, signedHead } from '../support/raw-http.js';
 
 /**
  * Issue 23, connection caps shared with strangers: any local process could fill the store guard's 128
@@ -16,12 +16,6 @@ import { rawExchange, signedHead } from '../support/raw-http.js';
 const API_CAP = 48;
 const STRANGERS = 120;
 const SIGNED = 16;
-
-const openSocket = (port: number): Promise<Socket> =>
-  new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
-    socket.on('error', reject);
-  });
 
 describe('connections strangers hold', () => {
   let local: TestLocalVendor;

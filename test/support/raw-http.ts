@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -9,6 +9,13 @@ export interface RawResponse {
   readonly headers: Record<string, string>;
   readonly body: string;
 }
+
+/** A connection to 127.0.0.1:`port`, once it is established (nothing sent yet). */
+export const openSocket = (port: number): Promise<Socket> =>
+  new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    socket.on('error', reject);
+  });
 
 /**
  * Sends exactly `head` + `body` on a fresh loopback connection and reads the whole answer: no HTTP client
