@@ -82,8 +82,11 @@ def test_leaves_no_concurrency_slot_behind_a_job_that_closed_its_client_before_e
     )
 
     assert (job.returncode, job.stdout.strip()) == (0, "True"), job.stderr
-    calls = [(r["path"], r["status"]) for r in vendor.counters()["requests"] if "/permits" in r["path"]]
-    assert calls == [("/tokens/py-budget/permits", 200), ("/tokens/py-budget/permits/release", 200)]
+    # Granted and released (a 429 before the grant is a wait for the rate window, if the job met one).
+    calls = [
+        r["path"] for r in vendor.counters()["requests"] if "/permits" in r["path"] and r["status"] == 200
+    ]
+    assert calls == ["/tokens/py-budget/permits", "/tokens/py-budget/permits/release"]
     # Both slots of the instance can be held again without waiting for the job's 15 s lease to lapse (the
     # wait allowed covers the 2 s rate window only).
     with (

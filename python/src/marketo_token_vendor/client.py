@@ -134,6 +134,11 @@ class TokenClient:
         self._retry_budget_seconds = retry_budget_seconds
         self._closed = False
 
+    @property
+    def clock(self) -> Clock:
+        """The client's time source (expiries are epoch seconds on it)."""
+        return self._clock
+
     # -- tokens -----------------------------------------------------------------------------------------
 
     def _demand(

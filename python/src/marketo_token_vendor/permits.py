@@ -134,6 +134,8 @@ class Permits:
         self._stats = BudgetStats()
         self._exhausted_until: dict[str, tuple[float, str]] = {}
         self._lingering: dict[str, list[_Lingering]] = {}
+        self._releases_sending = 0
+        self._releases_sent = threading.Condition(self._lock)
         self._unavailable = False
         self._closed = False
 
@@ -161,14 +163,20 @@ class Permits:
     # -- release ----------------------------------------------------------------------------------------
 
     def _send_release(self, base_path: str, permit_id: str, marketo_error: str | None = None) -> None:
-        self._count(vendor_calls=1)
         body: dict[str, str] = {"permitId": permit_id}
         if marketo_error is not None:
             body["marketoError"] = marketo_error
+        with self._lock:
+            self._stats.vendor_calls += 1
+            self._releases_sending += 1
         try:
             self._caller.call("POST", f"{base_path}/release", body=body, retry_budget_seconds=0)
         except TokenVendorClientError:
             pass  # The lease lapses by itself: a lost release only holds the slot until then.
+        finally:
+            with self._lock:
+                self._releases_sending -= 1
+                self._releases_sent.notify_all()
 
     def _take_lingering(self, base_path: str, entry: _Lingering | None = None) -> _Lingering | None:
         """Removes a lingering release (that one, or the oldest of ``base_path``); whoever removes it sends it."""
@@ -210,7 +218,8 @@ class Permits:
         self.release(permit, code)
 
     def close(self) -> None:
-        """Sends every release still lingering, now: a finished job holds no concurrency slot."""
+        """Sends every release still lingering, now, and waits for those already on their way: a finished
+        job holds no concurrency slot."""
         self._closed = True
         with self._lock:
             pending = [(path, entry) for path, queue in self._lingering.items() for entry in queue]
@@ -219,6 +228,8 @@ class Permits:
             if entry.timer is not None:
                 entry.timer.cancel()
             self._send_release(path, entry.permit_id)
+        with self._lock:
+            self._releases_sent.wait_for(lambda: self._releases_sending == 0)
 
     # -- acquire ----------------------------------------------------------------------------------------
 
