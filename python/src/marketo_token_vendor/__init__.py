@@ -8,8 +8,10 @@ in-memory cache with single flight per client, ``with_token`` / ``request`` that
     response = tokens.request("my-sync", "GET", f"{rest_url}/rest/v1/leads.json", params={...})
 """
 
-from .client import AwsCredentials, Permit, TokenClient
+from .budget import BudgetEvent, BudgetOptions, BudgetStats
+from .client import TokenClient
 from .clock import Clock, SystemClock
+from .credentials import AwsCredentials
 from .defaults import (
     DEFAULT_MIN_VALIDITY_SECONDS,
     REQUEST_MIN_VALIDITY_SECONDS,
@@ -32,7 +34,7 @@ from .marketo import (
     marketo_limit_code,
     token_rejection_code,
 )
-from .permits import BudgetEvent, BudgetOptions, BudgetStats
+from .permits import Permit
 from .tokens import MarketoToken
 from .transport import BotocoreTransport, HttpResponse, Transport
 

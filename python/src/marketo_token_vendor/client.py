@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import botocore.session
-from botocore.credentials import Credentials, ReadOnlyCredentials
-from botocore.exceptions import NoCredentialsError
+from botocore.credentials import Credentials
 
+from .budget import BudgetOptions, BudgetStats
 from .clock import Clock, SystemClock
+from .credentials import AwsCredentials, credentials_source
 from .defaults import (
     DEFAULT_MIN_VALIDITY_SECONDS,
     REQUEST_MIN_VALIDITY_SECONDS,
@@ -23,24 +23,12 @@ from .defaults import (
 )
 from .errors import TokenVendorClientError
 from .marketo import MarketoLimitCode, MarketoResponse, marketo_limit_code, token_rejection_code
-from .permits import BudgetOptions, BudgetStats, HeldPermit, Permits
-from .signed_call import CredentialsSource, SignedCaller
+from .permits import Permit, Permits
+from .signed_call import SignedCaller
 from .tokens import MarketoToken, Target, TokenCache, client_target, instance_target, token_from_answer
 from .transport import BotocoreTransport, Transport
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class AwsCredentials:
-    """Static AWS credentials (local mode's key, or credentials you resolved yourself)."""
-
-    access_key_id: str
-    secret_access_key: str
-    session_token: str | None = None
-
-    def __repr__(self) -> str:
-        return f"AwsCredentials(access_key_id={self.access_key_id!r})"
 
 
 @dataclass(frozen=True)
@@ -49,50 +37,6 @@ class _Demand:
 
     min_validity: float
     retry_budget_seconds: float
-
-
-def _credentials_source(credentials: AwsCredentials | Credentials | None) -> CredentialsSource:
-    if isinstance(credentials, AwsCredentials):
-        frozen = ReadOnlyCredentials(
-            credentials.access_key_id, credentials.secret_access_key, credentials.session_token
-        )
-        return lambda: frozen
-    if credentials is not None:
-        provider: CredentialsSource = credentials.get_frozen_credentials
-        return provider
-    # The default chain (environment, profile, container or instance role; a Lambda's role), resolved on
-    # first use and read per request, so temporary credentials refresh.
-    resolved: list[Credentials] = []
-
-    def from_chain() -> ReadOnlyCredentials:
-        if not resolved:
-            found = botocore.session.get_session().get_credentials()
-            if found is None:
-                raise NoCredentialsError()
-            resolved.append(found)
-        return resolved[0].get_frozen_credentials()
-
-    return from_chain
-
-
-class Permit:
-    """A permit of the shared API budget held around your own Marketo call (see ``TokenClient.permit``)."""
-
-    def __init__(self, held: HeldPermit) -> None:
-        self.held = held
-        self.marketo_error: MarketoLimitCode | None = None
-
-    @property
-    def unmetered(self) -> bool:
-        """True when the vendor granted no permit (budget off, or the vendor unreachable: fail open)."""
-        return self.held.unmetered
-
-    def report(self, answer: object) -> None:
-        """Hands Marketo's answer (a body or an error) to the permit: a 606/615/607 in it is reported to the
-        vendor when the permit is released, so every consumer of the instance slows down."""
-        code = marketo_limit_code(answer)
-        if code is not None:
-            self.marketo_error = code
 
 
 class TokenClient:
@@ -122,7 +66,7 @@ class TokenClient:
         self._caller = SignedCaller(
             endpoint=endpoint,
             region=region,
-            credentials=_credentials_source(credentials),
+            credentials=credentials_source(credentials),
             transport=self._transport,
             clock=self._clock,
         )

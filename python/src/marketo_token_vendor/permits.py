@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from .budget import BudgetEvent, BudgetOptions, BudgetStats
 from .clock import Clock
 from .errors import TokenVendorClientError
-from .marketo import MarketoLimitCode
+from .marketo import MarketoLimitCode, marketo_limit_code
 from .signed_call import SignedCaller
 
 P = TypeVar("P")
@@ -29,49 +30,6 @@ LATE_PREPARE_LIMIT = 2
 DEFAULT_USE_BY_SECONDS = 0.5
 """Use-by of a permit whose answer names none."""
 QUOTA_USED_UP = "Marketo answered 607: the instance's daily API quota is used up"
-
-
-@dataclass(frozen=True)
-class BudgetEvent:
-    """``waited`` (``seconds``), ``marketo-limit`` (``code``, ``retry_in_seconds``) or ``unmetered`` (``reason``)."""
-
-    kind: str
-    seconds: float | None = None
-    code: MarketoLimitCode | None = None
-    retry_in_seconds: float | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class BudgetOptions:
-    """Budget options of the client."""
-
-    enabled: bool = True
-    """Ask the vendor for permits."""
-    max_wait_seconds: float = 60.0
-    """Longest wait for a permit per Marketo call before raising ``PermitUnavailable``."""
-    lease_seconds: float | None = None
-    """The concurrency slot comes back by itself after this if this process dies mid-call (vendor default 15 s)."""
-    limit_retries: int = 4
-    """Retries of a call Marketo answered with 606/615 anyway."""
-    on_event: Callable[[BudgetEvent], None] | None = None
-    """Called for every budget event (waits, Marketo limit errors, fail-open), e.g. to log or count them."""
-
-
-@dataclass
-class BudgetStats:
-    """What the budget did for this client."""
-
-    permits: int = 0
-    waits: int = 0
-    waited_seconds: float = 0.0
-    vendor_calls: int = 0
-    marketo606: int = 0
-    marketo615: int = 0
-    marketo607: int = 0
-    unmetered: int = 0
-    expired: int = 0
-    """Permits that arrived too late to use (their slot was spent; a new one was asked for)."""
 
 
 @dataclass(frozen=True)
@@ -380,3 +338,23 @@ class Permits:
             self._emit(BudgetEvent("marketo-limit", code=code, retry_in_seconds=pause))
             self._clock.sleep(pause)
             retry += 1
+
+
+class Permit:
+    """A permit of the shared API budget held around your own Marketo call (see ``TokenClient.permit``)."""
+
+    def __init__(self, held: HeldPermit) -> None:
+        self.held = held
+        self.marketo_error: MarketoLimitCode | None = None
+
+    @property
+    def unmetered(self) -> bool:
+        """True when the vendor granted no permit (budget off, or the vendor unreachable: fail open)."""
+        return self.held.unmetered
+
+    def report(self, answer: object) -> None:
+        """Hands Marketo's answer (a body or an error) to the permit: a 606/615/607 in it is reported to the
+        vendor when the permit is released, so every consumer of the instance slows down."""
+        code = marketo_limit_code(answer)
+        if code is not None:
+            self.marketo_error = code
