@@ -182,3 +182,43 @@ def test_closes_its_connections_and_refuses_calls_after_close() -> None:
     assert transport.closed is True
     with pytest.raises(ValueError, match="closed"):
         tokens.get_token("my-sync")
+
+
+def test_signs_with_the_default_credential_chain_when_given_no_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ENVCHAINKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-chain-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "env-chain-session")
+    transport = FakeTransport().on("GET /v1/tokens/my-sync", answer(200, token_body("t1:ab")))
+
+    TokenClient(ENDPOINT, "eu-west-1", budget=False, clock=FakeClock(), transport=transport).get_token(
+        "my-sync"
+    )
+
+    headers = transport.sent[0].headers
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=ENVCHAINKEY/")
+    assert headers["X-Amz-Security-Token"] == "env-chain-session"
+
+
+def test_reports_a_rejected_pool_token_to_its_pool_and_runs_once_more_with_the_pools_next_token() -> None:
+    transport = (
+        FakeTransport()
+        .on("GET /v1/instances/123-ABC-456/token", answer(200, token_body("a:ab", client_id="member-a")))
+        .on(
+            "POST /v1/instances/123-ABC-456/invalidate", answer(200, token_body("b:ab", client_id="member-b"))
+        )
+    )
+    used: list[str] = []
+
+    def call(token: MarketoToken) -> dict[str, object]:
+        used.append(token.client_id)
+        if token.client_id == "member-a":
+            return {"success": False, "errors": [{"code": "601", "message": "Access token invalid"}]}
+        return {"success": True}
+
+    result = client(transport, FakeClock()).with_instance_token("123-ABC-456", call)
+
+    assert result == {"success": True}
+    assert used == ["member-a", "member-b"]
+    assert transport.sent[1].json() == {"accessToken": "a:ab"}

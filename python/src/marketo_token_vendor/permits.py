@@ -315,6 +315,9 @@ class Permits:
                 value = attempt(prepared)
             except Exception as error:  # noqa: BLE001 - re-raised below once the permit is released
                 failure = error
+            except BaseException:
+                self.release(permit)  # an interrupt: give the slot back, report nothing
+                raise
             code = limit_of(value, failure)
             self.release(permit, code)
             if code is None:
