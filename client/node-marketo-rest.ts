@@ -113,9 +113,14 @@ export function useVendedTokens<M extends NodeMarketoRestClient>(
       clientId,
       async (token) => {
         lastUsed = token;
+        // The library's attempt asks getOAuthToken first, synchronously: it picks this token up.
         handOff = token;
-        const sent = send(forceOAuth);
-        handOff = undefined;
+        let sent: PromiseLike<unknown>;
+        try {
+          sent = send(forceOAuth);
+        } finally {
+          handOff = undefined;
+        }
         try {
           return { value: await sent };
         } catch (error) {
