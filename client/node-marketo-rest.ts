@@ -14,7 +14,7 @@
  * Anything else (paging, streams, the library's own retries of network and 5xx errors) stays the library's.
  */
 import { TokenVendorClientError } from './errors.js';
-import type { GetTokenOptions, MarketoToken, TokenClient } from './index.js';
+import type { GetTokenOptions, MarketoToken, TokenClient } from './token-client-api.js';
 
 /** What the adapter uses of a node-marketo-rest `Connection` (lib/connection.js, 0.7.x). */
 export interface NodeMarketoRestConnection {

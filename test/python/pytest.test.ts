@@ -2,7 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { captureText } from '../support/leak-scan.js';
+import { captureText } from '../../testing/leak-scan.js';
 
 const run = promisify(execFile);
 const PYTHON_DIR = resolve(import.meta.dirname, '../../python');
