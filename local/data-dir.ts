@@ -35,9 +35,7 @@ export async function secureDataDir(dataDir: string): Promise<DataDirRepair> {
   await assertTrustedWay(dataDir, what);
   await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR });
   const realPath = await assertTrustedWay(dataDir, what);
-  const top = await stat(realPath);
-  if (!top.isDirectory()) throw new UntrustedPathError(`${what} is not a directory`);
-  assertOwnPrivateEntry(top, what);
+  if (!(await stat(realPath)).isDirectory()) throw new UntrustedPathError(`${what} is not a directory`);
 
   const tightened: string[] = [];
   const warnings: string[] = [];
