@@ -9,8 +9,14 @@
  *   POST /instances/{instance}/permits/release
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { type RouteKind, routeByResource } from '../contract/index.js';
-import type { InstanceBudget, MarketoLimitCode, Permit, PermitRequest } from '../core/budget/index.js';
+import {
+  isMarketoLimitCode,
+  MARKETO_LIMIT_CODES,
+  type MarketoLimitCode,
+  type RouteKind,
+  routeByResource,
+} from '../contract/index.js';
+import type { InstanceBudget, Permit, PermitRequest } from '../core/budget/index.js';
 import { instanceKeyOf, PermitUnavailableError } from '../core/budget/index.js';
 import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
@@ -33,7 +39,6 @@ export interface PermitRoute {
 
 const MAX_BODY_BYTES = 2_048;
 const PERMIT_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|unmetered)$/;
-const LIMIT_CODES: ReadonlySet<string> = new Set(['606', '607', '615']);
 
 /** A permit request, parsed and validated, whichever way it arrived. */
 export type PermitCall =
@@ -76,13 +81,14 @@ const permitIdOf = (value: unknown, name: string): string => {
   return value;
 };
 
+const quoted = MARKETO_LIMIT_CODES.map((code) => `"${code}"`);
+const LIMIT_CODES_TEXT = `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+
 const marketoErrorOf = (value: unknown): MarketoLimitCode | undefined => {
   if (value === undefined || value === null) return undefined;
   const code = typeof value === 'number' ? String(value) : value;
-  if (typeof code !== 'string' || !LIMIT_CODES.has(code)) {
-    throw new InvalidRequestError('marketoError must be "606", "607" or "615"');
-  }
-  return code as MarketoLimitCode;
+  if (!isMarketoLimitCode(code)) throw new InvalidRequestError(`marketoError must be ${LIMIT_CODES_TEXT}`);
+  return code;
 };
 
 const KNOWN_FIELDS = new Set([
