@@ -122,9 +122,12 @@ export const routeByResource = (method: string, resource: string): Route | undef
 /** Path segments of a template, for building nested API resources: `['tokens', '{clientId}']`. */
 export const resourceSegments = (route: Route): readonly string[] => route.resource.split('/').slice(1);
 
-/** The concrete path for one name (already in the safe alphabet, so nothing to encode): `/tokens/abc`. */
+/**
+ * The concrete path for one name, as written (not encoded: a valid name is in the safe alphabet):
+ * `/tokens/abc`. A replacer function, so `$&` in a name is not a replacement pattern.
+ */
 export const routePath = (route: Route, name: string): string =>
-  route.resource.replace(`{${route.pathParameter}}`, name);
+  route.resource.replace(`{${route.pathParameter}}`, () => name);
 
 /** Matches a concrete request path (no stage prefix, no query) against the table. */
 export const matchRoute = (
