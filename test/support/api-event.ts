@@ -58,14 +58,6 @@ export function apiEvent(
   });
 }
 
-/** `GET /tokens/{clientId}` */
-export const getTokenEvent = (clientId: string, query?: Record<string, string>): APIGatewayProxyEvent =>
-  routeEvent('token', { clientId }, { query });
-
-/** `POST /tokens/{clientId}/invalidate` */
-export const invalidateEvent = (clientId: string, body: string): APIGatewayProxyEvent =>
-  routeEvent('invalidate', { clientId }, { body });
-
 /** A Lambda context good enough for middy and the Powertools middlewares. */
 export const lambdaContext = (functionName = 'vend'): Context =>
   ({
