@@ -1,7 +1,13 @@
 /**
  * Consumer library of the Marketo token vendor: SigV4-signed token requests with an in-memory cache,
- * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, and typed errors.
+ * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, and typed errors (a 603 names the
+ * permission the role lacks).
  */
+export {
+  ACCESS_DENIED_CODE,
+  MarketoAccessDenied,
+  type MarketoRequestLine,
+} from './access-denied.js';
 export {
   DEFAULT_MIN_VALIDITY_SECONDS,
   defaultRetryBudgetMs,

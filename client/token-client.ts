@@ -1,4 +1,5 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { failOnAccessDenied, rejectAccessDenied } from './access-denied.js';
 import {
   DEFAULT_MIN_VALIDITY_SECONDS,
   defaultRetryBudgetMs,
@@ -374,8 +375,10 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       getTargetToken(instanceTarget(instance), demand(opts, tokenMinValidity)),
     invalidate: async (clientId, accessToken) =>
       invalidateTarget(clientTarget(clientId), accessToken, demand({}, tokenMinValidity)),
-    withToken: (clientId, fn, opts = {}) => withTargetToken(clientTarget(clientId), fn, opts),
-    withInstanceToken: (instance, fn, opts = {}) => withTargetToken(instanceTarget(instance), fn, opts),
+    withToken: (clientId, fn, opts = {}) =>
+      withTargetToken(clientTarget(clientId), failOnAccessDenied(fn), opts),
+    withInstanceToken: (instance, fn, opts = {}) =>
+      withTargetToken(instanceTarget(instance), failOnAccessDenied(fn), opts),
     async marketoFetch(clientId, url, init = {}) {
       const { minValidity, retryBudgetMs, ...requestInit } = init;
       const target = new URL(url);
@@ -390,7 +393,13 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       const send = (token: MarketoToken): Promise<Response> => {
         const headers = new Headers(requestInit.headers);
         headers.set('authorization', `Bearer ${token.accessToken}`);
-        return doFetch(target, { ...requestInit, headers });
+        // A 603 is the role's, not the token's: thrown as MarketoAccessDenied, never retried or invalidated.
+        return doFetch(target, { ...requestInit, headers }).then((response) =>
+          rejectAccessDenied(response, token.clientId, {
+            method: requestInit.method ?? 'GET',
+            path: target.pathname,
+          }),
+        );
       };
       const limitOf = async ({ value }: { readonly value?: Response }) =>
         value === undefined ? undefined : responseLimitCode(value);

@@ -6,7 +6,7 @@ import {
   PERMISSION_PROBES,
   requiredPermission,
   roleGrants,
-} from '../../../functions/contract/index.js';
+} from '../../../functions/contract/marketo-permissions.js';
 import table from '../../../functions/contract/marketo-permissions.json' with { type: 'json' };
 
 /**
