@@ -60,6 +60,7 @@ import {
   writeRuntimeInfo,
 } from './runtime-info.js';
 import { createSigV4Verifier } from './sigv4-verifier.js';
+import { registerSimulatedClients } from './simulated-clients.js';
 
 export { PortInUseError } from './http-guard.js';
 export type { AccessLogEntry } from './local-api.js';
@@ -307,6 +308,11 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       credentialsSource = secretsOverride;
     } else {
       await seedCredentials(credentialsPath, simulator);
+      if (simulator) {
+        // Entries with a simulatedRole (or at the simulator's URL) are simulated Custom Services.
+        for (const warning of await registerSimulatedClients(credentialsPath, simulator))
+          logger.warn(warning);
+      }
       credentials = new FileCredentials({ path: credentialsPath, logger: coreLogger(telemetry.logger) });
       credentialsSource = credentialsPath;
     }
