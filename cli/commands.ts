@@ -26,7 +26,14 @@ import type { TokenVendor } from '../functions/core/token-vendor-api.js';
 import { wireVendor } from '../functions/wiring.js';
 import { CliError, describeError, usageError } from './errors.js';
 import { type CliIo, confirm, promptSecret, readSecretFromStdin } from './io.js';
-import { type ClientView, clientView, formatDuration, renderList, renderStatus } from './status.js';
+import {
+  type ClientView,
+  clientView,
+  formatDuration,
+  renderList,
+  renderStatus,
+  withSharedApiUsers,
+} from './status.js';
 import type { Target } from './target.js';
 
 /** Identity answers within a second or two; a verify or refresh that takes longer is reported, not waited on. */
@@ -207,8 +214,9 @@ export async function listClients(
     if (!known.has(clientId)) views.push(clientView(clientId, undefined, record, now));
   }
   views.sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
+  const shown = withSharedApiUsers(views);
   if (options.json) {
-    write(io, JSON.stringify(views, null, 2));
+    write(io, JSON.stringify(shown, null, 2));
     return;
   }
   if (views.length === 0) {
@@ -218,7 +226,7 @@ export async function listClients(
     );
     return;
   }
-  io.stdout.write(renderList(views));
+  io.stdout.write(renderList(shown));
 }
 
 /** `clients status <clientId>`: one client in detail, token as fingerprint only. */
@@ -230,10 +238,18 @@ export async function showStatus(
 ): Promise<void> {
   assertValidClientId(clientId);
   const registration = await readRegistration(target, clientId);
-  const record = await (await target.store()).get(clientId);
+  const store = await target.store();
+  const record = await store.get(clientId);
   if (registration === undefined && record === undefined) throw notRegistered(target, clientId);
   const now = Date.now();
-  const view = clientView(clientId, registration, record, now);
+  const others: Array<{ clientId: string; apiUser?: string }> = [];
+  if (record?.token?.scope !== undefined) {
+    for await (const other of store.list()) {
+      if (other.token?.scope !== undefined)
+        others.push({ clientId: other.clientId, apiUser: other.token.scope });
+    }
+  }
+  const [view] = withSharedApiUsers([clientView(clientId, registration, record, now)], others);
   if (options.json) write(io, JSON.stringify(view, null, 2));
   else io.stdout.write(renderStatus(view, now));
 }
