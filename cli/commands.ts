@@ -66,7 +66,7 @@ const write = (io: CliIo, text: string): void => {
 };
 
 /** Validates a URL option against the policy; a refusal is a usage error naming the flag that fixes it. */
-function checkUrl(url: string, flag: string, policy: IdentityUrlPolicy): void {
+export function checkUrl(url: string, flag: string, policy: IdentityUrlPolicy): void {
   try {
     assertIdentityUrlAllowed(url, policy, flag);
   } catch (error) {
@@ -179,7 +179,7 @@ async function readRegistration(
   }
 }
 
-const notRegistered = (target: Target, clientId: string): CliError =>
+export const notRegistered = (target: Target, clientId: string): CliError =>
   new CliError(`${target.registry.whereIs(clientId)} not found — run clients add ${clientId}`);
 
 /** `clients list`: every registered client plus orphaned token items, as a table or JSON. */
@@ -269,6 +269,26 @@ export interface RefreshOptions extends PolicyOptions {
   readonly maxWait: number;
 }
 
+/** The Lambdas' token engine on the target's store, credentials and Identity client (`refresh`, `check`). */
+export function cliVendor(
+  target: Target,
+  store: TokenStore,
+  policy: IdentityUrlPolicy,
+  maxWaitMs: number,
+): TokenVendor {
+  return wireVendor({
+    store,
+    credentials: target.registry.credentials,
+    identity: target.identity,
+    instanceId: `cli-${hostname()}-${process.pid}`,
+    config: {
+      identityUrlPolicy: policy,
+      identityTimeoutMs: IDENTITY_TIMEOUT_MS,
+      defaultMaxWaitMs: maxWaitMs,
+    },
+  });
+}
+
 async function refreshOne(
   vendor: TokenVendor,
   store: TokenStore,
@@ -325,17 +345,7 @@ export async function refreshClients(
   }
   if (clientId !== undefined) assertValidClientId(clientId);
   const store = await target.store();
-  const vendor = wireVendor({
-    store,
-    credentials: target.registry.credentials,
-    identity: target.identity,
-    instanceId: `cli-${hostname()}-${process.pid}`,
-    config: {
-      identityUrlPolicy: identityPolicy(options, env),
-      identityTimeoutMs: IDENTITY_TIMEOUT_MS,
-      defaultMaxWaitMs: options.maxWait * 1000,
-    },
-  });
+  const vendor = cliVendor(target, store, identityPolicy(options, env), options.maxWait * 1000);
 
   if (clientId !== undefined) {
     if ((await readRegistration(target, clientId)) === undefined) throw notRegistered(target, clientId);

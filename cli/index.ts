@@ -10,9 +10,11 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import { DEFAULT_LOCAL_DATA_DIR, LOCAL_TABLE_NAME } from '../local/runtime-info.js';
 import { setInstanceLimits, showInstances } from './budget.js';
+import { type CheckOptions, checkClient, DEFAULT_CHECK_MAX_CALLS } from './check.js';
 import {
   addClient,
   listClients,
+  type PolicyOptions,
   type RefreshOptions,
   refreshClients,
   removeClientCommand,
@@ -213,6 +215,40 @@ Examples:
         await showStatus(target, io, clientId, options);
         return EXIT_OK;
       });
+    });
+
+  clients
+    .command('check')
+    .description(
+      'what the Custom Service may do: one read-only call per permission family (never a write), through ' +
+        'the shared budget; prints the permission table and the owning API user',
+    )
+    .argument('<clientId>')
+    .option('--json', 'machine-readable output')
+    .option(
+      '--max-calls <n>',
+      'most Marketo calls to spend, a retry after 601/602 included',
+      integerIn(1, 50),
+      DEFAULT_CHECK_MAX_CALLS,
+    )
+    .addHelpText(
+      'after',
+      `
+Each read permission is shown granted (the role has its Read-Only or Read-Write permission) or denied
+(Marketo answered 603); write and execute permissions are "not probed (would write)". A 601/602 gets one new
+token; a rate limit (606/615), the daily quota (607), an instance that does not answer or an empty budget stop
+the check and leave the rest undecided (exit code 1). AWS mode needs the budget table (--budget-table).
+
+Examples:
+  $ marketo-token-vendor clients check my-sync --budget-table MarketoTokenVendor-Budget
+  $ marketo-token-vendor clients check my-sync --json | jq '.permissions[] | select(.status == "granted")'
+  $ marketo-token-vendor --local --allow-loopback clients check demo-client
+`,
+    )
+    .action(async (clientId: string, options: Omit<CheckOptions, keyof PolicyOptions>, command: Command) => {
+      await withTarget(command, (target) =>
+        checkClient(target, io, clientId, { ...options, ...policyOf(command) }, env),
+      );
     });
 
   clients
