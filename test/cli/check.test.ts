@@ -1,10 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createBudgetTable } from '../../functions/adapters/dynamo-budget-store.js';
 import { writeCredentialsFile } from '../../functions/adapters/file-credentials.js';
 import { PERMISSION_PROBES } from '../../functions/contract/marketo-permissions.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
+import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
+import { type SecretsManagerStub, startSecretsManagerStub } from '../../testing/secrets-manager-stub.js';
 import { registerSensitive } from '../support/leak-scan.js';
 import { cliRunner } from './helpers.js';
 
@@ -230,6 +234,84 @@ describe('clients check: what a Custom Service may do', () => {
 
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('not found — run clients add nobody');
+    expect(simulator.restRequests()).toHaveLength(0);
+  });
+});
+
+describe('clients check against AWS (Secrets Manager stub, dynalite token and budget tables)', () => {
+  let secrets: SecretsManagerStub;
+  let dynamo: RunningDynalite;
+  let simulator: MarketoSimulator;
+  let cli: ReturnType<typeof cliRunner>;
+  let budgetTable: string;
+
+  beforeAll(async () => {
+    [secrets, dynamo] = await Promise.all([startSecretsManagerStub(), startDynalite()]);
+    const tableName = await createTestTable(dynamo.client);
+    budgetTable = `${tableName}-budget`;
+    await createBudgetTable(dynamo.client, budgetTable);
+    simulator = createMarketoSimulator({
+      clients: [{ clientId: 'crm-sync', clientSecret: SECRET, scope: API_USER, permissions: ROLE }],
+    });
+    await simulator.start();
+    await secrets.client.send(
+      new CreateSecretCommand({
+        Name: 'marketo-token-vendor/clients/crm-sync',
+        SecretString: JSON.stringify({
+          clientId: 'crm-sync',
+          clientSecret: SECRET,
+          identityUrl: simulator.identityUrl,
+          restUrl: simulator.restUrl,
+        }),
+      }),
+    );
+    cli = cliRunner(
+      [
+        '--region',
+        'us-east-1',
+        '--endpoint-secrets-manager',
+        secrets.endpoint,
+        '--endpoint-dynamodb',
+        dynamo.endpoint,
+        '--table',
+        tableName,
+        '--allow-loopback',
+      ],
+      () => [SECRET, ...simulator.issuedTokens()],
+    );
+  });
+
+  beforeEach(() => {
+    // Dummy credentials so the SDK signs requests without looking for real ones (no IMDS, no profile).
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+    simulator.resetCounters();
+    return () => vi.unstubAllEnvs();
+  });
+
+  afterAll(async () => {
+    registerSensitive(...simulator.issuedTokens());
+    await Promise.all([secrets.stop(), dynamo.stop(), simulator.stop()]);
+  });
+
+  it('prints the same table, taking its permits from the budget table', async () => {
+    const run = await cli(['--budget-table', budgetTable, 'clients', 'check', 'crm-sync']);
+
+    expect(run.code).toBe(0);
+    expect(tableRows(run.stdout)).toEqual(EXPECTED_ROWS);
+    expect(simulator.restRequests()).toHaveLength(11);
+    const status = await cli(['--budget-table', budgetTable, 'instances', 'status', '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject([
+      { instance: new URL(simulator.url).host, usage: { dailyUsed: 11 } },
+    ]);
+  });
+
+  it('asks for the budget table before spending a call (usage error, exit code 2)', async () => {
+    const run = await cli(['clients', 'check', 'crm-sync']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no budget table — pass --budget-table <name>');
     expect(simulator.restRequests()).toHaveLength(0);
   });
 });
