@@ -26,8 +26,12 @@ export const DEFAULT_CHECK_MAX_CALLS = PERMISSION_PROBES.length + 1;
 const REST_TIMEOUT_MS = 15_000;
 /** How long one call may wait inside the budget for a permit. */
 const PERMIT_WAIT_MS = 10_000;
-/** A token for the whole check (a dozen calls): the vendor never hands out one about to die. */
-const TOKEN_MIN_VALIDITY_SECONDS = 60;
+/**
+ * The token must outlive a few calls; one that dies mid-check is replaced after Marketo's 602. Kept inside
+ * the vendor's wait budget (TOKEN_MAX_WAIT_MS), so near an expiry the engine waits for the successor.
+ */
+const TOKEN_MIN_VALIDITY_SECONDS = 20;
+const TOKEN_MAX_WAIT_MS = 30_000;
 
 /** `clients check` options. */
 export interface CheckOptions extends PolicyOptions {
@@ -112,7 +116,7 @@ export async function checkClient(
   const base = new URL(credentials.restUrl ?? credentials.identityUrl).origin;
   checkUrl(`${base}/rest`, credentials.restUrl === undefined ? 'identityUrl' : 'restUrl', policy);
   const instance = instanceKeyOf(credentials);
-  const vendor = cliVendor(target, await target.store(), policy, 30_000);
+  const vendor = cliVendor(target, await target.store(), policy, TOKEN_MAX_WAIT_MS);
   const budget = createInstanceBudget({ store: await target.budgetStore(), clock: systemClock });
   const vendOptions = { minValiditySeconds: TOKEN_MIN_VALIDITY_SECONDS };
 
