@@ -9,18 +9,15 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import { DEFAULT_LOCAL_DATA_DIR, LOCAL_TABLE_NAME } from '../local/runtime-info.js';
-import { setInstanceLimits, showInstances } from './budget.js';
-import { type CheckOptions, checkClient, DEFAULT_CHECK_MAX_CALLS } from './check.js';
-import {
-  addClient,
-  listClients,
-  type PolicyOptions,
-  type RefreshOptions,
-  refreshClients,
-  removeClientCommand,
-  showStatus,
-} from './commands.js';
+import { addClient } from './clients/add.js';
+import { CHECK_HELP, type CheckOptions, checkClient, DEFAULT_CHECK_MAX_CALLS } from './clients/check.js';
+import type { PolicyOptions } from './clients/identity-policy.js';
+import { listClients } from './clients/list.js';
+import { type RefreshOptions, refreshClients } from './clients/refresh.js';
+import { removeClientCommand } from './clients/remove.js';
+import { showStatus } from './clients/status.js';
 import { describeError, EXIT_OK, EXIT_USAGE, usageError } from './errors.js';
+import { setInstanceLimits, showInstances } from './instances.js';
 import type { CliIo } from './io.js';
 import { type GlobalOptions, openTarget, type Target } from './target.js';
 
@@ -231,20 +228,7 @@ Examples:
       integerIn(1, 50),
       DEFAULT_CHECK_MAX_CALLS,
     )
-    .addHelpText(
-      'after',
-      `
-Each read permission is shown granted (the role has its Read-Only or Read-Write permission) or denied
-(Marketo answered 603); write and execute permissions are "not probed (would write)". A 601/602 gets one new
-token; a rate limit (606/615), the daily quota (607), an instance that does not answer or an empty budget stop
-the check and leave the rest undecided (exit code 1). AWS mode needs the budget table (--budget-table).
-
-Examples:
-  $ marketo-token-vendor clients check my-sync --budget-table MarketoTokenVendor-Budget
-  $ marketo-token-vendor clients check my-sync --json | jq '.permissions[] | select(.status == "granted")'
-  $ marketo-token-vendor --local --allow-loopback clients check demo-client
-`,
-    )
+    .addHelpText('after', CHECK_HELP)
     .action(async (clientId: string, options: Omit<CheckOptions, keyof PolicyOptions>, command: Command) => {
       await withTarget(command, (target) =>
         checkClient(target, io, clientId, { ...options, ...policyOf(command) }, env),

@@ -29,13 +29,11 @@ export {
   type MarketoLimitCode,
   marketoLimitCode,
 } from './permits.js';
-export {
-  type AwsCredentials,
-  type AwsCredentialsInput,
-  type ClientClock,
-  createTokenClient,
-  type GetTokenOptions,
-  type MarketoToken,
-  type TokenClient,
-  type TokenClientOptions,
-} from './token-client.js';
+export type { AwsCredentials, AwsCredentialsInput, ClientClock } from './signed-call.js';
+export { createTokenClient } from './token-client.js';
+export type {
+  GetTokenOptions,
+  MarketoToken,
+  TokenClient,
+  TokenClientOptions,
+} from './token-client-api.js';

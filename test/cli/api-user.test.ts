@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCredentialsFile } from '../../functions/adapters/file-credentials.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { cliRunner } from './helpers.js';
 
 /**

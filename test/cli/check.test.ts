@@ -8,8 +8,8 @@ import { writeCredentialsFile } from '../../functions/adapters/file-credentials.
 import { PERMISSION_PROBES } from '../../functions/contract/marketo-permissions.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../testing/secrets-manager-stub.js';
-import { registerSensitive } from '../support/leak-scan.js';
 import { cliRunner } from './helpers.js';
 
 /**

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient, MarketoAccessDenied, type TokenClient } from '../../client/index.js';
 import { writeCredentialsFile } from '../../functions/adapters/file-credentials.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
-import { registerSensitive } from '../support/leak-scan.js';
 
 /**
  * A role configured in local mode's credentials file, end to end: the simulator refuses what the role lacks

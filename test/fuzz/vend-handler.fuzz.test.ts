@@ -12,9 +12,9 @@ import { systemClock } from '../../functions/core/clock.js';
 import { ERROR_CODES } from '../../functions/core/errors.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { findLeaks } from '../../testing/leak-scan.js';
 import { lambdaContext } from '../support/api-event.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { findLeaks } from '../support/leak-scan.js';
 import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);

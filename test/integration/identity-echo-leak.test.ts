@@ -11,16 +11,16 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientView, renderList, renderStatus } from '../../cli/status.js';
+import { clientView, renderList, renderStatus } from '../../cli/client-view.js';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
+import { findSecretWindows } from '../../testing/leak-scan.js';
 import { getTokenEvent, lambdaContext } from '../support/api-event.js';
 import { MemoryCredentials } from '../support/fake-identity.js';
-import { findSecretWindows } from '../support/leak-scan.js';
 
 type Echo = { status: number; body: string; headers?: Record<string, string> };
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { TokenVendorConfig } from '../../functions/core/index.js';
 import type { IdentityFault } from '../../local/marketo-simulator.js';
 import { describe, expect, test } from '../../testing/fixture.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import type { World } from '../../testing/world.js';
 import { getTokenEvent } from '../support/api-event.js';
-import { registerSensitive } from '../support/leak-scan.js';
 import {
   apiCaller,
   BUDGET_MARGIN_MS,

@@ -9,9 +9,9 @@ import { IdentityBadResponseError } from '../../functions/core/errors.js';
 import type { ClientCredentials, IdentityClient, IdentityToken } from '../../functions/core/ports.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { captureText, scanDirectory } from '../../testing/leak-scan.js';
 import { getTokenEvent, lambdaContext } from '../support/api-event.js';
 import { MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { captureText, scanDirectory } from '../support/leak-scan.js';
 import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 /** A deliberately broken adapter that quotes the client secret in its error (what the scan must catch). */

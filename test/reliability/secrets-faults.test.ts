@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { describe, expect, test as worldTest } from '../../testing/fixture.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { getTokenEvent } from '../support/api-event.js';
-import { registerSensitive } from '../support/leak-scan.js';
 import { apiCaller, LoopbackOnlyIdentity, makeVendor } from './harness.js';
 
 const PREFIX = 'marketo-token-vendor/clients/';

@@ -4,7 +4,7 @@ import {
   DEMO_CLIENT,
   type MarketoSimulator,
 } from '../../../local/marketo-simulator.js';
-import { registerSensitive } from '../../support/leak-scan.js';
+import { registerSensitive } from '../../../testing/leak-scan.js';
 
 const FULL = { clientId: 'full-role', clientSecret: 'roles-secret-1' };
 const READER = {

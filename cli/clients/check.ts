@@ -4,21 +4,22 @@
  * the instance's shared budget (a permit per call) and Marketo's REST host, then prints the permission table,
  * the owning API user and the calls spent. Against AWS or local mode, like the other `clients` commands.
  */
-import { PERMISSION_PROBES } from '../functions/contract/marketo-permissions.js';
-import { createInstanceBudget, instanceKeyOf } from '../functions/core/budget/index.js';
-import { systemClock } from '../functions/core/clock.js';
-import { assertValidClientId } from '../functions/core/credentials.js';
-import { UnknownClientError } from '../functions/core/errors.js';
+import { PERMISSION_PROBES } from '../../functions/contract/marketo-permissions.js';
+import { createInstanceBudget, instanceKeyOf } from '../../functions/core/budget/index.js';
+import { systemClock } from '../../functions/core/clock.js';
+import { assertValidClientId } from '../../functions/core/credentials.js';
+import { UnknownClientError } from '../../functions/core/errors.js';
 import {
   checkPermissions,
   type PermissionCheckResult,
   type PermissionRow,
   type RestAnswer,
-} from '../functions/core/permission-check.js';
-import { checkUrl, cliVendor, identityPolicy, notRegistered, type PolicyOptions } from './commands.js';
-import type { CliIo } from './io.js';
-import { renderTable } from './status.js';
-import type { Target } from './target.js';
+} from '../../functions/core/permission-check.js';
+import { renderTable } from '../client-view.js';
+import type { CliIo } from '../io.js';
+import type { Target } from '../target.js';
+import { checkUrl, cliVendor, identityPolicy, type PolicyOptions } from './identity-policy.js';
+import { notRegistered } from './registration.js';
 
 /** One call per family, and one more for a new token after a 601/602. */
 export const DEFAULT_CHECK_MAX_CALLS = PERMISSION_PROBES.length + 1;
@@ -32,6 +33,19 @@ const PERMIT_WAIT_MS = 10_000;
  */
 const TOKEN_MIN_VALIDITY_SECONDS = 20;
 const TOKEN_MAX_WAIT_MS = 30_000;
+
+/** `clients check --help`, after the options. */
+export const CHECK_HELP = `
+Each read permission is shown granted (the role has its Read-Only or Read-Write permission) or denied
+(Marketo answered 603); write and execute permissions are "not probed (would write)". A 601/602 gets one new
+token; a rate limit (606/615), the daily quota (607), an instance that does not answer or an empty budget stop
+the check and leave the rest undecided (exit code 1). AWS mode needs the budget table (--budget-table).
+
+Examples:
+  $ marketo-token-vendor clients check my-sync --budget-table MarketoTokenVendor-Budget
+  $ marketo-token-vendor clients check my-sync --json | jq '.permissions[] | select(.status == "granted")'
+  $ marketo-token-vendor --local --allow-loopback clients check demo-client
+`;
 
 /** `clients check` options. */
 export interface CheckOptions extends PolicyOptions {
