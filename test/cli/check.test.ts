@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBudgetTable } from '../../functions/adapters/dynamo-budget-store.js';
 import { writeCredentialsFile } from '../../functions/adapters/file-credentials.js';
 import { PERMISSION_PROBES } from '../../functions/contract/marketo-permissions.js';
@@ -10,7 +10,7 @@ import { createMarketoSimulator, type MarketoSimulator } from '../../local/marke
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 import { registerSensitive } from '../../testing/leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../testing/secrets-manager-stub.js';
-import { cliRunner } from './helpers.js';
+import { cliRunner, stubDummyAwsCredentials } from './helpers.js';
 
 /**
  * `clients check <clientId>`: one read-only call per permission family against a Custom Service whose
@@ -282,12 +282,8 @@ describe('clients check against AWS (Secrets Manager stub, dynalite token and bu
   });
 
   beforeEach(() => {
-    // Dummy credentials so the SDK signs requests without looking for real ones (no IMDS, no profile).
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
     simulator.resetCounters();
-    return () => vi.unstubAllEnvs();
+    return stubDummyAwsCredentials();
   });
 
   afterAll(async () => {
