@@ -13,11 +13,11 @@
  * is read when local mode starts: restart it after changing a role. Workspaces and partitions are not
  * simulated.
  */
-import { readFile } from 'node:fs/promises';
 import { upsertClient } from '../functions/adapters/file-credentials.js';
 import { isValidClientId, LOOPBACK_HOSTS } from '../functions/contract/index.js';
 import { ALL_MARKETO_PERMISSIONS } from '../functions/contract/marketo-permissions.js';
 import { parseCredentialsRecord } from '../functions/core/credentials.js';
+import { readTrustedFile } from './file-trust.js';
 import { DEMO_CLIENT, type MarketoSimulator, type SimulatorClient } from './marketo-simulator.js';
 
 /** The field of a credentials file entry that makes it a simulated client with this role. */
@@ -118,9 +118,11 @@ export async function registerSimulatedClients(
   path: string,
   simulator: MarketoSimulator,
 ): Promise<readonly string[]> {
+  // Another user's file decides nothing: refused here as the credentials source refuses it.
+  const read = await readTrustedFile(path, 'credentials file');
   let document: unknown;
   try {
-    document = JSON.parse(await readFile(path, 'utf8'));
+    document = JSON.parse(read?.text ?? '');
   } catch {
     return []; // A missing or broken file is reported by the credentials source itself.
   }
