@@ -65,8 +65,9 @@ const grantedPaths = (scope: GrantScope, name: string): Array<{ method: string; 
  * policy, request validation, stage throttling, access logs, tracing and no response caching; an
  * EventBridge schedule for the refresher; and CloudWatch alarms.
  *
- * Consumers are granted with {@link grantVend} / {@link grantVendInstance} (API) or {@link grantInvoke}
- * (direct Lambda invoke, not scoped per client).
+ * Consumers are granted with {@link grantVend} / {@link grantVendInstance} (API; {@link grantVendAll} /
+ * {@link grantVendAllInstances} for every client or pool) or {@link grantInvoke} (direct Lambda invoke, not
+ * scoped per client).
  */
 export class MarketoTokenVendor extends Construct {
   /** Tokens and refresh leases, one item per client id. */
@@ -187,26 +188,69 @@ export class MarketoTokenVendor extends Construct {
   }
 
   /**
-   * Lets `grantee` call `GET /tokens/<id>` and `POST /tokens/<id>/invalidate` for exactly the given
-   * client ids; with no ids, for every client (`/tokens/*`). A role of the stack's account gets an IAM
-   * statement; a principal of another account, or a role the stack cannot change, gets a resource-policy
-   * Allow naming exactly it on exactly these routes (another account must still allow it in IAM, and be
-   * admitted by `allowedAccounts`, `organizationId` or `allowedPrincipals`, or synthesis fails).
+   * Lets `grantee` call `GET /tokens/<id>`, `POST /tokens/<id>/invalidate` and the budget's permit routes for
+   * exactly the given client ids (at least one: an empty list fails, use {@link grantVendAll} for every
+   * client). A role of the API's account whose IAM policy the stack can write gets an IAM statement; a role of
+   * another account, or one the stack cannot change, gets a resource-policy Allow naming exactly it on exactly
+   * these routes (another account must still allow it in IAM, and be admitted by `allowedAccounts`,
+   * `organizationId` or `allowedPrincipals`, or synthesis fails). A role imported by ARN from another account
+   * (`iam.Role.fromRoleArn`) gets the resource-policy side only, also in a stack with no account set.
+   *
+   * Fails synthesis for a grantee that stands for more than one role: a wildcard (`AnyPrincipal`,
+   * `StarPrincipal`, `ArnPrincipal('*')`, any ARN with `*`), an `OrganizationPrincipal`, an account
+   * (`AccountPrincipal`, `AccountRootPrincipal`, `…:root`) or a principal with conditions.
    */
   public grantVend(grantee: iam.IGrantable, ...clientIds: string[]): iam.Grant {
-    return grantRoutes(this.api, this.stageName, grantee, 'clientId', clientIds, (id) =>
-      grantedPaths('client', id),
+    return grantRoutes(
+      this.api,
+      this.stageName,
+      grantee,
+      { method: 'grantVend', what: 'clientId', names: clientIds },
+      (id) => grantedPaths('client', id),
     );
   }
 
   /**
-   * Lets `grantee` call `GET /instances/<instance>/token` (a token of any client in the instance's pool)
-   * and `POST /instances/<instance>/invalidate` for exactly the given instances; with none, for every
-   * instance. It does not open the members' per-client routes.
+   * Lets `grantee` vend EVERY client, current and future (`/tokens/*` on the token, invalidate and permit
+   * routes); not the pool routes. Same grantee rules as {@link grantVend}. Prefer naming the clients.
+   */
+  public grantVendAll(grantee: iam.IGrantable): iam.Grant {
+    return grantRoutes(
+      this.api,
+      this.stageName,
+      grantee,
+      { method: 'grantVendAll', what: 'clientId', names: 'every' },
+      (id) => grantedPaths('client', id),
+    );
+  }
+
+  /**
+   * Lets `grantee` call `GET /instances/<instance>/token` (a token of any client in the instance's pool),
+   * `POST /instances/<instance>/invalidate` and the pool's permit routes for exactly the given instances (at
+   * least one: use {@link grantVendAllInstances} for every pool). It does not open the members' per-client
+   * routes. Same grantee rules as {@link grantVend}.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {
-    return grantRoutes(this.api, this.stageName, grantee, 'instance', instances, (name) =>
-      grantedPaths('instance', name),
+    return grantRoutes(
+      this.api,
+      this.stageName,
+      grantee,
+      { method: 'grantVendInstance', what: 'instance', names: instances },
+      (name) => grantedPaths('instance', name),
+    );
+  }
+
+  /**
+   * Lets `grantee` vend from EVERY instance pool, current and future (`/instances/*`); not the per-client
+   * routes. Same grantee rules as {@link grantVend}. Prefer naming the instances.
+   */
+  public grantVendAllInstances(grantee: iam.IGrantable): iam.Grant {
+    return grantRoutes(
+      this.api,
+      this.stageName,
+      grantee,
+      { method: 'grantVendAllInstances', what: 'instance', names: 'every' },
+      (name) => grantedPaths('instance', name),
     );
   }
 

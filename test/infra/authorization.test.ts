@@ -499,7 +499,7 @@ describe('grants that would add nothing or too much fail synthesis with what to 
     () => {
       const { vendor } = vendorIn();
       expect(() => vendor.grantVend(new iam.AccountRootPrincipal(), 'client-a')).toThrow(
-        "grantVend(client-a) on the API's own account would let every role of the account call those routes; grant the roles that need them instead (the stack writes their IAM policies)",
+        /^grantVend\(client-a\) cannot name .*: an account principal is every role of that account.*grant each role that needs the routes/,
       );
     },
     SYNTH_TIMEOUT_MS,
@@ -511,7 +511,7 @@ describe('grants that would add nothing or too much fail synthesis with what to 
       const { vendor } = vendorIn();
       expect(() =>
         vendor.grantVendInstance(new iam.ServicePrincipal('states.amazonaws.com'), '123-ABC-456'),
-      ).toThrow(/^grantVendInstance\(123-ABC-456\) needs an IAM role, user or account as grantee/);
+      ).toThrow(/^grantVendInstance\(123-ABC-456\) needs an IAM role or user as grantee/);
     },
     SYNTH_TIMEOUT_MS,
   );

@@ -43,9 +43,9 @@ describe('MarketoTokenVendor with options and grants', () => {
       pointInTimeRecovery: true,
     });
     vendor.grantVend(consumerRole(stack, 'TwoClients'), 'client-a', 'client.b');
-    vendor.grantVend(consumerRole(stack, 'AllClients'));
+    vendor.grantVendAll(consumerRole(stack, 'AllClients'));
     vendor.grantVendInstance(consumerRole(stack, 'OneInstance'), '123-ABC-456');
-    vendor.grantVendInstance(consumerRole(stack, 'AllInstances'));
+    vendor.grantVendAllInstances(consumerRole(stack, 'AllInstances'));
     vendor.grantInvoke(consumerRole(stack, 'DirectInvoker'));
     template = Template.fromStack(stack);
     apiId = stack.getLogicalId(vendor.api.node.defaultChild as CfnElement);
@@ -71,7 +71,7 @@ describe('MarketoTokenVendor with options and grants', () => {
       ]);
     });
 
-    it('without client ids allows every client through the wildcard', () => {
+    it('grantVendAll allows every client through the wildcard', () => {
       expect(policyStatementsOf('AllClients')).toEqual([
         {
           Action: 'execute-api:Invoke',
@@ -107,7 +107,7 @@ describe('MarketoTokenVendor with options and grants', () => {
       ]);
     });
 
-    it('without instances allows every pool through the wildcard', () => {
+    it('grantVendAllInstances allows every pool through the wildcard', () => {
       expect(policyStatementsOf('AllInstances')).toEqual([
         {
           Action: 'execute-api:Invoke',
