@@ -241,8 +241,7 @@ export function grantRoutes(
   // added while adding it to no policy. A stack's own Role fills its policy's dependable only at synthesis;
   // any other principal that wrote a policy hands back the policy construct at once.
   const wroteIamPolicy =
-    principalGrant !== undefined &&
-    principalGrant.success &&
+    principalGrant?.success === true &&
     (iam.Role.isRole(principal) || Dependable.of(principalGrant).dependencyRoots.length > 0);
   if (principalGrant !== undefined && wroteIamPolicy && inApiAccount) return principalGrant;
 
