@@ -74,8 +74,12 @@ export const EXPIRY_SLACK_MS = 250;
 /** How long a token item stays in the table after its last write (DynamoDB TTL). */
 export const ITEM_RETENTION_SECONDS = 86_400;
 
-/** How long a pool's membership (the registered clients of an instance) is cached. */
-export const POOL_MEMBERSHIP_CACHE_MS = 60_000;
+/**
+ * How long a pool's membership (clients whose instance tag and secret agree) is reused: the window in which a
+ * client moved out of a pool can still be vended through it (docs/pools.md, "Membership"). Each renewal costs
+ * one ListSecrets and one GetSecretValue per tagged member, only while the pool is asked for.
+ */
+export const POOL_MEMBERSHIP_CACHE_MS = 5_000;
 
 /** Refresh schedule period: whole minutes (the refresher's timeout is the period plus 60 s, at most 15 min). */
 export const REFRESH_PERIOD_MINUTES_RANGE: Range = { min: 1, max: 14 };

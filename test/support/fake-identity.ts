@@ -116,6 +116,8 @@ export class FakeIdentity implements IdentityClient {
 export class MemoryCredentials implements CredentialsSource {
   readonly reads: Array<{ clientId: string; bypassCache: boolean }> = [];
   private readonly records = new Map<string, ClientCredentials>();
+  /** Instance tags set apart from the records' own `instance` (a tag anyone with TagResource may change). */
+  private readonly tags = new Map<string, string | undefined>();
 
   constructor(records: ReadonlyArray<ClientCredentials> = []) {
     for (const r of records) this.records.set(r.clientId, r);
@@ -123,6 +125,11 @@ export class MemoryCredentials implements CredentialsSource {
 
   put(record: ClientCredentials): void {
     this.records.set(record.clientId, record);
+  }
+
+  /** Sets the client's instance tag, which `list()` reports, without touching its credentials (the value). */
+  tag(clientId: string, instance: string | undefined): void {
+    this.tags.set(clientId, instance);
   }
 
   async get(clientId: string, options?: { readonly bypassCache?: boolean }): Promise<ClientCredentials> {
@@ -133,10 +140,10 @@ export class MemoryCredentials implements CredentialsSource {
   }
 
   async list(): Promise<RegisteredClient[]> {
-    return [...this.records.values()].map(({ clientId, instance }) => ({
-      clientId,
-      ...(instance === undefined ? {} : { instance }),
-    }));
+    return [...this.records.values()].map(({ clientId, instance: own }) => {
+      const instance = this.tags.has(clientId) ? this.tags.get(clientId) : own;
+      return { clientId, ...(instance === undefined ? {} : { instance }) };
+    });
   }
 }
 
