@@ -1,10 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createAwsPermitService, readBudgetConfig } from './budget-runtime.js';
 import { readRuntimeConfig } from './config.js';
-import { DEFAULT_MAX_WAIT_MS } from './contract/index.js';
+import { API_TOKEN_ROTATING_METRIC, DEFAULT_MAX_WAIT_MS } from './contract/index.js';
 import { InvalidRequestError, isTokenVendorError, RouteNotFoundError } from './core/errors.js';
 import { fingerprint } from './core/fingerprint.js';
 import type { TokenVendor, VendedToken } from './core/token-vendor-api.js';
@@ -44,7 +45,7 @@ export type VendResult = APIGatewayProxyResult | TokenResponse;
 export interface VendHandlerDeps {
   readonly vendor: TokenVendor;
   readonly telemetry: Telemetry;
-  /** Upper bound for a caller's `maxWaitSeconds`. @default DEFAULT_MAX_WAIT_MS (25 s) */
+  /** Upper bound for a caller's `maxWaitSeconds`. @default DEFAULT_MAX_WAIT_MS (24 s) */
   readonly maxWaitMs?: number;
   /** The Marketo API budget's permit routes. @default none: those routes answer 404 */
   readonly permits?: PermitService;
@@ -110,6 +111,10 @@ export const vendErrorMapping = (telemetry: Telemetry): MiddlewareObj<VendEvent,
     }
     if (isApiEvent(event)) {
       request.response = errorResponse(error);
+      // Intended 503s, counted apart so the API's 5xx alarm can leave them out (lib/vendor-alarms.ts).
+      if (isTokenVendorError(error) && error.code === 'TokenRotating') {
+        telemetry.metrics.addMetric(API_TOKEN_ROTATING_METRIC, MetricUnit.Count, 1);
+      }
       return;
     }
     request.error = new DirectInvokeError(publicError(error));

@@ -8,13 +8,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  API_TOKEN_ROTATING_METRIC,
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_SECRET_PREFIX,
-  DEFAULT_SERVICE_NAME,
+  DEFAULT_VEND_RESERVED_CONCURRENCY,
   type GrantScope,
   METRICS_NAMESPACE,
   routePath,
   routesGrantedBy,
+  VEND_TIMEOUT_TAIL_MS,
 } from '../functions/contract/index.js';
 import { grantRoutes } from './api-authorization.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
@@ -41,8 +43,11 @@ import { validateProps } from './vendor-validation.js';
 export { METRICS_NAMESPACE } from '../functions/contract/index.js';
 export type { ApiThrottle, MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 
-/** `<stack name>-<path in the stack>`: unique in an account and region, as stack names are. */
-const defaultApiName = (vendor: Construct): string => {
+/**
+ * `<stack name>-<path in the stack>`: unique in an account and region, as stack names are. The default API
+ * name and service name, so two vendors never share metrics.
+ */
+const uniqueDefaultName = (vendor: Construct): string => {
   const stack = Stack.of(vendor);
   const path = vendor.node.scopes
     .slice(vendor.node.scopes.indexOf(stack) + 1)
@@ -102,7 +107,7 @@ export class MarketoTokenVendor extends Construct {
     validateBudgetProps(props.budget);
 
     this.secretPrefix = props.secretPrefix ?? DEFAULT_SECRET_PREFIX;
-    this.serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
+    this.serviceName = props.serviceName ?? uniqueDefaultName(this);
     this.stageName = props.stageName ?? 'v1';
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -141,8 +146,13 @@ export class MarketoTokenVendor extends Construct {
     this.vendFunction = createVendorFunction(this, 'Vend', {
       entry: functionEntry('vend'),
       description: 'Vends Marketo access tokens (API Gateway and direct invoke)',
-      // Covers the longest wait a caller may be given, plus the final Identity call's tail.
-      timeout: Duration.millis(maxWait.toMilliseconds() + 5_000),
+      // Covers the longest wait a caller may be given, plus the final Identity call's tail, in whole seconds
+      // (Lambda's unit); validation keeps it within API Gateway's integration timeout.
+      timeout: Duration.seconds(Math.ceil((maxWait.toMilliseconds() + VEND_TIMEOUT_TAIL_MS) / 1000)),
+      reservedConcurrentExecutions:
+        props.vendReservedConcurrency === false
+          ? undefined
+          : (props.vendReservedConcurrency ?? DEFAULT_VEND_RESERVED_CONCURRENCY),
       memorySize: props.memorySize ?? 512,
       // The permit routes of the Marketo API budget are served by the vend function too.
       environment: { ...environment, ...budgetEnvironment(this.budgetTable, props.budget) },
@@ -175,7 +185,7 @@ export class MarketoTokenVendor extends Construct {
     this.api = createTokenApi(this, {
       props,
       stageName: this.stageName,
-      apiName: props.apiName ?? defaultApiName(this),
+      apiName: props.apiName ?? uniqueDefaultName(this),
       vendFunction: this.vendFunction,
       logRetention,
       removalPolicy,
@@ -277,6 +287,14 @@ export class MarketoTokenVendor extends Construct {
   /** Clients the refresher failed to refresh (custom metric `RefreshFailed`, Sum over 5 minutes). */
   public metricRefreshFailures(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RefreshFailed', options);
+  }
+
+  /**
+   * API answers `503 TokenRotating` (custom metric `ApiTokenRotating`, Sum over 5 minutes): intended, when a
+   * caller asks more validity than the wait budget allows near an expiry. `Api5xxAlarm` leaves them out.
+   */
+  public metricTokenRotatingAnswers(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(API_TOKEN_ROTATING_METRIC, options);
   }
 
   /** Latency consumers see on the API (API Gateway `Latency`, p99 over 5 minutes). */

@@ -131,6 +131,7 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
         vendor.api.metricCount({ statistic: 'Sum', period, label: 'requests' }),
         vendor.api.metricClientError({ statistic: 'Sum', period, label: '4xx' }),
         vendor.api.metricServerError({ statistic: 'Sum', period, label: '5xx' }),
+        vendor.metricTokenRotatingAnswers({ period, label: '503 TokenRotating (intended)' }),
       ],
       width,
     }),

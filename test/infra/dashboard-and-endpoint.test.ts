@@ -4,6 +4,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { API_TOKEN_ROTATING_METRIC } from '../../functions/contract/index.js';
 import type { BudgetMetricName } from '../../functions/core/budget/ports.js';
 import type { MetricName } from '../../functions/core/ports.js';
 import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
@@ -128,9 +129,9 @@ describe('MarketoTokenVendor dashboard', () => {
   it('charts every metric the core emits, in the MarketoTokenVendor namespace with the service dimension', () => {
     const rows = widgets.flatMap((w) => w.properties.metrics ?? []);
     const custom = rows.filter((row) => row[0] === 'MarketoTokenVendor');
-    for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', 'marketo-token-vendor']);
+    for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', vendor.serviceName]);
     expect(new Set(custom.map((row) => row[1]))).toEqual(
-      new Set([...Object.keys(EMITTED), ...Object.keys(BUDGET_EMITTED)]),
+      new Set([...Object.keys(EMITTED), ...Object.keys(BUDGET_EMITTED), API_TOKEN_ROTATING_METRIC]),
     );
   });
 
@@ -184,11 +185,12 @@ describe('MarketoTokenVendor dashboard', () => {
     ]);
   });
 
-  it('shows API 4xx, 5xx and latency, Lambda errors and throttles and the dead-letter queue depth', () => {
+  it('shows API 4xx, 5xx (and the intended 503 TokenRotating among them) and latency, Lambda errors and throttles and the dead-letter queue depth', () => {
     expect(metricsOf(widgetTitled(widgets, 'API requests and errors'))).toEqual([
       'AWS/ApiGateway/Count/Sum',
       'AWS/ApiGateway/4XXError/Sum',
       'AWS/ApiGateway/5XXError/Sum',
+      `MarketoTokenVendor/${API_TOKEN_ROTATING_METRIC}/Sum`,
     ]);
     expect(metricsOf(widgetTitled(widgets, 'API latency (ms)'))).toEqual(
       expect.arrayContaining(['AWS/ApiGateway/Latency/p50', 'AWS/ApiGateway/Latency/p99']),

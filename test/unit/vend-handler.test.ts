@@ -1,5 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { API_TOKEN_ROTATING_METRIC } from '../../functions/contract/index.js';
 import { systemClock } from '../../functions/core/clock.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
@@ -21,7 +22,7 @@ function setup(lifespanSeconds = 3600) {
   const handler = createVendHandler({ vendor, telemetry, maxWaitMs: 25_000 });
   const api = (event: ReturnType<typeof apiEvent>) =>
     handler(event, lambdaContext()) as Promise<APIGatewayProxyResult>;
-  return { identity, handler, api };
+  return { identity, handler, api, telemetry };
 }
 
 const body = (result: APIGatewayProxyResult) => JSON.parse(result.body) as Record<string, unknown>;
@@ -71,6 +72,16 @@ describe('vend handler over API Gateway', () => {
     expect(body(result)).toMatchObject({ error: { code: 'TokenRotating' } });
   });
 
+  it('counts an answer 503 TokenRotating as ApiTokenRotating, the intended 503s the 5xx alarm leaves out', async () => {
+    const { api, telemetry } = setup(100);
+    const added = vi.spyOn(telemetry.metrics, 'addMetric');
+    await api(getTokenEvent('client-a'));
+    await api(getTokenEvent('client-a', { minValidity: '200', maxWaitSeconds: '0' }));
+    expect(added.mock.calls.filter(([name]) => name === API_TOKEN_ROTATING_METRIC)).toEqual([
+      [API_TOKEN_ROTATING_METRIC, 'Count', 1],
+    ]);
+  });
+
   it('answers 400 when maxWaitSeconds exceeds the configured maximum', async () => {
     const { api } = setup();
     const result = await api(getTokenEvent('client-a', { maxWaitSeconds: '26' }));
@@ -115,6 +126,16 @@ describe('vend handler on direct invoke', () => {
     )) as TokenResponse;
     expect(result).toMatchObject({ clientId: 'client-a', tokenType: 'bearer' });
     expect(result.expiresIn).toBeGreaterThanOrEqual(60);
+  });
+
+  it('does not count a TokenRotating it throws as an API answer (the API 5xx metric never sees it)', async () => {
+    const { handler, telemetry } = setup(100);
+    const added = vi.spyOn(telemetry.metrics, 'addMetric');
+    await handler({ clientId: 'client-a' }, lambdaContext());
+    await expect(
+      handler({ clientId: 'client-a', minValidity: 200, maxWaitSeconds: 0 }, lambdaContext()),
+    ).rejects.toMatchObject({ code: 'TokenRotating' });
+    expect(added.mock.calls.filter(([name]) => name === API_TOKEN_ROTATING_METRIC)).toEqual([]);
   });
 
   it('throws errors named by their stable code so Step Functions Catch can match them', async () => {
