@@ -9,16 +9,13 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import { DEFAULT_LOCAL_DATA_DIR, LOCAL_TABLE_NAME } from '../local/runtime-info.js';
-import { setInstanceLimits, showInstances } from './budget.js';
-import {
-  addClient,
-  listClients,
-  type RefreshOptions,
-  refreshClients,
-  removeClientCommand,
-  showStatus,
-} from './commands.js';
+import { addClient } from './clients/add.js';
+import { listClients } from './clients/list.js';
+import { type RefreshOptions, refreshClients } from './clients/refresh.js';
+import { removeClientCommand } from './clients/remove.js';
+import { showStatus } from './clients/status.js';
 import { describeError, EXIT_OK, EXIT_USAGE, usageError } from './errors.js';
+import { setInstanceLimits, showInstances } from './instances.js';
 import type { CliIo } from './io.js';
 import { type GlobalOptions, openTarget, type Target } from './target.js';
 

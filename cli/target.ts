@@ -10,8 +10,8 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { createBudgetTable, DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
-import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
+import { DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
+import { DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
 import { FileCredentials, removeClient, upsertClient } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
 import {
@@ -26,8 +26,8 @@ import type {
   IdentityClient,
   TokenStore,
 } from '../functions/core/ports.js';
+import { buildStore, type LocalStore } from '../local/builders/store.js';
 import { secureDataDir } from '../local/data-dir.js';
-import { startEmbeddedDynalite } from '../local/embedded-dynalite.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
   LOCAL_TABLE_NAME,
@@ -292,46 +292,32 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
   const running = await readLiveRuntimeInfo(dataDir);
   const credentialsFile = running?.credentialsFile ?? paths.credentialsFile;
   const tableName = options.table ?? running?.tableName ?? LOCAL_TABLE_NAME;
-  let opened: Promise<{ store: TokenStore; client: DynamoDBClient; stop?: () => Promise<void> }> | undefined;
-  const open = async () => {
-    const embedded =
-      running === undefined ? await startEmbeddedDynalite({ path: paths.dynaliteDir }) : undefined;
-    const endpoint = running?.dynamoEndpoint ?? (embedded?.endpoint as string);
-    const client = new DynamoDBClient({
-      endpoint,
-      region: 'us-east-1',
-      // The store's guard accepts only the credential of its start (local/embedded-dynalite.ts).
-      credentials: running?.dynamoCredentials ?? embedded?.credentials ?? LOOPBACK_CREDENTIALS,
-      maxAttempts: 2,
+  let opened: Promise<LocalStore> | undefined;
+  // npm start's store, or embedded dynalite opened for this command (local/builders/store.ts, as npm start does).
+  const open = () =>
+    buildStore({
+      dynaliteDir: paths.dynaliteDir,
+      tableName,
+      createTableTimeoutMs: 10_000,
+      ...(running === undefined
+        ? {}
+        : {
+            endpoint: running.dynamoEndpoint,
+            credentials: running.dynamoCredentials ?? LOOPBACK_CREDENTIALS,
+          }),
     });
-    try {
-      await createTokenTable(client, tableName, { timeoutMs: 10_000 });
-    } catch (error) {
-      client.destroy();
-      await embedded?.stop();
-      throw error;
-    }
-    return {
-      store: new DynamoTokenStore({ client, tableName }),
-      client,
-      ...(embedded === undefined ? {} : { stop: embedded.stop }),
-    };
-  };
   return {
     mode: 'local',
     registry: new FileRegistry(credentialsFile),
     identity,
     async store() {
       opened ??= open();
-      return (await opened).store;
+      return (await opened).tokens;
     },
     async budgetStore() {
       opened ??= open();
-      const { client } = await opened;
       // Local mode keeps the budget beside the token table (local/server.ts).
-      const budgetTable = options.budgetTable ?? `${tableName}-budget`;
-      await createBudgetTable(client, budgetTable);
-      return new DynamoBudgetStore({ client, tableName: budgetTable });
+      return (await opened).budgetStore(options.budgetTable ?? `${tableName}-budget`);
     },
     storeDescription: () =>
       running === undefined
@@ -339,9 +325,7 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
         : `local store of npm start (pid ${running.pid}), table ${tableName}`,
     async close() {
       if (!opened) return;
-      const resources = await opened.catch(() => undefined);
-      resources?.client.destroy();
-      await resources?.stop?.();
+      await (await opened.catch(() => undefined))?.close();
     },
   };
 }

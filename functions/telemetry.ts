@@ -15,16 +15,42 @@ export interface CoreTelemetry {
   readonly metrics: MetricsSink;
 }
 
+/** Options of {@link createTelemetry}. */
+export interface TelemetryOptions {
+  /**
+   * Whether Powertools Metrics warns when a request published no metrics. Local mode turns it off: a request
+   * refused before the engine records anything is normal there. Off, Metrics' other warnings go to the logger.
+   * @default true
+   */
+  readonly warnOnEmptyMetrics?: boolean;
+}
+
+/** Powertools Metrics' warning for a publish with no metrics (its text starts so). */
+const EMPTY_METRICS_WARNING = 'No application metrics to publish';
+
+/** Metrics' own messages through `logger`, less the empty-metrics warning. */
+const metricsLoggerWithoutEmptyWarning = (logger: PowertoolsLogger) => ({
+  debug: (...args: unknown[]) => logger.debug(String(args[0])),
+  info: (...args: unknown[]) => logger.info(String(args[0])),
+  warn: (...args: unknown[]) => {
+    if (!String(args[0]).startsWith(EMPTY_METRICS_WARNING)) logger.warn(String(args[0]));
+  },
+  error: (...args: unknown[]) => logger.error(String(args[0])),
+});
+
 export function createTelemetry(
   serviceName: string = DEFAULT_SERVICE_NAME,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  options: TelemetryOptions = {},
 ): Telemetry {
   const service = env[ENV.serviceName] ?? serviceName;
+  const logger = new PowertoolsLogger({ serviceName: service });
   return {
-    logger: new PowertoolsLogger({ serviceName: service }),
+    logger,
     metrics: new Metrics({
       namespace: env[ENV.metricsNamespace] ?? METRICS_NAMESPACE,
       serviceName: service,
+      ...(options.warnOnEmptyMetrics === false ? { logger: metricsLoggerWithoutEmptyWarning(logger) } : {}),
     }),
   };
 }

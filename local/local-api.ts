@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { API_INTEGRATION_TIMEOUT_MS } from '../functions/contract/index.js';
-import { buildApiEvent, headerPairs } from './api-event.js';
+import { buildRouteEvent, headerPairs } from './api-event.js';
 import { type Refusal, refusalAnswer } from './gateway-refusal.js';
 import { checkAddressing, type HttpLimits, readBodyUpTo } from './http-guard.js';
 import { executeApiArn, isAllowed, type LocalPolicy } from './policy.js';
@@ -149,11 +149,7 @@ export function createLocalApiHandler(
       }
 
       const requestId = randomUUID();
-      const event = buildApiEvent({
-        method,
-        resource: target.route.resource,
-        path: target.path,
-        pathParameters: { [target.route.pathParameter]: target.name },
+      const event = buildRouteEvent(target.route, target.name, {
         query: target.query,
         headers: headerPairs(req.rawHeaders),
         body: body.length === 0 ? null : body.toString('utf8'),

@@ -29,9 +29,9 @@ import type {
 import type { TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
 import { wireVendor } from '../functions/wiring.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../local/marketo-simulator.js';
-import { registerSensitive } from '../test/support/leak-scan.js';
 import { SkewableClock, VirtualClock } from './clocks.js';
 import { createTestTable, type RunningDynalite, startDynalite } from './dynalite.js';
+import { registerSensitive } from './leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from './secrets-manager-stub.js';
 
 /** Engine settings that let Identity be reached over http on loopback (production defaults otherwise). */

@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { type CliIo, runCli } from '../../cli/index.js';
-import { captureText, TOKEN_PATTERN } from '../support/leak-scan.js';
+import { captureText, TOKEN_PATTERN } from '../../testing/leak-scan.js';
 
 /** In-memory streams for an in-process CLI run; `tty` makes stdin/stderr look like a terminal. */
 export function memoryIo(stdinText?: string, options: { readonly tty?: boolean } = {}) {

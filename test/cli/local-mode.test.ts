@@ -10,7 +10,7 @@ import { fingerprint } from '../../functions/core/fingerprint.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { LOCAL_TABLE_NAME, writeRuntimeInfo } from '../../local/runtime-info.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { assertNoLeak, cliRunner } from './helpers.js';
 
 const execFileAsync = promisify(execFile);

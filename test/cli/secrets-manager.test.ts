@@ -5,8 +5,8 @@ import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js
 import { INSTANCE_TAG } from '../../functions/adapters/secrets-manager-credentials.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../testing/secrets-manager-stub.js';
-import { registerSensitive } from '../support/leak-scan.js';
 import { cliRunner } from './helpers.js';
 
 const PREFIX = 'marketo-token-vendor/clients/';

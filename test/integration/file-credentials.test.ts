@@ -14,7 +14,7 @@ import {
   UnknownClientError,
 } from '../../functions/core/errors.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
-import { registerSensitive, captureError as rejection } from '../support/leak-scan.js';
+import { registerSensitive, captureError as rejection } from '../../testing/leak-scan.js';
 
 const SECRET = 'file-secret-do-not-leak';
 registerSensitive(SECRET);

@@ -13,7 +13,7 @@ import type {
   IdentityToken,
   RegisteredClient,
 } from '../../functions/core/ports.js';
-import { registerSensitive } from './leak-scan.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 
 /** `'timeout'`: no answer until the attempt's timeout runs out on the clock, as a slow Identity gives. */
 type Fault =

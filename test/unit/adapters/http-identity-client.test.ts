@@ -13,7 +13,7 @@ import {
   type IdentityFault,
   type MarketoSimulator,
 } from '../../../local/marketo-simulator.js';
-import { registerSensitive } from '../../support/leak-scan.js';
+import { registerSensitive } from '../../../testing/leak-scan.js';
 
 /** Distinctive, with characters that change under URL encoding, so every encoded form can be searched. */
 const SECRET = 'S3cr3t value/+=&XYZ-7f1c';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint } from '../../functions/core/fingerprint.js';
-import { findLeaks } from '../support/leak-scan.js';
+import { fingerprint } from '../../../functions/core/fingerprint.js';
+import { findLeaks } from '../../../testing/leak-scan.js';
 
 const token = '0f3c1b2a-1d2e-4f50-8a6b-7c8d9e0f1a2b:ab';
 

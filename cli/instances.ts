@@ -1,6 +1,7 @@
 /**
- * `instances status` / `instances limits`: the Marketo API budget per instance, read from (and the operator
- * override written to) the budget table through the same core code as the vend function.
+ * The `instances` commands (`instances status` / `instances limits`): the Marketo API budget per instance,
+ * read from (and the operator override written to) the budget table through the same core code as the vend
+ * function.
  */
 import type { BudgetStatus, InstanceLimits } from '../functions/core/budget/index.js';
 import { createInstanceBudget } from '../functions/core/budget/index.js';

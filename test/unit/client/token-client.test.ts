@@ -8,12 +8,12 @@ import {
   REQUEST_MIN_VALIDITY_SECONDS,
   ROTATION_ALLOWANCE_MS,
   TokenVendorClientError,
-} from '../../client/index.js';
-import { NAME_PATTERN } from '../../client/token-client.js';
-import { readRuntimeConfig } from '../../functions/config.js';
-import * as contract from '../../functions/contract/index.js';
-import { ERROR_CODES } from '../../functions/core/errors.js';
-import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
+} from '../../../client/index.js';
+import { NAME_PATTERN } from '../../../client/token-target.js';
+import { readRuntimeConfig } from '../../../functions/config.js';
+import * as contract from '../../../functions/contract/index.js';
+import { ERROR_CODES } from '../../../functions/core/errors.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/token-vendor.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 
@@ -383,9 +383,9 @@ describe('client defaults', () => {
 
   it("call exactly the paths of the vendor's route table", async () => {
     const { readFileSync } = await import('node:fs');
-    // The token routes are built in token-client.ts, the permit routes (and their `/release`) in permits.ts.
-    const source = ['token-client.ts', 'permits.ts']
-      .map((file) => readFileSync(new URL(`../../client/${file}`, import.meta.url), 'utf8'))
+    // The token routes are built in token-target.ts, the permit routes (and their `/release`) in permits.ts.
+    const source = ['token-target.ts', 'permits.ts']
+      .map((file) => readFileSync(new URL(`../../../client/${file}`, import.meta.url), 'utf8'))
       .join('\n');
     for (const route of contract.ROUTES) {
       const release = route.resource.endsWith('/release');

@@ -1,10 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
+import { createTokenClient, TokenVendorClientError } from '../../../client/index.js';
 
 const NOW = Date.UTC(2026, 11, 1, 20, 0, 0);
 const MARKETO = 'https://123-abc-456.mktorest.com/rest/v1/leads.json';
 
 type Answer = { status: number; body: unknown; headers?: Record<string, string> };
+
+/** The vendor's answer to a permit request once the instance's daily quota is used up. */
+const QUOTA_USED_UP: Answer = {
+  status: 429,
+  body: { error: { code: 'DailyQuotaExhausted', message: 'used up' } },
+  headers: { 'retry-after': '36000' },
+};
 
 /**
  * A vendor + Marketo fake: permits, the token routes (token and invalidate) and Marketo answer from their
@@ -227,13 +234,7 @@ describe('client budget', () => {
 
   it('fails fast with DailyQuotaExhausted when the vendor says the quota is used up, without calling Marketo', async () => {
     const { client, lines } = world({
-      permits: [
-        {
-          status: 429,
-          body: { error: { code: 'DailyQuotaExhausted', message: 'used up' } },
-          headers: { 'retry-after': '36000' },
-        },
-      ],
+      permits: [QUOTA_USED_UP],
     });
 
     const error = await client.marketoFetch('sync', MARKETO).catch((e: unknown) => e);
@@ -291,13 +292,7 @@ describe('client budget', () => {
 
   it('fails the next call at once, without asking the vendor, once the daily quota is known to be used up', async () => {
     const { client, lines } = world({
-      permits: [
-        {
-          status: 429,
-          body: { error: { code: 'DailyQuotaExhausted', message: 'used up' } },
-          headers: { 'retry-after': '36000' },
-        },
-      ],
+      permits: [QUOTA_USED_UP],
     });
     await client.marketoFetch('sync', MARKETO).catch(() => undefined);
     const before = lines.length;

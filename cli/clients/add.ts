@@ -1,0 +1,113 @@
+/** `clients add`: registers or updates a Marketo Custom Service. */
+import { LOOPBACK_HOSTS } from '../../functions/contract/index.js';
+import {
+  assertIdentityUrlAllowed,
+  assertValidClientId,
+  assertValidInstance,
+  type IdentityUrlPolicy,
+  parseCredentialsRecord,
+} from '../../functions/core/credentials.js';
+import { CredentialsMisconfiguredError, CredentialsRejectedError } from '../../functions/core/errors.js';
+import { fingerprint } from '../../functions/core/fingerprint.js';
+import type { ClientCredentials } from '../../functions/core/ports.js';
+import { formatDuration } from '../client-view.js';
+import { CliError, describeError, usageError } from '../errors.js';
+import { type CliIo, promptSecret, readSecretFromStdin, writeLine } from '../io.js';
+import type { Target } from '../target.js';
+import { IDENTITY_TIMEOUT_MS, identityPolicy, type PolicyOptions } from './identity-policy.js';
+
+/** `clients add` options. */
+export interface AddOptions extends PolicyOptions {
+  readonly identityUrl: string;
+  readonly restUrl?: string;
+  readonly instance?: string;
+  readonly secretStdin?: boolean;
+  readonly verify: boolean;
+  readonly kmsKeyId?: string;
+}
+
+/** Validates a URL option against the policy; a refusal is a usage error naming the flag that fixes it. */
+function checkUrl(url: string, flag: string, policy: IdentityUrlPolicy): void {
+  try {
+    assertIdentityUrlAllowed(url, policy, flag);
+  } catch (error) {
+    if (!(error instanceof CredentialsMisconfiguredError)) throw error;
+    const parsed = URL.canParse(url) ? new URL(url) : undefined;
+    const loopback = parsed !== undefined && LOOPBACK_HOSTS.includes(parsed.hostname);
+    const fix =
+      parsed === undefined
+        ? 'give a full URL such as https://123-ABC-456.mktorest.com/identity'
+        : loopback
+          ? 'add --allow-loopback to use a local simulator (never for production)'
+          : parsed.protocol !== 'https:'
+            ? 'use the https URL from Admin > Web Services'
+            : `copy the URL from Admin > Web Services, or add --allow-host ${parsed.hostname} if this really is a Marketo Identity endpoint`;
+    throw usageError(`${error.message} — ${fix}`);
+  }
+}
+
+/** Registers or updates a client: validate, read the secret, verify with Identity once, then save. */
+export async function addClient(
+  target: Target,
+  io: CliIo,
+  clientId: string,
+  options: AddOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
+  assertValidClientId(clientId);
+  if (options.instance !== undefined) assertValidInstance(options.instance);
+  const policy = identityPolicy(options, env);
+  checkUrl(options.identityUrl, '--identity-url', policy);
+  // The REST endpoint lives on the same Marketo host family as Identity.
+  if (options.restUrl !== undefined) checkUrl(options.restUrl, '--rest-url', policy);
+
+  const clientSecret = options.secretStdin
+    ? await readSecretFromStdin(io.stdin)
+    : await promptSecret(io, `Client secret for ${clientId} (input hidden): `);
+  const record: ClientCredentials = parseCredentialsRecord(
+    {
+      clientId,
+      clientSecret,
+      identityUrl: options.identityUrl,
+      ...(options.restUrl === undefined ? {} : { restUrl: options.restUrl }),
+      ...(options.instance === undefined ? {} : { instance: options.instance }),
+    },
+    clientId,
+    'the new registration',
+  );
+
+  if (options.verify) {
+    try {
+      const token = await target.identity.fetchToken(record, { timeoutMs: IDENTITY_TIMEOUT_MS });
+      writeLine(
+        io,
+        `verified: Identity issued token ${fingerprint(token.accessToken)} (expires in ${formatDuration(token.expiresInSeconds)}${token.scope ? `, API user ${token.scope}` : ''})`,
+      );
+    } catch (error) {
+      if (error instanceof CredentialsRejectedError) {
+        throw new CliError(
+          `${error.message} — check the Client Id and Client Secret (Admin > LaunchPoint > View Details) and run clients add again; nothing was saved`,
+        );
+      }
+      const { message } = describeError(error);
+      throw new CliError(
+        `could not verify the credentials: ${message} — check --identity-url, or pass --no-verify to save without checking; nothing was saved`,
+      );
+    }
+  }
+
+  const outcome = await target.registry.save(
+    record,
+    options.kmsKeyId === undefined ? {} : { kmsKeyId: options.kmsKeyId },
+  );
+  writeLine(
+    io,
+    `${outcome} ${target.registry.whereIs(clientId)}${record.instance ? ` (instance ${record.instance})` : ''}`,
+  );
+  if (outcome === 'updated' && target.mode === 'aws') {
+    writeLine(
+      io,
+      'note: warm vend functions re-read a changed secret within 60 s, or at once if Identity rejects the old one',
+    );
+  }
+}
