@@ -65,7 +65,16 @@ export const coreLogger = (logger: PowertoolsLogger): Logger => ({
 
 /** Adapts Powertools Metrics (EMF) to the core's `MetricsSink` port. */
 export const coreMetrics = (metrics: Metrics): MetricsSink => ({
-  record: (name, value, unit) => metrics.addMetric(name, MetricUnit[unit], value),
+  record: (name, value, unit, dimensions) => {
+    if (dimensions === undefined) {
+      metrics.addMetric(name, MetricUnit[unit], value);
+      return;
+    }
+    // A per-client datapoint: its own EMF record, with the service dimension and the client's.
+    const single = metrics.singleMetric();
+    single.addDimension('clientId', dimensions.clientId);
+    single.addMetric(name, MetricUnit[unit], value);
+  },
 });
 
 /** Both adapters at once. */

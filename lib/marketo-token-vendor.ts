@@ -37,7 +37,7 @@ import {
   grantRuntimeAccess,
   runtimeEnvironment,
 } from './vendor-functions.js';
-import { validateProps } from './vendor-validation.js';
+import { check, validateProps } from './vendor-validation.js';
 
 /** CloudWatch namespace of the metrics the runtime emits through Powertools (EMF). */
 export { METRICS_NAMESPACE } from '../functions/contract/index.js';
@@ -295,6 +295,26 @@ export class MarketoTokenVendor extends Construct {
    */
   public metricTokenRotatingAnswers(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(API_TOKEN_ROTATING_METRIC, options);
+  }
+
+  /**
+   * Clients whose credentials Marketo Identity rejected, one time series per client id (custom metric
+   * `ClientCredentialsRejected` with dimension `clientId`, Maximum over 5 minutes, as a Metrics Insights
+   * query): 1 while the refresher finds the client rejected, including while it backs it off.
+   */
+  public metricCredentialsRejectedByClient(options?: {
+    readonly period?: Duration;
+  }): cloudwatch.MathExpression {
+    check(
+      !this.serviceName.includes("'"),
+      `serviceName must not contain a single quote (it is quoted in a Metrics Insights query), got "${this.serviceName}"`,
+    );
+    return new cloudwatch.MathExpression({
+      expression: `SELECT MAX(ClientCredentialsRejected) FROM SCHEMA("${METRICS_NAMESPACE}", clientId, service) WHERE service = '${this.serviceName}' GROUP BY clientId`,
+      usingMetrics: {},
+      label: 'credentials rejected',
+      period: options?.period ?? Duration.minutes(5),
+    });
   }
 
   /** Latency consumers see on the API (API Gateway `Latency`, p99 over 5 minutes). */

@@ -38,6 +38,12 @@ export function createAlarms(vendor: MarketoTokenVendor, topic?: sns.ITopic): cl
     'The refresher failed to refresh a client in 2 of the last 3 five-minute periods (see lastErrorCode in the table).',
     { evaluationPeriods: 3, datapointsToAlarm: 2 },
   );
+  // One time series per client (Metrics Insights GROUP BY): the notification names the contributing client.
+  add(
+    'CredentialsRejectedAlarm',
+    vendor.metricCredentialsRejectedByClient(),
+    'Marketo Identity rejected the credentials of a client (the contributor is its clientId); the refresher backs it off until its secret changes. Fix the secret (docs/operations.md, CredentialsRejectedAlarm).',
+  );
   add(
     'IdentityErrorsAlarm',
     vendor.metricIdentityErrors(),

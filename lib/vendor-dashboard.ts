@@ -155,6 +155,15 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
       width,
     }),
   );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Credentials rejected, by client (backed off until the secret changes)',
+      left: [vendor.metricCredentialsRejectedByClient({ period })],
+      leftYAxis: { min: 0 },
+      width: 24,
+      height: 4,
+    }),
+  );
   dashboard.addWidgets(...budgetWidgets(vendor));
   dashboard.addWidgets(
     new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: vendor.alarms, width: 24, height: 3 }),

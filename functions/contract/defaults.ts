@@ -93,6 +93,12 @@ export const ITEM_RETENTION_SECONDS = 86_400;
  */
 export const POOL_MEMBERSHIP_CACHE_MS = 5_000;
 
+/**
+ * How long the refresher leaves a client alone after Identity rejected its credentials, unless its secret
+ * changes first (issue 22): 2 Identity calls per cooldown instead of 2 a minute for a broken client.
+ */
+export const REJECTED_CREDENTIALS_COOLDOWN_MS = 15 * 60_000;
+
 /** Refresh schedule period: whole minutes (the refresher's timeout is the period plus 60 s, at most 15 min). */
 export const REFRESH_PERIOD_MINUTES_RANGE: Range = { min: 1, max: 14 };
 

@@ -21,6 +21,7 @@ const EMITTED: Record<MetricName, true> = {
   IdentityErrors: true,
   IdentityLatencyMs: true,
   CredentialsRejected: true,
+  ClientCredentialsRejected: true,
   TokenRotating: true,
   LeaseWaits: true,
   LeaseTakeovers: true,
@@ -34,6 +35,9 @@ const EMITTED: Record<MetricName, true> = {
   PoolMemberFailed: true,
   PoolGuaranteedRemainingSeconds: true,
 };
+
+/** Metrics the core emits per client (dimensions service and clientId), charted by a Metrics Insights query. */
+const PER_CLIENT: ReadonlySet<MetricName> = new Set<MetricName>(['ClientCredentialsRejected']);
 
 /** Every metric the budget emits (functions/core/budget/ports.ts). */
 const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
@@ -131,8 +135,22 @@ describe('MarketoTokenVendor dashboard', () => {
     const custom = rows.filter((row) => row[0] === 'MarketoTokenVendor');
     for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', vendor.serviceName]);
     expect(new Set(custom.map((row) => row[1]))).toEqual(
-      new Set([...Object.keys(EMITTED), ...Object.keys(BUDGET_EMITTED), API_TOKEN_ROTATING_METRIC]),
+      new Set([
+        ...Object.keys(EMITTED).filter((name) => !PER_CLIENT.has(name as MetricName)),
+        ...Object.keys(BUDGET_EMITTED),
+        API_TOKEN_ROTATING_METRIC,
+      ]),
     );
+    const queries = rows.flatMap((row) =>
+      row.flatMap((part) =>
+        typeof part === 'object' && typeof part.expression === 'string' ? [part.expression] : [],
+      ),
+    );
+    for (const name of PER_CLIENT) {
+      expect(queries).toContain(
+        `SELECT MAX(${name}) FROM SCHEMA("MarketoTokenVendor", clientId, service) WHERE service = '${vendor.serviceName}' GROUP BY clientId`,
+      );
+    }
   });
 
   it('shows vends by outcome: memory, store and Identity', () => {

@@ -134,12 +134,12 @@ describe('MarketoTokenVendor with options and grants', () => {
   });
 
   describe('alarm topic', () => {
-    it('is the alarm and OK action of all nine alarms', () => {
+    it('is the alarm and OK action of all ten alarms', () => {
       const topic = { Ref: Match.stringLikeRegexp('^Alarms') };
       template.resourcePropertiesCountIs(
         'AWS::CloudWatch::Alarm',
         { AlarmActions: [topic], OKActions: [topic] },
-        9,
+        10,
       );
     });
   });

@@ -133,3 +133,23 @@ describe('two vendors in one account', () => {
     expect([...new Set(services)].sort()).toEqual(['TwoVendors-Sales', 'TwoVendors-Support']);
   });
 });
+
+// A Metrics Insights query that returns one time series per client makes each a contributor of the alarm
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html).
+describe('CredentialsRejectedAlarm', () => {
+  it('watches ClientCredentialsRejected of this vendor one time series per client id, so it names the client', () => {
+    const { template, vendor } = synthesize();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('^Marketo Identity rejected the credentials of a client'),
+      Metrics: [
+        Match.objectLike({
+          Expression: `SELECT MAX(ClientCredentialsRejected) FROM SCHEMA("MarketoTokenVendor", clientId, service) WHERE service = '${vendor.serviceName}' GROUP BY clientId`,
+          Period: 300,
+        }),
+      ],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+});

@@ -432,7 +432,7 @@ describe('MarketoTokenVendor with default props', () => {
         { Namespace: 'AWS/Lambda', MetricName: 'Throttles' },
         2,
       );
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 9); // eight + the budget's daily quota alarm
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 10); // nine + the budget's daily quota alarm
     });
 
     it('have no actions when no topic is given', () => {
