@@ -21,20 +21,25 @@ export const OTHER_ORG = 'o-zzzzzzzzzz';
 export const deployment: Deployment = { account: VENDOR_ACCOUNT, region: 'eu-west-1', apiId: 'a1b2c3d4e5' };
 export const STAGE = 'v1';
 
+type Calls = ReadonlyMap<string, { readonly method: string; readonly path: string }>;
+
+/** The calls a grant on these clients and pools covers, named `<route kind> <name>`, from the route table. */
+const callsOf = (clientIds: readonly string[], instances: readonly string[]): Calls =>
+  new Map(
+    [
+      ...clientIds.flatMap((id) => routesGrantedBy('client').map((route) => [route, id] as const)),
+      ...instances.flatMap((name) => routesGrantedBy('instance').map((route) => [route, name] as const)),
+    ].map(([route, name]) => [
+      `${route.kind} ${name}`,
+      { method: route.method, path: routePath(route, name) },
+    ]),
+  );
+
 /**
  * Every call a consumer could make, named `<route kind> <name>` (`token client-a`, `instance-invalidate
  * 123-ABC-456`), built from the contract's route table so a new route is covered without editing this file.
  */
-export const CALLS: ReadonlyMap<string, { readonly method: string; readonly path: string }> = new Map(
-  [
-    ...['client-a', 'client-b'].flatMap((id) =>
-      routesGrantedBy('client').map((route) => [route, id] as const),
-    ),
-    ...['123-ABC-456', '999-XYZ-000'].flatMap((name) =>
-      routesGrantedBy('instance').map((route) => [route, name] as const),
-    ),
-  ].map(([route, name]) => [`${route.kind} ${name}`, { method: route.method, path: routePath(route, name) }]),
-);
+export const CALLS: Calls = callsOf(['client-a', 'client-b'], ['123-ABC-456', '999-XYZ-000']);
 export const ALL_CALLS = [...CALLS.keys()];
 // A client grant covers its token and invalidate routes and the budget's permit routes (issue 16).
 export const CLIENT_A = [
@@ -68,19 +73,28 @@ export const partner = (
   identityPolicies,
 });
 
-/** The calls of {@link CALLS} API Gateway lets `principal` make on the stack behind `policies`. */
-export const allowedRoutes = (policies: TemplatePolicies, principal: Principal): string[] =>
-  ALL_CALLS.filter((name) => {
-    const call = CALLS.get(name);
-    if (call === undefined) throw new Error(name);
-    const methodArn = methodArnOf(deployment, STAGE, call.method, call.path);
-    const decision = authorize({
-      identityPolicies: principal.identityPolicies,
-      resourcePolicy: policies.resourcePolicy(),
-      request: { caller: principal.caller, methodArn },
-    });
-    return decision === 'Allow';
-  });
+/**
+ * The calls of {@link CALLS} (or of the given clients' routes) API Gateway lets `principal` make on the stack
+ * behind `policies`.
+ */
+export const allowedRoutes = (
+  policies: TemplatePolicies,
+  principal: Principal,
+  clientIds?: readonly string[],
+): string[] => {
+  const calls = clientIds === undefined ? CALLS : callsOf(clientIds, []);
+  return [...calls.entries()]
+    .filter(([, call]) => {
+      const methodArn = methodArnOf(deployment, STAGE, call.method, call.path);
+      const decision = authorize({
+        identityPolicies: principal.identityPolicies,
+        resourcePolicy: policies.resourcePolicy(),
+        request: { caller: principal.caller, methodArn },
+      });
+      return decision === 'Allow';
+    })
+    .map(([name]) => name);
+};
 
 export const synthesize = (
   props: MarketoTokenVendorProps,
