@@ -40,10 +40,14 @@ export interface ApiEventInput extends RequestInput {
   readonly pathParameters: Readonly<Record<string, string>> | null;
 }
 
-/** Single values (last wins) and every value by name, as API Gateway passes headers and query strings. */
+/**
+ * Single values (last wins) and every value by name, as API Gateway passes headers and query strings. Both
+ * maps have no prototype: a name like `toString`, `constructor` or `__proto__` is a name like any other,
+ * never an inherited member (which answered 500, or for `__proto__` vanished).
+ */
 function singleAndMulti(pairs: Iterable<readonly [string, string]> | undefined) {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const single: Record<string, string> = Object.create(null);
+  const multi: Record<string, string[]> = Object.create(null);
   for (const [name, value] of pairs ?? []) {
     single[name] = value;
     const existing = multi[name];
