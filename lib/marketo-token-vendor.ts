@@ -18,7 +18,7 @@ import {
   routesGrantedBy,
   VEND_TIMEOUT_TAIL_MS,
 } from '../functions/contract/index.js';
-import { grantRoutes } from './api-authorization.js';
+import { type GrantRequest, grantRoutes } from './api-authorization.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 import { createRefreshFanOut, createRefreshSchedule } from './refresh-fan-out.js';
 import { createTokenApi } from './token-api.js';
@@ -211,13 +211,7 @@ export class MarketoTokenVendor extends Construct {
    * (`AccountPrincipal`, `AccountRootPrincipal`, `…:root`) or a principal with conditions.
    */
   public grantVend(grantee: iam.IGrantable, ...clientIds: string[]): iam.Grant {
-    return grantRoutes(
-      this.api,
-      this.stageName,
-      grantee,
-      { method: 'grantVend', what: 'clientId', names: clientIds },
-      (id) => grantedPaths('client', id),
-    );
+    return this.grantRoutes(grantee, { method: 'grantVend', what: 'clientId', names: clientIds });
   }
 
   /**
@@ -225,13 +219,7 @@ export class MarketoTokenVendor extends Construct {
    * routes); not the pool routes. Same grantee rules as {@link grantVend}. Prefer naming the clients.
    */
   public grantVendAll(grantee: iam.IGrantable): iam.Grant {
-    return grantRoutes(
-      this.api,
-      this.stageName,
-      grantee,
-      { method: 'grantVendAll', what: 'clientId', names: 'every' },
-      (id) => grantedPaths('client', id),
-    );
+    return this.grantRoutes(grantee, { method: 'grantVendAll', what: 'clientId', names: 'every' });
   }
 
   /**
@@ -241,13 +229,7 @@ export class MarketoTokenVendor extends Construct {
    * routes. Same grantee rules as {@link grantVend}.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {
-    return grantRoutes(
-      this.api,
-      this.stageName,
-      grantee,
-      { method: 'grantVendInstance', what: 'instance', names: instances },
-      (name) => grantedPaths('instance', name),
-    );
+    return this.grantRoutes(grantee, { method: 'grantVendInstance', what: 'instance', names: instances });
   }
 
   /**
@@ -255,13 +237,13 @@ export class MarketoTokenVendor extends Construct {
    * routes. Same grantee rules as {@link grantVend}. Prefer naming the instances.
    */
   public grantVendAllInstances(grantee: iam.IGrantable): iam.Grant {
-    return grantRoutes(
-      this.api,
-      this.stageName,
-      grantee,
-      { method: 'grantVendAllInstances', what: 'instance', names: 'every' },
-      (name) => grantedPaths('instance', name),
-    );
+    return this.grantRoutes(grantee, { method: 'grantVendAllInstances', what: 'instance', names: 'every' });
+  }
+
+  /** The routes a grant covers (the contract's table), in IAM and/or the API's resource policy. */
+  private grantRoutes(grantee: iam.IGrantable, request: GrantRequest): iam.Grant {
+    const scope: GrantScope = request.what === 'clientId' ? 'client' : 'instance';
+    return grantRoutes(this.api, this.stageName, grantee, request, (name) => grantedPaths(scope, name));
   }
 
   /**
