@@ -3,8 +3,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { createAwsPermitService, readBudgetConfig } from './budget-runtime.js';
-import { readRuntimeConfig } from './config.js';
+import { createAwsPermitService } from './aws-permit-service.js';
+import { createAwsVendor } from './aws-vendor.js';
+import { readBudgetConfig, readRuntimeConfig } from './config.js';
 import { API_TOKEN_ROTATING_METRIC, DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
 import { isTokenVendorError } from './core/errors.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
@@ -13,7 +14,6 @@ import type { PermitService } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
 import { type ApiDeps, dispatchApiEvent } from './http/router.js';
 import { parseDirectRequest, serveVend, type TokenResponse } from './http/vend-request.js';
-import { createAwsVendor } from './runtime.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
 /** Direct invoke payload (Lambda invoke, Step Functions `LambdaInvoke`). */

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_ROTATING_METRIC } from '../../functions/contract/index.js';
 import type { BudgetMetricName } from '../../functions/core/budget/ports.js';
 import type { MetricName } from '../../functions/core/ports.js';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
+import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
 
 allowSlowSynthesis();

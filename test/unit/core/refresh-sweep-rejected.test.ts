@@ -9,8 +9,8 @@ import { REJECTED_CREDENTIALS_COOLDOWN_MS } from '../../../functions/contract/in
 import type { MetricName } from '../../../functions/core/ports.js';
 import { createTokenVendor } from '../../../functions/core/token-vendor.js';
 import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
 
 const MINUTE = 60_000;
 
