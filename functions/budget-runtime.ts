@@ -6,14 +6,17 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBudgetStore } from './adapters/dynamo-budget-store.js';
+import { marketoUsageReaders } from './adapters/http-marketo-usage.js';
 import { MemoryBudgetStore } from './adapters/memory-budget-store.js';
 import { ConfigurationError } from './config.js';
 import { ENV } from './contract/index.js';
 import type { BudgetConfig, BudgetMetrics, InstanceLimits } from './core/budget/index.js';
 import { createInstanceBudget, resolveLimits } from './core/budget/index.js';
 import { systemClock } from './core/clock.js';
+import type { IdentityUrlPolicy } from './core/credentials.js';
 import { isTokenVendorError } from './core/errors.js';
 import type { CredentialsSource } from './core/ports.js';
+import type { TokenVendor } from './core/token-vendor-api.js';
 import { createPermitService, type PermitService } from './http/permit-request.js';
 import { coreLogger, type Telemetry } from './telemetry.js';
 
@@ -75,11 +78,16 @@ export const budgetMetrics = (telemetry: Telemetry): BudgetMetrics => ({
   record: (name, value, unit) => telemetry.metrics.addMetric(name, MetricUnit[unit], value),
 });
 
-/** The permit service on DynamoDB (or unmetered when no budget table is configured). */
+/**
+ * The permit service on DynamoDB (or unmetered when no budget table is configured). With `marketo` (the
+ * token engine and the host allowlist), the vendor asks Marketo's usage.json itself: a reported 607 is
+ * confirmed before it closes an instance's day, and the daily count is reconciled.
+ */
 export function createAwsPermitService(
   config: BudgetRuntimeConfig,
   credentials: CredentialsSource,
   telemetry: Telemetry,
+  marketo?: { readonly vendor: TokenVendor; readonly urlPolicy: IdentityUrlPolicy },
 ): PermitService {
   const store =
     config.tableName === undefined
@@ -97,5 +105,10 @@ export function createAwsPermitService(
     { store, clock: systemClock, metrics: budgetMetrics(telemetry), logger },
     { limits: config.limits, onStoreFailure: config.onStoreFailure },
   );
-  return createPermitService({ budget, credentials, logger });
+  return createPermitService({
+    budget,
+    credentials,
+    logger,
+    ...(marketo === undefined ? {} : { usageReader: marketoUsageReaders({ ...marketo, credentials }) }),
+  });
 }

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_WAIT_MS } from './contract/index.js';
 import { InvalidRequestError, isTokenVendorError, RouteNotFoundError } from './core/errors.js';
 import { fingerprint } from './core/fingerprint.js';
 import type { TokenVendor, VendedToken } from './core/token-vendor-api.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from './core/vendor-config.js';
 import { errorResponse, NO_STORE_HEADERS } from './http/error-response.js';
 import { type PermitService, permitRouteOf } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
@@ -164,7 +165,10 @@ export const handler = (event: VendEvent, context: Context): Promise<VendResult>
     const config = readRuntimeConfig();
     const telemetry = createTelemetry();
     const { vendor, credentials } = createAwsVendor(config, coreTelemetry(telemetry));
-    const permits = createAwsPermitService(readBudgetConfig(), credentials, telemetry);
+    const permits = createAwsPermitService(readBudgetConfig(), credentials, telemetry, {
+      vendor,
+      urlPolicy: config.vendor.identityUrlPolicy ?? DEFAULT_TOKEN_VENDOR_CONFIG.identityUrlPolicy,
+    });
     built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs, permits });
   }
   return built(event, context);

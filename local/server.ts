@@ -202,6 +202,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       store,
       budgetTableName: env[ENV.budgetTableName] ?? `${tableName}-budget`,
       credentials: credentials.source,
+      vendor,
       telemetry,
       env,
     });

@@ -28,6 +28,9 @@ export interface DynamoBudgetStoreOptions {
   readonly tableName: string;
 }
 
+/** Number attributes written only when set: reconciliation with Marketo's own count (issue 27). */
+const OPTIONAL_NUMBERS = ['reconciledAt', 'confirmedAt', 'marketoCount', 'marketoCountAt'] as const;
+
 /** Grants as `at:count;at:count` (one string: small, and always rewritten whole under the version check). */
 const encodeGrants = (grants: readonly RateGrant[]): string =>
   grants.map((g) => `${g.at}:${g.count}`).join(';');
@@ -70,6 +73,12 @@ export function itemToBudgetState(item: Item): BudgetState | undefined {
   const narrowUntil = num(item, 'narrowUntil');
   const exhaustedDay = str(item, 'exhaustedDay');
   const limits = decodeLimits(str(item, 'limits'));
+  const optionalNumbers = Object.fromEntries(
+    OPTIONAL_NUMBERS.flatMap((name) => {
+      const value = num(item, name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
   return {
     instance,
     version: num(item, 'version') ?? 0,
@@ -81,6 +90,7 @@ export function itemToBudgetState(item: Item): BudgetState | undefined {
     ...(narrowUntil === undefined ? {} : { narrowUntil }),
     ...(exhaustedDay === undefined ? {} : { exhaustedDay }),
     ...(limits === undefined ? {} : { limits }),
+    ...optionalNumbers,
   };
 }
 
@@ -114,6 +124,10 @@ export class DynamoBudgetStore implements BudgetStore {
     if (next.narrowUntil !== undefined) item.narrowUntil = n(next.narrowUntil);
     if (next.exhaustedDay !== undefined) item.exhaustedDay = s(next.exhaustedDay);
     if (next.limits !== undefined) item.limits = s(JSON.stringify(next.limits));
+    for (const name of OPTIONAL_NUMBERS) {
+      const value = next[name];
+      if (value !== undefined) item[name] = n(value);
+    }
     try {
       await this.#client.send(
         new PutItemCommand({

@@ -10,7 +10,14 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type RouteKind, routeByResource } from '../contract/index.js';
-import type { InstanceBudget, MarketoLimitCode, Permit, PermitRequest } from '../core/budget/index.js';
+import type {
+  BudgetContext,
+  InstanceBudget,
+  MarketoLimitCode,
+  MarketoUsageReader,
+  Permit,
+  PermitRequest,
+} from '../core/budget/index.js';
 import { instanceKeyOf, PermitUnavailableError } from '../core/budget/index.js';
 import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
@@ -173,6 +180,11 @@ export const toPermitResponse = (permit: Permit): PermitResponse => ({
 export interface PermitServiceDeps {
   readonly budget: InstanceBudget;
   readonly credentials: CredentialsSource;
+  /**
+   * Marketo's usage read through the caller's client (or pool): confirms a reported 607 and reconciles the
+   * daily count. @default none: a reported 607 then never closes the day
+   */
+  readonly usageReader?: (target: PermitTarget) => MarketoUsageReader;
   readonly logger?: Logger;
 }
 
@@ -187,15 +199,22 @@ export function createPermitService(deps: PermitServiceDeps) {
     return instanceKeyOf(await credentials.get(member.clientId));
   };
 
-  /** Acquire: the permit; release: `undefined`. Throws typed errors (PermitUnavailable, DailyQuotaExhausted, …). */
-  const execute = async (call: PermitCall): Promise<Permit | undefined> => {
+  /**
+   * Acquire: the permit; release: `undefined`. Throws typed errors (PermitUnavailable, DailyQuotaExhausted, …).
+   * `caller` is the calling principal: the permit is bound to it and the client it came through.
+   */
+  const execute = async (call: PermitCall, caller?: string): Promise<Permit | undefined> => {
     const key = await instanceKey(call.target);
-    if (call.marketoError !== undefined) await budget.report(key, call.marketoError);
+    const context: BudgetContext = {
+      ...(caller === undefined ? {} : { holder: { target: call.target, principal: caller } }),
+      ...(deps.usageReader === undefined ? {} : { readUsage: deps.usageReader(call.target) }),
+    };
+    if (call.marketoError !== undefined) await budget.report(key, call.marketoError, context);
     if (call.action === 'release') {
-      await budget.release(key, call.permitId);
+      await budget.release(key, call.permitId, context);
       return undefined;
     }
-    return budget.acquire(key, call.request);
+    return budget.acquire(key, call.request, context);
   };
 
   /** Answers an API Gateway event on a permit route. */
@@ -206,7 +225,7 @@ export function createPermitService(deps: PermitServiceDeps) {
   ): Promise<APIGatewayProxyResult> => {
     try {
       const call = parsePermitApiRequest(event, route);
-      const permit = await execute(call);
+      const permit = await execute(call, caller);
       deps.logger?.debug('permit', {
         action: call.action,
         ...call.target,

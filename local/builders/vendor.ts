@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
+import { marketoUsageReaders } from '../../functions/adapters/http-marketo-usage.js';
 import { budgetMetrics, readBudgetConfig } from '../../functions/budget-runtime.js';
 import { DEFAULT_IDENTITY_HOSTS, ENV } from '../../functions/contract/index.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
@@ -28,6 +29,12 @@ export interface LocalVendorWiring {
   readonly vendorConfig?: Partial<TokenVendorConfig>;
 }
 
+/** Marketo's hosts, plus the simulator on loopback over plain http (local mode only). */
+const LOCAL_URL_POLICY = {
+  allowedHosts: [...DEFAULT_IDENTITY_HOSTS, '127.0.0.1', 'localhost'],
+  allowInsecureLoopback: true,
+};
+
 /** The token engine of local mode. */
 export function buildVendor(wiring: LocalVendorWiring): TokenVendor {
   return wireVendor({
@@ -38,11 +45,7 @@ export function buildVendor(wiring: LocalVendorWiring): TokenVendor {
     telemetry: coreTelemetry(wiring.telemetry),
     instanceId: `local-${process.pid}-${randomUUID().slice(0, 8)}`,
     config: {
-      // Marketo's hosts, plus the simulator on loopback over plain http (local mode only).
-      identityUrlPolicy: {
-        allowedHosts: [...DEFAULT_IDENTITY_HOSTS, '127.0.0.1', 'localhost'],
-        allowInsecureLoopback: true,
-      },
+      identityUrlPolicy: LOCAL_URL_POLICY,
       tokenLifespanSeconds: wiring.tokenLifespanSeconds,
       ...wiring.vendorConfig,
     },
@@ -54,6 +57,8 @@ export async function buildPermits(wiring: {
   readonly store: LocalStore;
   readonly budgetTableName: string;
   readonly credentials: CredentialsSource;
+  /** The token engine: the vendor's own usage.json reads take their tokens from it. */
+  readonly vendor: TokenVendor;
   readonly telemetry: Telemetry;
   /** Read for `BUDGET_LIMITS`, as the Lambda reads it. */
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -71,5 +76,10 @@ export async function buildPermits(wiring: {
       { limits: readBudgetConfig({ ...wiring.env, [ENV.budgetTableName]: budgetTableName }).limits },
     ),
     credentials: wiring.credentials,
+    usageReader: marketoUsageReaders({
+      vendor: wiring.vendor,
+      credentials: wiring.credentials,
+      urlPolicy: LOCAL_URL_POLICY,
+    }),
   });
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { limitMessage, type MarketoLimiter } from '../marketo-limits.js';
 import { drain, type PendingWork, requestId, sendJson, sendRestError } from './http.js';
 import type { TokenIssuer } from './tokens.js';
+import { USAGE_JSON_PATH, type UsageCounter } from './usage.js';
 
 /** A fake Marketo lead. */
 export interface SimulatedLead {
@@ -54,6 +55,8 @@ export class RestEndpoint {
   readonly #leadCount: number;
   /** Marketo's per-instance limits; undefined when off. */
   readonly limiter?: MarketoLimiter;
+  /** What usage.json reports: every accepted call, per API user. */
+  readonly usage: UsageCounter;
   #calls = 0;
   #queryParamUses = 0;
   /** Added to every answer (real timers): makes concurrency observable. */
@@ -65,12 +68,14 @@ export class RestEndpoint {
     readonly leadCount: number;
     readonly latencyMs: number;
     readonly limiter?: MarketoLimiter;
+    readonly usage: UsageCounter;
   }) {
     this.#issuer = options.issuer;
     this.#pending = options.pending;
     this.#leadCount = options.leadCount;
     this.latencyMs = options.latencyMs;
     this.limiter = options.limiter;
+    this.usage = options.usage;
   }
 
   forceError(code: TokenErrorCode, times: number): void {
@@ -117,8 +122,12 @@ export class RestEndpoint {
     if (admitted && 'refused' in admitted) {
       return sendRestError(res, admitted.refused, limitMessage(admitted.refused, this.limiter?.limits));
     }
+    this.usage.record(this.#issuer.userOf(match[1] as string) ?? 'unknown');
     try {
       if (this.latencyMs > 0) await this.#pending.wait(this.latencyMs);
+      if (url.pathname === USAGE_JSON_PATH) {
+        return sendJson(res, 200, { requestId: requestId(), success: true, result: [this.usage.today()] });
+      }
       if (url.pathname === '/rest/v1/leads.json') return this.#leads(res, url);
       sendJson(res, 200, { requestId: requestId(), success: true, result: [] });
     } finally {

@@ -46,6 +46,9 @@ const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
   MarketoRateLimited606: true,
   MarketoConcurrencyLimited615: true,
   MarketoDailyQuota607: true,
+  MarketoDailyQuota607Confirmed: true,
+  MarketoUsageReads: true,
+  MarketoUsageReadFailures: true,
 };
 
 /** A metric row of a dashboard widget: `[namespace, name, dim, value, ..., {options}]` or `[{expression}]`. */

@@ -2,17 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
 import {
   type BudgetConfig,
+  type BudgetContext,
   type BudgetDeps,
   type BudgetStatus,
   DEFAULT_BUDGET_CONFIG,
   type InstanceBudget,
-  type MarketoLimitCode,
   type Permit,
   type PermitRequest,
 } from './budget-api.js';
 import { nextQuotaReset } from './chicago-day.js';
 import { DailyQuotaExhaustedError, PermitUnavailableError } from './errors.js';
+import { holderClient, leaseKey, type PermitHolder } from './holder.js';
 import { type EffectiveLimits, effectiveLimits, type InstanceLimits, resolveLimits } from './limits.js';
+import { createMarketoReports } from './marketo-reports.js';
 import type { BudgetMetrics } from './ports.js';
 import {
   type BudgetState,
@@ -30,6 +32,7 @@ const WAKE_GRID_MS = 50;
 
 interface Pending {
   readonly ask: PermitAsk;
+  readonly holder?: PermitHolder;
   readonly maxWaitMs: number;
   readonly started: number;
   readonly waited: boolean;
@@ -126,7 +129,13 @@ export function createInstanceBudget(
   const drain = async (instance: string, queue: { pending: Pending[]; running: boolean }): Promise<void> => {
     queue.running = true;
     try {
-      while (queue.pending.length > 0) await round(instance, queue.pending.splice(0));
+      while (queue.pending.length > 0) {
+        const batch = queue.pending.splice(0);
+        // A round that fails unexpectedly (a bad stored override) answers its batch rather than leaving it hanging.
+        await round(instance, batch).catch((error: unknown) => {
+          for (const p of batch) p.reject(error);
+        });
+      }
     } finally {
       queue.running = false;
       if (queue.pending.length === 0) queues.delete(instance);
@@ -160,7 +169,8 @@ export function createInstanceBudget(
       }> = [];
       for (const pending of batch) {
         const permitId = newPermitId();
-        const decision = decide(state, pending.ask, permitId, effective, config.timing, now);
+        const key = leaseKey(permitId, pending.holder);
+        const decision = decide(state, pending.ask, key, effective, config.timing, now);
         if (decision.next) {
           state = decision.next;
           changed = true;
@@ -240,13 +250,26 @@ export function createInstanceBudget(
     }
   };
 
-  const acquire = async (instance: string, request: PermitRequest = {}): Promise<Permit> => {
+  const acquire = async (
+    instance: string,
+    request: PermitRequest = {},
+    context: BudgetContext = {},
+  ): Promise<Permit> => {
     const { maxWaitMs, ...ask } = validate(request);
+    const { holder } = context;
+    const started = clock.now();
+    // Time spent here counts as waited (the consumer reckons its use-by time from it).
+    await reports.reconcileIfDue(instance, context.readUsage);
     return new Promise<Permit>((resolve, reject) => {
       enqueue(instance, {
-        ask: { ...ask, ...(request.release === undefined ? {} : { release: request.release }) },
+        ask: {
+          ...ask,
+          ...(request.release === undefined ? {} : { release: leaseKey(request.release, holder) }),
+          ...(holder === undefined ? {} : { client: holderClient(holder) }),
+        },
+        ...(holder === undefined ? {} : { holder }),
         maxWaitMs,
-        started: clock.now(),
+        started,
         waited: false,
         resolve,
         reject,
@@ -254,10 +277,11 @@ export function createInstanceBudget(
     });
   };
 
-  const release = async (instance: string, permitId: string): Promise<void> => {
+  const release = async (instance: string, permitId: string, context: BudgetContext = {}): Promise<void> => {
     if (permitId === UNMETERED) return;
     try {
-      await store.release(instance, permitId);
+      // Keyed by the holder too: a permit id named by anyone else finds no lease (issue 22).
+      await store.release(instance, leaseKey(permitId, context.holder));
     } catch (error) {
       // The lease lapses by itself; a failed release only holds the slot until then.
       metric('BudgetStoreErrors');
@@ -268,32 +292,17 @@ export function createInstanceBudget(
     }
   };
 
-  const report = async (instance: string, code: MarketoLimitCode): Promise<void> => {
-    metric(
-      code === '606'
-        ? 'MarketoRateLimited606'
-        : code === '615'
-          ? 'MarketoConcurrencyLimited615'
-          : 'MarketoDailyQuota607',
-    );
-    for (let attempt = 0; attempt < config.maxConflicts; attempt += 1) {
-      const now = clock.now();
-      const stored = await store.get(instance);
-      const effective = effectiveLimits(limitsOf(instance, stored));
-      const state = prune(stored ?? emptyState(instance, now), effective, config.timing, now);
-      const until = now + effective.rateWindowMs;
-      const next: BudgetState = {
-        ...state,
-        version: (stored?.version ?? 0) + 1,
-        ...(code === '606'
-          ? { slowUntil: until }
-          : code === '615'
-            ? { narrowUntil: until }
-            : { exhaustedDay: state.day }),
-      };
-      if (await store.save(next, stored?.version ?? 0, expireAt())) return;
-    }
-  };
+  const reports = createMarketoReports({
+    store,
+    clock,
+    config,
+    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    metric: (name) => metric(name),
+    limitsOf,
+    expireAt,
+    acquire: (instance, request, context) => acquire(instance, request, context),
+    release: (instance, permitId, context) => release(instance, permitId, context),
+  });
 
   const statusOf = (instance: string, stored: BudgetState | undefined): BudgetStatus => {
     const now = clock.now();
@@ -313,7 +322,7 @@ export function createInstanceBudget(
   return {
     acquire,
     release,
-    report,
+    report: reports.report,
     status: async (instance) => statusOf(instance, await store.get(instance)),
     async setLimits(instance, override) {
       const merged =

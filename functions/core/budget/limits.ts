@@ -19,6 +19,11 @@ export interface InstanceLimits {
    * the vendor hands out at most 80 calls per window, 8 concurrent and 40,000 a day. @default 0
    */
   readonly reservedShare: number;
+  /**
+   * Share of the vendor's concurrent calls one client (or pool) may hold at once (0.1 to 1), so one
+   * consumer's long leases cannot take every slot of an instance from the others. @default 0.5
+   */
+  readonly clientShare: number;
   /** @default true */
   readonly enabled: boolean;
 }
@@ -30,6 +35,7 @@ export const MARKETO_DEFAULT_LIMITS: InstanceLimits = Object.freeze({
   concurrentCalls: 10,
   dailyQuota: 50_000,
   reservedShare: 0,
+  clientShare: 0.5,
   enabled: true,
 });
 
@@ -39,16 +45,20 @@ export interface EffectiveLimits {
   readonly rateWindowMs: number;
   readonly concurrentCalls: number;
   readonly dailyQuota: number;
+  /** Concurrent calls one client (or pool) may hold. */
+  readonly clientConcurrentCalls: number;
   readonly enabled: boolean;
 }
 
 export const effectiveLimits = (limits: InstanceLimits): EffectiveLimits => {
   const keep = 1 - limits.reservedShare;
+  const concurrentCalls = Math.max(1, Math.floor(limits.concurrentCalls * keep));
   return {
     callsPerWindow: Math.max(1, Math.floor(limits.callsPerWindow * keep)),
     rateWindowMs: limits.rateWindowMs,
-    concurrentCalls: Math.max(1, Math.floor(limits.concurrentCalls * keep)),
+    concurrentCalls,
     dailyQuota: Math.max(1, Math.floor(limits.dailyQuota * keep)),
+    clientConcurrentCalls: Math.max(1, Math.floor(concurrentCalls * limits.clientShare)),
     enabled: limits.enabled,
   };
 };
@@ -59,6 +69,7 @@ const RANGES: Record<Exclude<keyof InstanceLimits, 'enabled'>, readonly [number,
   concurrentCalls: [1, 1_000],
   dailyQuota: [1, 100_000_000],
   reservedShare: [0, 0.9],
+  clientShare: [0.1, 1],
 };
 
 /**
@@ -80,7 +91,7 @@ export function resolveLimits(
     }
     const range = RANGES[key as keyof typeof RANGES];
     if (!range) throw new InvalidRequestError(`unknown budget limit "${key.slice(0, 40)}"`);
-    const integer = key !== 'reservedShare';
+    const integer = key !== 'reservedShare' && key !== 'clientShare';
     if (
       typeof value !== 'number' ||
       !Number.isFinite(value) ||

@@ -1,4 +1,5 @@
 import { quotaDay } from './chicago-day.js';
+import { leaseClient } from './holder.js';
 import type { EffectiveLimits, InstanceLimits } from './limits.js';
 
 /** Rate slots handed out at one instant (rounded up to the grant bucket). */
@@ -16,7 +17,10 @@ export interface BudgetState {
   readonly version: number;
   /** Rate slots still inside the accounting window, oldest first. */
   readonly grants: readonly RateGrant[];
-  /** Concurrency leases: permit id → lease expiry (epoch ms). A crashed holder's lease lapses by itself. */
+  /**
+   * Concurrency leases: lease key (`<client>|<principal tag>|<permit id>`, see holder.ts) → lease expiry
+   * (epoch ms). A crashed holder's lease lapses by itself.
+   */
   readonly leases: Readonly<Record<string, number>>;
   /** Quota day (`YYYY-MM-DD`, Chicago) that `dayCount` counts. */
   readonly day: string;
@@ -29,6 +33,13 @@ export interface BudgetState {
   readonly exhaustedDay?: string;
   /** Operator override (CLI), over the deployment's configuration. */
   readonly limits?: Partial<InstanceLimits>;
+  /** When a vendor instance last claimed the reconciliation with Marketo's usage (every few minutes). */
+  readonly reconciledAt?: number;
+  /** When a vendor instance last asked Marketo to confirm a reported 607 (at most every 30 s). */
+  readonly confirmedAt?: number;
+  /** Calls Marketo counted today at `marketoCountAt` (usage.json), every integration included. */
+  readonly marketoCount?: number;
+  readonly marketoCountAt?: number;
 }
 
 /** How the budget turns Marketo's limits into grants. */
@@ -63,8 +74,10 @@ export interface PermitAsk {
   /** Whether a concurrency slot is held until released (or `leaseMs` passes). */
   readonly concurrency: boolean;
   readonly leaseMs: number;
-  /** A permit to release in the same write (amortizes the release of the previous call). */
+  /** The lease key of a permit to release in the same write (amortizes the release of the previous call). */
   readonly release?: string;
+  /** The client (or pool) asking (`holderClient`): its leases are held to its share of the concurrency. */
+  readonly client?: string;
 }
 
 /** The numbers operators and consumers see. */
@@ -77,6 +90,9 @@ export interface BudgetUsage {
   readonly dailyQuota: number;
 }
 
+/** Why a permit is not granted now: the rate window, the instance's concurrency, or the client's share of it. */
+export type WaitReason = 'rate' | 'concurrency' | 'client-share';
+
 export type Decision =
   | {
       readonly kind: 'grant';
@@ -87,7 +103,7 @@ export type Decision =
     }
   | {
       readonly kind: 'wait';
-      readonly reason: 'rate' | 'concurrency';
+      readonly reason: WaitReason;
       readonly retryAfterMs: number;
       /** Set when the piggybacked release changed the state: it must still be written. */
       readonly next?: BudgetState;
@@ -200,6 +216,19 @@ export function decide(
       ...(released ? { next: bump(state) } : {}),
       usage,
     };
+  }
+  if (ask.concurrency && ask.client !== undefined) {
+    const own = Object.entries(state.leases).filter(([key]) => leaseClient(key) === ask.client);
+    if (own.length >= Math.min(limits.clientConcurrentCalls, current.concurrency)) {
+      const soonest = Math.min(...own.map(([, until]) => until));
+      return {
+        kind: 'wait',
+        reason: 'client-share',
+        retryAfterMs: Math.max(1, Math.min(soonest - now, timing.concurrencyPollMs)),
+        ...(released ? { next: bump(state) } : {}),
+        usage,
+      };
+    }
   }
   const count = Math.min(ask.count, free, limits.dailyQuota - state.dayCount);
   const at = Math.ceil(now / timing.grantBucketMs) * timing.grantBucketMs;

@@ -68,6 +68,7 @@ describe('limits', () => {
       concurrentCalls: 10,
       dailyQuota: 50_000,
       reservedShare: 0,
+      clientShare: 0.5,
       enabled: true,
     });
   });
@@ -225,9 +226,9 @@ describe('daily quota', () => {
     expect(permit.usage?.dailyUsed).toBe(1);
   });
 
-  it('closes the day for everyone after a consumer reports a 607', async () => {
+  it('closes the day for everyone after a consumer reports a 607 that Marketo confirms', async () => {
     const { budget } = world();
-    await budget.report(HOST, '607');
+    await budget.report(HOST, '607', { readUsage: async () => ({ kind: 'exhausted' }) });
 
     await expect(budget.acquire(HOST)).rejects.toBeInstanceOf(DailyQuotaExhaustedError);
   });
