@@ -45,6 +45,8 @@ export interface BudgetPhase {
   readonly peakWindowCalls: number;
   readonly permitLatency: Summary;
   readonly callLatency: Summary;
+  /** Per successful call: the wait for its permit (from `marketoFetch` to the request leaving). */
+  readonly permitWait: Summary;
   readonly vendorCallsPerCall: number;
   readonly storeWritesPerCall: number;
   readonly storeReadsPerCall: number;
@@ -157,6 +159,7 @@ async function runPhase(
       peakWindowCalls: counters?.peakWindowCalls ?? 0,
       permitLatency: summarize(results.flatMap((r) => r.permitLatencyMs)),
       callLatency: summarize(results.flatMap((r) => r.callLatencyMs)),
+      permitWait: summarize(results.flatMap((r) => r.permitWaitMs)),
       vendorCallsPerCall:
         marketoCalls === 0 ? 0 : sum((r) => r.permitRequests + r.releaseRequests) / marketoCalls,
       storeWritesPerCall: marketoCalls === 0 ? 0 : sum((r) => r.storeWrites) / marketoCalls,
@@ -215,7 +218,7 @@ export async function runBudgetBench(options: BudgetBenchOptions = {}): Promise<
 }
 
 const row = (p: BudgetPhase): string =>
-  `| ${p.name} | ${p.refused606} | ${p.refused615} | ${p.successes} | ${fmt(p.perWindow)} (${fmt(p.perWindow)} %) | ${p.windows.join(', ')} | ${p.peakConcurrent} | ${fmt(p.callLatency.p50)} / ${fmt(p.callLatency.p99)} ms |`;
+  `| ${p.name} | ${p.refused606} | ${p.refused615} | ${p.successes} | ${fmt(p.perWindow)} (${fmt(p.perWindow)} %) | ${p.windows.join(', ')} | ${p.peakConcurrent} | ${fmt(p.permitWait.p50)} / ${fmt(p.permitWait.p99)} / ${fmt(p.permitWait.max)} ms | ${fmt(p.callLatency.p50)} / ${fmt(p.callLatency.p99)} ms |`;
 
 export const budgetScenario: Scenario = {
   id: 'budget',
@@ -258,7 +261,7 @@ export const budgetScenario: Scenario = {
     const console = [
       ...phases.map(
         (p) =>
-          `${p.name.padEnd(18)} 606 ${p.refused606}, 615 ${p.refused615}, ok ${p.successes} (${fmt(p.perWindow)}/20 s; windows ${p.windows.join(',')}), peak ${p.peakConcurrent} concurrent, ${p.expired} late permits, call p50 ${fmt(p.callLatency.p50)} p99 ${fmt(p.callLatency.p99)} ms`,
+          `${p.name.padEnd(18)} 606 ${p.refused606}, 615 ${p.refused615}, ok ${p.successes} (${fmt(p.perWindow)}/20 s; windows ${p.windows.join(',')}), peak ${p.peakConcurrent} concurrent, ${p.expired} late permits, permit wait p50 ${fmt(p.permitWait.p50)} p99 ${fmt(p.permitWait.p99)} max ${fmt(p.permitWait.max)} ms, call p50 ${fmt(p.callLatency.p50)} p99 ${fmt(p.callLatency.p99)} ms`,
       ),
       `added latency (paced, 1 consumer): permit round trip p50 ${fmt(pacedOn.permitLatency.p50)} ms, p99 ${fmt(pacedOn.permitLatency.p99)} ms; whole call p50 +${fmt(addedP50)} ms, p99 +${fmt(addedP99)} ms`,
       `per Marketo call (contended / paced): ${fmt(on.vendorCallsPerCall)} / ${fmt(pacedOn.vendorCallsPerCall)} vendor API calls, ${fmt(on.storeWritesPerCall)} / ${fmt(pacedOn.storeWritesPerCall)} store writes, ${fmt(on.storeReadsPerCall)} / ${fmt(pacedOn.storeReadsPerCall)} store reads`,
@@ -267,8 +270,8 @@ export const budgetScenario: Scenario = {
     const markdown = [
       `${off.durationMs / 1000} s per phase; ${SETUP}`,
       '',
-      '| phase | 606 seen | 615 seen | successful calls | per 20 s (% of the limit) | whole 20 s windows | peak concurrent | call p50 / p99 |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| phase | 606 seen | 615 seen | successful calls | per 20 s (% of the limit) | whole 20 s windows | peak concurrent | wait for a permit p50 / p99 / max | call p50 / p99 |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       row(off),
       row(on),
       '',

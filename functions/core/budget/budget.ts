@@ -18,6 +18,7 @@ import { createMarketoReports } from './marketo-reports.js';
 import type { BudgetMetrics } from './ports.js';
 import {
   type BudgetState,
+  claimScheduled,
   type Decision,
   decide,
   emptyState,
@@ -33,6 +34,8 @@ const WAKE_GRID_MS = 50;
 interface Pending {
   readonly ask: PermitAsk;
   readonly holder?: PermitHolder;
+  /** Its rate slot was scheduled (pacing): at its instant, only the concurrency slot is left to claim. */
+  readonly scheduled?: { readonly at: number; readonly count: number };
   readonly maxWaitMs: number;
   readonly started: number;
   readonly waited: boolean;
@@ -170,7 +173,23 @@ export function createInstanceBudget(
       for (const pending of batch) {
         const permitId = newPermitId();
         const key = leaseKey(permitId, pending.holder);
-        const decision = decide(state, pending.ask, key, effective, config.timing, now);
+        const decision = pending.scheduled
+          ? claimScheduled(
+              state,
+              { ...pending.ask, count: pending.scheduled.count },
+              key,
+              effective,
+              config.timing,
+              now,
+            )
+          : decide(
+              state,
+              { ...pending.ask, scheduleWithinMs: pending.maxWaitMs - (now - pending.started) },
+              key,
+              effective,
+              config.timing,
+              now,
+            );
         if (decision.next) {
           state = decision.next;
           changed = true;
@@ -205,20 +224,37 @@ export function createInstanceBudget(
       for (const { pending, permitId, decision } of decisions) {
         // The release (if any) is written: a waiter that comes back must not release again.
         const ask: PermitAsk = { ...pending.ask, release: undefined };
-        if (decision.kind === 'grant') {
-          metric('PermitsGranted', decision.count);
-          metric('DailyQuotaUsedPercent', (100 * decision.usage.dailyUsed) / effective.dailyQuota, 'Percent');
+        const granted = (
+          count: number,
+          leaseUntil: number | undefined,
+          usage: Permit['usage'],
+          at = pending.scheduled?.at ?? now,
+        ) => {
+          metric('PermitsGranted', count);
+          metric('DailyQuotaUsedPercent', (100 * (usage?.dailyUsed ?? 0)) / effective.dailyQuota, 'Percent');
           pending.resolve({
             permitId,
             instance,
-            count: decision.count,
+            count,
             useByMs: config.timing.permitUseByMs,
-            ...(decision.leaseUntil === undefined ? {} : { leaseUntil: decision.leaseUntil }),
+            ...(leaseUntil === undefined ? {} : { leaseUntil }),
             unmetered: false,
-            waitedMs: now - pending.started,
-            usage: decision.usage,
+            // A scheduled call's use-by time counts from its slot's instant, however late this answer is.
+            waitedMs: at - pending.started,
+            ...(usage === undefined ? {} : { usage }),
             resetsAt,
           });
+        };
+        if (decision.kind === 'grant') {
+          granted(decision.count, decision.leaseUntil, decision.usage);
+        } else if (decision.kind === 'scheduled') {
+          // Answered at the slot's instant (a concurrency slot is claimed then); nobody asking after it goes first.
+          if (!pending.waited) metric('PermitsWaited');
+          const scheduled = { at: decision.at, count: decision.count };
+          clock.sleep(Math.max(0, decision.at - now)).then(() => {
+            if (ask.concurrency) enqueue(instance, { ...pending, ask, waited: true, scheduled });
+            else granted(decision.count, undefined, decision.usage, decision.at);
+          }, pending.reject);
         } else if (decision.kind === 'exhausted') {
           metric('PermitsRefused');
           pending.reject(new DailyQuotaExhaustedError(resetsAt, now));
@@ -233,7 +269,9 @@ export function createInstanceBudget(
             pending.reject(new PermitUnavailableError(decision.reason, pauseMs));
           } else {
             if (!pending.waited) metric('PermitsWaited');
-            const again: Pending = { ...pending, ask, waited: true };
+            // A claim that found no concurrency slot asks anew: its scheduled rate slot stays spent.
+            const { scheduled: _spent, ...rest } = pending;
+            const again: Pending = { ...rest, ask, waited: true };
             clock.sleep(pauseMs).then(() => enqueue(instance, again), pending.reject);
           }
         }

@@ -1,6 +1,7 @@
 import { quotaDay } from './chicago-day.js';
 import { leaseClient } from './holder.js';
 import type { EffectiveLimits, InstanceLimits } from './limits.js';
+import { type RateSlot, scheduleRate } from './pacing.js';
 
 /** Rate slots handed out at one instant (rounded up to the grant bucket). */
 export interface RateGrant {
@@ -15,8 +16,10 @@ export interface BudgetState {
   readonly instance: string;
   /** Incremented by every write; every read-modify-write is a compare-and-swap on it. 0: no item yet. */
   readonly version: number;
-  /** Rate slots still inside the accounting window, oldest first. */
+  /** Rate slots still inside the accounting window (and scheduled ones after now), oldest first. */
   readonly grants: readonly RateGrant[];
+  /** When the next call is due by the pacing (pacing.ts); absent while the instance is idle. */
+  readonly paceAt?: number;
   /**
    * Concurrency leases: lease key (`<client>|<principal tag>|<permit id>`, see holder.ts) → lease expiry
    * (epoch ms). A crashed holder's lease lapses by itself.
@@ -57,6 +60,8 @@ export interface BudgetTiming {
   readonly slowdownShare: number;
   /** A consumer waiting for a concurrency slot asks again after at most this (releases come any time). @default 100 */
   readonly concurrencyPollMs: number;
+  /** Calls an idle instance grants at once before the pacing spreads the rest over the window. @default 5 */
+  readonly burstCalls: number;
 }
 
 export const DEFAULT_TIMING: BudgetTiming = Object.freeze({
@@ -65,6 +70,7 @@ export const DEFAULT_TIMING: BudgetTiming = Object.freeze({
   accountingMarginMs: 1_250,
   slowdownShare: 0.75,
   concurrencyPollMs: 100,
+  burstCalls: 5,
 });
 
 /** What a consumer asks for. */
@@ -78,6 +84,8 @@ export interface PermitAsk {
   readonly release?: string;
   /** The client (or pool) asking (`holderClient`): its leases are held to its share of the concurrency. */
   readonly client?: string;
+  /** How far ahead a rate slot may be scheduled for this ask (what is left of its wait). @default 0 */
+  readonly scheduleWithinMs?: number;
 }
 
 /** The numbers operators and consumers see. */
@@ -107,6 +115,14 @@ export type Decision =
       readonly retryAfterMs: number;
       /** Set when the piggybacked release changed the state: it must still be written. */
       readonly next?: BudgetState;
+      readonly usage: BudgetUsage;
+    }
+  /** The rate slot is written at `at` (pacing): answer then; a concurrency slot is claimed at that instant. */
+  | {
+      readonly kind: 'scheduled';
+      readonly next: BudgetState;
+      readonly at: number;
+      readonly count: number;
       readonly usage: BudgetUsage;
     }
   | { readonly kind: 'exhausted'; readonly next?: BudgetState; readonly usage: BudgetUsage };
@@ -193,56 +209,42 @@ export function decide(
   if (state.exhaustedDay === state.day || state.dayCount >= limits.dailyQuota) {
     return { kind: 'exhausted', ...(released ? { next: bump(state) } : {}), usage };
   }
-  const inWindow = usage.windowCalls;
-  const free = current.rate - inWindow;
-  if (free <= 0) {
-    // The oldest grants age out first: wait until enough of them have for one more call.
-    let needed = inWindow - current.rate + 1;
-    let at = now;
-    for (const grant of state.grants) {
-      needed -= grant.count;
-      at = grant.at;
-      if (needed <= 0) break;
-    }
-    const retryAfterMs = Math.max(1, at + limits.rateWindowMs + timing.accountingMarginMs - now + 1);
-    return { kind: 'wait', reason: 'rate', retryAfterMs, ...(released ? { next: bump(state) } : {}), usage };
-  }
-  if (ask.concurrency && usage.inFlight >= current.concurrency) {
-    const soonest = Math.min(...Object.values(state.leases));
-    return {
-      kind: 'wait',
-      reason: 'concurrency',
-      retryAfterMs: Math.max(1, Math.min(soonest - now, timing.concurrencyPollMs)),
-      ...(released ? { next: bump(state) } : {}),
-      usage,
-    };
-  }
-  if (ask.concurrency && ask.client !== undefined) {
-    const own = Object.entries(state.leases).filter(([key]) => leaseClient(key) === ask.client);
-    if (own.length >= Math.min(limits.clientConcurrentCalls, current.concurrency)) {
-      const soonest = Math.min(...own.map(([, until]) => until));
+  const slot = scheduleRate(
+    state,
+    Math.min(ask.count, limits.dailyQuota - state.dayCount),
+    current.rate,
+    limits,
+    timing,
+    now,
+  );
+  if (!slot.immediate) {
+    const retryAfterMs = Math.max(1, slot.at - now);
+    if (retryAfterMs > (ask.scheduleWithinMs ?? 0)) {
       return {
         kind: 'wait',
-        reason: 'client-share',
-        retryAfterMs: Math.max(1, Math.min(soonest - now, timing.concurrencyPollMs)),
+        reason: 'rate',
+        retryAfterMs,
         ...(released ? { next: bump(state) } : {}),
         usage,
       };
     }
+    const next = bump(withSlot(state, slot));
+    return {
+      kind: 'scheduled',
+      next,
+      at: slot.at,
+      count: slot.count,
+      usage: usageOf(next, limits, timing, now),
+    };
   }
-  const count = Math.min(ask.count, free, limits.dailyQuota - state.dayCount);
-  const at = Math.ceil(now / timing.grantBucketMs) * timing.grantBucketMs;
-  const last = state.grants[state.grants.length - 1];
-  const grants =
-    last && last.at === at
-      ? [...state.grants.slice(0, -1), { at, count: last.count + count }]
-      : [...state.grants, { at, count }];
+  const busy = concurrencyWait(state, ask, limits, current.concurrency, timing, now);
+  if (busy) return { ...busy, ...(released ? { next: bump(state) } : {}), usage };
+  const withGrant = withSlot(state, slot);
+  const count = slot.count;
   const leaseUntil = ask.concurrency ? now + ask.leaseMs : undefined;
   const next = bump({
-    ...state,
-    grants,
+    ...withGrant,
     leases: leaseUntil === undefined ? state.leases : { ...state.leases, [permitId]: leaseUntil },
-    dayCount: state.dayCount + count,
   });
   return {
     kind: 'grant',
@@ -251,4 +253,72 @@ export function decide(
     ...(leaseUntil === undefined ? {} : { leaseUntil }),
     usage: usageOf(next, limits, timing, now),
   };
+}
+
+/** The state with a rate slot written: its calls counted at `slot.at` (grants kept in order) and today. */
+function withSlot(state: BudgetState, slot: RateSlot): BudgetState {
+  const grants = [...state.grants];
+  const same = grants.findIndex((g) => g.at === slot.at);
+  if (same >= 0) {
+    const merged = grants[same] as RateGrant;
+    grants[same] = { at: slot.at, count: merged.count + slot.count };
+  } else {
+    const after = grants.findIndex((g) => g.at > slot.at);
+    grants.splice(after < 0 ? grants.length : after, 0, { at: slot.at, count: slot.count });
+  }
+  return { ...state, grants, paceAt: slot.paceAt, dayCount: state.dayCount + slot.count };
+}
+
+/** Whether a concurrency slot must be waited for: the instance's are all held, or the client holds its share. */
+function concurrencyWait(
+  state: BudgetState,
+  ask: PermitAsk,
+  limits: EffectiveLimits,
+  concurrency: number,
+  timing: BudgetTiming,
+  now: number,
+): { readonly kind: 'wait'; readonly reason: WaitReason; readonly retryAfterMs: number } | undefined {
+  if (!ask.concurrency) return undefined;
+  const poll = (leases: ReadonlyArray<number>) =>
+    Math.max(1, Math.min(Math.min(...leases) - now, timing.concurrencyPollMs));
+  const all = Object.values(state.leases);
+  if (all.length >= concurrency) return { kind: 'wait', reason: 'concurrency', retryAfterMs: poll(all) };
+  if (ask.client === undefined) return undefined;
+  const own = Object.entries(state.leases)
+    .filter(([key]) => leaseClient(key) === ask.client)
+    .map(([, until]) => until);
+  if (own.length >= Math.min(limits.clientConcurrentCalls, concurrency)) {
+    return { kind: 'wait', reason: 'client-share', retryAfterMs: poll(own) };
+  }
+  return undefined;
+}
+
+/**
+ * The concurrency slot of a call whose rate slot was scheduled (`decide` said `scheduled`), claimed at its
+ * instant: the rate slot and the day's count were written then; only the lease is taken now. When none is
+ * free the caller waits as for any concurrency slot, and its scheduled rate slot stays spent.
+ */
+export function claimScheduled(
+  stored: BudgetState,
+  ask: PermitAsk,
+  permitId: string,
+  limits: EffectiveLimits,
+  timing: BudgetTiming,
+  now: number,
+): Decision {
+  const state = prune(stored, limits, timing, now);
+  const usage = usageOf(state, limits, timing, now);
+  if (state.exhaustedDay === state.day) return { kind: 'exhausted', usage };
+  const busy = concurrencyWait(
+    state,
+    ask,
+    limits,
+    limitsNow(state, limits, timing, now).concurrency,
+    timing,
+    now,
+  );
+  if (busy) return { ...busy, usage };
+  const leaseUntil = now + ask.leaseMs;
+  const next = { ...state, version: stored.version + 1, leases: { ...state.leases, [permitId]: leaseUntil } };
+  return { kind: 'grant', next, count: ask.count, leaseUntil, usage: usageOf(next, limits, timing, now) };
 }

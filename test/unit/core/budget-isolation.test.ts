@@ -8,6 +8,7 @@ import {
   type BudgetContext,
   createInstanceBudget,
   DailyQuotaExhaustedError,
+  DEFAULT_TIMING,
   type MarketoDayUsage,
   PermitUnavailableError,
 } from '../../../functions/core/budget/index.js';
@@ -37,7 +38,9 @@ const world = (config: Parameters<typeof createInstanceBudget>[1] = {}) => {
       random: () => 0,
       newPermitId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
     },
-    config,
+    // These tests are about the window's accounting and the concurrency slots: pacing out of the way (a
+    // burst as large as the window); budget-pacing.test.ts has the pacing.
+    { timing: { ...DEFAULT_TIMING, burstCalls: 1_000 }, ...config },
   );
   return { clock, store, budget };
 };
