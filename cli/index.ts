@@ -15,7 +15,7 @@ import { type RefreshOptions, refreshClients } from './clients/refresh.js';
 import { removeClientCommand } from './clients/remove.js';
 import { showStatus } from './clients/status.js';
 import { describeError, EXIT_OK, EXIT_USAGE, usageError } from './errors.js';
-import { setInstanceLimits, showInstances } from './instances.js';
+import { setInstanceLimits, showInstances, showUsage } from './instances.js';
 import type { CliIo } from './io.js';
 import { type GlobalOptions, openTarget, type Target } from './target.js';
 
@@ -300,6 +300,7 @@ Examples:
     .option('--concurrent-calls <n>', 'calls at once', Number)
     .option('--daily-quota <n>', 'calls per day (00:00 America/Chicago)', Number)
     .option('--reserved-share <x>', 'share held back for integrations outside the vendor (0-0.9)', Number)
+    .option('--client-share <x>', 'share of the concurrency one client may hold (0.1-1, default 0.5)', Number)
     .option('--off', 'turn the budget off for this instance (permits unmetered)')
     .option('--clear', 'remove the override')
     .action(
@@ -310,6 +311,7 @@ Examples:
           concurrentCalls?: number;
           dailyQuota?: number;
           reservedShare?: number;
+          clientShare?: number;
           off?: boolean;
           clear?: boolean;
         },
@@ -319,6 +321,29 @@ Examples:
         const override = clear ? undefined : { ...numbers, ...(off ? { enabled: false } : {}) };
         await withTarget(command, async (target) => {
           await setInstanceLimits(target, io, instance, override);
+          return EXIT_OK;
+        });
+      },
+    );
+  instances
+    .command('usage')
+    .description(
+      "usage per consumer of an instance: calls, token vends, Marketo limit errors and Bulk extracts by each principal, today's top first",
+    )
+    .argument('<instance>', 'REST host, e.g. 123-abc-456.mktorest.com')
+    .option('--day <yyyy-mm-dd>', 'a quota day (America/Chicago) of the last three', undefined)
+    .option('--top <n>', 'consumers to show', Number, 10)
+    .option('--json', 'machine-readable output')
+    .action(
+      async (instance: string, options: { json?: boolean; day?: string; top: number }, command: Command) => {
+        if (options.day !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.day)) {
+          throw usageError(`--day must be a date like 2026-12-01, got "${options.day.slice(0, 40)}"`);
+        }
+        if (!Number.isInteger(options.top) || options.top < 1) {
+          throw usageError('--top must be a whole number from 1');
+        }
+        await withTarget(command, async (target) => {
+          await showUsage(target, io, instance, options);
           return EXIT_OK;
         });
       },

@@ -10,8 +10,19 @@ import { marketoUsageReaders } from './adapters/http-marketo-usage.js';
 import { MemoryBudgetStore } from './adapters/memory-budget-store.js';
 import { ConfigurationError } from './config.js';
 import { ENV } from './contract/index.js';
-import type { BudgetConfig, BudgetMetrics, InstanceLimits } from './core/budget/index.js';
-import { createInstanceBudget, resolveLimits } from './core/budget/index.js';
+import type {
+  BudgetConfig,
+  BudgetMetrics,
+  ConsumerUsage,
+  InstanceLimits,
+  UsageStore,
+} from './core/budget/index.js';
+import {
+  createInstanceBudget,
+  createUsageRecorder,
+  instanceKeyOf,
+  resolveLimits,
+} from './core/budget/index.js';
 import { systemClock } from './core/clock.js';
 import type { IdentityUrlPolicy } from './core/credentials.js';
 import { isTokenVendorError } from './core/errors.js';
@@ -79,6 +90,34 @@ export const budgetMetrics = (telemetry: Telemetry): BudgetMetrics => ({
 });
 
 /**
+ * Per-consumer metrics, written with each usage write: `ConsumerCalls` (Sum) with the dimensions `Consumer`
+ * (the principal's resource part, sessions folded: `assumed-role/nightly-sync`) and `Client` (`c:<clientId>`
+ * or `p:<instance>`). Both are bounded sets: consumers are the principals a grant names (wildcards are
+ * refused at synthesis), clients the registered ones (docs/operations.md, "Usage per consumer").
+ */
+export const consumerMetrics =
+  (telemetry: Telemetry) =>
+  (_instance: string, rows: readonly ConsumerUsage[]): void => {
+    for (const row of rows) {
+      if (row.counts.calls === 0) continue;
+      const single = telemetry.metrics.singleMetric();
+      single.addDimension('Consumer', row.consumer.slice(row.consumer.lastIndexOf(':') + 1).slice(0, 250));
+      single.addDimension('Client', row.client.slice(0, 250));
+      single.addMetric('ConsumerCalls', MetricUnit.Count, row.counts.calls);
+    }
+  };
+
+/** The usage recorder of a vend function or local mode: usage rows on `store`, instances from `credentials`. */
+export const buildUsageRecorder = (store: UsageStore, credentials: CredentialsSource, telemetry: Telemetry) =>
+  createUsageRecorder({
+    store,
+    clock: systemClock,
+    logger: coreLogger(telemetry.logger),
+    instanceOfClient: async (clientId) => instanceKeyOf(await credentials.get(clientId)),
+    onWrite: consumerMetrics(telemetry),
+  });
+
+/**
  * The permit service on DynamoDB (or unmetered when no budget table is configured). With `marketo` (the
  * token engine and the host allowlist), the vendor asks Marketo's usage.json itself: a reported 607 is
  * confirmed before it closes an instance's day, and the daily count is reconciled.
@@ -89,17 +128,14 @@ export function createAwsPermitService(
   telemetry: Telemetry,
   marketo?: { readonly vendor: TokenVendor; readonly urlPolicy: IdentityUrlPolicy },
 ): PermitService {
+  // Fail fast like the vend path: a slow store must not hold a consumer's Marketo call for long.
+  const client = new DynamoDBClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+  });
+  const { tableName } = config;
   const store =
-    config.tableName === undefined
-      ? new MemoryBudgetStore()
-      : new DynamoBudgetStore({
-          // Fail fast like the vend path: a slow store must not hold a consumer's Marketo call for long.
-          client: new DynamoDBClient({
-            maxAttempts: 2,
-            requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
-          }),
-          tableName: config.tableName,
-        });
+    tableName === undefined ? new MemoryBudgetStore() : new DynamoBudgetStore({ client, tableName });
   const logger = coreLogger(telemetry.logger);
   const budget = createInstanceBudget(
     { store, clock: systemClock, metrics: budgetMetrics(telemetry), logger },
@@ -109,6 +145,7 @@ export function createAwsPermitService(
     budget,
     credentials,
     logger,
+    usage: buildUsageRecorder(store, credentials, telemetry),
     ...(marketo === undefined ? {} : { usageReader: marketoUsageReaders({ ...marketo, credentials }) }),
   });
 }

@@ -126,8 +126,16 @@ export function createVendHandler(deps: VendHandlerDeps) {
   const { vendor, telemetry } = deps;
   const maxWaitMs = deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
 
+  const usage = deps.permits?.usage;
   const vend = async (request: VendRequest, caller: string): Promise<TokenResponse> => {
     const token = await execute(vendor, request);
+    // Usage per consumer: the vend is booked to the caller, through the client (or pool) it asked for.
+    usage?.recordVend(
+      'instance' in request ? { instance: request.instance } : { clientId: request.clientId },
+      token.clientId,
+      caller,
+    );
+    await usage?.flushIfDue();
     telemetry.logger.info('vend', {
       action: request.kind,
       ...('instance' in request ? { instance: request.instance } : {}),

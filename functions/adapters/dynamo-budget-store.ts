@@ -7,6 +7,7 @@ import {
 import type { InstanceLimits } from '../core/budget/limits.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState, RateGrant } from '../core/budget/state.js';
+import type { ConsumerUsage, UsageStore } from '../core/budget/usage.js';
 import {
   createTableAndWait,
   type Item,
@@ -17,6 +18,7 @@ import {
   scanItems,
   str,
 } from './dynamo-items.js';
+import { DynamoUsageStore } from './dynamo-usage-store.js';
 
 /**
  * Instance budgets in their own DynamoDB table (partition key `instance`), beside the token table: a
@@ -60,7 +62,8 @@ const decodeLimits = (raw: string | undefined): Partial<InstanceLimits> | undefi
 /** Maps a raw item to a `BudgetState`; tolerant of missing attributes (they read as empty). */
 export function itemToBudgetState(item: Item): BudgetState | undefined {
   const instance = str(item, 'instance');
-  if (instance === undefined) return undefined;
+  // Items with a `kind` are not an instance's budget (usage per consumer: dynamo-usage-store.ts).
+  if (instance === undefined || str(item, 'kind') !== undefined) return undefined;
   const leases: Record<string, number> = {};
   const map = item.leases;
   if (map && 'M' in map && map.M) {
@@ -94,13 +97,24 @@ export function itemToBudgetState(item: Item): BudgetState | undefined {
   };
 }
 
-export class DynamoBudgetStore implements BudgetStore {
+/** An instance's budget items, and beside them its usage per consumer (dynamo-usage-store.ts). */
+export class DynamoBudgetStore implements BudgetStore, UsageStore {
   readonly #client: DynamoDBClient;
   readonly #table: string;
+  readonly #usage: DynamoUsageStore;
 
   constructor(options: DynamoBudgetStoreOptions) {
     this.#client = options.client;
     this.#table = options.tableName;
+    this.#usage = new DynamoUsageStore(options);
+  }
+
+  addUsage(instance: string, day: string, rows: readonly ConsumerUsage[], expireAt: number): Promise<void> {
+    return this.#usage.addUsage(instance, day, rows, expireAt);
+  }
+
+  readUsage(instance: string, day: string): Promise<ConsumerUsage[]> {
+    return this.#usage.readUsage(instance, day);
   }
 
   async get(instance: string): Promise<BudgetState | undefined> {

@@ -17,8 +17,9 @@ import type {
   MarketoUsageReader,
   Permit,
   PermitRequest,
+  UsageRecorder,
 } from '../core/budget/index.js';
-import { instanceKeyOf, PermitUnavailableError } from '../core/budget/index.js';
+import { instanceKeyOf, PermitUnavailableError, VENDOR_HOLDER } from '../core/budget/index.js';
 import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
@@ -185,6 +186,8 @@ export interface PermitServiceDeps {
    * daily count. @default none: a reported 607 then never closes the day
    */
   readonly usageReader?: (target: PermitTarget) => MarketoUsageReader;
+  /** Books permits and reported 606/615/607 to the caller (usage per consumer). @default none */
+  readonly usage?: UsageRecorder;
   readonly logger?: Logger;
 }
 
@@ -205,16 +208,31 @@ export function createPermitService(deps: PermitServiceDeps) {
    */
   const execute = async (call: PermitCall, caller?: string): Promise<Permit | undefined> => {
     const key = await instanceKey(call.target);
+    const holder = caller === undefined ? undefined : { target: call.target, principal: caller };
+    const reader = deps.usageReader?.(call.target);
     const context: BudgetContext = {
-      ...(caller === undefined ? {} : { holder: { target: call.target, principal: caller } }),
-      ...(deps.usageReader === undefined ? {} : { readUsage: deps.usageReader(call.target) }),
+      ...(holder === undefined ? {} : { holder }),
+      ...(reader === undefined
+        ? {}
+        : {
+            // The vendor's own usage.json read is a call on the instance too, booked to the vendor.
+            readUsage: () => {
+              deps.usage?.record(key, VENDOR_HOLDER, { calls: 1 });
+              return reader();
+            },
+          }),
     };
-    if (call.marketoError !== undefined) await budget.report(key, call.marketoError, context);
+    if (call.marketoError !== undefined) {
+      if (holder) deps.usage?.record(key, holder, { [`marketo${call.marketoError}`]: 1 });
+      await budget.report(key, call.marketoError, context);
+    }
     if (call.action === 'release') {
       await budget.release(key, call.permitId, context);
       return undefined;
     }
-    return budget.acquire(key, call.request, context);
+    const permit = await budget.acquire(key, call.request, context);
+    if (holder) deps.usage?.record(key, holder, { calls: permit.count });
+    return permit;
   };
 
   /** Answers an API Gateway event on a permit route. */
@@ -226,6 +244,7 @@ export function createPermitService(deps: PermitServiceDeps) {
     try {
       const call = parsePermitApiRequest(event, route);
       const permit = await execute(call, caller);
+      await deps.usage?.flushIfDue();
       deps.logger?.debug('permit', {
         action: call.action,
         ...call.target,
@@ -257,7 +276,7 @@ export function createPermitService(deps: PermitServiceDeps) {
     }
   };
 
-  return { execute, handleApi };
+  return { execute, handleApi, usage: deps.usage };
 }
 
 export type PermitService = ReturnType<typeof createPermitService>;

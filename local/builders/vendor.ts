@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import { marketoUsageReaders } from '../../functions/adapters/http-marketo-usage.js';
-import { budgetMetrics, readBudgetConfig } from '../../functions/budget-runtime.js';
+import { budgetMetrics, buildUsageRecorder, readBudgetConfig } from '../../functions/budget-runtime.js';
 import { DEFAULT_IDENTITY_HOSTS, ENV } from '../../functions/contract/index.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { shutdownAwareClock, systemClock } from '../../functions/core/clock.js';
@@ -64,10 +64,12 @@ export async function buildPermits(wiring: {
   readonly env: Readonly<Record<string, string | undefined>>;
 }): Promise<PermitService> {
   const { budgetTableName, telemetry } = wiring;
+  const store = await wiring.store.budgetStore(budgetTableName);
   return createPermitService({
+    usage: buildUsageRecorder(store, wiring.credentials, telemetry),
     budget: createInstanceBudget(
       {
-        store: await wiring.store.budgetStore(budgetTableName),
+        store,
         clock: systemClock,
         metrics: budgetMetrics(telemetry),
         logger: coreLogger(telemetry.logger),

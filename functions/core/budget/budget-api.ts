@@ -54,6 +54,8 @@ export interface BudgetStatus {
   readonly resetsAt: number;
   readonly slowedDown: boolean;
   readonly exhausted: boolean;
+  /** What Marketo counted today at its last read (usage.json), every integration of the instance included. */
+  readonly marketo?: { readonly calls: number; readonly at: number };
 }
 
 export interface BudgetConfig {

@@ -246,15 +246,28 @@ export function createInstanceBudget(
           });
         };
         if (decision.kind === 'grant') {
-          granted(decision.count, decision.leaseUntil, decision.usage);
+          // A claimed slot is answered at its instant, not before (the claim ran a little ahead of it).
+          const early = (pending.scheduled?.at ?? now) - now;
+          if (early <= 0) granted(decision.count, decision.leaseUntil, decision.usage);
+          else
+            clock
+              .sleep(early)
+              .then(() => granted(decision.count, decision.leaseUntil, decision.usage), pending.reject);
         } else if (decision.kind === 'scheduled') {
-          // Answered at the slot's instant (a concurrency slot is claimed then); nobody asking after it goes first.
+          // Answered at the slot's instant; nobody asking after it goes first. Its concurrency slot is claimed
+          // `claimLeadMs` ahead, so the store's round trip is not taken from the consumer's use-by time.
           if (!pending.waited) metric('PermitsWaited');
           const scheduled = { at: decision.at, count: decision.count };
-          clock.sleep(Math.max(0, decision.at - now)).then(() => {
-            if (ask.concurrency) enqueue(instance, { ...pending, ask, waited: true, scheduled });
-            else granted(decision.count, undefined, decision.usage, decision.at);
-          }, pending.reject);
+          if (ask.concurrency) {
+            const claimIn = Math.max(0, decision.at - config.timing.claimLeadMs - now);
+            clock
+              .sleep(claimIn)
+              .then(() => enqueue(instance, { ...pending, ask, waited: true, scheduled }), pending.reject);
+          } else {
+            clock
+              .sleep(Math.max(0, decision.at - now))
+              .then(() => granted(decision.count, undefined, decision.usage, decision.at), pending.reject);
+          }
         } else if (decision.kind === 'exhausted') {
           metric('PermitsRefused');
           pending.reject(new DailyQuotaExhaustedError(resetsAt, now));
@@ -354,6 +367,9 @@ export function createInstanceBudget(
       resetsAt: nextQuotaReset(now),
       slowedDown: (state.slowUntil ?? 0) > now || (state.narrowUntil ?? 0) > now,
       exhausted: state.exhaustedDay === state.day || state.dayCount >= effective.dailyQuota,
+      ...(state.marketoCount === undefined || state.marketoCountAt === undefined
+        ? {}
+        : { marketo: { calls: state.marketoCount, at: state.marketoCountAt } }),
     };
   };
 

@@ -62,6 +62,8 @@ export interface BudgetTiming {
   readonly concurrencyPollMs: number;
   /** Calls an idle instance grants at once before the pacing spreads the rest over the window. @default 5 */
   readonly burstCalls: number;
+  /** A scheduled call's concurrency slot is claimed this long before its instant (a store round trip). @default 300 */
+  readonly claimLeadMs: number;
 }
 
 export const DEFAULT_TIMING: BudgetTiming = Object.freeze({
@@ -71,6 +73,7 @@ export const DEFAULT_TIMING: BudgetTiming = Object.freeze({
   slowdownShare: 0.75,
   concurrencyPollMs: 100,
   burstCalls: 5,
+  claimLeadMs: 300,
 });
 
 /** What a consumer asks for. */
@@ -147,12 +150,12 @@ export function prune(
   const leases: Record<string, number> = {};
   for (const [id, until] of Object.entries(state.leases)) if (until > now) leases[id] = until;
   const day = quotaDay(now);
-  return {
-    ...state,
-    grants: state.grants.filter((g) => g.at > horizon),
-    leases,
-    ...(state.day === day ? {} : { day, dayCount: 0 }),
-  };
+  if (state.day !== day) {
+    // A new quota day: yesterday's count, and what Marketo said of it, are gone.
+    const { marketoCount: _count, marketoCountAt: _at, ...rest } = state;
+    return { ...rest, grants: state.grants.filter((g) => g.at > horizon), leases, day, dayCount: 0 };
+  }
+  return { ...state, grants: state.grants.filter((g) => g.at > horizon), leases };
 }
 
 /** The limits in force now: slowed down for a window after a reported 606/615. */
