@@ -12,7 +12,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ENV } from '../functions/contract/index.js';
+import { ENV, METRICS_NAMESPACE } from '../functions/contract/index.js';
 import type { InstanceLimits } from '../functions/core/budget/limits.js';
 import { resolveLimits } from '../functions/core/budget/limits.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
@@ -154,6 +154,18 @@ export function budgetWidgets(vendor: MarketoTokenVendor): cloudwatch.IWidget[] 
       left: [metricDailyQuotaUsed(vendor)],
       leftYAxis: { min: 0, max: 100 },
       width: 8,
+    }),
+    // Usage per consumer (functions/budget-runtime.ts): one line per principal and client, both bounded sets.
+    new cloudwatch.GraphWidget({
+      title: 'Marketo calls by consumer (usage per consumer)',
+      left: [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${METRICS_NAMESPACE},service,Consumer,Client} MetricName="ConsumerCalls" service="${vendor.serviceName}"', 'Sum', 300)`,
+          label: '',
+          period,
+        }),
+      ],
+      width: 24,
     }),
   ];
 }

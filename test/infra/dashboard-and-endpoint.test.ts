@@ -137,6 +137,15 @@ describe('MarketoTokenVendor dashboard', () => {
     );
   });
 
+  it("shows Marketo calls per consumer: a SEARCH over this vendor's ConsumerCalls by Consumer and Client", () => {
+    const rows =
+      widgetTitled(widgets, 'Marketo calls by consumer (usage per consumer)').properties.metrics ?? [];
+
+    expect(rows.map((row) => (row[0] as { expression?: string }).expression)).toEqual([
+      'SEARCH(\'{MarketoTokenVendor,service,Consumer,Client} MetricName="ConsumerCalls" service="marketo-token-vendor"\', \'Sum\', 300)',
+    ]);
+  });
+
   it('shows vends by outcome: memory, store and Identity', () => {
     expect(metricsOf(widgetTitled(widgets, 'Vends by outcome'))).toEqual([
       'MarketoTokenVendor/VendFromMemory/Sum',
