@@ -1,20 +1,18 @@
 /** `clients add`: registers or updates a Marketo Custom Service. */
-import { LOOPBACK_HOSTS } from '../../functions/contract/index.js';
+
+import { CredentialsRejectedError } from '../../functions/core/errors.js';
+import { fingerprint } from '../../functions/core/fingerprint.js';
 import {
-  assertIdentityUrlAllowed,
   assertValidClientId,
   assertValidInstance,
-  type IdentityUrlPolicy,
   parseCredentialsRecord,
-} from '../../functions/core/credentials.js';
-import { CredentialsMisconfiguredError, CredentialsRejectedError } from '../../functions/core/errors.js';
-import { fingerprint } from '../../functions/core/fingerprint.js';
+} from '../../functions/core/index.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
 import { formatDuration } from '../client-view.js';
-import { CliError, describeError, usageError } from '../errors.js';
+import { CliError, describeError } from '../errors.js';
 import { type CliIo, promptSecret, readSecretFromStdin, writeLine } from '../io.js';
 import type { Target } from '../target.js';
-import { IDENTITY_TIMEOUT_MS, identityPolicy, type PolicyOptions } from './identity-policy.js';
+import { checkUrl, IDENTITY_TIMEOUT_MS, identityPolicy, type PolicyOptions } from './identity-policy.js';
 
 /** `clients add` options. */
 export interface AddOptions extends PolicyOptions {
@@ -24,26 +22,6 @@ export interface AddOptions extends PolicyOptions {
   readonly secretStdin?: boolean;
   readonly verify: boolean;
   readonly kmsKeyId?: string;
-}
-
-/** Validates a URL option against the policy; a refusal is a usage error naming the flag that fixes it. */
-function checkUrl(url: string, flag: string, policy: IdentityUrlPolicy): void {
-  try {
-    assertIdentityUrlAllowed(url, policy, flag);
-  } catch (error) {
-    if (!(error instanceof CredentialsMisconfiguredError)) throw error;
-    const parsed = URL.canParse(url) ? new URL(url) : undefined;
-    const loopback = parsed !== undefined && LOOPBACK_HOSTS.includes(parsed.hostname);
-    const fix =
-      parsed === undefined
-        ? 'give a full URL such as https://123-ABC-456.mktorest.com/identity'
-        : loopback
-          ? 'add --allow-loopback to use a local simulator (never for production)'
-          : parsed.protocol !== 'https:'
-            ? 'use the https URL from Admin > Web Services'
-            : `copy the URL from Admin > Web Services, or add --allow-host ${parsed.hostname} if this really is a Marketo Identity endpoint`;
-    throw usageError(`${error.message} — ${fix}`);
-  }
 }
 
 /** Registers or updates a client: validate, read the secret, verify with Identity once, then save. */

@@ -9,7 +9,7 @@
  * Identity `scope` already shows operators) and the fact that the day is used up.
  */
 import type { MarketoDayUsage, MarketoUsageReader } from '../core/budget/ports.js';
-import { assertIdentityUrlAllowed, type IdentityUrlPolicy } from '../core/credentials.js';
+import { assertIdentityUrlAllowed, type IdentityUrlPolicy } from '../core/identity-url-policy.js';
 import type { CredentialsSource } from '../core/ports.js';
 import type { TokenVendor } from '../core/token-vendor-api.js';
 

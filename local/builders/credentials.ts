@@ -1,15 +1,17 @@
 /**
  * Local mode's credentials source: the credentials file under the data directory (seeded with the
- * simulator's demo client), or Secrets Manager at the `AWS_ENDPOINT_URL_SECRETS_MANAGER` endpoint.
+ * simulator's demo client; its simulated clients registered with the simulator), or Secrets Manager at the
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER` endpoint.
  */
 import {
-  credentialsFileExists,
+  createCredentialsFileIfMissing,
   FileCredentials,
   upsertClient,
-  writeCredentialsFile,
 } from '../../functions/adapters/file-credentials.js';
 import type { CredentialsSource, Logger } from '../../functions/core/ports.js';
+import { privateFileCheck } from '../file-trust.js';
 import { DEMO_CLIENT, type MarketoSimulator } from '../marketo-simulator.js';
+import { registerSimulatedClients } from '../simulated-clients.js';
 
 /** Options of {@link buildCredentials}. */
 export interface LocalCredentialsOptions {
@@ -17,9 +19,11 @@ export interface LocalCredentialsOptions {
   readonly path: string;
   /** Secrets Manager's endpoint, with its secret name prefix. @default the credentials file */
   readonly secretsManager?: { readonly endpoint: string; readonly prefix: string };
-  /** The running simulator, whose demo client the file is seeded with. */
+  /** The running simulator: the file is seeded with its demo client, and its simulated clients join it. */
   readonly simulator?: MarketoSimulator;
   readonly logger: Logger;
+  /** Told when the file was made private again on a reload (others could read it). */
+  readonly onEvent?: (message: string) => void;
 }
 
 /** A credentials source and where it reads from; `close()` releases its client. */
@@ -39,10 +43,7 @@ async function seedCredentials(path: string, simulator: MarketoSimulator | undef
     identityUrl: simulator.identityUrl,
     restUrl: simulator.restUrl,
   };
-  if (!(await credentialsFileExists(path))) {
-    await writeCredentialsFile(path, { clients: [demo] });
-    return;
-  }
+  if (await createCredentialsFileIfMissing(path, { clients: [demo] })) return;
   // The simulator may listen on another port than last time: follow it, but only for the demo entry
   // while it still points at loopback (never touch a real Marketo client).
   const current = await new FileCredentials({ path }).get(DEMO_CLIENT.clientId).catch(() => undefined);
@@ -71,8 +72,19 @@ export async function buildCredentials(options: LocalCredentialsOptions): Promis
     };
   }
   await seedCredentials(options.path, options.simulator);
+  if (options.simulator) {
+    // Entries with a simulatedRole (or at the simulator's URL) are simulated Custom Services.
+    for (const warning of await registerSimulatedClients(options.path, options.simulator)) {
+      options.logger.warn(warning);
+    }
+  }
   return {
-    source: new FileCredentials({ path: options.path, logger: options.logger }),
+    source: new FileCredentials({
+      path: options.path,
+      logger: options.logger,
+      // Refused when another user owns or can write it, made 0600 when others could read it: each reload.
+      verifyFile: privateFileCheck('credentials file', (message) => options.onEvent?.(`warning: ${message}`)),
+    }),
     location: options.path,
     close: async () => undefined,
   };

@@ -5,15 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import { marketoUsageReaders } from '../../functions/adapters/http-marketo-usage.js';
-import { budgetMetrics, buildUsageRecorder, readBudgetConfig } from '../../functions/budget-runtime.js';
+import { readBudgetConfig } from '../../functions/config.js';
+import { buildUsageRecorder } from '../../functions/consumer-usage.js';
 import { DEFAULT_IDENTITY_HOSTS, ENV } from '../../functions/contract/index.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { shutdownAwareClock, systemClock } from '../../functions/core/clock.js';
 import type { CredentialsSource } from '../../functions/core/ports.js';
-import type { TokenVendor, TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
+import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../../functions/core/vendor-config.js';
 import { createPermitService, type PermitService } from '../../functions/http/permit-request.js';
-import { coreLogger, coreTelemetry, type Telemetry } from '../../functions/telemetry.js';
-import { wireVendor } from '../../functions/wiring.js';
+import { coreLogger, coreMetrics, coreTelemetry, type Telemetry } from '../../functions/telemetry.js';
+import { wireVendor } from '../../functions/wire-vendor.js';
 import type { LocalStore } from './store.js';
 
 /** Options of {@link buildVendor}. */
@@ -71,7 +73,7 @@ export async function buildPermits(wiring: {
       {
         store,
         clock: systemClock,
-        metrics: budgetMetrics(telemetry),
+        metrics: coreMetrics(telemetry.metrics),
         logger: coreLogger(telemetry.logger),
       },
       // Per-instance limits as in the Lambda (`BUDGET_LIMITS`); the table is always there locally.

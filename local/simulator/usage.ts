@@ -5,7 +5,7 @@
  * integrations that never talk to the vendor (a test makes those with a token of its own, or with
  * `recordOutsideCalls`). The usage call itself counts, as in Marketo.
  */
-import { quotaDay } from '../../functions/core/budget/chicago-day.js';
+import { quotaDay } from '../../functions/contract/index.js';
 
 export const USAGE_JSON_PATH = '/rest/v1/stats/usage.json';
 

@@ -1,6 +1,6 @@
+import type { InstanceLimits } from '../../contract/index.js';
 import type { Clock, Logger } from '../ports.js';
 import type { PermitHolder } from './holder.js';
-import type { InstanceLimits } from './limits.js';
 import type { BudgetMetrics, BudgetStore, MarketoUsageReader } from './ports.js';
 import { type BudgetTiming, type BudgetUsage, DEFAULT_TIMING } from './state.js';
 

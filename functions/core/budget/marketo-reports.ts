@@ -8,10 +8,12 @@
  * own call with 607. The same read, at most once per `reconcileIntervalMs`, brings the daily count up to
  * what Marketo counted, integrations outside the vendor included (issue 27).
  */
+
+import type { InstanceLimits } from '../../contract/index.js';
 import type { Clock, Logger } from '../ports.js';
 import type { BudgetConfig, BudgetContext, InstanceBudget, MarketoLimitCode } from './budget-api.js';
 import { VENDOR_HOLDER } from './holder.js';
-import { effectiveLimits, type InstanceLimits } from './limits.js';
+import { effectiveLimits } from './limits.js';
 import type { BudgetMetricName, BudgetStore, MarketoDayUsage, MarketoUsageReader } from './ports.js';
 import { type BudgetState, emptyState, prune } from './state.js';
 

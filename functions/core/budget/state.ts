@@ -1,6 +1,7 @@
-import { quotaDay } from './chicago-day.js';
+import type { InstanceLimits } from '../../contract/index.js';
+import { quotaDay } from '../../contract/index.js';
 import { leaseClient } from './holder.js';
-import type { EffectiveLimits, InstanceLimits } from './limits.js';
+import type { EffectiveLimits } from './limits.js';
 import { type RateSlot, scheduleRate } from './pacing.js';
 
 /** Rate slots handed out at one instant (rounded up to the grant bucket). */

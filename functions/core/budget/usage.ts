@@ -8,8 +8,9 @@
  * `flushIntervalMs` (and at shutdown): the permit path gains no store write of its own. A process that dies
  * loses at most that interval's counts.
  */
+
+import { quotaDay } from '../../contract/index.js';
 import type { Clock, Logger } from '../ports.js';
-import { quotaDay } from './chicago-day.js';
 import { holderClient, type PermitHolder } from './holder.js';
 
 /** What is counted per instance, client, consumer and day. */
