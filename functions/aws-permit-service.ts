@@ -52,7 +52,11 @@ export function createAwsPermitService(
       metrics: coreMetrics(telemetry.metrics),
       logger,
     },
-    { limits: config.limits, onStoreFailure: config.onStoreFailure },
+    {
+      limits: config.limits,
+      onStoreFailure: config.onStoreFailure,
+      reconcileIntervalMs: config.reconcileIntervalMs,
+    },
   );
   return createPermitService({
     budget,

@@ -77,7 +77,9 @@ export async function buildPermits(wiring: {
         logger: coreLogger(telemetry.logger),
       },
       // Per-instance limits as in the Lambda (`BUDGET_LIMITS`); the table is always there locally.
-      { limits: readBudgetConfig({ ...wiring.env, [ENV.budgetTableName]: budgetTableName }).limits },
+      (({ limits, reconcileIntervalMs }) => ({ limits, reconcileIntervalMs }))(
+        readBudgetConfig({ ...wiring.env, [ENV.budgetTableName]: budgetTableName }),
+      ),
     ),
     credentials: wiring.credentials,
     usageReader: marketoUsageReaders({

@@ -133,11 +133,11 @@ describe("two teams on one instance in local mode: a reported 607 (the simulator
     const forB = await permitOf(local, KEY_B);
 
     expect(forB).toMatchObject({ count: 1, unmetered: false });
-    // The vendor asked Marketo itself, each time under a permit of its own: its reconciliation at the first
-    // permit of the instance, then the 607 confirmation. The simulator counted both usage.json calls.
-    expect(local.sim.usageToday()).toMatchObject({
-      total: 2,
-      users: [{ userId: 'team-a-sync@api-user.marketo-simulator.test', count: 2 }],
+    // The vendor asked Marketo itself, under a permit of its own: the simulator counted its usage.json call.
+    expect(local.sim.usageToday()).toEqual({
+      date: expect.any(String),
+      total: 1,
+      users: [{ userId: 'team-a-sync@api-user.marketo-simulator.test', count: 1 }],
     });
     await releaseOf(local, KEY_B, { permitId: forB.permitId });
   });

@@ -1,11 +1,13 @@
 /**
  * A budget that knows what Marketo counted (issue 27), end to end in local mode: the simulator counts calls
  * the vendor never made (an integration outside it), and the vendor brings its daily count up to the
- * simulator's usage.json before it hands out the day's last permits.
+ * simulator's usage.json (here every second: BUDGET_RECONCILE_SECONDS=1) before it hands out the day's last
+ * permits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSignedCaller, realClock } from '../../client/signed-call.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
+import { until } from '../../testing/until.js';
 
 const KEY = {
   accessKeyId: 'RECONCILESYNC',
@@ -24,7 +26,10 @@ describe('the daily count reconciled with the simulator in local mode', () => {
     local = await startTestLocalVendor({
       dataDirPrefix: 'mtv-budget-reconcile-',
       policy: { keys: [KEY] },
-      env: { BUDGET_LIMITS: JSON.stringify({ default: { dailyQuota: QUOTA } }) },
+      env: {
+        BUDGET_LIMITS: JSON.stringify({ default: { dailyQuota: QUOTA } }),
+        BUDGET_RECONCILE_SECONDS: '1',
+      },
       simulatorLimits: { dailyQuota: QUOTA },
     });
     await local.addClient(CLIENT);
@@ -52,15 +57,19 @@ describe('the daily count reconciled with the simulator in local mode', () => {
         () => 'granted',
         (error: { code?: string }) => error.code,
       );
+    const vendorReads = () => local.sim.usageToday().total - 990;
 
+    // Permits only (no call reaches Marketo) until the vendor has read usage.json once.
+    await until(async () => (await permit()) === 'granted' && vendorReads() === 1, { pollMs: 50 });
     const answers: Array<string | undefined> = [];
     for (let i = 0; i < 12; i += 1) answers.push(await permit());
 
-    // 990 outside calls + the vendor's own usage.json read = 991: nine permits are left of the 1,000.
+    // Reconciled before the permit that brought the read: 990 outside calls + the vendor's own usage.json
+    // read = 991, and that permit 992, so eight permits are left of the 1,000.
     expect(answers).toEqual([
-      ...Array<string>(9).fill('granted'),
-      ...Array<string>(3).fill('DailyQuotaExhausted'),
+      ...Array<string>(8).fill('granted'),
+      ...Array<string>(4).fill('DailyQuotaExhausted'),
     ]);
-    expect(local.sim.usageToday().total).toBe(991);
+    expect(vendorReads()).toBe(1);
   });
 });

@@ -69,12 +69,11 @@ describe('usage per consumer in local mode', () => {
     const usage = JSON.parse(run.stdout) as { consumers: unknown[]; callsByConsumers: number };
     const zero = { marketo606: 0, marketo615: 0, marketo607: 0, bulkJobs: 0, extractMegabytes: 0 };
     expect(usage.consumers).toEqual([
-      // Team A: 3 + 4 calls and one token; the vendor's own usage.json read at the instance's first permit.
+      // Team A: 3 + 4 calls and one token; team B: one call, whose 606 it reported.
       { consumer: KEY_A.principalArn, client: 'c:usage-a', calls: 7, vends: 1, ...zero },
       { consumer: KEY_B.principalArn, client: 'c:usage-b', calls: 1, vends: 0, ...zero, marketo606: 1 },
-      { consumer: 'marketo-token-vendor', client: 'c:(vendor)', calls: 1, vends: 0, ...zero },
     ]);
-    expect(usage.callsByConsumers).toBe(9);
+    expect(usage.callsByConsumers).toBe(8);
   });
 
   it('prints the top consumers as a table', async () => {
@@ -88,7 +87,7 @@ describe('usage per consumer in local mode', () => {
       expect.stringMatching(
         /^arn:aws:iam::000000000000:role\/team-a\s+c:usage-a\s+7\s+1\s+0\s+0\s+0\s+0\s+0\.0$/,
       ),
-      '… and 2 more (--top)',
+      '… and 1 more (--top)',
     ]);
   });
 });

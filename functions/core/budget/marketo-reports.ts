@@ -146,12 +146,15 @@ export function createMarketoReports(deps: MarketoReportsDeps) {
 
   /**
    * Brings the daily count up to what Marketo counted, at most once per `reconcileIntervalMs` per instance
-   * (whichever vendor instance claims it first asks; the others skip without a Marketo call).
+   * (whichever vendor instance claims it first asks; the others skip without a Marketo call). A process
+   * looks first after serving the instance for an interval: a short-lived one never adds a call.
    */
   const reconcileIfDue = async (instance: string, reader: MarketoUsageReader | undefined): Promise<void> => {
     if (reader === undefined) return;
     const now = clock.now();
-    if ((nextLook.get(instance) ?? 0) > now) return;
+    const look = nextLook.get(instance);
+    if (look === undefined) nextLook.set(instance, now + config.reconcileIntervalMs);
+    if (look === undefined || look > now) return;
     nextLook.set(instance, now + config.reconcileIntervalMs);
     try {
       await readAndApply(instance, reader, 'reconciledAt', config.reconcileIntervalMs);
