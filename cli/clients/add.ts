@@ -1,5 +1,4 @@
 /** `clients add`: registers or updates a Marketo Custom Service. */
-import { LOOPBACK_HOSTS } from '../../functions/contract/index.js';
 import {
   assertIdentityUrlAllowed,
   assertValidClientId,
@@ -14,7 +13,12 @@ import { formatDuration } from '../client-view.js';
 import { CliError, describeError, usageError } from '../errors.js';
 import { type CliIo, promptSecret, readSecretFromStdin, writeLine } from '../io.js';
 import type { Target } from '../target.js';
-import { IDENTITY_TIMEOUT_MS, identityPolicy, type PolicyOptions } from './identity-policy.js';
+import {
+  IDENTITY_TIMEOUT_MS,
+  identityPolicy,
+  identityUrlFix,
+  type PolicyOptions,
+} from './identity-policy.js';
 
 /** `clients add` options. */
 export interface AddOptions extends PolicyOptions {
@@ -32,16 +36,7 @@ function checkUrl(url: string, flag: string, policy: IdentityUrlPolicy): void {
     assertIdentityUrlAllowed(url, policy, flag);
   } catch (error) {
     if (!(error instanceof CredentialsMisconfiguredError)) throw error;
-    const parsed = URL.canParse(url) ? new URL(url) : undefined;
-    const loopback = parsed !== undefined && LOOPBACK_HOSTS.includes(parsed.hostname);
-    const fix =
-      parsed === undefined
-        ? 'give a full URL such as https://123-ABC-456.mktorest.com/identity'
-        : loopback
-          ? 'add --allow-loopback to use a local simulator (never for production)'
-          : parsed.protocol !== 'https:'
-            ? 'use the https URL from Admin > Web Services'
-            : `copy the URL from Admin > Web Services, or add --allow-host ${parsed.hostname} if this really is a Marketo Identity endpoint`;
+    const fix = identityUrlFix(url);
     throw usageError(`${error.message} — ${fix}`);
   }
 }

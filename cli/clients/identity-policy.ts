@@ -1,6 +1,7 @@
 /** What `clients add` and `clients refresh` share about Identity: the URL allowlist and how long to wait. */
 import { DEFAULT_IDENTITY_HOSTS, ENV, LOOPBACK_HOSTS } from '../../functions/contract/index.js';
-import type { IdentityUrlPolicy } from '../../functions/core/credentials.js';
+import { assertIdentityUrlAllowed, type IdentityUrlPolicy } from '../../functions/core/credentials.js';
+import { CredentialsMisconfiguredError } from '../../functions/core/errors.js';
 
 /** Identity answers within a second or two; a verify or refresh that takes longer is reported, not waited on. */
 export const IDENTITY_TIMEOUT_MS = 10_000;
@@ -25,4 +26,26 @@ export function identityPolicy(
     allowedHosts: [...base, ...(options.allowHost ?? []), ...(options.allowLoopback ? LOOPBACK_HOSTS : [])],
     allowInsecureLoopback: options.allowLoopback === true,
   };
+}
+
+/** What fixes a URL the policy refuses: the flag or the right URL to use, said the same by `add` and `refresh`. */
+export function identityUrlFix(url: string): string {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed === undefined) return 'give a full URL such as https://123-ABC-456.mktorest.com/identity';
+  if (LOOPBACK_HOSTS.includes(parsed.hostname)) {
+    return 'add --allow-loopback to use a local simulator (never for production)';
+  }
+  if (parsed.protocol !== 'https:') return 'use the https URL from Admin > Web Services';
+  return `copy the URL from Admin > Web Services, or add --allow-host ${parsed.hostname} if this really is a Marketo Identity endpoint`;
+}
+
+/** The fix for `url` when the policy refuses it, else `undefined`. */
+export function refusedUrlFix(url: string, policy: IdentityUrlPolicy): string | undefined {
+  try {
+    assertIdentityUrlAllowed(url, policy, 'identityUrl');
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof CredentialsMisconfiguredError)) throw error;
+    return identityUrlFix(url);
+  }
 }

@@ -4,7 +4,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import pLimit from 'p-limit';
 import { ROTATION_GUARD_MS } from '../../functions/contract/index.js';
 import { assertValidClientId } from '../../functions/core/credentials.js';
-import { isTokenVendorError } from '../../functions/core/errors.js';
+import { CredentialsMisconfiguredError, isTokenVendorError } from '../../functions/core/errors.js';
 import { fingerprint } from '../../functions/core/fingerprint.js';
 import type { TokenStore } from '../../functions/core/ports.js';
 import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
@@ -13,7 +13,7 @@ import { formatDuration } from '../client-view.js';
 import { describeError, usageError } from '../errors.js';
 import { type CliIo, writeLine } from '../io.js';
 import type { Target } from '../target.js';
-import { IDENTITY_TIMEOUT_MS, identityPolicy, type PolicyOptions } from './identity-policy.js';
+import { IDENTITY_TIMEOUT_MS, identityPolicy, type PolicyOptions, refusedUrlFix } from './identity-policy.js';
 import { notRegistered, readRegistration } from './registration.js';
 
 /** What one refresh did. */
@@ -36,6 +36,8 @@ async function refreshOne(
   store: TokenStore,
   clientId: string,
   options: RefreshOptions,
+  /** The flag or URL that fixes a client's Identity URL the policy refuses (as `clients add` says it). */
+  urlFix: (clientId: string) => Promise<string | undefined>,
 ): Promise<RefreshResult> {
   const vendOptions = { minValiditySeconds: 0, maxWaitMs: options.maxWait * 1000 };
   try {
@@ -70,7 +72,12 @@ async function refreshOne(
   } catch (error) {
     const code = isTokenVendorError(error) ? error.code : 'Error';
     const message = isTokenVendorError(error) ? error.message : describeError(error).message;
-    return { clientId, outcome: 'failed', line: `${clientId}: failed: ${code}: ${message}` };
+    const fix = error instanceof CredentialsMisconfiguredError ? await urlFix(clientId) : undefined;
+    return {
+      clientId,
+      outcome: 'failed',
+      line: `${clientId}: failed: ${code}: ${message}${fix === undefined ? '' : ` — ${fix}`}`,
+    };
   }
 }
 
@@ -87,13 +94,18 @@ export async function refreshClients(
   }
   if (clientId !== undefined) assertValidClientId(clientId);
   const store = await target.store();
+  const policy = identityPolicy(options, env);
+  const urlFix = async (id: string): Promise<string | undefined> => {
+    const url = (await readRegistration(target, id).catch(() => undefined))?.identityUrl;
+    return url === undefined ? undefined : refusedUrlFix(url, policy);
+  };
   const vendor = wireVendor({
     store,
     credentials: target.registry.credentials,
     identity: target.identity,
     instanceId: `cli-${hostname()}-${process.pid}`,
     config: {
-      identityUrlPolicy: identityPolicy(options, env),
+      identityUrlPolicy: policy,
       identityTimeoutMs: IDENTITY_TIMEOUT_MS,
       defaultMaxWaitMs: options.maxWait * 1000,
     },
@@ -101,7 +113,7 @@ export async function refreshClients(
 
   if (clientId !== undefined) {
     if ((await readRegistration(target, clientId)) === undefined) throw notRegistered(target, clientId);
-    const result = await refreshOne(vendor, store, clientId, options);
+    const result = await refreshOne(vendor, store, clientId, options, urlFix);
     (result.outcome === 'failed' ? io.stderr : io.stdout).write(`${result.line}\n`);
     return result.outcome === 'failed' ? 1 : 0;
   }
@@ -125,7 +137,7 @@ export async function refreshClients(
   const results = await Promise.all(
     clients.map((c) =>
       limit(async () => {
-        const result = await refreshOne(vendor, store, c.clientId, options);
+        const result = await refreshOne(vendor, store, c.clientId, options, urlFix);
         bar.increment(1, { clientId: c.clientId });
         return result;
       }),
