@@ -9,6 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
+import { ShutdownInterruption } from '../functions/core/clock.js';
 import type { RefreshSummary, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
 import { coreLogger, createTelemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
@@ -136,7 +137,8 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     if (stopped) return;
     stopped = true;
     const refresherStopped = refresher?.stop();
-    shutdown.abort(new Error('local vendor stopping'));
+    // Typed, so work it interrupts is not recorded as the client's failure (functions/core/clock.ts).
+    shutdown.abort(new ShutdownInterruption('local vendor stopping'));
     // The API first: requests already running (a permit release, a lease write) get a grace to finish
     // while the store and the simulator still answer them.
     await api.close(options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);

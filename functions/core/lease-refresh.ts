@@ -1,4 +1,5 @@
 /** The cross-instance single flight: the store's refresh lease decides who calls Identity for a client. */
+import { ShutdownInterruption } from './clock.js';
 import {
   type Engine,
   itemExpiryEpochSeconds,
@@ -114,6 +115,13 @@ async function refreshUnderLease(
         ? { ...fetched, reconfirmedAt: fetched.obtainedAt }
         : fetched;
   } catch (error) {
+    if (error instanceof ShutdownInterruption) {
+      // Not the client's failure: its last error (and token) stay as they were; the lease lapses now.
+      await store
+        .completeLease(clientId, instanceId, { interrupted: true }, itemExpiryEpochSeconds(engine, previous))
+        .catch((storeError: unknown) => storeFailure(engine, storeError, clientId));
+      throw error;
+    }
     const typed = isTokenVendorError(error) ? error : undefined;
     const lastError = {
       code: typed?.code ?? 'InternalError',

@@ -105,6 +105,32 @@ describe('startRefresher', () => {
     expect(sweeps).toHaveLength(1);
   });
 
+  it('stop() also waits for a sweep asked for with sweep(), so its outcome is written before the store closes', async () => {
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { vendor } = sweepingVendor(gate);
+    const refresher = startRefresher({
+      vendor,
+      intervalMs: 0,
+      shutdown: new AbortController().signal,
+      onEvent: () => undefined,
+    });
+    const asked = refresher.sweep();
+    let stopped = false;
+
+    const stopping = refresher.stop().then(() => {
+      stopped = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    const stoppedWhileRunning = stopped;
+    release();
+    await Promise.all([asked, stopping]);
+
+    expect(stoppedWhileRunning).toBe(false);
+  });
+
   it('does not report a sweep that fails after shutdown began', async () => {
     const shutdown = new AbortController();
     const events: string[] = [];
