@@ -28,12 +28,14 @@ import type {
 } from '../functions/core/ports.js';
 import { buildStore, type LocalStore } from '../local/builders/store.js';
 import { secureDataDir } from '../local/data-dir.js';
+import { privateFileCheck, UntrustedPathError } from '../local/file-trust.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
   LOCAL_TABLE_NAME,
   localPaths,
   readLiveRuntimeInfo,
 } from '../local/runtime-info.js';
+import { runningStoreSocket } from '../local/store-socket.js';
 import { CliError, usageError } from './errors.js';
 
 /** Tag on every secret the CLI writes, so operators can tell them from hand-made ones. */
@@ -194,7 +196,12 @@ class FileRegistry implements ClientRegistry {
   readonly description: string;
 
   constructor(private readonly path: string) {
-    this.credentials = new FileCredentials({ path });
+    this.credentials = new FileCredentials({
+      path,
+      verifyFile: privateFileCheck('credentials file', (message) =>
+        process.stderr.write(`warning: ${message}\n`),
+      ),
+    });
     this.description = `local credentials file ${path}`;
   }
 
@@ -213,8 +220,15 @@ class FileRegistry implements ClientRegistry {
   }
 }
 
-/** Dummy credentials for loopback stores: nothing checks them, but the SDK signs every request. */
-const LOOPBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** Runs `work`; a directory, file or socket local mode does not trust becomes the CLI's one-line error. */
+async function untrustedAsCliError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UntrustedPathError) throw new CliError(`refusing: ${error.message}`);
+    throw error;
+  }
+}
 
 function awsConfig(options: GlobalOptions): { region?: string; profile?: string } {
   return {
@@ -285,26 +299,29 @@ export async function openTarget(
 
 async function openLocalTarget(options: GlobalOptions, identity: IdentityClient): Promise<Target> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_LOCAL_DATA_DIR);
-  // 0700 directory, 0600 files, on every run (local/data-dir.ts); say so if credentials were readable by others.
-  for (const warning of (await secureDataDir(dataDir)).warnings)
-    process.stderr.write(`warning: ${warning}\n`);
   const paths = localPaths(dataDir);
-  const running = await readLiveRuntimeInfo(dataDir);
+  // Another user's data directory, runtime.json or store socket is refused (local/file-trust.ts); else 0700
+  // directory, 0600 files, on every run (local/data-dir.ts), with a warning if credentials were readable.
+  const { running, runningSocket } = await untrustedAsCliError(async () => {
+    for (const warning of (await secureDataDir(dataDir)).warnings)
+      process.stderr.write(`warning: ${warning}\n`);
+    const live = await readLiveRuntimeInfo(dataDir);
+    return {
+      running: live,
+      runningSocket: live === undefined ? undefined : await runningStoreSocket(live, paths.runtimeInfo),
+    };
+  });
   const credentialsFile = running?.credentialsFile ?? paths.credentialsFile;
   const tableName = options.table ?? running?.tableName ?? LOCAL_TABLE_NAME;
   let opened: Promise<LocalStore> | undefined;
-  // npm start's store, or embedded dynalite opened for this command (local/builders/store.ts, as npm start does).
+  // npm start's store through its socket (proven to be this user's), or embedded dynalite opened for this
+  // command (local/builders/store.ts, as npm start does).
   const open = () =>
     buildStore({
       dynaliteDir: paths.dynaliteDir,
       tableName,
       createTableTimeoutMs: 10_000,
-      ...(running === undefined
-        ? {}
-        : {
-            endpoint: running.dynamoEndpoint,
-            credentials: running.dynamoCredentials ?? LOOPBACK_CREDENTIALS,
-          }),
+      ...(runningSocket === undefined ? {} : { socket: runningSocket }),
     });
   return {
     mode: 'local',

@@ -25,6 +25,7 @@ import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-guard.js';
 import type { AccessLogEntry } from './local-api.js';
 import type { SimulatedLimits } from './marketo-limits.js';
 import type { MarketoSimulator } from './marketo-simulator.js';
+import { perRequestLogger } from './request-telemetry.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
   LOCAL_TABLE_NAME,
@@ -126,7 +127,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
   await claimDataDir(dataDir, onEvent);
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits };
   // Claim the API port first: if it is taken, nothing else has been started.
-  const api = await claimApiPort(limits, options.port ?? 8787);
+  const api = await claimApiPort(limits, options.port ?? 8787, options.onRequest);
 
   // Run in reverse on stop, after the API has closed: nothing a request started may outlive the store.
   const cleanups: Array<() => Promise<void>> = [];
@@ -189,6 +190,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
         : {}),
       ...(simulator ? { simulator } : {}),
       logger: coreLogger(telemetry.logger),
+      onEvent,
     });
     cleanups.push(() => credentials.close());
 
@@ -212,7 +214,11 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       port: api.port,
       limits,
       policyPath,
-      vend: createVendHandler({ vendor, telemetry, permits }),
+      // One logger context per request: concurrent requests' audit lines each name their own request.
+      vend: perRequestLogger(telemetry, (scoped) =>
+        createVendHandler({ vendor, telemetry: scoped, permits }),
+      ),
+      onSigned: (req) => api.vouch(req),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
       onEvent,
     });
@@ -226,7 +232,9 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     await writeRuntimeInfo(dataDir, {
       pid: process.pid,
       dynamoEndpoint: store.endpoint,
-      ...(store.embedded ? { dynamoCredentials: store.embedded.credentials } : {}),
+      ...(store.embedded
+        ? { storeSocket: store.embedded.socketPath, dynamoCredentials: store.embedded.credentials }
+        : {}),
       tableName,
       credentialsFile: credentialsPath,
       apiUrl: api.url,

@@ -7,5 +7,6 @@ export * from './environment.js';
 export * from './errors.js';
 export * from './gateway-errors.js';
 export * from './ids.js';
+export * from './limit-codes.js';
 export * from './refresh-batch.js';
 export * from './routes.js';

@@ -3,8 +3,10 @@
  * costs nothing), and requests wait until the handler behind it is ready.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { shareConnectionsFairly } from '../connection-slots.js';
 import { closeServer, createLimitedServer, type HttpLimits, listenOnLoopback } from '../http-guard.js';
 import { type AccessLogEntry, createLocalApiHandler, type VendHandler } from '../local-api.js';
+import { answerParserRefusals } from '../parser-refusal.js';
 import { ensurePolicyFile, LocalPolicy } from '../policy.js';
 import { createSigV4Verifier } from '../sigv4-verifier.js';
 
@@ -22,10 +24,20 @@ export interface ApiPort {
   fail(error: unknown): void;
   /** Stops listening; requests already running get `graceMs` before their connections are cut. */
   close(graceMs: number): Promise<void>;
+  /** A request carried a valid signature: its connection keeps its slot under the fair cap. */
+  vouch(req: IncomingMessage): void;
 }
 
-/** Listens on 127.0.0.1:`port` (0: any free port); rejects with `PortInUseError` when it is taken. */
-export async function claimApiPort(limits: HttpLimits, port: number): Promise<ApiPort> {
+/**
+ * Listens on 127.0.0.1:`port` (0: any free port); rejects with `PortInUseError` when it is taken. What Node's
+ * parser refuses is answered and logged to `onRequest` (local/parser-refusal.ts), and the connection cap is
+ * shared fairly (local/connection-slots.ts).
+ */
+export async function claimApiPort(
+  limits: HttpLimits,
+  port: number,
+  onRequest?: (entry: AccessLogEntry) => void,
+): Promise<ApiPort> {
   let resolveReady: (handle: RequestHandle) => void = () => undefined;
   let rejectReady: (error: unknown) => void = () => undefined;
   const ready = new Promise<RequestHandle>((resolveHandle, reject) => {
@@ -37,6 +49,8 @@ export async function claimApiPort(limits: HttpLimits, port: number): Promise<Ap
     // Start-up failed: the server is about to close; answer nothing.
     void ready.then((handle) => handle(req, res)).catch(() => res.destroy());
   });
+  answerParserRefusals(server, onRequest);
+  const slots = shareConnectionsFairly(server, limits.maxConnections);
   const bound = await listenOnLoopback(server, port, 'token API');
   return {
     port: bound,
@@ -44,6 +58,7 @@ export async function claimApiPort(limits: HttpLimits, port: number): Promise<Ap
     serve: resolveReady,
     fail: rejectReady,
     close: (graceMs) => closeServer(server, graceMs),
+    vouch: (req) => slots.vouch(req),
   };
 }
 
@@ -56,6 +71,8 @@ export interface LocalApiWiring {
   readonly policyPath: string;
   readonly vend: VendHandler;
   readonly onRequest?: (entry: AccessLogEntry) => void;
+  /** Told when a request carried a valid signature of a known key. */
+  readonly onSigned?: (req: IncomingMessage) => void;
   readonly onEvent: (message: string) => void;
 }
 
@@ -76,6 +93,7 @@ export async function buildApiHandler(wiring: LocalApiWiring): Promise<RequestHa
     policy,
     vend: (event, context) => wiring.vend(event, context),
     ...(wiring.onRequest ? { onRequest: wiring.onRequest } : {}),
+    ...(wiring.onSigned ? { onSigned: wiring.onSigned } : {}),
     onEvent,
   });
 }

@@ -3,12 +3,12 @@
  * simulator's demo client), or Secrets Manager at the `AWS_ENDPOINT_URL_SECRETS_MANAGER` endpoint.
  */
 import {
-  credentialsFileExists,
+  createCredentialsFileIfMissing,
   FileCredentials,
   upsertClient,
-  writeCredentialsFile,
 } from '../../functions/adapters/file-credentials.js';
 import type { CredentialsSource, Logger } from '../../functions/core/ports.js';
+import { privateFileCheck } from '../file-trust.js';
 import { DEMO_CLIENT, type MarketoSimulator } from '../marketo-simulator.js';
 
 /** Options of {@link buildCredentials}. */
@@ -20,6 +20,8 @@ export interface LocalCredentialsOptions {
   /** The running simulator, whose demo client the file is seeded with. */
   readonly simulator?: MarketoSimulator;
   readonly logger: Logger;
+  /** Told when the file was made private again on a reload (others could read it). */
+  readonly onEvent?: (message: string) => void;
 }
 
 /** A credentials source and where it reads from; `close()` releases its client. */
@@ -39,10 +41,7 @@ async function seedCredentials(path: string, simulator: MarketoSimulator | undef
     identityUrl: simulator.identityUrl,
     restUrl: simulator.restUrl,
   };
-  if (!(await credentialsFileExists(path))) {
-    await writeCredentialsFile(path, { clients: [demo] });
-    return;
-  }
+  if (await createCredentialsFileIfMissing(path, { clients: [demo] })) return;
   // The simulator may listen on another port than last time: follow it, but only for the demo entry
   // while it still points at loopback (never touch a real Marketo client).
   const current = await new FileCredentials({ path }).get(DEMO_CLIENT.clientId).catch(() => undefined);
@@ -72,7 +71,12 @@ export async function buildCredentials(options: LocalCredentialsOptions): Promis
   }
   await seedCredentials(options.path, options.simulator);
   return {
-    source: new FileCredentials({ path: options.path, logger: options.logger }),
+    source: new FileCredentials({
+      path: options.path,
+      logger: options.logger,
+      // Refused when another user owns or can write it, made 0600 when others could read it: each reload.
+      verifyFile: privateFileCheck('credentials file', (message) => options.onEvent?.(`warning: ${message}`)),
+    }),
     location: options.path,
     close: async () => undefined,
   };

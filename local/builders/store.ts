@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createBudgetTable, DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
 import { createTokenTable, DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { STORE_REGION, type StoreCredentials, startEmbeddedDynalite } from '../embedded-dynalite.js';
+import { storeClientOverSocket } from '../store-socket.js';
 
 /** Options of {@link buildStore}. */
 export interface LocalStoreOptions {
@@ -14,6 +15,11 @@ export interface LocalStoreOptions {
   readonly dynaliteDir: string;
   /** A store that already runs. @default embedded dynalite on {@link dynaliteDir} */
   readonly endpoint?: string;
+  /**
+   * The unix socket of a running local store (`npm start`'s, from `runtime.json`), already proven to be this
+   * user's (local/store-socket.ts): used instead of {@link endpoint}. @default embedded dynalite's own socket
+   */
+  readonly socket?: string;
   /**
    * What to sign store requests with (region us-east-1): the credential a running dynalite's guard accepts.
    * @default embedded dynalite's own credential; for another {@link endpoint}, the SDK's default chain and region
@@ -31,8 +37,8 @@ export interface LocalStore {
   readonly client: DynamoDBClient;
   /** Where the store listens. */
   readonly endpoint: string;
-  /** Embedded dynalite, when this store started one: the credential its guard accepts. */
-  readonly embedded?: { readonly credentials: StoreCredentials };
+  /** Embedded dynalite, when this store started one: the credential its guard accepts, and its socket. */
+  readonly embedded?: { readonly credentials: StoreCredentials; readonly socketPath?: string };
   readonly tokens: DynamoTokenStore;
   /** The Marketo API budget's table (created when missing) on the same store. */
   budgetStore(tableName: string): Promise<DynamoBudgetStore>;
@@ -42,15 +48,22 @@ export interface LocalStore {
 /** Opens the store: starts embedded dynalite unless an endpoint is given, then creates the token table. */
 export async function buildStore(options: LocalStoreOptions): Promise<LocalStore> {
   const embedded =
-    options.endpoint === undefined ? await startEmbeddedDynalite({ path: options.dynaliteDir }) : undefined;
+    options.endpoint === undefined && options.socket === undefined
+      ? await startEmbeddedDynalite({ path: options.dynaliteDir })
+      : undefined;
   const endpoint = options.endpoint ?? (embedded?.endpoint as string);
-  // The store's guard accepts only the credential of its start (local/embedded-dynalite.ts).
-  const credentials = options.credentials ?? embedded?.credentials;
-  const client = new DynamoDBClient({
-    endpoint,
-    ...(credentials === undefined ? {} : { region: STORE_REGION, credentials }),
-    maxAttempts: 2,
-  });
+  // A local store is reached through its private socket, never its TCP guard: strangers can fill the guard's
+  // connections, and a stale runtime.json's port may be anyone's by now (local/store-socket.ts).
+  const socket = options.socket ?? embedded?.socketPath;
+  const credentials = options.credentials;
+  const client =
+    socket === undefined
+      ? new DynamoDBClient({
+          endpoint,
+          ...(credentials === undefined ? {} : { region: STORE_REGION, credentials }),
+          maxAttempts: 2,
+        })
+      : storeClientOverSocket(socket);
   const close = async (): Promise<void> => {
     client.destroy();
     await embedded?.stop(); // which also makes LevelDB's files 0600
@@ -70,7 +83,14 @@ export async function buildStore(options: LocalStoreOptions): Promise<LocalStore
   return {
     client,
     endpoint,
-    ...(embedded === undefined ? {} : { embedded: { credentials: embedded.credentials } }),
+    ...(embedded === undefined
+      ? {}
+      : {
+          embedded: {
+            credentials: embedded.credentials,
+            ...(embedded.socketPath === undefined ? {} : { socketPath: embedded.socketPath }),
+          },
+        }),
     tokens: new DynamoTokenStore({ client, tableName: options.tableName }),
     async budgetStore(tableName) {
       await createBudgetTable(client, tableName);

@@ -4,12 +4,15 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { fingerprint } from '../../functions/core/fingerprint.js';
+import { type EmbeddedDynalite, startEmbeddedDynalite } from '../../local/embedded-dynalite.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { LOCAL_TABLE_NAME, writeRuntimeInfo } from '../../local/runtime-info.js';
-import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
+import { storeClientOverSocket } from '../../local/store-socket.js';
+import { createTestTable } from '../../testing/dynalite.js';
 import { registerSensitive } from '../../testing/leak-scan.js';
 import { assertNoLeak, cliRunner } from './helpers.js';
 
@@ -348,18 +351,22 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
   });
 
   describe('a running local server (runtime.json)', () => {
-    let dynamo: RunningDynalite;
+    let store: EmbeddedDynalite;
+    let storeClient: DynamoDBClient;
     let serverDir: string;
     let tableName: string;
 
     beforeAll(async () => {
-      dynamo = await startDynalite();
-      tableName = await createTestTable(dynamo.client);
+      // The store as npm start runs it: behind its guard, reached through its private socket.
+      store = await startEmbeddedDynalite();
+      storeClient = storeClientOverSocket(store.socketPath as string);
+      tableName = await createTestTable(storeClient);
       serverDir = await mkdtemp(join(tmpdir(), 'mtv-cli-server-'));
     });
 
     afterAll(async () => {
-      await dynamo.stop();
+      storeClient.destroy();
+      await store.stop();
       await rm(serverDir, { recursive: true, force: true });
     });
 
@@ -367,7 +374,8 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       const sharedCredentials = join(serverDir, 'shared-credentials.json');
       await writeRuntimeInfo(serverDir, {
         pid: process.pid,
-        dynamoEndpoint: dynamo.endpoint,
+        dynamoEndpoint: store.endpoint,
+        ...(store.socketPath ? { storeSocket: store.socketPath } : {}),
         tableName,
         credentialsFile: sharedCredentials,
         apiUrl: 'http://127.0.0.1:1',
@@ -380,7 +388,7 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       const run = await server(['clients', 'refresh', 'sync-a', '--force']);
 
       expect(run.code).toBe(0);
-      const record = await new DynamoTokenStore({ client: dynamo.client, tableName }).get('sync-a');
+      const record = await new DynamoTokenStore({ client: storeClient, tableName }).get('sync-a');
       expect(record?.token?.accessToken).toBe(simulator.currentToken('sync-a')?.accessToken);
       expect(JSON.parse(await readFile(sharedCredentials, 'utf8')).clients[0].clientId).toBe('sync-a');
     });

@@ -10,7 +10,7 @@ import type { ClientCredentials, IdentityClient, IdentityToken } from '../../fun
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { captureText, scanDirectory } from '../../testing/leak-scan.js';
-import { getTokenEvent, lambdaContext } from '../support/api-event.js';
+import { lambdaContext, routeEvent } from '../support/api-event.js';
 import { MemoryCredentials, testCredentials } from '../support/fake-identity.js';
 import { MemoryTokenStore } from '../support/memory-token-store.js';
 
@@ -54,7 +54,7 @@ describe('leak scan coverage of HTTP error bodies', () => {
   it('fails the scan when a client secret reaches an HTTP error body', async () => {
     const record = testCredentials('leaky-client');
     const result = (await leakyHandler(record)(
-      getTokenEvent('leaky-client'),
+      routeEvent('token', { clientId: 'leaky-client' }),
       lambdaContext(),
     )) as APIGatewayProxyResult;
     expect(result.statusCode).toBe(502);

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { HttpIdentityClient } from '../../../../functions/adapters/http-identity-client.js';
+import { PermitUnavailableError } from '../../../../functions/core/budget/index.js';
 import {
   CredentialsMisconfiguredError,
   InvalidRequestError,
@@ -140,6 +141,15 @@ describe('publicError', () => {
       code: 'TokenRotating',
       message: 'rotating',
       retryAfterSeconds: 4,
+    });
+  });
+
+  it("keeps a PermitUnavailable's exact wait and reason as details for the body", () => {
+    expect(publicError(new PermitUnavailableError('concurrency', 1_250))).toEqual({
+      code: 'PermitUnavailable',
+      message: "the instance's concurrent calls are all in use: retry in 1250 ms",
+      retryAfterSeconds: 2,
+      details: { retryAfterMs: 1_250, reason: 'concurrency' },
     });
   });
 
