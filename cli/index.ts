@@ -17,6 +17,7 @@ import { showStatus } from './clients/status.js';
 import { describeError, EXIT_OK, EXIT_USAGE, usageError } from './errors.js';
 import { setInstanceLimits, showInstances } from './instances.js';
 import type { CliIo } from './io.js';
+import { addLocalCommand } from './local-env.js';
 import { type GlobalOptions, openTarget, type Target } from './target.js';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors.js';
@@ -323,6 +324,8 @@ Examples:
         });
       },
     );
+
+  addLocalCommand(program, io, env, setExitCode);
 
   return program;
 }

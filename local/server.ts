@@ -262,6 +262,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       tableName,
       credentialsFile: credentialsPath,
       apiUrl: api.url,
+      region,
       ...(simulator ? { simulatorUrl: simulator.url } : {}),
     });
     api.serve(handle);
