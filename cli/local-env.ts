@@ -7,53 +7,19 @@
  *   npx marketo-token-vendor local exec -- python3 job.py  # one command, any platform
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DEMO_CLIENT } from '../local/marketo-simulator.js';
-import { generatedKeyOf, readPolicyFile } from '../local/policy.js';
-import { DEFAULT_LOCAL_DATA_DIR, readLiveRuntimeInfo } from '../local/runtime-info.js';
-import { LOCAL_POLICY_FILE } from '../local/server.js';
+import { type LocalJobEnv, LocalModeNotReadyError, localJobEnv as readJobEnv } from '../local/job-env.js';
+import { DEFAULT_LOCAL_DATA_DIR } from '../local/runtime-info.js';
 import { CliError } from './errors.js';
 import type { CliIo } from './io.js';
 
-/** The region local mode signs for when its runtime file does not say (files of older versions). */
-const DEFAULT_LOCAL_REGION = 'us-east-1';
-
-/** The variables, in the order `local env` prints them. */
-export interface LocalJobEnv {
-  readonly TOKEN_VENDOR_ENDPOINT: string;
-  readonly AWS_REGION: string;
-  readonly AWS_ACCESS_KEY_ID: string;
-  readonly AWS_SECRET_ACCESS_KEY: string;
-  /** The simulator's demo client, when local mode runs the simulator. */
-  readonly MARKETO_CLIENT_ID?: string;
-  /** The simulator's REST base (paths are `/rest/v1/…`), when local mode runs the simulator. */
-  readonly MARKETO_REST_URL?: string;
-}
-
-/** What a job needs to use the local mode running on `dataDir`; a CLI error names what is missing. */
-export async function localJobEnv(dataDir: string): Promise<LocalJobEnv> {
-  const info = await readLiveRuntimeInfo(dataDir);
-  if (info === undefined) {
-    throw new CliError(
-      `local mode is not running on ${dataDir} — start it with npm start (or pass the --data-dir it uses)`,
-    );
+/** {@link readJobEnv}, its refusals as one-line CLI errors (exit 1). */
+async function localJobEnv(dataDir: string): Promise<LocalJobEnv> {
+  try {
+    return await readJobEnv(dataDir);
+  } catch (error) {
+    throw error instanceof LocalModeNotReadyError ? new CliError(error.message) : error;
   }
-  const key = await readPolicyFile(join(dataDir, LOCAL_POLICY_FILE)).then(generatedKeyOf, () => undefined);
-  if (key === undefined) {
-    throw new CliError(
-      `${join(dataDir, LOCAL_POLICY_FILE)} no longer lists the key local mode generated — export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of a key it lists yourself`,
-    );
-  }
-  return {
-    TOKEN_VENDOR_ENDPOINT: info.apiUrl,
-    AWS_REGION: info.region ?? DEFAULT_LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: key.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
-    ...(info.simulatorUrl === undefined
-      ? {}
-      : { MARKETO_CLIENT_ID: DEMO_CLIENT.clientId, MARKETO_REST_URL: info.simulatorUrl }),
-  };
 }
 
 /** A value quoted for a POSIX shell: single quotes, a single quote as `'\''`. */
