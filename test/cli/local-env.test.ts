@@ -93,18 +93,13 @@ describe('local env and local exec (what a job needs to use a running local mode
     }
   });
 
+  /** `local exec -- node -e <script>` on the test's local mode. */
+  const execNode = (script: string, env: Record<string, string | undefined> = {}) =>
+    cli(['--data-dir', local.paths.dataDir, 'local', 'exec', '--', process.execPath, '-e', script], env);
+
   it('runs a command with those variables, without a session token or profile of another key', async () => {
-    const run = await cli(
-      [
-        '--data-dir',
-        local.paths.dataDir,
-        'local',
-        'exec',
-        '--',
-        process.execPath,
-        '-e',
-        'const e = process.env; console.log(JSON.stringify([e.TOKEN_VENDOR_ENDPOINT, e.AWS_SESSION_TOKEN, e.AWS_PROFILE, e.KEEP]))',
-      ],
+    const run = await execNode(
+      'const e = process.env; console.log(JSON.stringify([e.TOKEN_VENDOR_ENDPOINT, e.AWS_SESSION_TOKEN, e.AWS_PROFILE, e.KEEP]))',
       { AWS_SESSION_TOKEN: 'of-another-key', AWS_PROFILE: 'prod', KEEP: 'kept', PATH: process.env.PATH },
     );
 
@@ -113,16 +108,7 @@ describe('local env and local exec (what a job needs to use a running local mode
   });
 
   it("exits with the command's exit code", async () => {
-    const run = await cli([
-      '--data-dir',
-      local.paths.dataDir,
-      'local',
-      'exec',
-      '--',
-      process.execPath,
-      '-e',
-      'process.exit(3)',
-    ]);
+    const run = await execNode('process.exit(3)');
 
     expect(run.code).toBe(3);
   });
