@@ -16,6 +16,13 @@ export interface ClientView {
   readonly identityHost?: string;
   /** Why the registration cannot be read (bad JSON, field missing), if so. */
   readonly registrationError?: string;
+  /**
+   * The owning API-only user: Identity's `scope` of the client's last token (stored with it). Never a secret:
+   * the vendor keeps only an email-shaped scope.
+   */
+  readonly apiUser?: string;
+  /** Other clients whose last token named the same API user (Marketo's usage statistics are per user). */
+  readonly sharesApiUserWith?: readonly string[];
   readonly status: TokenStatus;
   readonly tokenFingerprint?: string;
   readonly expiresAt?: string;
@@ -71,6 +78,7 @@ export function clientView(
     ...(registration?.instance === undefined ? {} : { instance: registration.instance }),
     ...(identityHost === undefined ? {} : { identityHost }),
     ...(registration?.error === undefined ? {} : { registrationError: registration.error }),
+    ...(token?.scope === undefined ? {} : { apiUser: token.scope }),
     status: classify(record, now),
     ...(token === undefined
       ? {}
@@ -91,6 +99,42 @@ export function clientView(
         }),
     lease,
   };
+}
+
+/**
+ * Marks the views whose API user is also another client's (`others`: further clients, e.g. every stored
+ * record when one client is shown). Marketo counts usage and errors per API user.
+ */
+export function withSharedApiUsers(
+  views: readonly ClientView[],
+  others: ReadonlyArray<{ readonly clientId: string; readonly apiUser?: string }> = views,
+): ClientView[] {
+  return views.map((view) => {
+    if (view.apiUser === undefined) return view;
+    const sharing = [
+      ...new Set(
+        others
+          .filter((o) => o.apiUser === view.apiUser && o.clientId !== view.clientId)
+          .map((o) => o.clientId),
+      ),
+    ].sort();
+    return sharing.length === 0 ? view : { ...view, sharesApiUserWith: sharing };
+  });
+}
+
+/** The note under `clients list` for each API user that several clients share. */
+function sharedApiUserNotes(views: readonly ClientView[]): string[] {
+  const byUser = new Map<string, string[]>();
+  for (const view of views) {
+    if (view.apiUser !== undefined && view.sharesApiUserWith !== undefined) {
+      byUser.set(view.apiUser, [...(byUser.get(view.apiUser) ?? []), view.clientId]);
+    }
+  }
+  return [...byUser].map(
+    ([apiUser, clients]) =>
+      `note: ${clients.join(', ')} share the API user ${apiUser}: Marketo counts usage and errors per API ` +
+      'user, so its statistics cannot tell them apart. Marketo advises one API-only user per application.',
+  );
 }
 
 /** `1h 02m`, `59m 12s`, `8s`; `expired 3m 10s ago` when negative. */
@@ -120,12 +164,13 @@ export function renderTable(header: readonly string[], rows: ReadonlyArray<reado
 
 /** The `clients list` table. */
 export function renderList(views: readonly ClientView[]): string {
-  return renderTable(
-    ['CLIENT', 'INSTANCE', 'IDENTITY HOST', 'STATUS', 'TOKEN', 'EXPIRES IN', 'LAST ERROR'],
+  const table = renderTable(
+    ['CLIENT', 'INSTANCE', 'IDENTITY HOST', 'API USER', 'STATUS', 'TOKEN', 'EXPIRES IN', 'LAST ERROR'],
     views.map((v) => [
       v.registered ? v.clientId : `${v.clientId} (not registered)`,
       v.instance ?? '-',
       v.identityHost ?? (v.registrationError ? 'unreadable' : '-'),
+      v.apiUser === undefined ? '-' : `${v.apiUser}${v.sharesApiUserWith ? ' (shared)' : ''}`,
       v.status,
       v.tokenFingerprint ?? '-',
       v.expiresInSeconds === undefined ? '-' : formatDuration(v.expiresInSeconds),
@@ -136,6 +181,8 @@ export function renderList(views: readonly ClientView[]): string {
           : '-',
     ]),
   );
+  const notes = sharedApiUserNotes(views);
+  return notes.length === 0 ? table : `${table}\n${notes.join('\n')}\n`;
 }
 
 /** The `clients status` block for one client. */
@@ -145,6 +192,14 @@ export function renderStatus(v: ClientView, now: number): string {
     ['client', v.registered ? v.clientId : `${v.clientId} (not registered: cached token item only)`],
     ['instance', v.instance ?? '-'],
     ['identity host', v.identityHost ?? '-'],
+    [
+      'api user',
+      v.apiUser === undefined
+        ? '- (known once a token was fetched)'
+        : v.sharesApiUserWith
+          ? `${v.apiUser} (shared with ${v.sharesApiUserWith.join(', ')}: one API-only user per application is advised)`
+          : v.apiUser,
+    ],
     ['status', v.status],
     ['token', v.tokenFingerprint ? `${v.tokenFingerprint} (fingerprint)` : 'none cached'],
     [

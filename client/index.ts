@@ -1,8 +1,13 @@
 /**
  * Consumer library of the Marketo token vendor: SigV4-signed token requests with an in-memory cache,
- * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, typed errors, and `useVendedTokens`
- * for an existing node-marketo-rest client.
+ * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, typed errors (a 603 names the
+ * permission the role lacks), and `useVendedTokens` for an existing node-marketo-rest client.
  */
+export {
+  ACCESS_DENIED_CODE,
+  MarketoAccessDenied,
+  type MarketoRequestLine,
+} from './access-denied.js';
 export {
   DEFAULT_MIN_VALIDITY_SECONDS,
   defaultRetryBudgetMs,

@@ -1,8 +1,10 @@
 /**
  * Marketo calls made with a vended token: each under a permit of the instance's shared API budget, and
- * once more with the replacement when Marketo rejects the token (601/602). `withToken` runs the caller's
+ * once more with the replacement when Marketo rejects the token (601/602). A 603 (the role lacks a
+ * permission) becomes `MarketoAccessDenied`: never retried, the token kept. `withToken` runs the caller's
  * function; `marketoFetch` is `fetch` with the token as a bearer header.
  */
+import { failOnAccessDenied, rejectAccessDenied } from './access-denied.js';
 import { TokenVendorClientError } from './errors.js';
 import { responseRejectionCode, tokenRejectionCode } from './marketo.js';
 import { type MarketoLimitCode, marketoLimitCode, type Permits, responseLimitCode } from './permits.js';
@@ -67,7 +69,8 @@ export function createMarketoCalls(deps: {
   };
 
   return {
-    async withTargetToken(target, fn, opts) {
+    async withTargetToken(target, callerFn, opts) {
+      const fn = failOnAccessDenied(callerFn);
       const wanted = demand(opts);
       const limitOf = async ({ value, error }: { readonly value?: unknown; readonly error?: unknown }) =>
         marketoLimitCode(error ?? value);
@@ -102,7 +105,13 @@ export function createMarketoCalls(deps: {
       const send = (token: MarketoToken): Promise<Response> => {
         const headers = new Headers(requestInit.headers);
         headers.set('authorization', `Bearer ${token.accessToken}`);
-        return deps.fetch(target, { ...requestInit, headers });
+        // A 603 is the role's, not the token's: thrown as MarketoAccessDenied, never retried or invalidated.
+        return deps.fetch(target, { ...requestInit, headers }).then((response) =>
+          rejectAccessDenied(response, token.clientId, {
+            method: requestInit.method ?? 'GET',
+            path: target.pathname,
+          }),
+        );
       };
       const limitOf = async ({ value }: { readonly value?: Response }) =>
         value === undefined ? undefined : responseLimitCode(value);

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { type InstanceLimits, resolveLimits } from '../functions/core/budget/limits.js';
+import { type InstanceLimits, limitsOverrideProblem } from '../functions/contract/index.js';
 import { DEFAULT_API_THROTTLE } from './token-api.js';
 import type { TokenVendorStackProps, VendGrant } from './token-vendor-stack.js';
 import type { VendorBudgetProps } from './vendor-budget.js';
@@ -35,6 +35,7 @@ export const CONTEXT_KEYS = [
   'removalPolicy',
   'pointInTimeRecovery',
   'memorySize',
+  'vendReservedConcurrency',
   'stageName',
   'serviceName',
   'dashboard',
@@ -146,11 +147,8 @@ const checkedLimits = (
   entry: Record<string, unknown>,
   budgetFail: (path: string, message: string) => never,
 ): Partial<InstanceLimits> => {
-  try {
-    resolveLimits(entry);
-  } catch (error) {
-    return budgetFail(`${path}:`, error instanceof Error ? error.message : String(error));
-  }
+  const problem = limitsOverrideProblem(entry);
+  if (problem !== undefined) return budgetFail(`${path}:`, problem);
   return entry as Partial<InstanceLimits>;
 };
 
@@ -224,6 +222,13 @@ const budget = (get: Lookup): VendorBudgetProps | undefined => {
   };
 };
 
+/** A reserved concurrency (a number, or its string form) or `false` for none. */
+const reservedConcurrency = (get: Lookup): number | false | undefined => {
+  const value = get('vendReservedConcurrency');
+  if (value === false || value === 'false') return false;
+  return num(get, 'vendReservedConcurrency');
+};
+
 const retention = (get: Lookup): logs.RetentionDays | undefined => {
   const days = num(get, 'logRetentionDays');
   if (days === undefined) return undefined;
@@ -280,6 +285,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig 
         removalPolicy: removal(get),
         pointInTimeRecovery: bool(get, 'pointInTimeRecovery'),
         memorySize: num(get, 'memorySize'),
+        vendReservedConcurrency: reservedConcurrency(get),
         stageName: str(get, 'stageName'),
         serviceName: str(get, 'serviceName'),
         dashboard: bool(get, 'dashboard'),

@@ -1,24 +1,18 @@
 /** `clients add`: registers or updates a Marketo Custom Service. */
+
+import { CredentialsRejectedError } from '../../functions/core/errors.js';
+import { fingerprint } from '../../functions/core/fingerprint.js';
 import {
-  assertIdentityUrlAllowed,
   assertValidClientId,
   assertValidInstance,
-  type IdentityUrlPolicy,
   parseCredentialsRecord,
-} from '../../functions/core/credentials.js';
-import { CredentialsMisconfiguredError, CredentialsRejectedError } from '../../functions/core/errors.js';
-import { fingerprint } from '../../functions/core/fingerprint.js';
+} from '../../functions/core/index.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
 import { formatDuration } from '../client-view.js';
-import { CliError, describeError, usageError } from '../errors.js';
+import { CliError, describeError } from '../errors.js';
 import { type CliIo, promptSecret, readSecretFromStdin, writeLine } from '../io.js';
 import type { Target } from '../target.js';
-import {
-  IDENTITY_TIMEOUT_MS,
-  identityPolicy,
-  identityUrlFix,
-  type PolicyOptions,
-} from './identity-policy.js';
+import { checkUrl, IDENTITY_TIMEOUT_MS, identityPolicy, type PolicyOptions } from './identity-policy.js';
 
 /** `clients add` options. */
 export interface AddOptions extends PolicyOptions {
@@ -28,17 +22,6 @@ export interface AddOptions extends PolicyOptions {
   readonly secretStdin?: boolean;
   readonly verify: boolean;
   readonly kmsKeyId?: string;
-}
-
-/** Validates a URL option against the policy; a refusal is a usage error naming the flag that fixes it. */
-function checkUrl(url: string, flag: string, policy: IdentityUrlPolicy): void {
-  try {
-    assertIdentityUrlAllowed(url, policy, flag);
-  } catch (error) {
-    if (!(error instanceof CredentialsMisconfiguredError)) throw error;
-    const fix = identityUrlFix(url);
-    throw usageError(`${error.message} — ${fix}`);
-  }
 }
 
 /** Registers or updates a client: validate, read the secret, verify with Identity once, then save. */

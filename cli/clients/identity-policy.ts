@@ -1,12 +1,24 @@
-/** What `clients add` and `clients refresh` share about Identity: the URL allowlist and how long to wait. */
+/**
+ * What `clients add`, `refresh` and `check` share about Identity: the URL allowlist, how long to wait, and
+ * the Lambdas' token engine on the target.
+ */
+import { hostname } from 'node:os';
 import { DEFAULT_IDENTITY_HOSTS, ENV, LOOPBACK_HOSTS } from '../../functions/contract/index.js';
-import { assertIdentityUrlAllowed, type IdentityUrlPolicy } from '../../functions/core/credentials.js';
 import { CredentialsMisconfiguredError } from '../../functions/core/errors.js';
+import {
+  assertIdentityUrlAllowed,
+  type IdentityUrlPolicy,
+} from '../../functions/core/identity-url-policy.js';
+import type { TokenStore } from '../../functions/core/ports.js';
+import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
+import { wireVendor } from '../../functions/wire-vendor.js';
+import { usageError } from '../errors.js';
+import type { Target } from '../target.js';
 
 /** Identity answers within a second or two; a verify or refresh that takes longer is reported, not waited on. */
 export const IDENTITY_TIMEOUT_MS = 10_000;
 
-/** Identity URL policy options shared by `add` (validation) and `refresh` (the core checks again). */
+/** Identity URL policy options shared by `add` (validation), `refresh` and `check` (the core checks again). */
 export interface PolicyOptions {
   readonly allowHost?: readonly string[];
   readonly allowLoopback?: boolean;
@@ -48,4 +60,34 @@ export function refusedUrlFix(url: string, policy: IdentityUrlPolicy): string | 
     if (!(error instanceof CredentialsMisconfiguredError)) throw error;
     return identityUrlFix(url);
   }
+}
+
+/** Validates a URL option against the policy; a refusal is a usage error naming the flag that fixes it. */
+export function checkUrl(url: string, flag: string, policy: IdentityUrlPolicy): void {
+  try {
+    assertIdentityUrlAllowed(url, policy, flag);
+  } catch (error) {
+    if (!(error instanceof CredentialsMisconfiguredError)) throw error;
+    throw usageError(`${error.message} — ${identityUrlFix(url)}`);
+  }
+}
+
+/** The Lambdas' token engine on the target's store, credentials and Identity client (`refresh`, `check`). */
+export function cliVendor(
+  target: Target,
+  store: TokenStore,
+  policy: IdentityUrlPolicy,
+  maxWaitMs: number,
+): TokenVendor {
+  return wireVendor({
+    store,
+    credentials: target.registry.credentials,
+    identity: target.identity,
+    instanceId: `cli-${hostname()}-${process.pid}`,
+    config: {
+      identityUrlPolicy: policy,
+      identityTimeoutMs: IDENTITY_TIMEOUT_MS,
+      defaultMaxWaitMs: maxWaitMs,
+    },
+  });
 }

@@ -1,7 +1,7 @@
 /** `clients list`: every registered client plus orphaned token items, as a table or JSON. */
 import pLimit from 'p-limit';
 import type { TokenStore } from '../../functions/core/ports.js';
-import { type ClientView, clientView, renderList } from '../client-view.js';
+import { type ClientView, clientView, renderList, withSharedApiUsers } from '../client-view.js';
 import { type CliIo, writeLine } from '../io.js';
 import type { Target } from '../target.js';
 import { readRegistration } from './registration.js';
@@ -38,8 +38,9 @@ export async function listClients(
     if (!known.has(clientId)) views.push(clientView(clientId, undefined, record, now));
   }
   views.sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
+  const shown = withSharedApiUsers(views);
   if (options.json) {
-    writeLine(io, JSON.stringify(views, null, 2));
+    writeLine(io, JSON.stringify(shown, null, 2));
     return;
   }
   if (views.length === 0) {
@@ -49,5 +50,5 @@ export async function listClients(
     );
     return;
   }
-  io.stdout.write(renderList(views));
+  io.stdout.write(renderList(shown));
 }

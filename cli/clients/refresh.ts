@@ -1,19 +1,17 @@
 /** `clients refresh <clientId>|--all`: fetches missing or expired tokens through the same core code as the Lambdas. */
-import { hostname } from 'node:os';
 import { Presets, SingleBar } from 'cli-progress';
 import pLimit from 'p-limit';
 import { ROTATION_GUARD_MS } from '../../functions/contract/index.js';
-import { assertValidClientId } from '../../functions/core/credentials.js';
 import { CredentialsMisconfiguredError, isTokenVendorError } from '../../functions/core/errors.js';
 import { fingerprint } from '../../functions/core/fingerprint.js';
+import { assertValidClientId } from '../../functions/core/ids.js';
 import type { TokenStore } from '../../functions/core/ports.js';
 import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
-import { wireVendor } from '../../functions/wiring.js';
 import { formatDuration } from '../client-view.js';
 import { describeError, usageError } from '../errors.js';
 import { type CliIo, writeLine } from '../io.js';
 import type { Target } from '../target.js';
-import { IDENTITY_TIMEOUT_MS, identityPolicy, type PolicyOptions, refusedUrlFix } from './identity-policy.js';
+import { cliVendor, identityPolicy, type PolicyOptions, refusedUrlFix } from './identity-policy.js';
 import { notRegistered, readRegistration } from './registration.js';
 
 /** What one refresh did. */
@@ -99,17 +97,7 @@ export async function refreshClients(
     const url = (await readRegistration(target, id).catch(() => undefined))?.identityUrl;
     return url === undefined ? undefined : refusedUrlFix(url, policy);
   };
-  const vendor = wireVendor({
-    store,
-    credentials: target.registry.credentials,
-    identity: target.identity,
-    instanceId: `cli-${hostname()}-${process.pid}`,
-    config: {
-      identityUrlPolicy: policy,
-      identityTimeoutMs: IDENTITY_TIMEOUT_MS,
-      defaultMaxWaitMs: options.maxWait * 1000,
-    },
-  });
+  const vendor = cliVendor(target, store, policy, options.maxWait * 1000);
 
   if (clientId !== undefined) {
     if ((await readRegistration(target, clientId)) === undefined) throw notRegistered(target, clientId);

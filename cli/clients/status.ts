@@ -1,6 +1,6 @@
-/** `clients status <clientId>`: one client in detail, its token as a fingerprint only. */
-import { assertValidClientId } from '../../functions/core/credentials.js';
-import { clientView, renderStatus } from '../client-view.js';
+/** `clients status <clientId>`: one client in detail (with its API user), its token as a fingerprint only. */
+import { assertValidClientId } from '../../functions/core/ids.js';
+import { clientView, renderStatus, withSharedApiUsers } from '../client-view.js';
 import { type CliIo, writeLine } from '../io.js';
 import type { Target } from '../target.js';
 import { notRegistered, readRegistration } from './registration.js';
@@ -14,10 +14,19 @@ export async function showStatus(
 ): Promise<void> {
   assertValidClientId(clientId);
   const registration = await readRegistration(target, clientId);
-  const record = await (await target.store()).get(clientId);
+  const store = await target.store();
+  const record = await store.get(clientId);
   if (registration === undefined && record === undefined) throw notRegistered(target, clientId);
   const now = Date.now();
-  const view = clientView(clientId, registration, record, now);
+  // Clients sharing its API user: the other token items naming the same scope.
+  const others: Array<{ clientId: string; apiUser?: string }> = [];
+  if (record?.token?.scope !== undefined) {
+    for await (const other of store.list()) {
+      if (other.token?.scope !== undefined)
+        others.push({ clientId: other.clientId, apiUser: other.token.scope });
+    }
+  }
+  const [view] = withSharedApiUsers([clientView(clientId, registration, record, now)], others);
   if (options.json) writeLine(io, JSON.stringify(view, null, 2));
   else io.stdout.write(renderStatus(view, now));
 }

@@ -1,11 +1,12 @@
 import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { isValidClientId } from '../contract/index.js';
-import { assertValidClientId, parseCredentialsRecord } from '../core/credentials.js';
+import { parseCredentialsRecord } from '../core/credentials-record.js';
 import {
   CredentialsMisconfiguredError,
   CredentialsUnavailableError,
   UnknownClientError,
 } from '../core/errors.js';
+import { assertValidClientId } from '../core/ids.js';
 import type { ClientCredentials, CredentialsSource, Logger, RegisteredClient } from '../core/ports.js';
 import { withFileLock, writePrivateJsonFile } from './private-json-file.js';
 
@@ -239,10 +240,26 @@ async function readForEdit(path: string): Promise<{ clients: unknown[] } & Recor
 const sameClient = (entry: unknown, clientId: string): boolean =>
   (entry as { clientId?: unknown } | null)?.clientId === clientId;
 
+/** The fields of a credentials record; an entry's other fields (local mode's `simulatedRole`) are its own. */
+const RECORD_FIELDS: ReadonlySet<string> = new Set([
+  'clientId',
+  'clientSecret',
+  'identityUrl',
+  'restUrl',
+  'instance',
+]);
+
+/** The fields of an entry that are not part of the credentials record, kept across an update. */
+const extraFieldsOf = (entry: unknown): Record<string, unknown> =>
+  typeof entry === 'object' && entry !== null
+    ? Object.fromEntries(Object.entries(entry).filter(([key]) => !RECORD_FIELDS.has(key)))
+    : {};
+
 /**
  * Adds or replaces one client in the credentials file (atomically; other entries, even bad ones, are
- * kept as they are). The record is validated first. Safe against concurrent writers, in this process or
- * others: the read-modify-write holds the file's lock.
+ * kept as they are, and so are the replaced entry's fields outside the record, such as `simulatedRole`).
+ * The record is validated first. Safe against concurrent writers, in this process or others: the
+ * read-modify-write holds the file's lock.
  */
 export async function upsertClient(path: string, record: ClientCredentials): Promise<'created' | 'updated'> {
   assertValidClientId(record.clientId);
@@ -252,7 +269,7 @@ export async function upsertClient(path: string, record: ClientCredentials): Pro
     const index = document.clients.findIndex((entry) => sameClient(entry, valid.clientId));
     const clients = [...document.clients];
     if (index === -1) clients.push(valid);
-    else clients[index] = valid;
+    else clients[index] = { ...extraFieldsOf(clients[index]), ...valid };
     await writeCredentialsFile(path, { ...document, clients });
     return index === -1 ? 'created' : 'updated';
   });

@@ -1,25 +1,27 @@
 /** The refresher's sweep: fetch missing tokens, wait out and replace expiring ones, keep pools staggered. */
 import pLimit from 'p-limit';
 import { ShutdownInterruption } from './clock.js';
-import { type Engine, readRecord } from './engine.js';
-import { TokenVendorError } from './errors.js';
+import { rejectedCredentialsBackoff } from './credentials-backoff.js';
+import { CredentialsRejectedError, TokenVendorError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
-import type { StoredToken } from './ports.js';
-import type { SharedRefresh } from './single-flight.js';
+import type { LastError, StoredToken } from './ports.js';
+import type { SingleFlight } from './single-flight.js';
+import { readRecord } from './store-access.js';
 import { isUnexpired, successorDueAt } from './token-life.js';
 import type { PoolStatus, RefreshOptions, RefreshSummary } from './token-vendor-api.js';
+import type { VendorState } from './vendor-state.js';
 
 export async function refreshAll(
-  engine: Engine,
-  refreshShared: SharedRefresh,
+  state: VendorState,
+  singleFlight: SingleFlight,
   options?: RefreshOptions,
 ): Promise<RefreshSummary> {
-  const { clock, config, logger, metrics } = engine;
+  const { clock, config, logger, metrics } = state;
   const horizonMs = options?.horizonMs ?? 60_000;
   const limit = pLimit(options?.concurrency ?? 8);
   const sweepStart = clock.now();
   const lifespanMs = config.tokenLifespanSeconds * 1000;
-  const clients = options?.clients ?? (await engine.credentials.list());
+  const clients = options?.clients ?? (await state.credentials.list());
   const pools = groupByInstance(clients);
   const counts = { fetched: 0, waited: 0, valid: 0, deferred: 0 };
   const failures: Array<{ clientId: string; code: string }> = [];
@@ -29,18 +31,26 @@ export async function refreshAll(
     if (error instanceof ShutdownInterruption) return;
     const code = error instanceof TokenVendorError ? error.code : 'InternalError';
     failures.push({ clientId, code });
-    metrics.record('RefreshFailed', 1, 'Count');
+    // Rejected credentials are reported per client (its own alarm names it), not as a RefreshFailed.
+    if (code === 'CredentialsRejected') metrics.record('ClientCredentialsRejected', 1, 'Count', { clientId });
+    else metrics.record('RefreshFailed', 1, 'Count');
     logger.warn('refresh failed', { clientId, code });
   };
 
   // Phase 1: every client's current token (pool decisions need the other members' expiries).
   const tokens = new Map<string, StoredToken | undefined>();
+  const lastErrors = new Map<string, LastError>();
+  const changedAt = new Map(
+    clients.flatMap((c) => (c.changedAt === undefined ? [] : [[c.clientId, c.changedAt]])),
+  );
   await Promise.all(
     clients.map(({ clientId }) =>
       limit(async () => {
         try {
-          const token = (await readRecord(engine, clientId))?.token;
+          const record = await readRecord(state, clientId);
+          const token = record?.token;
           tokens.set(clientId, token);
+          if (record?.lastError) lastErrors.set(clientId, record.lastError);
           if (token) expiries.set(clientId, token.expiresAt);
         } catch (error) {
           fail(clientId, error);
@@ -53,14 +63,28 @@ export async function refreshAll(
   const refreshOne = async (clientId: string, pool?: readonly string[]): Promise<void> => {
     if (!tokens.has(clientId)) return;
     const token = tokens.get(clientId);
+    const backoff = rejectedCredentialsBackoff({
+      lastError: lastErrors.get(clientId),
+      secretChangedAt: changedAt.get(clientId),
+      now: clock.now(),
+      cooldownMs: config.rejectedCredentialsCooldownMs,
+    });
+    if (backoff) {
+      logger.info('refresh skipped: Identity rejected the credentials, retried when the secret changes', {
+        clientId,
+        retryAt: new Date(backoff.until).toISOString(),
+      });
+      fail(clientId, new CredentialsRejectedError('Identity rejected the credentials; backing off'));
+      return;
+    }
     try {
       let outcome: 'fetched' | 'waited' = 'fetched';
-      if (token && isUnexpired(engine, token)) {
+      if (token && isUnexpired(state, token)) {
         if (token.expiresAt >= sweepStart + horizonMs) {
           counts.valid += 1;
           return;
         }
-        await clock.sleep(successorDueAt(engine, token) - clock.now());
+        await clock.sleep(successorDueAt(state, token) - clock.now());
         outcome = 'waited';
       }
       if (pool) {
@@ -74,7 +98,7 @@ export async function refreshAll(
         if (delayMs > 0) await clock.sleep(delayMs);
       }
       const refreshed = await limit(() =>
-        refreshShared(clientId, token?.accessToken, clock.now() + engine.refreshBudgetMs),
+        singleFlight(clientId, token?.accessToken, clock.now() + state.refreshBudgetMs),
       );
       expiries.set(clientId, refreshed.token.expiresAt);
       counts[outcome] += 1;

@@ -1,6 +1,7 @@
 /**
  * Local mode's credentials source: the credentials file under the data directory (seeded with the
- * simulator's demo client), or Secrets Manager at the `AWS_ENDPOINT_URL_SECRETS_MANAGER` endpoint.
+ * simulator's demo client; its simulated clients registered with the simulator), or Secrets Manager at the
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER` endpoint.
  */
 import {
   createCredentialsFileIfMissing,
@@ -10,6 +11,7 @@ import {
 import type { CredentialsSource, Logger } from '../../functions/core/ports.js';
 import { privateFileCheck } from '../file-trust.js';
 import { DEMO_CLIENT, type MarketoSimulator } from '../marketo-simulator.js';
+import { registerSimulatedClients } from '../simulated-clients.js';
 
 /** Options of {@link buildCredentials}. */
 export interface LocalCredentialsOptions {
@@ -17,7 +19,7 @@ export interface LocalCredentialsOptions {
   readonly path: string;
   /** Secrets Manager's endpoint, with its secret name prefix. @default the credentials file */
   readonly secretsManager?: { readonly endpoint: string; readonly prefix: string };
-  /** The running simulator, whose demo client the file is seeded with. */
+  /** The running simulator: the file is seeded with its demo client, and its simulated clients join it. */
   readonly simulator?: MarketoSimulator;
   readonly logger: Logger;
   /** Told when the file was made private again on a reload (others could read it). */
@@ -70,6 +72,12 @@ export async function buildCredentials(options: LocalCredentialsOptions): Promis
     };
   }
   await seedCredentials(options.path, options.simulator);
+  if (options.simulator) {
+    // Entries with a simulatedRole (or at the simulator's URL) are simulated Custom Services.
+    for (const warning of await registerSimulatedClients(options.path, options.simulator)) {
+      options.logger.warn(warning);
+    }
+  }
   return {
     source: new FileCredentials({
       path: options.path,

@@ -80,12 +80,13 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       expect(run.code).toBe(0);
       const [header, row] = run.stdout.trimEnd().split('\n');
       expect(header).toMatch(
-        /^CLIENT\s+INSTANCE\s+IDENTITY HOST\s+STATUS\s+TOKEN\s+EXPIRES IN\s+LAST ERROR$/,
+        /^CLIENT\s+INSTANCE\s+IDENTITY HOST\s+API USER\s+STATUS\s+TOKEN\s+EXPIRES IN\s+LAST ERROR$/,
       );
       expect(row?.split(/\s{2,}/)).toEqual([
         'sync-a',
         'pod-1',
         new URL(simulator.url).host,
+        '-',
         'missing',
         '-',
         '-',
@@ -427,7 +428,9 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       );
 
       assertNoLeak(stdout + stderr, sensitive());
-      expect(stdout).toMatch(/^sync-a\s+-\s+127\.0\.0\.1:\d+\s+valid\s+[0-9a-f]{8}\s/m);
+      expect(stdout).toMatch(
+        /^sync-a\s+-\s+127\.0\.0\.1:\d+\s+sync-a@api-user\.marketo-simulator\.test\s+valid\s+[0-9a-f]{8}\s/m,
+      );
     });
 
     it('exits 1 with the fix for an unknown client', async () => {

@@ -2,7 +2,8 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_ERRORS, gatewayResponseTemplate } from '../../functions/contract/index.js';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
+import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
 
 allowSlowSynthesis();
@@ -165,8 +166,15 @@ describe('API name of the metrics', () => {
 
   it("every alarm and dashboard ApiName dimension is its own vendor's API name", () => {
     const names = apiNames();
+    type Dimension = { Name: string; Value: unknown };
+    // A metric alarm names its dimensions itself; an alarm on metric math, in each of its metrics.
     const alarmDimensions = Object.values(template.findResources('AWS::CloudWatch::Alarm')).flatMap((alarm) =>
-      ((alarm.Properties.Dimensions ?? []) as { Name: string; Value: unknown }[])
+      [
+        ...((alarm.Properties.Dimensions ?? []) as Dimension[]),
+        ...(
+          (alarm.Properties.Metrics ?? []) as { MetricStat?: { Metric: { Dimensions?: Dimension[] } } }[]
+        ).flatMap((query) => query.MetricStat?.Metric.Dimensions ?? []),
+      ]
         .filter((d) => d.Name === 'ApiName')
         .map((d) => d.Value),
     );

@@ -2,7 +2,8 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { type RuntimeConfig, readRuntimeConfig } from '../../functions/config.js';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
+import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { appWithoutBundling } from './helpers.js';
 
 /**
@@ -37,12 +38,12 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
     const expected = {
       tableName: '<table>',
       secretPrefix: 'marketo-token-vendor/clients/',
-      maxWaitMs: 25_000,
+      maxWaitMs: 24_000,
       refreshHorizonMs: 60_000,
       refreshConcurrency: 8,
       vendor: {
         defaultMinValiditySeconds: 20,
-        defaultMaxWaitMs: 25_000,
+        defaultMaxWaitMs: 24_000,
         leaseDurationMs: 15_000,
         identityTimeoutMs: 5_000,
         identityUrlPolicy: { allowedHosts: ['*.mktorest.com'], allowInsecureLoopback: false },

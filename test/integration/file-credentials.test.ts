@@ -197,6 +197,19 @@ describe('FileCredentials', () => {
       ]);
     });
 
+    it("keeps a replaced entry's own fields (simulatedRole) but not record fields the update leaves out", async () => {
+      const role = { permissions: ['Read-Only Lead'], apiUser: 'sync@example.test' };
+      await writeCredentialsFile(path, {
+        clients: [{ ...credentials('a', { restUrl: 'http://127.0.0.1:9' }), simulatedRole: role }],
+      });
+
+      await upsertClient(path, credentials('a', { instance: 'x' }));
+
+      expect(JSON.parse(await readFile(path, 'utf8')).clients).toEqual([
+        { simulatedRole: role, ...credentials('a', { instance: 'x' }) },
+      ]);
+    });
+
     it('keeps other entries, even bad ones, when upserting', async () => {
       await writeCredentialsFile(path, { clients: [{ note: 'operator scratch' }] });
 

@@ -1,6 +1,7 @@
 """Python client of the Marketo token vendor: SigV4-signed token requests (botocore), a thread-safe
 in-memory cache with single flight per client, ``with_token`` / ``request`` that recover from Marketo
-601/602 once, the shared API budget's permits, and errors whose ``code`` is the Node client's.
+601/602 once and name the permission a 603 lacks (``MarketoAccessDenied``), the shared API budget's
+permits, and errors whose ``code`` is the Node client's.
 
     from marketo_token_vendor import TokenClient
 
@@ -8,6 +9,7 @@ in-memory cache with single flight per client, ``with_token`` / ``request`` that
     response = tokens.request("my-sync", "GET", f"{rest_url}/rest/v1/leads.json", params={...})
 """
 
+from .access_denied import ACCESS_DENIED_CODE, MarketoAccessDenied
 from .budget import BudgetEvent, BudgetOptions, BudgetStats
 from .client import TokenClient
 from .clock import Clock, SystemClock
@@ -41,6 +43,7 @@ from .transport import BotocoreTransport, HttpResponse, Transport
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACCESS_DENIED_CODE",
     "API_ERROR_CODES",
     "DEFAULT_MIN_VALIDITY_SECONDS",
     "GATEWAY_ERROR_CODES",
@@ -57,6 +60,7 @@ __all__ = [
     "ErrorCode",
     "GatewayErrorCode",
     "HttpResponse",
+    "MarketoAccessDenied",
     "MarketoApiError",
     "MarketoLimitCode",
     "MarketoResponse",

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from botocore.credentials import Credentials
 
+from .access_denied import MarketoAccessDenied, fail_on_access_denied
 from .budget import BudgetOptions, BudgetStats
 from .clock import Clock, SystemClock
 from .credentials import AwsCredentials, credentials_source
@@ -192,6 +193,8 @@ class TokenClient:
             return marketo_limit_code(error if error is not None else value)
 
         used: list[MarketoToken] = []
+        # A 603 is the role's, not the token's: raised as MarketoAccessDenied, never retried or invalidated.
+        fn = fail_on_access_denied(fn)
 
         def first_call(token: MarketoToken) -> T:
             used.append(token)
@@ -217,7 +220,9 @@ class TokenClient:
         """Runs ``fn(token)`` under a permit of the shared budget. If it raises a 601/602 (a
         ``MarketoApiError``, or any exception with such a ``code``) or returns a Marketo body with a 601/602
         error, the token is invalidated and ``fn`` runs once more with the replacement; whatever the second
-        run does is final. 606/615 are backed off and retried; 607 raises ``DailyQuotaExhausted``.
+        run does is final. 606/615 are backed off and retried; 607 raises ``DailyQuotaExhausted``; a 603
+        raised (``MarketoApiError`` with ``method`` and ``path`` names the permission) or returned raises
+        ``MarketoAccessDenied``, without a retry.
         ``min_validity`` defaults to one request (1 s)."""
         return self._with_target_token(client_target(client_id), fn, min_validity, retry_budget_seconds)
 
@@ -248,7 +253,8 @@ class TokenClient:
     ) -> MarketoResponse:
         """One Marketo REST call with ``Authorization: Bearer <token>`` (never the ``access_token`` query
         parameter), under a permit; when the JSON body reports 601/602 the token is invalidated and the call
-        sent once more. ``min_validity`` defaults to one request (1 s). Network errors reaching Marketo
+        sent once more; a 603 raises ``MarketoAccessDenied`` (the path and the permission it needs).
+        ``min_validity`` defaults to one request (1 s). Network errors reaching Marketo
         propagate as the transport raises them (botocore's ``HTTPClientError``)."""
         query = dict(params or {})
         if "access_token" in query or "access_token" in parse_qs(urlsplit(url).query):
@@ -270,7 +276,11 @@ class TokenClient:
                 {**sent_headers, "authorization": f"Bearer {token.access_token}"},
                 body,
             )
-            return MarketoResponse(response.status, response.headers, response.body)
+            answered = MarketoResponse(response.status, response.headers, response.body)
+            if answered.access_denied:
+                # The role's, not the token's: never retried, the token kept.
+                raise MarketoAccessDenied(token.client_id, method, urlsplit(full_url).path)
+            return answered
 
         def limit_of(value: MarketoResponse | None, _error: BaseException | None) -> MarketoLimitCode | None:
             return None if value is None else value.limit_code

@@ -85,15 +85,23 @@ class MarketoApiError(Exception):
     """A Marketo REST answer that carried an error (``success: false``).
 
     Raise it from a ``with_token`` callback: 601 and 602 make the client fetch a fresh token and run the
-    callback once more.
+    callback once more; 603 becomes ``MarketoAccessDenied``, naming the permission when ``method`` and
+    ``path`` name the call.
     """
 
     code: str
     """Marketo's error code, e.g. ``"602"``."""
+    method: str | None
+    path: str | None
+    """The request Marketo answered (path without query), if given."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(
+        self, code: str, message: str, *, method: str | None = None, path: str | None = None
+    ) -> None:
         super().__init__(f"Marketo error {code}: {message}")
         self.code = code
+        self.method = method
+        self.path = path
 
 
 _ERROR_TYPE_TO_CODE: Mapping[str, ErrorCode] = {

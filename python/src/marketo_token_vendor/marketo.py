@@ -1,4 +1,5 @@
-"""Reading Marketo's answers: 601/602 (the token is no good) and 606/607/615 (the instance's limits).
+"""Reading Marketo's answers: 601/602 (the token is no good), 603 (the role lacks a permission) and
+606/607/615 (the instance's limits).
 
 Marketo answers all of them with HTTP 200 and ``{"success": false, "errors": [{"code": "602", …}]}``.
 """
@@ -9,6 +10,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .access_denied import is_access_denied
 
 TOKEN_REJECTION_CODES: frozenset[str] = frozenset({"601", "602"})
 """The REST error codes after which a fresh token must be fetched."""
@@ -71,6 +74,11 @@ class MarketoResponse:
             return self.json()
         except ValueError:
             return None
+
+    @property
+    def access_denied(self) -> bool:
+        """True when Marketo answered 603: the role of the token's API-only user lacks a permission."""
+        return is_access_denied(self._json_or_none())
 
     @property
     def rejection_code(self) -> str | None:

@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { ShutdownInterruption, shutdownAwareClock } from '../../../functions/core/clock.js';
 import type { LastError } from '../../../functions/core/ports.js';
 import { createTokenVendor } from '../../../functions/core/token-vendor.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
 import { until } from '../../../testing/until.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
 
 const REAL_ERROR: LastError = {
   code: 'IdentityUnavailable',

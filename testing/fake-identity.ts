@@ -4,7 +4,7 @@ import {
   IdentityBadResponseError,
   IdentityUnavailableError,
   UnknownClientError,
-} from '../../functions/core/errors.js';
+} from '../functions/core/errors.js';
 import type {
   ClientCredentials,
   Clock,
@@ -12,8 +12,8 @@ import type {
   IdentityClient,
   IdentityToken,
   RegisteredClient,
-} from '../../functions/core/ports.js';
-import { registerSensitive } from '../../testing/leak-scan.js';
+} from '../functions/core/ports.js';
+import { registerSensitive } from './leak-scan.js';
 
 /** `'timeout'`: no answer until the attempt's timeout runs out on the clock, as a slow Identity gives. */
 type Fault =
@@ -116,13 +116,23 @@ export class FakeIdentity implements IdentityClient {
 export class MemoryCredentials implements CredentialsSource {
   readonly reads: Array<{ clientId: string; bypassCache: boolean }> = [];
   private readonly records = new Map<string, ClientCredentials>();
+  /** Instance tags set apart from the records' own `instance` (a tag anyone with TagResource may change). */
+  private readonly tags = new Map<string, string | undefined>();
+  private readonly changedAt = new Map<string, number>();
 
   constructor(records: ReadonlyArray<ClientCredentials> = []) {
     for (const r of records) this.records.set(r.clientId, r);
   }
 
-  put(record: ClientCredentials): void {
+  /** Registers or replaces a client's credentials; `changedAt` is when its secret changed, as listed. */
+  put(record: ClientCredentials, options: { readonly changedAt?: number } = {}): void {
     this.records.set(record.clientId, record);
+    if (options.changedAt !== undefined) this.changedAt.set(record.clientId, options.changedAt);
+  }
+
+  /** Sets the client's instance tag, which `list()` reports, without touching its credentials (the value). */
+  tag(clientId: string, instance: string | undefined): void {
+    this.tags.set(clientId, instance);
   }
 
   async get(clientId: string, options?: { readonly bypassCache?: boolean }): Promise<ClientCredentials> {
@@ -133,10 +143,15 @@ export class MemoryCredentials implements CredentialsSource {
   }
 
   async list(): Promise<RegisteredClient[]> {
-    return [...this.records.values()].map(({ clientId, instance }) => ({
-      clientId,
-      ...(instance === undefined ? {} : { instance }),
-    }));
+    return [...this.records.values()].map(({ clientId, instance: own }) => {
+      const instance = this.tags.has(clientId) ? this.tags.get(clientId) : own;
+      const changedAt = this.changedAt.get(clientId);
+      return {
+        clientId,
+        ...(instance === undefined ? {} : { instance }),
+        ...(changedAt === undefined ? {} : { changedAt }),
+      };
+    });
   }
 }
 
