@@ -61,7 +61,10 @@ export function formatLine(attributes: Attributes): string {
   const details = Object.entries(attributes)
     .filter(([key, value]) => !STANDARD_KEYS.has(key) && value !== undefined)
     .map(([key, value]) => `${key}=${showValue(value)}`);
-  return [time, level, String(attributes.message ?? ''), ...details].join(' ').trimEnd();
+  // The request a line belongs to, as the answer's x-amzn-RequestId names it.
+  const request =
+    typeof attributes.function_request_id === 'string' ? [`request=${attributes.function_request_id}`] : [];
+  return [time, level, String(attributes.message ?? ''), ...details, ...request].join(' ').trimEnd();
 }
 
 /** What makes two lines "the same warning": level, message and every field but the volatile ones. */

@@ -15,7 +15,7 @@ const collecting = (repeatSummaryMs = 60_000) => {
 };
 
 describe('formatLine', () => {
-  it('writes one line: time, level, message and the fields, without the Lambda context', () => {
+  it('writes one line: time, level, message, the fields and the request, without the rest of the Lambda context', () => {
     const line = formatLine({
       level: 'WARN',
       message: 'Identity call failed',
@@ -31,7 +31,7 @@ describe('formatLine', () => {
     });
 
     expect(line).toBe(
-      '10:00:01 WARN  Identity call failed clientId=flaky code=IdentityUnavailable attempt=1 reason="Identity host could not be resolved (ENOTFOUND)"',
+      '10:00:01 WARN  Identity call failed clientId=flaky code=IdentityUnavailable attempt=1 reason="Identity host could not be resolved (ENOTFOUND)" request=c6af9ac6',
     );
   });
 
