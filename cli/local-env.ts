@@ -84,7 +84,8 @@ export async function execWithLocalEnv(
 
 /**
  * Adds the `local` command with its `env` and `exec` subcommands to `program` (whose output settings they
- * inherit; `--data-dir` is the program's global option).
+ * inherit; `--data-dir` is the program's global option). A `CliExtension` (cli/index.ts): cli/bin.js adds
+ * it in a clone of the repository, where local mode is.
  */
 export function addLocalCommand(
   program: Command,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/index.js';
+import { addLocalCommand } from '../../cli/local-env.js';
 import { createTokenClient } from '../../client/index.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { memoryIo } from './helpers.js';
@@ -22,7 +23,7 @@ const parseExports = (text: string): Record<string, string> =>
 
 const cli = async (args: readonly string[], env: Record<string, string | undefined> = {}) => {
   const memory = memoryIo();
-  const code = await runCli(args, memory.io, env);
+  const code = await runCli(args, memory.io, env, [addLocalCommand]);
   return { code, stdout: memory.stdout(), stderr: memory.stderr() };
 };
 
