@@ -177,7 +177,12 @@ export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
     }
   }
   const off = tableName === undefined ? { default: { ...limits.default, enabled: false } } : {};
-  const reconcileSeconds = integer(env, ENV.budgetReconcileSeconds, RECONCILE_SECONDS.fallback, RECONCILE_SECONDS);
+  const reconcileSeconds = integer(
+    env,
+    ENV.budgetReconcileSeconds,
+    RECONCILE_SECONDS.fallback,
+    RECONCILE_SECONDS,
+  );
   return {
     ...(tableName === undefined ? {} : { tableName }),
     limits: { ...limits, ...off },
