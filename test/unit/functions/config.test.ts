@@ -98,7 +98,11 @@ describe('readRuntimeConfig', () => {
 
 describe('readBudgetConfig', () => {
   it('turns the budget off (unmetered permits) and fails open when no budget table is set', () => {
-    expect(readBudgetConfig({})).toEqual({ limits: { default: { enabled: false } }, onStoreFailure: 'open' });
+    expect(readBudgetConfig({})).toEqual({
+      limits: { default: { enabled: false } },
+      onStoreFailure: 'open',
+      reconcileIntervalMs: 300_000,
+    });
   });
 
   it('keeps per-instance limits keyed by lower-case host and reads the store-failure mode', () => {
@@ -113,7 +117,15 @@ describe('readBudgetConfig', () => {
       tableName: 'budget',
       limits: { 'abc-123.mktorest.com': { callsPerWindow: 50 }, default: { reservedShare: 0.2 } },
       onStoreFailure: 'closed',
+      reconcileIntervalMs: 300_000,
     });
+  });
+
+  it('reads how often an instance is reconciled with Marketo, naming the variable when out of range', () => {
+    expect(readBudgetConfig({ [ENV.budgetReconcileSeconds]: '60' }).reconcileIntervalMs).toBe(60_000);
+    expect(() => readBudgetConfig({ [ENV.budgetReconcileSeconds]: '0' })).toThrow(
+      new ConfigurationError(`${ENV.budgetReconcileSeconds} must be a whole number from 1 to 86400, got "0"`),
+    );
   });
 
   it('names the variable when the store-failure mode is neither open nor closed', () => {
