@@ -51,9 +51,10 @@ describe('usage per consumer in local mode', () => {
   it('books permits, token vends and reported 606s to the principal that asked, per client', async () => {
     await call(KEY_A, 'GET', '/tokens/usage-a');
     for (let i = 0; i < 3; i += 1)
-      await call(KEY_A, 'POST', '/tokens/usage-a/permits', { concurrency: false });
-    await call(KEY_A, 'POST', '/tokens/usage-a/permits', { count: 4, concurrency: false });
-    const held = await call(KEY_B, 'POST', '/tokens/usage-b/permits', {});
+      await call(KEY_A, 'POST', '/tokens/usage-a/permits', { concurrency: false, maxWaitMs: 5_000 });
+    await call(KEY_A, 'POST', '/tokens/usage-a/permits', { count: 4, concurrency: false, maxWaitMs: 5_000 });
+    // Seven calls so far: past the idle burst, team B's is answered at its turn of the pacing.
+    const held = await call(KEY_B, 'POST', '/tokens/usage-b/permits', { maxWaitMs: 5_000 });
     await call(KEY_B, 'POST', '/tokens/usage-b/permits/release', {
       permitId: held.permitId,
       marketoError: '606',
