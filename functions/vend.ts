@@ -3,10 +3,12 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createAwsPermitService, readBudgetConfig } from './budget-runtime.js';
+import { createAwsBulkSlotService, readBulkConfig } from './bulk-runtime.js';
 import { readRuntimeConfig } from './config.js';
 import { DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
 import { isTokenVendorError } from './core/errors.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
+import type { BulkSlotService } from './http/bulk-slot-request.js';
 import { errorResponse } from './http/error-response.js';
 import type { PermitService } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
@@ -36,6 +38,8 @@ export interface VendHandlerDeps {
   readonly maxWaitMs?: number;
   /** The Marketo API budget's permit routes. @default none: those routes answer 404 */
   readonly permits?: PermitService;
+  /** The Bulk API slot routes. @default none: those routes answer 404 */
+  readonly bulkSlots?: BulkSlotService;
 }
 
 // `httpMethod` alone marks an API event: one without `requestContext` must still get an HTTP answer.
@@ -57,6 +61,9 @@ const EXPECTED_CODES: ReadonlySet<ErrorCode> = new Set([
   'NotFound',
   'PermitUnavailable',
   'DailyQuotaExhausted',
+  'BulkSlotUnavailable',
+  'DailyExportQuotaExhausted',
+  'BulkSlotNotHeld',
 ]);
 
 /**
@@ -119,8 +126,10 @@ export const handler = (event: VendEvent, context: Context): Promise<VendResult>
     const config = readRuntimeConfig();
     const telemetry = createTelemetry();
     const { vendor, credentials } = createAwsVendor(config, coreTelemetry(telemetry));
-    const permits = createAwsPermitService(readBudgetConfig(), credentials, telemetry);
-    built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs, permits });
+    const budget = readBudgetConfig();
+    const permits = createAwsPermitService(budget, credentials, telemetry);
+    const bulkSlots = createAwsBulkSlotService(budget, readBulkConfig(), credentials, telemetry);
+    built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs, permits, bulkSlots });
   }
   return built(event, context);
 };

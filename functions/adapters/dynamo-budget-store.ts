@@ -7,6 +7,7 @@ import {
 import type { InstanceLimits } from '../core/budget/limits.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState, RateGrant } from '../core/budget/state.js';
+import { BULK_ITEM_PREFIX } from './dynamo-bulk-slot-store.js';
 import {
   createTableAndWait,
   type Item,
@@ -54,10 +55,14 @@ const decodeLimits = (raw: string | undefined): Partial<InstanceLimits> | undefi
   }
 };
 
-/** Maps a raw item to a `BudgetState`; tolerant of missing attributes (they read as empty). */
+/**
+ * Maps a raw item to a `BudgetState`; tolerant of missing attributes (they read as empty). The Bulk API
+ * slots' items of the same table (`bulk#<instance>`, functions/adapters/dynamo-bulk-slot-store.ts) are not
+ * budget items.
+ */
 export function itemToBudgetState(item: Item): BudgetState | undefined {
   const instance = str(item, 'instance');
-  if (instance === undefined) return undefined;
+  if (instance === undefined || instance.startsWith(BULK_ITEM_PREFIX)) return undefined;
   const leases: Record<string, number> = {};
   const map = item.leases;
   if (map && 'M' in map && map.M) {

@@ -23,6 +23,9 @@ export const ENV = {
   budgetTableName: 'BUDGET_TABLE_NAME',
   budgetLimits: 'BUDGET_LIMITS',
   budgetOnStoreFailure: 'BUDGET_ON_STORE_FAILURE',
+  // Bulk API slots (functions/bulk-runtime.ts), on the budget's table: per-instance limit overrides as JSON
+  // `{"default": {…}, "<rest host>": {…}}` (extractJobs, importJobs, exportDailyBytes, reservedShare).
+  bulkLimits: 'BULK_LIMITS',
 } as const;
 
 export type EnvKey = (typeof ENV)[keyof typeof ENV];

@@ -57,8 +57,29 @@ const CALLS: ReadonlyMap<string, { readonly method: string; readonly path: strin
   ].map(([route, name]) => [`${route.kind} ${name}`, { method: route.method, path: routePath(route, name) }]),
 );
 const ALL_CALLS = [...CALLS.keys()];
-// A client grant covers its token and invalidate routes and the budget's permit routes (issue 16).
-const CLIENT_A = ['token client-a', 'invalidate client-a', 'permit client-a', 'permit-release client-a'];
+// A client grant covers its token and invalidate routes, the budget's permit routes (issue 16) and the Bulk
+// API slot routes (issue 27).
+const clientRoutes = (id: string): string[] =>
+  [
+    'token',
+    'invalidate',
+    'permit',
+    'permit-release',
+    'bulk-slot',
+    'bulk-slot-renew',
+    'bulk-slot-release',
+  ].map((kind) => `${kind} ${id}`);
+const CLIENT_A = clientRoutes('client-a');
+/** What a grant on the pool 123-ABC-456 covers. */
+const POOL_ROUTES = [
+  'instance-token',
+  'instance-invalidate',
+  'instance-permit',
+  'instance-permit-release',
+  'instance-bulk-slot',
+  'instance-bulk-slot-renew',
+  'instance-bulk-slot-release',
+].map((kind) => `${kind} 123-ABC-456`);
 
 const allow = (actions: string, resources: string | string[]): PolicyDocument => ({
   Statement: [{ Effect: 'Allow', Action: actions, Resource: resources }],
@@ -309,6 +330,9 @@ describe('who can vend what on the synthesized stack', () => {
         `${apiArn}/POST/tokens/${id}/invalidate`,
         `${apiArn}/POST/tokens/${id}/permits`,
         `${apiArn}/POST/tokens/${id}/permits/release`,
+        `${apiArn}/POST/tokens/${id}/bulk-slots`,
+        `${apiArn}/POST/tokens/${id}/bulk-slots/renew`,
+        `${apiArn}/POST/tokens/${id}/bulk-slots/release`,
       ];
       const allows = (policies.resourcePolicy()?.Statement ?? []).filter((s) => s.Effect === 'Allow');
       expect(allows.map((s) => ({ principal: s.Principal, resources: s.Resource }))).toEqual([
@@ -329,12 +353,7 @@ describe('who can vend what on the synthesized stack', () => {
     });
 
     it('a same-account role granted one instance pool calls exactly that pool’s routes', () => {
-      expect(allowedRoutes(policies, inStack('PoolGranted'))).toEqual([
-        'instance-token 123-ABC-456',
-        'instance-invalidate 123-ABC-456',
-        'instance-permit 123-ABC-456',
-        'instance-permit-release 123-ABC-456',
-      ]);
+      expect(allowedRoutes(policies, inStack('PoolGranted'))).toEqual(POOL_ROUTES);
     });
 
     it('a same-account role without a grant vends nothing', () => {
@@ -346,12 +365,7 @@ describe('who can vend what on the synthesized stack', () => {
         caller: { roleArn: `arn:aws:iam::${VENDOR_ACCOUNT}:role/ops`, account: VENDOR_ACCOUNT, orgId: ORG },
         identityPolicies: [],
       };
-      expect(allowedRoutes(policies, ops)).toEqual([
-        'token client-b',
-        'invalidate client-b',
-        'permit client-b',
-        'permit-release client-b',
-      ]);
+      expect(allowedRoutes(policies, ops)).toEqual(clientRoutes('client-b'));
     });
 
     it('a same-account AdministratorAccess-like role vends everything (Table A: its IAM allow suffices)', () => {
@@ -477,12 +491,7 @@ describe('the packaged stack’s vendGrants (cdk.json: marketo-token-vendor:vend
   });
 
   it('let a partner role granted one pool call exactly that pool’s routes', () => {
-    expect(allowedRoutes(policies, partner('partner-reporting', [PARTNER_INVOKE_ANY]))).toEqual([
-      'instance-token 123-ABC-456',
-      'instance-invalidate 123-ABC-456',
-      'instance-permit 123-ABC-456',
-      'instance-permit-release 123-ABC-456',
-    ]);
+    expect(allowedRoutes(policies, partner('partner-reporting', [PARTNER_INVOKE_ANY]))).toEqual(POOL_ROUTES);
   });
 
   it('are read from cdk.json as a list and from -c as a JSON string', () => {
