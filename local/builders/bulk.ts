@@ -1,0 +1,39 @@
+/**
+ * Local mode's Bulk API slots: the same slot service the Lambda runs, on the budget table of local mode's
+ * store (an item per instance beside the budget's), with `BULK_LIMITS` read as the Lambda reads it.
+ */
+import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-store.js';
+import { bulkMetrics, readBulkConfig } from '../../functions/bulk-runtime.js';
+import { createBulkSlots } from '../../functions/core/bulk/index.js';
+import { systemClock } from '../../functions/core/clock.js';
+import type { CredentialsSource } from '../../functions/core/ports.js';
+import { type BulkSlotService, createBulkSlotService } from '../../functions/http/bulk-slot-request.js';
+import { coreLogger, type Telemetry } from '../../functions/telemetry.js';
+import type { LocalStore } from './store.js';
+
+export async function buildBulkSlots(wiring: {
+  readonly store: LocalStore;
+  readonly budgetTableName: string;
+  readonly credentials: CredentialsSource;
+  readonly telemetry: Telemetry;
+  /** Read for `BULK_LIMITS`, as the Lambda reads it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}): Promise<BulkSlotService> {
+  const { telemetry } = wiring;
+  // Creates the budget table when missing (the permits' builder may not have run first).
+  await wiring.store.budgetStore(wiring.budgetTableName);
+  const logger = coreLogger(telemetry.logger);
+  return createBulkSlotService({
+    slots: createBulkSlots(
+      {
+        store: new DynamoBulkSlotStore({ client: wiring.store.client, tableName: wiring.budgetTableName }),
+        clock: systemClock,
+        metrics: bulkMetrics(telemetry),
+        logger,
+      },
+      { limits: readBulkConfig(wiring.env).limits },
+    ),
+    credentials: wiring.credentials,
+    logger,
+  });
+}
