@@ -3,7 +3,8 @@
  * read from (and the operator override written to) the budget table through the same core code as the vend
  * function.
  */
-import type { BudgetStatus, InstanceLimits } from '../functions/core/budget/index.js';
+import type { InstanceLimits } from '../functions/contract/index.js';
+import type { BudgetStatus } from '../functions/core/budget/index.js';
 import { createInstanceBudget } from '../functions/core/budget/index.js';
 import { systemClock } from '../functions/core/clock.js';
 import type { CliIo } from './io.js';

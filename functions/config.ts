@@ -1,4 +1,6 @@
 import {
+  type BulkLimits,
+  bulkLimitsOverrideProblem,
   DEFAULT_IDENTITY_HOSTS,
   DEFAULT_IDENTITY_TIMEOUT_MS,
   DEFAULT_LEASE_DURATION_MS,
@@ -11,7 +13,9 @@ import {
   DEFAULT_SECRET_PREFIX,
   ENV,
   IDENTITY_TIMEOUT_MS_RANGE,
+  type InstanceLimits,
   LEASE_DURATION_MS_RANGE,
+  limitsOverrideProblem,
   MAX_MIN_VALIDITY_SECONDS,
   MAX_WAIT_LIMIT_MS,
   type Range,
@@ -20,9 +24,13 @@ import {
   REFRESH_FANOUT_THRESHOLD_RANGE,
   REFRESH_HORIZON_SECONDS_RANGE,
 } from './contract/index.js';
-import type { TokenVendorConfig } from './core/token-vendor-api.js';
+import type { BudgetConfig } from './core/budget/index.js';
+import type { TokenVendorConfig } from './core/vendor-config.js';
 
-/** Runtime configuration of the Lambda handlers, read once from the environment. */
+/**
+ * Runtime configuration of the Lambda handlers, read once from the environment: the token vendor's
+ * ({@link readRuntimeConfig}) and the Marketo API budget's ({@link readBudgetConfig}).
+ */
 export interface RuntimeConfig {
   readonly tableName: string;
   readonly secretPrefix: string;
@@ -122,4 +130,74 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
       },
     },
   };
+}
+
+/** The budget's part of the runtime configuration. */
+export interface BudgetRuntimeConfig {
+  /** Unset: no budget table, permits are handed out unmetered (the budget is off). */
+  readonly tableName?: string;
+  readonly limits: BudgetConfig['limits'];
+  readonly onStoreFailure: BudgetConfig['onStoreFailure'];
+}
+
+/** Reads and validates the budget's environment; fails fast naming the bad variable. */
+export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
+  const tableName = env[ENV.budgetTableName] || undefined;
+  const failure = env[ENV.budgetOnStoreFailure] || 'open';
+  if (failure !== 'open' && failure !== 'closed') {
+    throw new ConfigurationError(
+      `${ENV.budgetOnStoreFailure} must be "open" or "closed", got "${failure.slice(0, 40)}"`,
+    );
+  }
+  const limits = readLimitsByInstance<InstanceLimits>(env, ENV.budgetLimits, limitsOverrideProblem);
+  const off = tableName === undefined ? { default: { ...limits.default, enabled: false } } : {};
+  return {
+    ...(tableName === undefined ? {} : { tableName }),
+    limits: { ...limits, ...off },
+    onStoreFailure: failure,
+  };
+}
+
+/**
+ * Limits per instance from a JSON variable (`{"default": {…}, "<rest host>": {…}}`), each override checked
+ * by `problemOf`; fails fast naming the variable and the instance.
+ */
+function readLimitsByInstance<L>(
+  env: Env,
+  name: string,
+  problemOf: (override: Partial<Record<keyof L, unknown>>) => string | undefined,
+): Record<string, Partial<L>> {
+  const limits: Record<string, Partial<L>> = {};
+  const raw = env[name];
+  if (!raw) return limits;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError(`${name} must be JSON like {"default": {"reservedShare": 0.2}}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError(`${name} must be a JSON object keyed by instance host or "default"`);
+  }
+  for (const [instance, override] of Object.entries(parsed)) {
+    const problem =
+      typeof override !== 'object' || override === null
+        ? 'invalid'
+        : problemOf(override as Partial<Record<keyof L, unknown>>);
+    if (problem !== undefined) {
+      throw new ConfigurationError(`${name} for "${instance.slice(0, 80)}": ${problem}`);
+    }
+    limits[instance.toLowerCase()] = override as Partial<L>;
+  }
+  return limits;
+}
+
+/** The Bulk API slots' part of the runtime configuration (their table is the budget's). */
+export interface BulkRuntimeConfig {
+  readonly limits: { readonly [instance: string]: Partial<BulkLimits> | undefined };
+}
+
+/** Reads and validates `BULK_LIMITS`; fails fast naming the variable and the instance. */
+export function readBulkConfig(env: Env = process.env): BulkRuntimeConfig {
+  return { limits: readLimitsByInstance<BulkLimits>(env, ENV.bulkLimits, bulkLimitsOverrideProblem) };
 }

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createAwsRuntime, type RefreshFanOut } from './aws-refresher.js';
 import { readRuntimeConfig } from './config.js';
 import {
   DEFAULT_REFRESH_CONCURRENCY,
@@ -13,10 +14,7 @@ import {
 import type { RegisteredClient } from './core/ports.js';
 import { planRefreshBatches } from './core/refresh-plan.js';
 import type { RefreshSummary, TokenVendor } from './core/token-vendor-api.js';
-import { createAwsRuntime, type RefreshFanOut } from './runtime.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
-
-export type { RefreshFanOut } from './runtime.js';
 
 export interface RefreshHandlerDeps {
   readonly vendor: TokenVendor;

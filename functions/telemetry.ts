@@ -1,6 +1,8 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DEFAULT_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './contract/index.js';
+import type { BudgetMetrics } from './core/budget/ports.js';
+import type { BulkMetrics } from './core/bulk/ports.js';
 import type { Logger, MetricsSink } from './core/ports.js';
 
 /** Powertools logger and metrics shared by a handler module. */
@@ -63,9 +65,10 @@ export const coreLogger = (logger: PowertoolsLogger): Logger => ({
   error: (message, attributes) => logger.error(message, attributes ?? {}),
 });
 
-/** Adapts Powertools Metrics (EMF) to the core's `MetricsSink` port. */
-export const coreMetrics = (metrics: Metrics): MetricsSink => ({
-  record: (name, value, unit) => metrics.addMetric(name, MetricUnit[unit], value),
+/** Adapts Powertools Metrics (EMF) to the core's metric ports: the engine's, the budget's and the Bulk slots'. */
+export const coreMetrics = (metrics: Metrics): MetricsSink & BudgetMetrics & BulkMetrics => ({
+  record: (name: string, value: number, unit: keyof typeof MetricUnit) =>
+    metrics.addMetric(name, MetricUnit[unit], value),
 });
 
 /** Both adapters at once. */

@@ -2,9 +2,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { createAwsPermitService, readBudgetConfig } from './budget-runtime.js';
-import { createAwsBulkSlotService, readBulkConfig } from './bulk-runtime.js';
-import { readRuntimeConfig } from './config.js';
+import { createAwsBulkSlotService } from './aws-bulk-slot-service.js';
+import { createAwsPermitService } from './aws-permit-service.js';
+import { createAwsVendor } from './aws-vendor.js';
+import { readBudgetConfig, readBulkConfig, readRuntimeConfig } from './config.js';
 import { DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
 import { isTokenVendorError } from './core/errors.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
@@ -14,7 +15,6 @@ import type { PermitService } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
 import { type ApiDeps, dispatchApiEvent } from './http/router.js';
 import { parseDirectRequest, serveVend, type TokenResponse } from './http/vend-request.js';
-import { createAwsVendor } from './runtime.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
 /** Direct invoke payload (Lambda invoke, Step Functions `LambdaInvoke`). */

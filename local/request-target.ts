@@ -7,8 +7,8 @@
  * and resolve `%2e%2e`, and that difference let a signature for one client fetch another's token.
  */
 import { type GatewayErrorKind, matchRoute, type Route } from '../functions/contract/index.js';
-import { assertValidClientId, assertValidInstance } from '../functions/core/credentials.js';
 import { InvalidRequestError } from '../functions/core/errors.js';
+import { assertValidClientId, assertValidInstance } from '../functions/core/ids.js';
 
 /** A request target local mode will verify and route. */
 export interface RequestTarget {

@@ -9,7 +9,8 @@
  */
 import { resolve } from 'node:path';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
-import type { RefreshSummary, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
+import type { RefreshSummary } from '../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
 import { coreLogger, createTelemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
 import { buildApiHandler, claimApiPort } from './builders/api.js';

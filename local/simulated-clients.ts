@@ -16,7 +16,7 @@
 import { upsertClient } from '../functions/adapters/file-credentials.js';
 import { isValidClientId, LOOPBACK_HOSTS } from '../functions/contract/index.js';
 import { ALL_MARKETO_PERMISSIONS } from '../functions/contract/marketo-permissions.js';
-import { parseCredentialsRecord } from '../functions/core/credentials.js';
+import { parseCredentialsRecord } from '../functions/core/credentials-record.js';
 import { readTrustedFile } from './file-trust.js';
 import { DEMO_CLIENT, type MarketoSimulator, type SimulatorClient } from './marketo-simulator.js';
 

@@ -26,8 +26,9 @@ import type {
   MetricsSink,
   TokenStore,
 } from '../functions/core/ports.js';
-import type { TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
-import { wireVendor } from '../functions/wiring.js';
+import type { TokenVendor } from '../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
+import { wireVendor } from '../functions/wire-vendor.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../local/marketo-simulator.js';
 import { SkewableClock, VirtualClock } from './clocks.js';
 import { createTestTable, type RunningDynalite, startDynalite } from './dynalite.js';

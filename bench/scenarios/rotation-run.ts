@@ -13,10 +13,10 @@ import { HttpIdentityClient } from '../../functions/adapters/http-identity-clien
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { DEFAULT_REFRESH_HORIZON_SECONDS } from '../../functions/contract/index.js';
 import type { Clock, IdentityClient } from '../../functions/core/ports.js';
-import type { TokenVendor } from '../../functions/core/token-vendor.js';
+import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
-import { wireVendor } from '../../functions/wiring.js';
+import { wireVendor } from '../../functions/wire-vendor.js';
 import { lambdaContext, routeEvent } from '../../test/support/api-event.js';
 import { VirtualClock } from '../../testing/clocks.js';
 import { startWorld, type World } from '../../testing/world.js';

@@ -1,11 +1,12 @@
 /** `clients add`: registers or updates a Marketo Custom Service. */
+
+import { CredentialsRejectedError } from '../../functions/core/errors.js';
+import { fingerprint } from '../../functions/core/fingerprint.js';
 import {
   assertValidClientId,
   assertValidInstance,
   parseCredentialsRecord,
-} from '../../functions/core/credentials.js';
-import { CredentialsRejectedError } from '../../functions/core/errors.js';
-import { fingerprint } from '../../functions/core/fingerprint.js';
+} from '../../functions/core/index.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
 import { formatDuration } from '../client-view.js';
 import { CliError, describeError } from '../errors.js';

@@ -7,8 +7,8 @@
 import { PERMISSION_PROBES } from '../../functions/contract/marketo-permissions.js';
 import { createInstanceBudget, instanceKeyOf } from '../../functions/core/budget/index.js';
 import { systemClock } from '../../functions/core/clock.js';
-import { assertValidClientId } from '../../functions/core/credentials.js';
 import { UnknownClientError } from '../../functions/core/errors.js';
+import { assertValidClientId } from '../../functions/core/ids.js';
 import {
   checkPermissions,
   type PermissionCheckResult,

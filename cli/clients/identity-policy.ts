@@ -4,11 +4,14 @@
  */
 import { hostname } from 'node:os';
 import { DEFAULT_IDENTITY_HOSTS, ENV, LOOPBACK_HOSTS } from '../../functions/contract/index.js';
-import { assertIdentityUrlAllowed, type IdentityUrlPolicy } from '../../functions/core/credentials.js';
 import { CredentialsMisconfiguredError } from '../../functions/core/errors.js';
+import {
+  assertIdentityUrlAllowed,
+  type IdentityUrlPolicy,
+} from '../../functions/core/identity-url-policy.js';
 import type { TokenStore } from '../../functions/core/ports.js';
 import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
-import { wireVendor } from '../../functions/wiring.js';
+import { wireVendor } from '../../functions/wire-vendor.js';
 import { usageError } from '../errors.js';
 import type { Target } from '../target.js';
 

@@ -2,9 +2,9 @@
 import { Presets, SingleBar } from 'cli-progress';
 import pLimit from 'p-limit';
 import { ROTATION_GUARD_MS } from '../../functions/contract/index.js';
-import { assertValidClientId } from '../../functions/core/credentials.js';
 import { isTokenVendorError } from '../../functions/core/errors.js';
 import { fingerprint } from '../../functions/core/fingerprint.js';
+import { assertValidClientId } from '../../functions/core/ids.js';
 import type { TokenStore } from '../../functions/core/ports.js';
 import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
 import { formatDuration } from '../client-view.js';

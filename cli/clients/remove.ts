@@ -1,6 +1,7 @@
 /** `clients remove`: deletes the registration (recoverable by default) and the cached token item. */
-import { assertValidClientId } from '../../functions/core/credentials.js';
+
 import { fingerprint } from '../../functions/core/fingerprint.js';
+import { assertValidClientId } from '../../functions/core/ids.js';
 import { CliError } from '../errors.js';
 import { type CliIo, confirm, writeLine } from '../io.js';
 import type { Target } from '../target.js';

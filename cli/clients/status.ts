@@ -1,5 +1,5 @@
 /** `clients status <clientId>`: one client in detail (with its API user), its token as a fingerprint only. */
-import { assertValidClientId } from '../../functions/core/credentials.js';
+import { assertValidClientId } from '../../functions/core/ids.js';
 import { clientView, renderStatus, withSharedApiUsers } from '../client-view.js';
 import { type CliIo, writeLine } from '../io.js';
 import type { Target } from '../target.js';

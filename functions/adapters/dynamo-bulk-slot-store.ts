@@ -1,5 +1,5 @@
 import { type DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { BULK_KINDS, type BulkKind } from '../core/bulk/limits.js';
+import { BULK_KINDS, type BulkKind } from '../contract/index.js';
 import type { BulkSlotStore } from '../core/bulk/ports.js';
 import type { BulkSlotLease, BulkState } from '../core/bulk/state.js';
 import { type Item, isConditionalCheckFailed, n, num, s, str } from './dynamo-items.js';

@@ -1,11 +1,12 @@
 import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { isValidClientId } from '../contract/index.js';
-import { assertValidClientId, parseCredentialsRecord } from '../core/credentials.js';
+import { parseCredentialsRecord } from '../core/credentials-record.js';
 import {
   CredentialsMisconfiguredError,
   CredentialsUnavailableError,
   UnknownClientError,
 } from '../core/errors.js';
+import { assertValidClientId } from '../core/ids.js';
 import type { ClientCredentials, CredentialsSource, Logger, RegisteredClient } from '../core/ports.js';
 import { withFileLock, writePrivateJsonFile } from './private-json-file.js';
 

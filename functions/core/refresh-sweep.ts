@@ -1,24 +1,25 @@
 /** The refresher's sweep: fetch missing tokens, wait out and replace expiring ones, keep pools staggered. */
 import pLimit from 'p-limit';
-import { type Engine, readRecord } from './engine.js';
 import { TokenVendorError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
 import type { StoredToken } from './ports.js';
-import type { SharedRefresh } from './single-flight.js';
+import type { SingleFlight } from './single-flight.js';
+import { readRecord } from './store-access.js';
 import { isUnexpired, successorDueAt } from './token-life.js';
 import type { PoolStatus, RefreshOptions, RefreshSummary } from './token-vendor-api.js';
+import type { VendorState } from './vendor-state.js';
 
 export async function refreshAll(
-  engine: Engine,
-  refreshShared: SharedRefresh,
+  state: VendorState,
+  singleFlight: SingleFlight,
   options?: RefreshOptions,
 ): Promise<RefreshSummary> {
-  const { clock, config, logger, metrics } = engine;
+  const { clock, config, logger, metrics } = state;
   const horizonMs = options?.horizonMs ?? 60_000;
   const limit = pLimit(options?.concurrency ?? 8);
   const sweepStart = clock.now();
   const lifespanMs = config.tokenLifespanSeconds * 1000;
-  const clients = options?.clients ?? (await engine.credentials.list());
+  const clients = options?.clients ?? (await state.credentials.list());
   const pools = groupByInstance(clients);
   const counts = { fetched: 0, waited: 0, valid: 0, deferred: 0 };
   const failures: Array<{ clientId: string; code: string }> = [];
@@ -36,7 +37,7 @@ export async function refreshAll(
     clients.map(({ clientId }) =>
       limit(async () => {
         try {
-          const token = (await readRecord(engine, clientId))?.token;
+          const token = (await readRecord(state, clientId))?.token;
           tokens.set(clientId, token);
           if (token) expiries.set(clientId, token.expiresAt);
         } catch (error) {
@@ -52,12 +53,12 @@ export async function refreshAll(
     const token = tokens.get(clientId);
     try {
       let outcome: 'fetched' | 'waited' = 'fetched';
-      if (token && isUnexpired(engine, token)) {
+      if (token && isUnexpired(state, token)) {
         if (token.expiresAt >= sweepStart + horizonMs) {
           counts.valid += 1;
           return;
         }
-        await clock.sleep(successorDueAt(engine, token) - clock.now());
+        await clock.sleep(successorDueAt(state, token) - clock.now());
         outcome = 'waited';
       }
       if (pool) {
@@ -71,7 +72,7 @@ export async function refreshAll(
         if (delayMs > 0) await clock.sleep(delayMs);
       }
       const refreshed = await limit(() =>
-        refreshShared(clientId, token?.accessToken, clock.now() + engine.refreshBudgetMs),
+        singleFlight(clientId, token?.accessToken, clock.now() + state.refreshBudgetMs),
       );
       expiries.set(clientId, refreshed.token.expiresAt);
       counts[outcome] += 1;

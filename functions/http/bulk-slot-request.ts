@@ -10,11 +10,11 @@
  *   POST /instances/{instance}/bulk-slots…       (the same, for a pool's instance)
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { Route } from '../contract/index.js';
-import type { BulkEnd, BulkHolder, BulkKind, BulkSlot, BulkSlots } from '../core/bulk/index.js';
-import { BULK_KINDS, UNMETERED_SLOT } from '../core/bulk/index.js';
-import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
+import { BULK_KINDS, type BulkKind, type Route } from '../contract/index.js';
+import type { BulkEnd, BulkHolder, BulkSlot, BulkSlots } from '../core/bulk/index.js';
+import { UNMETERED_SLOT } from '../core/bulk/index.js';
 import { InvalidRequestError } from '../core/errors.js';
+import { assertValidClientId, assertValidInstance } from '../core/ids.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
 import { type InstanceTarget, instanceKeyOfTarget } from './instance-target.js';
 import { parseJsonObjectBody } from './json-body.js';

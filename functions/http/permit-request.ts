@@ -17,8 +17,8 @@ import {
 } from '../contract/index.js';
 import type { InstanceBudget, Permit, PermitRequest } from '../core/budget/index.js';
 import { instanceKeyOf } from '../core/budget/index.js';
-import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
+import { assertValidClientId, assertValidInstance } from '../core/ids.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
 import { parseJsonObjectBody } from './json-body.js';
 

@@ -8,8 +8,8 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type Route, type RouteKind, routeByResource } from '../contract/index.js';
-import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { RouteNotFoundError } from '../core/errors.js';
+import { assertValidClientId, assertValidInstance } from '../core/ids.js';
 import { type BulkSlotAction, type BulkSlotService, parseBulkSlotApiRequest } from './bulk-slot-request.js';
 import { NO_STORE_HEADERS } from './error-response.js';
 import { type PermitAction, type PermitService, parsePermitApiRequest } from './permit-request.js';

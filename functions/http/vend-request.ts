@@ -5,9 +5,10 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES } from '../contract/index.js';
-import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { fingerprint } from '../core/fingerprint.js';
+import { assertValidClientId, assertValidInstance } from '../core/ids.js';
+import { assertRejectedToken } from '../core/rejected-token.js';
 import type { TokenVendor, VendedToken, VendOptions } from '../core/token-vendor-api.js';
 import type { Telemetry } from '../telemetry.js';
 import { parseJsonObjectBody } from './json-body.js';

@@ -3,12 +3,12 @@
  * store (an item per instance beside the budget's), with `BULK_LIMITS` read as the Lambda reads it.
  */
 import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-store.js';
-import { bulkMetrics, readBulkConfig } from '../../functions/bulk-runtime.js';
+import { readBulkConfig } from '../../functions/config.js';
 import { createBulkSlots } from '../../functions/core/bulk/index.js';
 import { systemClock } from '../../functions/core/clock.js';
 import type { CredentialsSource } from '../../functions/core/ports.js';
 import { type BulkSlotService, createBulkSlotService } from '../../functions/http/bulk-slot-request.js';
-import { coreLogger, type Telemetry } from '../../functions/telemetry.js';
+import { coreLogger, coreMetrics, type Telemetry } from '../../functions/telemetry.js';
 import type { LocalStore } from './store.js';
 
 export async function buildBulkSlots(wiring: {
@@ -28,7 +28,7 @@ export async function buildBulkSlots(wiring: {
       {
         store: new DynamoBulkSlotStore({ client: wiring.store.client, tableName: wiring.budgetTableName }),
         clock: systemClock,
-        metrics: bulkMetrics(telemetry),
+        metrics: coreMetrics(telemetry.metrics),
         logger,
       },
       { limits: readBulkConfig(wiring.env).limits },

@@ -4,15 +4,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
-import { budgetMetrics, readBudgetConfig } from '../../functions/budget-runtime.js';
+import { readBudgetConfig } from '../../functions/config.js';
 import { DEFAULT_IDENTITY_HOSTS, ENV } from '../../functions/contract/index.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { shutdownAwareClock, systemClock } from '../../functions/core/clock.js';
 import type { CredentialsSource } from '../../functions/core/ports.js';
-import type { TokenVendor, TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
+import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../../functions/core/vendor-config.js';
 import { createPermitService, type PermitService } from '../../functions/http/permit-request.js';
-import { coreLogger, coreTelemetry, type Telemetry } from '../../functions/telemetry.js';
-import { wireVendor } from '../../functions/wiring.js';
+import { coreLogger, coreMetrics, coreTelemetry, type Telemetry } from '../../functions/telemetry.js';
+import { wireVendor } from '../../functions/wire-vendor.js';
 import type { LocalStore } from './store.js';
 
 /** Options of {@link buildVendor}. */
@@ -64,7 +65,7 @@ export async function buildPermits(wiring: {
       {
         store: await wiring.store.budgetStore(budgetTableName),
         clock: systemClock,
-        metrics: budgetMetrics(telemetry),
+        metrics: coreMetrics(telemetry.metrics),
         logger: coreLogger(telemetry.logger),
       },
       // Per-instance limits as in the Lambda (`BUDGET_LIMITS`); the table is always there locally.

@@ -11,8 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { quotaDay } from '../../functions/core/budget/chicago-day.js';
-import { MARKETO_BULK_LIMITS, MARKETO_BULK_PROCESSING } from '../../functions/core/bulk/limits.js';
+import { MARKETO_BULK_LIMITS, MARKETO_BULK_PROCESSING, quotaDay } from '../../functions/contract/index.js';
 import { requestId, sendJson, sendRestError } from './http.js';
 import { simulatedLead } from './rest.js';
 

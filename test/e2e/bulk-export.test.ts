@@ -5,7 +5,7 @@ import {
   type TokenClient,
   TokenVendorClientError,
 } from '../../client/index.js';
-import { nextQuotaReset } from '../../functions/core/budget/chicago-day.js';
+import { nextQuotaReset } from '../../functions/contract/index.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 

@@ -10,17 +10,22 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBudgetStore } from '../../functions/adapters/memory-budget-store.js';
-import { ROUTES, type Route, routeByResource, routePath } from '../../functions/contract/index.js';
+import {
+  ERROR_CODES,
+  ROUTES,
+  type Route,
+  routeByResource,
+  routePath,
+} from '../../functions/contract/index.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { systemClock } from '../../functions/core/clock.js';
-import { ERROR_CODES } from '../../functions/core/errors.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createPermitService } from '../../functions/http/permit-request.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
 import { findLeaks } from '../../testing/leak-scan.js';
+import { MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { lambdaContext } from '../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);
 const API_RUNS = Number(process.env.FUZZ_API_RUNS ?? 10_000);

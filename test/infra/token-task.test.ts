@@ -4,7 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DEFAULT_MIN_VALIDITY_SECONDS, MAX_MIN_VALIDITY_SECONDS } from '../../functions/contract/index.js';
 import type { TokenResponse } from '../../functions/http/vend-request.js';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
+import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { type TokenTaskProps, type TokenTaskResult, tokenTask } from '../../lib/token-task.js';
 import { appWithoutBundling } from './helpers.js';
 

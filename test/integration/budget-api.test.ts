@@ -8,9 +8,9 @@ import { createPermitService } from '../../functions/http/permit-request.js';
 import { createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { FakeClock } from '../../testing/clocks.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { lambdaContext, routeEvent } from '../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 const START = Date.UTC(2026, 11, 1, 20, 0, 0);
 

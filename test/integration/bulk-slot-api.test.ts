@@ -7,9 +7,9 @@ import { createBulkSlotService } from '../../functions/http/bulk-slot-request.js
 import { createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { FakeClock } from '../../testing/clocks.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { lambdaContext, routeEvent } from '../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 // 2026-12-01 20:00 UTC = 14:00 in Chicago: the export quota resets at 2026-12-02T06:00Z.
 const START = Date.UTC(2026, 11, 1, 20, 0, 0);

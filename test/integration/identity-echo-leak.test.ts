@@ -18,9 +18,9 @@ import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
+import { MemoryCredentials } from '../../testing/fake-identity.js';
 import { findSecretWindows } from '../../testing/leak-scan.js';
 import { lambdaContext, routeEvent } from '../support/api-event.js';
-import { MemoryCredentials } from '../support/fake-identity.js';
 
 type Echo = { status: number; body: string; headers?: Record<string, string> };
 

@@ -239,8 +239,17 @@ describe('the npm package', () => {
       expect(publishNotice).toContain('with tag latest and public access (dry-run)');
     });
 
-    it('stays small (under 250 kB packed)', () => {
-      expect(packed.size).toBeLessThan(250_000);
+    // The docs ship with the package (README links resolve on npm) and are most of the tarball's growth, so
+    // the code has its own bound: a bundle that swells (a dependency compiled in) fails here, a new doc page does not.
+    it('keeps its compiled code under 800 kB unpacked', () => {
+      const codeBytes = packed.files
+        .filter((f) => f.path.startsWith('dist/') || f.path.startsWith('cli/'))
+        .reduce((sum, f) => sum + f.size, 0);
+      expect(codeBytes).toBeLessThan(800_000);
+    });
+
+    it('stays under 400 kB packed, docs included', () => {
+      expect(packed.size).toBeLessThan(400_000);
     });
   });
 

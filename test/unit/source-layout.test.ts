@@ -1,5 +1,6 @@
 /**
- * Rules of the source layout (issue 24): files of one idea stay short, and the shared test world in
+ * Rules of the source layout (issue 24): files of one idea stay short, the construct (lib/) takes from
+ * functions/ only the contract, the contract imports nothing outside itself, and the shared test world in
  * testing/ (used by bench/ too) stands on its own, without test/.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -56,5 +57,30 @@ describe('testing/', () => {
 
   it('is scanned by the import check (the scan finds the imports testing/ has)', () => {
     expect(importSpecifiers(readFileSync(join(ROOT, 'testing/world.ts'), 'utf8'))).toContain('./clocks.js');
+  });
+});
+
+/** `file imports target` for every relative import of `dir`'s files whose target `allowed` refuses. */
+const importsRefused = (dir: string, allowed: (target: string) => boolean): string[] =>
+  tsFiles(dir).flatMap((file) =>
+    importSpecifiers(readFileSync(join(ROOT, file), 'utf8'))
+      .filter((specifier) => specifier.startsWith('.'))
+      .map((specifier) => relative(ROOT, resolve(ROOT, dirname(file), specifier)))
+      .filter((target) => !allowed(target))
+      .map((target) => `${file} imports ${target}`),
+  );
+
+describe('layers', () => {
+  it('lib/ imports nothing from functions/ but functions/contract/', () => {
+    const contractOnly = (target: string): boolean =>
+      !target.startsWith(`functions${sep}`) || target.startsWith(join('functions', 'contract') + sep);
+
+    expect(importsRefused('lib', contractOnly)).toEqual([]);
+  });
+
+  it('functions/contract/ imports nothing outside itself', () => {
+    const inside = (target: string): boolean => target.startsWith(join('functions', 'contract') + sep);
+
+    expect(importsRefused(join('functions', 'contract'), inside)).toEqual([]);
   });
 });

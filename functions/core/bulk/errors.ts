@@ -1,5 +1,5 @@
+import type { BulkKind } from '../../contract/index.js';
 import { TokenVendorError } from '../errors.js';
-import type { BulkKind } from './limits.js';
 
 /** Why no slot now: every place of the kind is held, or the jobs in flight may use up the day's export quota. */
 export type BulkWaitReason = 'slots' | 'export-quota' | 'contention';

@@ -1,4 +1,4 @@
-import type { BulkKind } from './limits.js';
+import type { BulkKind } from '../../contract/index.js';
 import type { BulkHolder, BulkState } from './state.js';
 
 /**

@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { nextQuotaReset } from '../budget/chicago-day.js';
+import { BULK_KINDS, type BulkKind, type BulkLimits, nextQuotaReset } from '../../contract/index.js';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';
 import { BulkSlotNotHeldError, BulkSlotUnavailableError, DailyExportQuotaExhaustedError } from './errors.js';
-import {
-  BULK_KINDS,
-  type BulkKind,
-  type BulkLimits,
-  type EffectiveBulkLimits,
-  effectiveBulkLimits,
-  resolveBulkLimits,
-} from './limits.js';
+import { type EffectiveBulkLimits, effectiveBulkLimits, resolveBulkLimits } from './limits.js';
 import type { BulkMetrics, BulkSlotStore, BulkUsageSink } from './ports.js';
 import {
   type BulkHolder,

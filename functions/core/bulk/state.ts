@@ -1,5 +1,5 @@
-import { quotaDay } from '../budget/chicago-day.js';
-import { BULK_KINDS, type BulkKind, type EffectiveBulkLimits } from './limits.js';
+import { BULK_KINDS, type BulkKind, quotaDay } from '../../contract/index.js';
+import type { EffectiveBulkLimits } from './limits.js';
 
 /** Who holds a slot: the client (or pool) it was taken through and the calling principal. */
 export interface BulkHolder {

@@ -12,8 +12,8 @@ import {
 import { NAME_PATTERN } from '../../../client/token-target.js';
 import { readRuntimeConfig } from '../../../functions/config.js';
 import * as contract from '../../../functions/contract/index.js';
-import { ERROR_CODES } from '../../../functions/core/errors.js';
-import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/token-vendor.js';
+import { ERROR_CODES } from '../../../functions/contract/index.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/vendor-config.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 

@@ -15,9 +15,9 @@ import { createPermitService } from '../../../functions/http/permit-request.js';
 import type { TokenResponse } from '../../../functions/http/vend-request.js';
 import { coreLogger, createTelemetry } from '../../../functions/telemetry.js';
 import { createVendHandler } from '../../../functions/vend.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
 import { apiEvent, lambdaContext, routeEvent } from '../../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
 
 /** A vend handler for one registered client, `client-a`, on an in-memory vendor. */
 function setup(lifespanSeconds = 3600) {

@@ -6,9 +6,9 @@ import { RouteNotFoundError } from '../../../../functions/core/errors.js';
 import { createTokenVendor } from '../../../../functions/core/token-vendor.js';
 import { type ApiDeps, dispatchApiEvent, ROUTE_HANDLERS } from '../../../../functions/http/router.js';
 import { createTelemetry } from '../../../../functions/telemetry.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../../testing/memory-token-store.js';
 import { apiEvent, routeEvent } from '../../../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../../support/memory-token-store.js';
 
 const record = testCredentials('acme');
 const deps: ApiDeps = {

@@ -1,4 +1,4 @@
-import type { LastError, Lease, StoredToken, TokenRecord, TokenStore } from '../../functions/core/ports.js';
+import type { LastError, Lease, StoredToken, TokenRecord, TokenStore } from '../functions/core/ports.js';
 
 /**
  * An in-memory `TokenStore` with DynamoDB's conditional-write semantics, for unit tests of the core.

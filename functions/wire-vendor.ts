@@ -11,7 +11,8 @@ import type {
   TokenStore,
 } from './core/ports.js';
 import { createTokenVendor } from './core/token-vendor.js';
-import type { TokenVendor, TokenVendorConfig } from './core/token-vendor-api.js';
+import type { TokenVendor } from './core/token-vendor-api.js';
+import type { TokenVendorConfig } from './core/vendor-config.js';
 
 /** The token table: a ready store, or the DynamoDB client and table name to build one on. */
 export type StoreWiring = TokenStore | { readonly dynamo: DynamoDBClient; readonly tableName: string };
@@ -34,24 +35,23 @@ export interface VendorWiring {
 
 const isTokenStore = (store: StoreWiring): store is TokenStore => !('dynamo' in store);
 
+/** The token store: the one given, or DynamoDB on the client and table given (item times on `clock`). */
+export function buildTokenStore(store: StoreWiring, clock: Clock): TokenStore {
+  if (isTokenStore(store)) return store;
+  return new DynamoTokenStore({ client: store.dynamo, tableName: store.tableName, now: clock.now });
+}
+
 /**
  * The one place a vendor is assembled from SDK clients, sources, telemetry and config: the Lambda runtime
- * (functions/runtime.ts), local mode, the CLI, the reliability harness and the bench world all call it, so
+ * (functions/aws-vendor.ts), local mode, the CLI, the reliability harness and the bench world all call it, so
  * a new dependency of the engine is wired once.
  */
 export function wireVendor(wiring: VendorWiring): TokenVendor {
   const clock = wiring.clock ?? systemClock;
-  const store = isTokenStore(wiring.store)
-    ? wiring.store
-    : new DynamoTokenStore({
-        client: wiring.store.dynamo,
-        tableName: wiring.store.tableName,
-        now: clock.now,
-      });
   const { logger, metrics } = wiring.telemetry ?? {};
   return createTokenVendor(
     {
-      store,
+      store: buildTokenStore(wiring.store, clock),
       credentials: wiring.credentials,
       identity: wiring.identity ?? new HttpIdentityClient({ now: clock.now }),
       clock,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextQuotaReset, quotaDay } from '../../../functions/core/budget/chicago-day.js';
+import { nextQuotaReset, quotaDay } from '../../../functions/contract/quota-day.js';
 
 describe('the daily quota resets at 00:00 America/Chicago', () => {
   it('resets at 06:00 UTC in winter (CST, UTC-6)', () => {
@@ -38,5 +38,13 @@ describe('the daily quota resets at 00:00 America/Chicago', () => {
     expect(new Date(nextQuotaReset(Date.UTC(2026, 10, 1, 12, 0))).toISOString()).toBe(
       '2026-11-02T06:00:00.000Z',
     );
+  });
+
+  it.for([
+    { day: '2027-03-14', hours: 23, at: Date.UTC(2027, 2, 14, 6, 30), reset: '2027-03-15T05:00:00.000Z' },
+    { day: '2027-11-07', hours: 25, at: Date.UTC(2027, 10, 7, 5, 30), reset: '2027-11-08T06:00:00.000Z' },
+  ])('counts 00:30 on $day (a $hours h day) to that day and resets at its end', ({ day, at, reset }) => {
+    expect(quotaDay(at)).toBe(day);
+    expect(new Date(nextQuotaReset(at)).toISOString()).toBe(reset);
   });
 });

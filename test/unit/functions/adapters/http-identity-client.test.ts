@@ -1,19 +1,19 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpIdentityClient } from '../../../functions/adapters/http-identity-client.js';
+import { HttpIdentityClient } from '../../../../functions/adapters/http-identity-client.js';
 import {
   CredentialsRejectedError,
   IdentityBadResponseError,
   IdentityUnavailableError,
   TokenVendorError,
-} from '../../../functions/core/errors.js';
-import type { ClientCredentials } from '../../../functions/core/ports.js';
+} from '../../../../functions/core/errors.js';
+import type { ClientCredentials } from '../../../../functions/core/ports.js';
 import {
   createMarketoSimulator,
   type IdentityFault,
   type MarketoSimulator,
-} from '../../../local/marketo-simulator.js';
-import { registerSensitive } from '../../../testing/leak-scan.js';
+} from '../../../../local/marketo-simulator.js';
+import { registerSensitive } from '../../../../testing/leak-scan.js';
 
 /** Distinctive, with characters that change under URL encoding, so every encoded form can be searched. */
 const SECRET = 'S3cr3t value/+=&XYZ-7f1c';
@@ -404,6 +404,29 @@ describe('HttpIdentityClient', () => {
       expect(error).toBeInstanceOf(IdentityUnavailableError);
       expect(error.retryAfterSeconds).toBe(3600);
     });
+
+    // Issue 24: on the days daylight saving time starts or ends the Chicago day has 23 or 25 hours, so the
+    // reset is not 86,400 s minus the seconds elapsed on the wall clock. 00:30 is before the 02:00 change.
+    it.for([
+      { day: 'DST starts 2026-03-08', now: Date.UTC(2026, 2, 8, 6, 30), reset: Date.UTC(2026, 2, 9, 5, 0) },
+      { day: 'DST ends 2026-11-01', now: Date.UTC(2026, 10, 1, 5, 30), reset: Date.UTC(2026, 10, 2, 6, 0) },
+      { day: 'DST starts 2027-03-14', now: Date.UTC(2027, 2, 14, 6, 30), reset: Date.UTC(2027, 2, 15, 5, 0) },
+      { day: 'DST ends 2027-11-07', now: Date.UTC(2027, 10, 7, 5, 30), reset: Date.UTC(2027, 10, 8, 6, 0) },
+    ])(
+      'asks a 607 caller at 00:30 in Chicago on the day $day to wait until the real midnight',
+      async ({ now, reset }) => {
+        // Prepare
+        sim.injectIdentityFault({ kind: 'rate-limit', code: '607' });
+
+        // Act
+        const error = await failureOf(
+          new HttpIdentityClient({ now: () => now }).fetchToken(credentials, { timeoutMs: TIMEOUT_MS }),
+        );
+
+        // Assess: 22.5 h when the day is 23 h long, 24.5 h when it is 25 h long.
+        expect(error.retryAfterSeconds).toBe((reset - now) / 1000);
+      },
+    );
 
     it('times out a hanging Identity after timeoutMs', async () => {
       // Prepare

@@ -4,7 +4,7 @@ import {
   IdentityBadResponseError,
   IdentityUnavailableError,
   UnknownClientError,
-} from '../../functions/core/errors.js';
+} from '../functions/core/errors.js';
 import type {
   ClientCredentials,
   Clock,
@@ -12,8 +12,8 @@ import type {
   IdentityClient,
   IdentityToken,
   RegisteredClient,
-} from '../../functions/core/ports.js';
-import { registerSensitive } from '../../testing/leak-scan.js';
+} from '../functions/core/ports.js';
+import { registerSensitive } from './leak-scan.js';
 
 /** `'timeout'`: no answer until the attempt's timeout runs out on the clock, as a slow Identity gives. */
 type Fault =

@@ -1,28 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { wireVendor } from '../../../functions/wiring.js';
-import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import { wireVendor } from '../../../functions/wire-vendor.js';
+import { createMemoryVendor } from '../../../testing/memory-vendor.js';
 
 describe('wireVendor', () => {
   it('builds a working vendor from a store, a credentials source, an identity client and a clock', async () => {
-    const clock = new FakeClock();
-    const record = testCredentials('client-a');
-    const identity = new FakeIdentity(clock, [record]);
-    const store = new MemoryTokenStore();
-    const vendor = wireVendor({ store, credentials: new MemoryCredentials([record]), identity, clock });
+    const { store, credentials, identity, clock } = createMemoryVendor();
+    const vendor = wireVendor({ store, credentials, identity, clock });
     const token = await vendor.getToken('client-a');
     expect(token.clientId).toBe('client-a');
     expect((await store.get('client-a'))?.token?.accessToken).toBe(token.accessToken);
   });
 
   it('passes the engine config through', async () => {
-    const clock = new FakeClock();
-    const record = testCredentials('client-a');
+    const { store, credentials, identity, clock } = createMemoryVendor();
     const vendor = wireVendor({
-      store: new MemoryTokenStore(),
-      credentials: new MemoryCredentials([record]),
-      identity: new FakeIdentity(clock, [record]),
+      store,
+      credentials,
+      identity,
       clock,
       config: { identityUrlPolicy: { allowedHosts: ['only.example.com'] } },
     });
@@ -30,13 +24,12 @@ describe('wireVendor', () => {
   });
 
   it('records metrics through the telemetry it is given', async () => {
-    const clock = new FakeClock();
-    const record = testCredentials('client-a');
+    const { store, credentials, identity, clock } = createMemoryVendor();
     const names: string[] = [];
     const vendor = wireVendor({
-      store: new MemoryTokenStore(),
-      credentials: new MemoryCredentials([record]),
-      identity: new FakeIdentity(clock, [record]),
+      store,
+      credentials,
+      identity,
       clock,
       telemetry: { metrics: { record: (name) => names.push(name) } },
     });
