@@ -2,7 +2,6 @@
  * Local mode's Bulk API slots: the same slot service the Lambda runs, on the budget table of local mode's
  * store (an item per instance beside the budget's), with `BULK_LIMITS` read as the Lambda reads it.
  */
-import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-store.js';
 import { readBulkConfig } from '../../functions/config.js';
 import { createBulkSlots } from '../../functions/core/bulk/index.js';
 import { systemClock } from '../../functions/core/clock.js';
@@ -20,13 +19,11 @@ export async function buildBulkSlots(wiring: {
   readonly env: Readonly<Record<string, string | undefined>>;
 }): Promise<BulkSlotService> {
   const { telemetry } = wiring;
-  // Creates the budget table when missing (the permits' builder may not have run first).
-  await wiring.store.budgetStore(wiring.budgetTableName);
   const logger = coreLogger(telemetry.logger);
   return createBulkSlotService({
     slots: createBulkSlots(
       {
-        store: new DynamoBulkSlotStore({ client: wiring.store.client, tableName: wiring.budgetTableName }),
+        store: await wiring.store.bulkSlotStore(wiring.budgetTableName),
         clock: systemClock,
         metrics: coreMetrics(telemetry.metrics),
         logger,
