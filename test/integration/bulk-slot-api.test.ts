@@ -83,12 +83,12 @@ describe('Bulk API slot routes', () => {
     const response = await send(take({ kind: 'extract' }));
 
     expect(response.statusCode).toBe(429);
-    expect(response.headers).toMatchObject({ 'Retry-After': '5' });
+    expect(response.headers).toMatchObject({ 'Retry-After': '1' });
     expect(response.json).toEqual({
       error: {
         code: 'BulkSlotUnavailable',
-        message: "every extract place of the instance's Bulk API queue is held: retry in 5000 ms",
-        retryAfterMs: 5_000,
+        message: "every extract place of the instance's Bulk API queue is held: retry in 1000 ms",
+        retryAfterMs: 1_000,
         reason: 'slots',
       },
     });

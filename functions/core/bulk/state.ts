@@ -48,7 +48,7 @@ export interface BulkTiming {
   readonly minLeaseMs: number;
   /** A job runs for hours at most; a slot is renewed, never leased for longer than this. @default 3_600_000 */
   readonly maxLeaseMs: number;
-  /** A consumer waiting for a slot asks again after at most this (ends are reported any time). @default 5_000 */
+  /** A consumer waiting for a slot asks again after at most this (ends are reported any time). @default 1_000 */
   readonly pollMs: number;
 }
 
@@ -56,7 +56,7 @@ export const DEFAULT_BULK_TIMING: BulkTiming = Object.freeze({
   defaultLeaseMs: 120_000,
   minLeaseMs: 5_000,
   maxLeaseMs: 3_600_000,
-  pollMs: 5_000,
+  pollMs: 1_000,
 });
 
 /** Lapsed leases remembered per day for late reports. */
