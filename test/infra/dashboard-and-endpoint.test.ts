@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetMetricName } from '../../functions/core/budget/ports.js';
+import type { BulkMetricName } from '../../functions/core/bulk/ports.js';
 import type { MetricName } from '../../functions/core/ports.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
 import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
@@ -47,6 +48,17 @@ const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
   MarketoRateLimited606: true,
   MarketoConcurrencyLimited615: true,
   MarketoDailyQuota607: true,
+};
+
+/** Every metric the Bulk API slots emit (functions/core/bulk/ports.ts). */
+const BULK_EMITTED: Record<BulkMetricName, true> = {
+  BulkSlotsGranted: true,
+  BulkSlotsWaited: true,
+  BulkSlotsReclaimed: true,
+  BulkSlotsUnmetered: true,
+  BulkExportBytes: true,
+  DailyExportQuotaUsedPercent: true,
+  DailyExportQuotaRefusals: true,
 };
 
 /** A metric row of a dashboard widget: `[namespace, name, dim, value, ..., {options}]` or `[{expression}]`. */
@@ -131,8 +143,22 @@ describe('MarketoTokenVendor dashboard', () => {
     const custom = rows.filter((row) => row[0] === 'MarketoTokenVendor');
     for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', 'marketo-token-vendor']);
     expect(new Set(custom.map((row) => row[1]))).toEqual(
-      new Set([...Object.keys(EMITTED), ...Object.keys(BUDGET_EMITTED)]),
+      new Set([...Object.keys(EMITTED), ...Object.keys(BUDGET_EMITTED), ...Object.keys(BULK_EMITTED)]),
     );
+  });
+
+  it('shows the Bulk API slots (granted, waited, reclaimed, unmetered, quota refusals) and the export quota used', () => {
+    expect(metricsOf(widgetTitled(widgets, 'Bulk API slots'))).toEqual([
+      'MarketoTokenVendor/BulkSlotsGranted/Sum',
+      'MarketoTokenVendor/BulkSlotsWaited/Sum',
+      'MarketoTokenVendor/BulkSlotsReclaimed/Sum',
+      'MarketoTokenVendor/BulkSlotsUnmetered/Sum',
+      'MarketoTokenVendor/DailyExportQuotaRefusals/Sum',
+    ]);
+    expect(metricsOf(widgetTitled(widgets, 'Bulk export: bytes and daily quota used'))).toEqual([
+      'MarketoTokenVendor/BulkExportBytes/Sum',
+      'MarketoTokenVendor/DailyExportQuotaUsedPercent/Maximum',
+    ]);
   });
 
   it('shows vends by outcome: memory, store and Identity', () => {
