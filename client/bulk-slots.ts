@@ -5,7 +5,7 @@
  * when the day's export quota is used up. A vendor without slot routes (an older deployment, or no grant on
  * them) is not an error: the job goes on unmetered, Marketo still enforces its queue.
  */
-import { TokenVendorClientError } from './errors.js';
+import { isRouteUnavailable, TokenVendorClientError } from './errors.js';
 import type { PermitTarget } from './permits.js';
 import type { ClientClock, SignedCaller } from './signed-call.js';
 
@@ -169,11 +169,7 @@ export function createBulkSlots(options: {
           await clock.sleep(pauseMs);
           continue;
         }
-        if (
-          error.code === 'AccessDenied' ||
-          error.code === 'MissingAuthenticationToken' ||
-          error.code === 'NotFound'
-        ) {
+        if (isRouteUnavailable(error)) {
           unavailable = true;
           return lease(basePath, wanted.kind, leaseMs, clock.now() - started, undefined);
         }

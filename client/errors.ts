@@ -83,6 +83,13 @@ export class TokenVendorClientError extends Error {
 }
 
 /**
+ * Whether the vendor answered that a route does not exist for this caller (an older deployment without it, or
+ * no grant on it): the budget's permits and Bulk slots then go on unmetered, Marketo still enforcing its limits.
+ */
+export const isRouteUnavailable = (error: TokenVendorClientError): boolean =>
+  error.code === 'AccessDenied' || error.code === 'MissingAuthenticationToken' || error.code === 'NotFound';
+
+/**
  * A Marketo REST answer that carried an error (`success: false`). Throw it from a `withToken` callback
  * (or let `marketoFetch` see the body): 601 and 602 make the library fetch a fresh token and retry once;
  * 603 becomes `MarketoAccessDenied`, naming the permission when `request` names the call.

@@ -1,9 +1,4 @@
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { InstanceLimits } from '../contract/index.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState, RateGrant } from '../core/budget/state.js';
@@ -14,6 +9,7 @@ import {
   isConditionalCheckFailed,
   n,
   num,
+  putIfVersion,
   s,
   scanItems,
   str,
@@ -119,28 +115,7 @@ export class DynamoBudgetStore implements BudgetStore {
     if (next.narrowUntil !== undefined) item.narrowUntil = n(next.narrowUntil);
     if (next.exhaustedDay !== undefined) item.exhaustedDay = s(next.exhaustedDay);
     if (next.limits !== undefined) item.limits = s(JSON.stringify(next.limits));
-    try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#table,
-          Item: item,
-          ...(expectedVersion === 0
-            ? {
-                ConditionExpression: 'attribute_not_exists(#instance)',
-                ExpressionAttributeNames: { '#instance': 'instance' },
-              }
-            : {
-                ConditionExpression: '#version = :expected',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': n(expectedVersion) },
-              }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    return putIfVersion(this.#client, this.#table, 'instance', item, expectedVersion);
   }
 
   async release(instance: string, permitId: string): Promise<void> {

@@ -1,8 +1,8 @@
-import { type DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { BULK_KINDS, type BulkKind } from '../contract/index.js';
 import type { BulkSlotStore } from '../core/bulk/ports.js';
 import type { BulkSlotLease, BulkState } from '../core/bulk/state.js';
-import { type Item, isConditionalCheckFailed, n, num, s, str } from './dynamo-items.js';
+import { type Item, n, num, putIfVersion, s, str } from './dynamo-items.js';
 
 /**
  * Bulk API slots in the budget table: one item per instance under the key `bulk#<instance>` (an instance
@@ -105,28 +105,7 @@ export class DynamoBulkSlotStore implements BulkSlotStore {
       importJobsEnded: n(next.jobsEnded.import),
       ttl: n(expireItemAtSeconds),
     };
-    try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#table,
-          Item: item,
-          ...(expectedVersion === 0
-            ? {
-                ConditionExpression: 'attribute_not_exists(#instance)',
-                ExpressionAttributeNames: { '#instance': 'instance' },
-              }
-            : {
-                ConditionExpression: '#version = :expected',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': n(expectedVersion) },
-              }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    return putIfVersion(this.#client, this.#table, 'instance', item, expectedVersion);
   }
 
   /** Every instance's bulk item (a filtered, consistent Scan of the budget table). */

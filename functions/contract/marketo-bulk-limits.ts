@@ -8,6 +8,8 @@
  * runtime (`BULK_LIMITS`) and the simulator take these values from here.
  */
 
+import { limitValueProblem } from './marketo-limits.js';
+
 /** The two queues of Marketo's Bulk API. */
 export type BulkKind = 'extract' | 'import';
 
@@ -65,16 +67,8 @@ export function bulkLimitsOverrideProblem(
     if (value === undefined) continue;
     const range = BULK_LIMIT_RANGES[key as keyof BulkLimits];
     if (!range) return `unknown bulk limit "${key.slice(0, 40)}"`;
-    const integer = key !== 'reservedShare';
-    if (
-      typeof value !== 'number' ||
-      !Number.isFinite(value) ||
-      (integer && !Number.isInteger(value)) ||
-      value < range[0] ||
-      value > range[1]
-    ) {
-      return `${key} must be ${integer ? 'a whole number' : 'a number'} from ${range[0]} to ${range[1]}, got ${String(value).slice(0, 40)}`;
-    }
+    const problem = limitValueProblem(key, value, range);
+    if (problem !== undefined) return problem;
   }
   return undefined;
 }

@@ -14,9 +14,8 @@ import { BULK_KINDS, type BulkKind, type Route } from '../contract/index.js';
 import type { BulkEnd, BulkHolder, BulkSlot, BulkSlots } from '../core/bulk/index.js';
 import { UNMETERED_SLOT } from '../core/bulk/index.js';
 import { InvalidRequestError } from '../core/errors.js';
-import { assertValidClientId, assertValidInstance } from '../core/ids.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
-import { type InstanceTarget, instanceKeyOfTarget } from './instance-target.js';
+import { type InstanceTarget, instanceKeyOfTarget, routeTarget } from './instance-target.js';
 import { parseJsonObjectBody } from './json-body.js';
 
 /** Take a slot, keep it, or report the job's end. */
@@ -108,14 +107,7 @@ export function parseBulkSlotApiRequest(
   name: string | undefined,
   action: BulkSlotAction,
 ): BulkSlotCall {
-  let target: InstanceTarget;
-  if (route.pathParameter === 'clientId') {
-    assertValidClientId(name);
-    target = { clientId: name };
-  } else {
-    assertValidInstance(name);
-    target = { instance: name };
-  }
+  const target = routeTarget(route, name);
   const body = parseJsonObjectBody(event, MAX_BODY_BYTES);
   if (body === undefined) throw new InvalidRequestError('request body must be a JSON object');
   return parseBulkSlotBody(action, target, body);

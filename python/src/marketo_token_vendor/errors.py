@@ -130,7 +130,7 @@ def _api_code(value: object) -> ApiErrorCode | None:
     return None
 
 
-def _epoch_seconds(value: object) -> float | None:
+def epoch_seconds(value: object) -> float | None:
     """An ISO 8601 instant (``2026-12-02T06:00:00.000Z``) as epoch seconds; ``None`` when it is not one."""
     if not isinstance(value, str):
         return None
@@ -163,7 +163,7 @@ def error_from_response(
                 retry_after_ms=int(exact_wait)
                 if isinstance(exact_wait, (int, float)) and not isinstance(exact_wait, bool)
                 else None,
-                resets_at=_epoch_seconds(api_error.get("resetsAt")),
+                resets_at=epoch_seconds(api_error.get("resetsAt")),
             )
     # API Gateway's own answers: {"message": …} with the type in x-amzn-ErrorType ("Type:detail").
     raw_message = body.get("message") if isinstance(body, dict) else None
