@@ -17,7 +17,7 @@ import { type RefreshOptions, refreshClients } from './clients/refresh.js';
 import { removeClientCommand } from './clients/remove.js';
 import { showStatus } from './clients/status.js';
 import { describeError, EXIT_OK, EXIT_USAGE, usageError } from './errors.js';
-import { setInstanceLimits, showInstances } from './instances.js';
+import { addInstancesCommands } from './instances-commands.js';
 import type { CliIo } from './io.js';
 import { type GlobalOptions, openTarget, type Target } from './target.js';
 
@@ -299,53 +299,7 @@ Examples:
       },
     );
 
-  const instances = program
-    .command('instances')
-    .description('the shared Marketo API budget per instance (REST host)');
-  instances
-    .command('status')
-    .description(
-      'per instance: calls in the current window, concurrency in use, daily use against quota and its reset; Bulk API slots in use and bytes exported today',
-    )
-    .argument('[instance]', 'one instance (REST host), or all that used the budget')
-    .option('--json', 'machine-readable output')
-    .action(async (instance: string | undefined, options: { json?: boolean }, command: Command) => {
-      await withTarget(command, async (target) => {
-        await showInstances(target, io, { ...(instance === undefined ? {} : { instance }), ...options });
-        return EXIT_OK;
-      });
-    });
-  instances
-    .command('limits')
-    .description("override an instance's limits at run time (wins over the deployment's budget.limits)")
-    .argument('<instance>', 'REST host, e.g. 123-abc-456.mktorest.com')
-    .option('--calls-per-window <n>', 'calls per rolling 20 s', Number)
-    .option('--concurrent-calls <n>', 'calls at once', Number)
-    .option('--daily-quota <n>', 'calls per day (00:00 America/Chicago)', Number)
-    .option('--reserved-share <x>', 'share held back for integrations outside the vendor (0-0.9)', Number)
-    .option('--off', 'turn the budget off for this instance (permits unmetered)')
-    .option('--clear', 'remove the override')
-    .action(
-      async (
-        instance: string,
-        options: {
-          callsPerWindow?: number;
-          concurrentCalls?: number;
-          dailyQuota?: number;
-          reservedShare?: number;
-          off?: boolean;
-          clear?: boolean;
-        },
-        command: Command,
-      ) => {
-        const { clear, off, ...numbers } = options;
-        const override = clear ? undefined : { ...numbers, ...(off ? { enabled: false } : {}) };
-        await withTarget(command, async (target) => {
-          await setInstanceLimits(target, io, instance, override);
-          return EXIT_OK;
-        });
-      },
-    );
+  addInstancesCommands(program, io, withTarget);
 
   return program;
 }

@@ -7,7 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBulkSlotStore } from './adapters/dynamo-bulk-slot-store.js';
 import { MemoryBulkSlotStore } from './adapters/memory-bulk-slot-store.js';
 import type { BudgetRuntimeConfig, BulkRuntimeConfig } from './config.js';
-import { type BulkSlotStore, type BulkUsageSink, createBulkSlots } from './core/bulk/index.js';
+import type { UsageRecorder } from './core/budget/index.js';
+import { type BulkSlotStore, createBulkSlots, recordBulkUsage } from './core/bulk/index.js';
 import { systemClock } from './core/clock.js';
 import type { CredentialsSource } from './core/ports.js';
 import { type BulkSlotService, createBulkSlotService } from './http/bulk-slot-request.js';
@@ -26,15 +27,16 @@ export function buildBulkSlotStore(tableName: string | undefined): BulkSlotStore
 }
 
 /**
- * The slot service on DynamoDB (or unmetered when no budget table is configured). `usage`: where each job's
- * end is recorded for its consumer (issue 27's usage per consumer). @default none
+ * The slot service on DynamoDB (or unmetered when no budget table is configured). `usage`: the permit
+ * service's usage recorder, which each counted job end is booked to (its consumer's Bulk jobs and extracted
+ * bytes). @default none
  */
 export function createAwsBulkSlotService(
   budget: BudgetRuntimeConfig,
   config: BulkRuntimeConfig,
   credentials: CredentialsSource,
   telemetry: Telemetry,
-  usage?: BulkUsageSink,
+  usage?: UsageRecorder,
 ): BulkSlotService {
   const logger = coreLogger(telemetry.logger);
   const slots = createBulkSlots(
@@ -43,7 +45,7 @@ export function createAwsBulkSlotService(
       clock: systemClock,
       metrics: coreMetrics(telemetry.metrics),
       logger,
-      ...(usage === undefined ? {} : { usage }),
+      ...(usage === undefined ? {} : { usage: recordBulkUsage(usage) }),
     },
     { enabled: budget.tableName !== undefined, limits: config.limits, onStoreFailure: budget.onStoreFailure },
   );

@@ -3,7 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DEFAULT_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './contract/index.js';
 import type { BudgetMetrics } from './core/budget/ports.js';
 import type { BulkMetrics } from './core/bulk/ports.js';
-import type { Logger, MetricsSink } from './core/ports.js';
+import type { Logger, MetricDimensions, MetricsSink } from './core/ports.js';
 
 /** Powertools logger and metrics shared by a handler module. */
 export interface Telemetry {
@@ -67,8 +67,16 @@ export const coreLogger = (logger: PowertoolsLogger): Logger => ({
 
 /** Adapts Powertools Metrics (EMF) to the core's metric ports: the engine's, the budget's and the Bulk slots'. */
 export const coreMetrics = (metrics: Metrics): MetricsSink & BudgetMetrics & BulkMetrics => ({
-  record: (name: string, value: number, unit: keyof typeof MetricUnit) =>
-    metrics.addMetric(name, MetricUnit[unit], value),
+  record: (name: string, value: number, unit: keyof typeof MetricUnit, dimensions?: MetricDimensions) => {
+    if (dimensions === undefined) {
+      metrics.addMetric(name, MetricUnit[unit], value);
+      return;
+    }
+    // A per-client datapoint: its own EMF record, with the service dimension and the client's.
+    const single = metrics.singleMetric();
+    single.addDimension('clientId', dimensions.clientId);
+    single.addMetric(name, MetricUnit[unit], value);
+  },
 });
 
 /** Both adapters at once. */

@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -6,9 +7,10 @@ import { createAwsBulkSlotService } from './aws-bulk-slot-service.js';
 import { createAwsPermitService } from './aws-permit-service.js';
 import { createAwsVendor } from './aws-vendor.js';
 import { readBudgetConfig, readBulkConfig, readRuntimeConfig } from './config.js';
-import { DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
+import { API_TOKEN_ROTATING_METRIC, DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
 import { isTokenVendorError } from './core/errors.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from './core/vendor-config.js';
 import type { BulkSlotService } from './http/bulk-slot-request.js';
 import { errorResponse } from './http/error-response.js';
 import type { PermitService } from './http/permit-request.js';
@@ -34,7 +36,7 @@ export type VendResult = APIGatewayProxyResult | TokenResponse;
 export interface VendHandlerDeps {
   readonly vendor: TokenVendor;
   readonly telemetry: Telemetry;
-  /** Upper bound for a caller's `maxWaitSeconds`. @default DEFAULT_MAX_WAIT_MS (25 s) */
+  /** Upper bound for a caller's `maxWaitSeconds`. @default DEFAULT_MAX_WAIT_MS (24 s) */
   readonly maxWaitMs?: number;
   /** The Marketo API budget's permit routes. @default none: those routes answer 404 */
   readonly permits?: PermitService;
@@ -93,6 +95,10 @@ export const vendErrorMapping = (telemetry: Telemetry): MiddlewareObj<VendEvent,
     }
     if (isApiEvent(event)) {
       request.response = errorResponse(error);
+      // Intended 503s, counted apart so the API's 5xx alarm can leave them out (lib/vendor-alarms.ts).
+      if (isTokenVendorError(error) && error.code === 'TokenRotating') {
+        telemetry.metrics.addMetric(API_TOKEN_ROTATING_METRIC, MetricUnit.Count, 1);
+      }
       return;
     }
     request.error = new DirectInvokeError(publicError(error));
@@ -105,7 +111,12 @@ export const vendErrorMapping = (telemetry: Telemetry): MiddlewareObj<VendEvent,
  */
 export function createVendHandler(deps: VendHandlerDeps) {
   const { telemetry } = deps;
-  const api: ApiDeps = { ...deps, maxWaitMs: deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS };
+  const api: ApiDeps = {
+    ...deps,
+    maxWaitMs: deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+    // Usage per consumer: token vends are booked beside the permits.
+    ...(deps.permits?.usage === undefined ? {} : { usage: deps.permits.usage }),
+  };
 
   return middy<VendEvent, VendResult>()
     .use(injectLambdaContext(telemetry.logger, { resetKeys: true }))
@@ -127,8 +138,17 @@ export const handler = (event: VendEvent, context: Context): Promise<VendResult>
     const telemetry = createTelemetry();
     const { vendor, credentials } = createAwsVendor(config, coreTelemetry(telemetry));
     const budget = readBudgetConfig();
-    const permits = createAwsPermitService(budget, credentials, telemetry);
-    const bulkSlots = createAwsBulkSlotService(budget, readBulkConfig(), credentials, telemetry);
+    const permits = createAwsPermitService(budget, credentials, telemetry, {
+      vendor,
+      urlPolicy: config.vendor.identityUrlPolicy ?? DEFAULT_TOKEN_VENDOR_CONFIG.identityUrlPolicy,
+    });
+    const bulkSlots = createAwsBulkSlotService(
+      budget,
+      readBulkConfig(),
+      credentials,
+      telemetry,
+      permits.usage,
+    );
     built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs, permits, bulkSlots });
   }
   return built(event, context);

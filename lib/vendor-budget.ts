@@ -18,6 +18,7 @@ import {
   ENV,
   type InstanceLimits,
   limitsOverrideProblem,
+  METRICS_NAMESPACE,
 } from '../functions/contract/index.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
 
@@ -156,6 +157,9 @@ export function budgetWidgets(vendor: MarketoTokenVendor): cloudwatch.IWidget[] 
         sum('MarketoRateLimited606', '606 rate'),
         sum('MarketoConcurrencyLimited615', '615 concurrency'),
         sum('MarketoDailyQuota607', '607 daily quota'),
+        sum('MarketoDailyQuota607Confirmed', '607 confirmed by Marketo'),
+        sum('MarketoUsageReads', 'usage.json reads (vendor)'),
+        sum('MarketoUsageReadFailures', 'usage.json reads failed'),
       ],
       width: 8,
     }),
@@ -164,6 +168,18 @@ export function budgetWidgets(vendor: MarketoTokenVendor): cloudwatch.IWidget[] 
       left: [metricDailyQuotaUsed(vendor)],
       leftYAxis: { min: 0, max: 100 },
       width: 8,
+    }),
+    // Usage per consumer (functions/budget-runtime.ts): one line per principal and client, both bounded sets.
+    new cloudwatch.GraphWidget({
+      title: 'Marketo calls by consumer (usage per consumer)',
+      left: [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${METRICS_NAMESPACE},service,Consumer,Client} MetricName="ConsumerCalls" service="${vendor.serviceName}"', 'Sum', 300)`,
+          label: '',
+          period,
+        }),
+      ],
+      width: 24,
     }),
   ];
 }

@@ -94,6 +94,8 @@ export interface LocalVendor {
   readonly credentialsSource: string;
   /** One refresher sweep now (also what the schedule runs). */
   refreshNow(): Promise<RefreshSummary>;
+  /** Writes the usage per consumer buffered in this process now (otherwise at most every second, and at stop). */
+  flushUsage(): Promise<void>;
   /**
    * Stops the API first (requests already running get `stopGraceMs` to finish), then the refresher, the
    * simulator and dynalite; idempotent.
@@ -210,6 +212,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       store,
       budgetTableName,
       credentials: credentials.source,
+      vendor,
       telemetry,
       env,
     });
@@ -219,7 +222,10 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       credentials: credentials.source,
       telemetry,
       env,
+      ...(permits.usage === undefined ? {} : { usage: permits.usage }),
     });
+    // Usage per consumer still buffered is written before the store closes.
+    cleanups.push(async () => permits.usage?.flush());
     const handle = await buildApiHandler({
       region,
       port: api.port,
@@ -261,6 +267,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       storeEndpoint: dynamoOverride ? store.endpoint : `dynalite (${files.dynaliteDir})`,
       credentialsSource: credentials.location,
       refreshNow: refresher.sweep,
+      flushUsage: async () => permits.usage?.flush(),
       stop,
     };
   } catch (error) {

@@ -11,7 +11,8 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createBudgetTable } from '../../functions/adapters/dynamo-budget-store.js';
 import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-store.js';
-import { nextQuotaReset } from '../../functions/contract/index.js';
+import { DynamoUsageStore } from '../../functions/adapters/dynamo-usage-store.js';
+import { nextQuotaReset, quotaDay } from '../../functions/contract/index.js';
 import { instanceKeyOf } from '../../functions/core/budget/index.js';
 import { type BulkCounters, createMarketoSimulator } from '../../local/marketo-simulator.js';
 import { type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
@@ -85,8 +86,17 @@ export interface SyncJobsRow {
     /** The 10th percentile: a freed place is retaken within the waiters' next ask (about a second). */
     readonly p10: number;
   };
-  /** Bytes the vendor booked per consumer (principal + client) and, summed per client, the simulator's. */
-  readonly usage: Record<string, number>;
+  /**
+   * Usage per consumer as the vendor booked it (`instances usage`: the usage item of the budget table), by
+   * consumer and client: Bulk jobs, extracted bytes and calls; and the bytes summed per client.
+   */
+  readonly usage: ReadonlyArray<{
+    readonly consumer: string;
+    readonly client: string;
+    readonly bulkJobs: number;
+    readonly extractBytes: number;
+    readonly calls: number;
+  }>;
   readonly usageByClient: Record<string, number>;
   readonly quotaErrorSample?: string;
   /** Time from the day's last counted file (the quota reached) to each export's typed quota error (ms). */
@@ -206,9 +216,24 @@ async function runRow(
     const exports = results.flatMap((r) => r.exports);
     const outcomes = sumCounts(exports.map((e) => ({ [e.outcome]: 1 })));
     const restFailures = sumCounts(results.map((r) => r.restFailures));
-    const usage = sumCounts(results.map((r) => r.usage));
+    const usage = (
+      await new DynamoUsageStore({ client: dynalite.client, tableName }).readUsage(
+        instance,
+        quotaDay(Date.now()),
+      )
+    )
+      .map(({ consumer, client, counts }) => ({
+        consumer,
+        client,
+        bulkJobs: counts.bulkJobs,
+        extractBytes: counts.extractBytes,
+        calls: counts.calls,
+      }))
+      .sort((a, b) => a.consumer.localeCompare(b.consumer) || a.client.localeCompare(b.client));
     const usageByClient = sumCounts(
-      Object.entries(usage).map(([key, n]) => ({ [key.split(' c:')[1] ?? key]: n })),
+      usage
+        .filter((row) => row.extractBytes > 0)
+        .map((row) => ({ [row.client.replace(/^c:/, '')]: row.extractBytes })),
     );
     // Places in use while at least one export waited for a place (not for the quota: those end refused).
     const placed = exports.filter((e) => e.outcome !== 'DailyExportQuotaExhausted');

@@ -9,8 +9,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
 import { DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
 import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-store.js';
-import { createInstanceBudget } from '../../functions/core/budget/index.js';
-import { createBulkSlots } from '../../functions/core/bulk/index.js';
+import { DynamoUsageStore } from '../../functions/adapters/dynamo-usage-store.js';
+import { createInstanceBudget, createUsageRecorder } from '../../functions/core/budget/index.js';
+import { createBulkSlots, recordBulkUsage } from '../../functions/core/bulk/index.js';
 import { systemClock } from '../../functions/core/clock.js';
 import type { ClientCredentials, CredentialsSource } from '../../functions/core/ports.js';
 import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
@@ -67,8 +68,6 @@ export interface SyncJobsWorkerResult {
   readonly quotaErrorSample?: string;
   readonly restOk: number;
   readonly restFailures: Record<string, number>;
-  /** Bytes the vendor counted per consumer (its slots' usage sink), by principal and client. */
-  readonly usage: Record<string, number>;
   /** Slot requests the vendor answered `BulkSlotUnavailable`, by reason (`slots`, `export-quota`). */
   readonly slotWaits: Record<string, number>;
   readonly permitWaits: number;
@@ -101,7 +100,11 @@ const noVendor: TokenVendor = {
   invalidateInstance: noTokens,
   refreshAll: noTokens,
 };
-const usage: Record<string, number> = {};
+/** Usage per consumer, as the vend function books it: permits, and each Bulk job's end with its bytes. */
+const recorder = createUsageRecorder({
+  store: new DynamoUsageStore({ client: dynamo, tableName: input.tableName }),
+  clock: systemClock,
+});
 const api: ApiDeps = {
   vendor: noVendor,
   telemetry: createTelemetry('sync-jobs-worker'),
@@ -112,6 +115,7 @@ const api: ApiDeps = {
       clock: systemClock,
     }),
     credentials,
+    usage: recorder,
   }),
   ...(input.slots
     ? {
@@ -120,11 +124,7 @@ const api: ApiDeps = {
             {
               store: new DynamoBulkSlotStore({ client: dynamo, tableName: input.tableName }),
               clock: systemClock,
-              // Per-consumer usage: what each job's end is booked to.
-              usage: ({ holder, bytes }) => {
-                const key = `${holder.principal} ${holder.client}`;
-                usage[key] = (usage[key] ?? 0) + bytes;
-              },
+              usage: recordBulkUsage(recorder),
             },
             { limits: { default: input.bulkLimits } },
           ),
@@ -253,10 +253,10 @@ async function main(): Promise<void> {
     ...(quotaErrorSample === undefined ? {} : { quotaErrorSample }),
     restOk,
     restFailures,
-    usage,
     slotWaits,
     permitWaits: client.budgetStats().waits,
   };
+  await recorder.flush();
   vendApi.close();
   dynamo.destroy();
   // Keep-alive sockets (to the simulator, to dynalite) would hold the process: leave once the report is out.

@@ -11,7 +11,7 @@ import { runSyncJobs, type SyncJobsOptions, type SyncJobsRow } from './sync-jobs
 const MB = 1_000_000;
 const mb = (bytes: number): string => `${fmt(bytes / MB)} MB`;
 const refused1029 = (row: SyncJobsRow): number => row.bulk.refusedQueueFull + row.bulk.refusedQuota;
-const usageTotal = (row: SyncJobsRow): number => Object.values(row.usage).reduce((a, b) => a + b, 0);
+const usageTotal = (row: SyncJobsRow): number => row.usage.reduce((sum, u) => sum + u.extractBytes, 0);
 
 /** Hard invariants of the row with the vendor's slots (also asserted by test/bench/sync-jobs.test.ts). */
 export function syncJobsViolations(row: SyncJobsRow, options: SyncJobsOptions): string[] {
@@ -48,9 +48,12 @@ export const syncJobsScenario: Scenario = {
     const [slots, before] = rows;
     const quotaMs = summarize(slots.quotaErrorMs);
     const violations = syncJobsViolations(slots, options);
-    const usageLines = Object.entries(slots.usage)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([consumer, bytes]) => `${consumer.replace('arn:aws:iam::111122223333:role/', '')}: ${mb(bytes)}`);
+    const usageLines = slots.usage
+      .filter((u) => u.bulkJobs > 0)
+      .map(
+        (u) =>
+          `${u.consumer.replace('arn:aws:iam::111122223333:role/', '')} (${u.client}): ${u.bulkJobs} jobs, ${mb(u.extractBytes)}, ${u.calls} calls`,
+      );
     const targets: TargetCheck[] = [
       {
         target: "0 x 1029 and 0 x 606/615 with the vendor's slots",
@@ -97,7 +100,7 @@ export const syncJobsScenario: Scenario = {
       row(before, options),
       '',
       `- **The quota** with slots: ${slots.outcomes.DailyExportQuotaExhausted ?? 0} jobs got \`${slots.quotaErrorSample ?? 'n/a'}\`, at most ${fmt(quotaMs.max)} ms after the day's last file was counted (they waited while the jobs in flight could still use up the day). Without slots Marketo lets every job it accepted run to its end: ${mb(before.bulk.exportedBytes)} exported against a quota of ${mb(options.exportDailyBytes)}, and any job created later that day is refused with 1029.`,
-      `- **Per consumer** (the slots' usage sink, by principal and client): ${usageLines.join(', ')}; ${mb(usageTotal(slots))} in all, as the simulator counted (${JSON.stringify(slots.bulk.exportedBytesByClient)} per client).`,
+      `- **Per consumer** (usage per consumer as the vendor booked it, \`instances usage\`: Bulk jobs and extracted bytes from each job's end, calls from permits): ${usageLines.join('; ')}; ${mb(usageTotal(slots))} in all, as the simulator counted (${JSON.stringify(slots.bulk.exportedBytesByClient)} per client).`,
       `- Wall time depends on this machine only through the REST calls; the jobs' durations are the simulator's. Re-measure on an idle machine for the durations.`,
     ].join('\n');
     return {

@@ -6,12 +6,15 @@ import { type Item, n, num, putIfVersion, s, str } from './dynamo-items.js';
 
 /**
  * Bulk API slots in the budget table: one item per instance under the key `bulk#<instance>` (an instance
- * key is a host, which never holds `#`), beside the budget's own item of that instance. The slots are
+ * key is a host, which never holds `#`) with `kind = bulk`, beside the budget's own item of that instance. The slots are
  * their own item, not attributes of the budget's: the budget rewrites its item whole on every permit, and
  * slots change minutes apart, not per call. Every write is a conditional put on `version`; `ttl` lets idle
  * instances go.
  */
 export const BULK_ITEM_PREFIX = 'bulk#';
+
+/** The item kind that marks Bulk slot items (the budget's listing skips items with a kind). */
+export const BULK_ITEM_KIND = 'bulk';
 
 export interface DynamoBulkSlotStoreOptions {
   readonly client: DynamoDBClient;
@@ -96,6 +99,7 @@ export class DynamoBulkSlotStore implements BulkSlotStore {
   async save(next: BulkState, expectedVersion: number, expireItemAtSeconds: number): Promise<boolean> {
     const item: Item = {
       instance: s(`${BULK_ITEM_PREFIX}${next.instance}`),
+      kind: s(BULK_ITEM_KIND),
       version: n(next.version),
       slots: s(JSON.stringify(next.slots)),
       lapsed: s(JSON.stringify(next.lapsed)),

@@ -23,8 +23,10 @@ export const ENV = {
   budgetTableName: 'BUDGET_TABLE_NAME',
   budgetLimits: 'BUDGET_LIMITS',
   budgetOnStoreFailure: 'BUDGET_ON_STORE_FAILURE',
-  // Bulk API slots (functions/bulk-runtime.ts), on the budget's table: per-instance limit overrides as JSON
-  // `{"default": {…}, "<rest host>": {…}}` (extractJobs, importJobs, exportDailyBytes, reservedShare).
+  // How often (seconds) a vend function reconciles an instance's daily count with Marketo's usage.json.
+  budgetReconcileSeconds: 'BUDGET_RECONCILE_SECONDS',
+  // Bulk API slots (functions/aws-bulk-slot-service.ts), on the budget's table: per-instance limit overrides
+  // as JSON `{"default": {…}, "<rest host>": {…}}` (extractJobs, importJobs, exportDailyBytes, reservedShare).
   bulkLimits: 'BULK_LIMITS',
 } as const;
 

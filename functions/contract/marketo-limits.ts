@@ -18,6 +18,12 @@ export interface InstanceLimits {
    * the vendor hands out at most 80 calls per window, 8 concurrent and 40,000 a day. @default 0
    */
   readonly reservedShare: number;
+  /**
+   * Share of the vendor's concurrent calls one client (or pool) may hold at once (0.1 to 1), so one
+   * consumer's long leases cannot take every slot of an instance from the others. Not a Marketo limit: the
+   * vendor's own fairness between the consumers of an instance. @default 0.5
+   */
+  readonly clientShare: number;
   /** @default true */
   readonly enabled: boolean;
 }
@@ -29,6 +35,7 @@ export const MARKETO_DEFAULT_LIMITS: InstanceLimits = Object.freeze({
   concurrentCalls: 10,
   dailyQuota: 50_000,
   reservedShare: 0,
+  clientShare: 0.5,
   enabled: true,
 });
 
@@ -41,6 +48,7 @@ export const INSTANCE_LIMIT_RANGES: Readonly<
   concurrentCalls: [1, 1_000],
   dailyQuota: [1, 100_000_000],
   reservedShare: [0, 0.9],
+  clientShare: [0.1, 1],
 });
 
 /**
@@ -65,15 +73,15 @@ export function limitsOverrideProblem(
 }
 
 /**
- * Why `value` is not a setting of the limit `key`: a whole number within `range` (a share, `reservedShare`,
- * any number within it); `undefined` when it is.
+ * Why `value` is not a setting of the limit `key`: a whole number within `range` (a share, `reservedShare`
+ * or `clientShare`, any number within it); `undefined` when it is.
  */
 export function limitValueProblem(
   key: string,
   value: unknown,
   range: readonly [number, number],
 ): string | undefined {
-  const integer = key !== 'reservedShare';
+  const integer = key !== 'reservedShare' && key !== 'clientShare';
   if (
     typeof value !== 'number' ||
     !Number.isFinite(value) ||

@@ -11,7 +11,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { BULK_KINDS, type BulkKind, type Route } from '../contract/index.js';
-import type { BulkEnd, BulkHolder, BulkSlot, BulkSlots } from '../core/bulk/index.js';
+import type { BulkEnd, BulkSlot, BulkSlots } from '../core/bulk/index.js';
 import { UNMETERED_SLOT } from '../core/bulk/index.js';
 import { InvalidRequestError } from '../core/errors.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
@@ -137,12 +137,6 @@ export const toBulkSlotResponse = (slot: BulkSlot): BulkSlotResponse => ({
   dailyExportQuotaResetsAt: new Date(slot.resetsAt).toISOString(),
 });
 
-/** The holder of a slot: the client (or pool) it is taken through, and the caller. */
-export const holderOf = (target: InstanceTarget, principal: string): BulkHolder => ({
-  client: 'clientId' in target ? `c:${target.clientId}` : `p:${target.instance}`,
-  principal,
-});
-
 export interface BulkSlotServiceDeps {
   readonly slots: BulkSlots;
   readonly credentials: CredentialsSource;
@@ -160,7 +154,7 @@ export function createBulkSlotService(deps: BulkSlotServiceDeps) {
    */
   const serve = async (call: BulkSlotCall, caller: string): Promise<BulkSlotResponse | BulkEnd> => {
     const instance = await instanceKeyOfTarget(credentials, call.target);
-    const holder = holderOf(call.target, caller);
+    const holder = { target: call.target, principal: caller };
     const answer =
       call.action === 'acquire'
         ? toBulkSlotResponse(

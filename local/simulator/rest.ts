@@ -12,6 +12,7 @@ import { limitMessage, type MarketoLimiter } from '../marketo-limits.js';
 import type { BulkExtractEndpoint } from './bulk.js';
 import { drain, type PendingWork, readBody, requestId, sendJson, sendRestError } from './http.js';
 import type { TokenIssuer } from './tokens.js';
+import { USAGE_JSON_PATH, type UsageCounter } from './usage.js';
 
 /** A fake Marketo lead. */
 export interface SimulatedLead {
@@ -80,6 +81,8 @@ export class RestEndpoint {
   readonly #leadCount: number;
   /** Marketo's per-instance limits; undefined when off. */
   readonly limiter?: MarketoLimiter;
+  /** What usage.json reports: every accepted call, per API user. */
+  readonly usage: UsageCounter;
   /** Bulk Extract (`/bulk/v1/…/export/…`): under the same token, limit and role checks as REST. */
   readonly bulk?: BulkExtractEndpoint;
   #calls = 0;
@@ -93,6 +96,7 @@ export class RestEndpoint {
     readonly leadCount: number;
     readonly latencyMs: number;
     readonly limiter?: MarketoLimiter;
+    readonly usage: UsageCounter;
     readonly bulk?: BulkExtractEndpoint;
   }) {
     this.#issuer = options.issuer;
@@ -100,6 +104,7 @@ export class RestEndpoint {
     this.#leadCount = options.leadCount;
     this.latencyMs = options.latencyMs;
     this.limiter = options.limiter;
+    this.usage = options.usage;
     this.bulk = options.bulk;
   }
 
@@ -188,11 +193,16 @@ export class RestEndpoint {
       sendRestError(res, admitted.refused, limitMessage(admitted.refused, this.limiter?.limits));
       return admitted.refused;
     }
+    this.usage.record(this.#issuer.userOf(token) ?? 'unknown');
     try {
       if (this.latencyMs > 0) await this.#pending.wait(this.latencyMs);
       if (!this.#permits(req.method ?? 'GET', url, token)) {
         sendRestError(res, '603', REST_ERROR_MESSAGES['603']);
         return '603';
+      }
+      if (url.pathname === USAGE_JSON_PATH) {
+        sendJson(res, 200, { requestId: requestId(), success: true, result: [this.usage.today()] });
+        return 'ok';
       }
       if (url.pathname === '/rest/v1/leads.json') return this.#leads(res, url);
       if (this.bulk && url.pathname.startsWith('/bulk/')) {

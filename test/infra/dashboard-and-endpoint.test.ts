@@ -4,6 +4,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { API_TOKEN_ROTATING_METRIC } from '../../functions/contract/index.js';
 import type { BudgetMetricName } from '../../functions/core/budget/ports.js';
 import type { BulkMetricName } from '../../functions/core/bulk/ports.js';
 import type { MetricName } from '../../functions/core/ports.js';
@@ -22,6 +23,7 @@ const EMITTED: Record<MetricName, true> = {
   IdentityErrors: true,
   IdentityLatencyMs: true,
   CredentialsRejected: true,
+  ClientCredentialsRejected: true,
   TokenRotating: true,
   LeaseWaits: true,
   LeaseTakeovers: true,
@@ -36,6 +38,9 @@ const EMITTED: Record<MetricName, true> = {
   PoolGuaranteedRemainingSeconds: true,
 };
 
+/** Metrics the core emits per client (dimensions service and clientId), charted by a Metrics Insights query. */
+const PER_CLIENT: ReadonlySet<MetricName> = new Set<MetricName>(['ClientCredentialsRejected']);
+
 /** Every metric the budget emits (functions/core/budget/ports.ts). */
 const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
   PermitsGranted: true,
@@ -48,6 +53,9 @@ const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
   MarketoRateLimited606: true,
   MarketoConcurrencyLimited615: true,
   MarketoDailyQuota607: true,
+  MarketoDailyQuota607Confirmed: true,
+  MarketoUsageReads: true,
+  MarketoUsageReadFailures: true,
 };
 
 /** Every metric the Bulk API slots emit (functions/core/bulk/ports.ts). */
@@ -141,10 +149,34 @@ describe('MarketoTokenVendor dashboard', () => {
   it('charts every metric the core emits, in the MarketoTokenVendor namespace with the service dimension', () => {
     const rows = widgets.flatMap((w) => w.properties.metrics ?? []);
     const custom = rows.filter((row) => row[0] === 'MarketoTokenVendor');
-    for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', 'marketo-token-vendor']);
+    for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', vendor.serviceName]);
     expect(new Set(custom.map((row) => row[1]))).toEqual(
-      new Set([...Object.keys(EMITTED), ...Object.keys(BUDGET_EMITTED), ...Object.keys(BULK_EMITTED)]),
+      new Set([
+        ...Object.keys(EMITTED).filter((name) => !PER_CLIENT.has(name as MetricName)),
+        ...Object.keys(BUDGET_EMITTED),
+        ...Object.keys(BULK_EMITTED),
+        API_TOKEN_ROTATING_METRIC,
+      ]),
     );
+    const queries = rows.flatMap((row) =>
+      row.flatMap((part) =>
+        typeof part === 'object' && typeof part.expression === 'string' ? [part.expression] : [],
+      ),
+    );
+    for (const name of PER_CLIENT) {
+      expect(queries).toContain(
+        `SELECT MAX(${name}) FROM SCHEMA("MarketoTokenVendor", clientId, service) WHERE service = '${vendor.serviceName}' GROUP BY clientId`,
+      );
+    }
+  });
+
+  it("shows Marketo calls per consumer: a SEARCH over this vendor's ConsumerCalls by Consumer and Client", () => {
+    const rows =
+      widgetTitled(widgets, 'Marketo calls by consumer (usage per consumer)').properties.metrics ?? [];
+
+    expect(rows.map((row) => (row[0] as { expression?: string }).expression)).toEqual([
+      'SEARCH(\'{MarketoTokenVendor,service,Consumer,Client} MetricName="ConsumerCalls" service="marketo-token-vendor"\', \'Sum\', 300)',
+    ]);
   });
 
   it('shows the Bulk API slots (granted, waited, reclaimed, unmetered, quota refusals) and the export quota used', () => {
@@ -211,11 +243,12 @@ describe('MarketoTokenVendor dashboard', () => {
     ]);
   });
 
-  it('shows API 4xx, 5xx and latency, Lambda errors and throttles and the dead-letter queue depth', () => {
+  it('shows API 4xx, 5xx (and the intended 503 TokenRotating among them) and latency, Lambda errors and throttles and the dead-letter queue depth', () => {
     expect(metricsOf(widgetTitled(widgets, 'API requests and errors'))).toEqual([
       'AWS/ApiGateway/Count/Sum',
       'AWS/ApiGateway/4XXError/Sum',
       'AWS/ApiGateway/5XXError/Sum',
+      `MarketoTokenVendor/${API_TOKEN_ROTATING_METRIC}/Sum`,
     ]);
     expect(metricsOf(widgetTitled(widgets, 'API latency (ms)'))).toEqual(
       expect.arrayContaining(['AWS/ApiGateway/Latency/p50', 'AWS/ApiGateway/Latency/p99']),

@@ -61,4 +61,18 @@ describe('CLI: instances status shows the Bulk API slots (local mode, npm start 
       },
     });
   });
+
+  it('books the ended job and its bytes to the consumer that held the slot (instances usage)', async () => {
+    const run = await cli(['instances', 'usage', instance, '--json']);
+
+    const { consumers } = JSON.parse(run.stdout) as { consumers: Array<Record<string, unknown>> };
+    expect(consumers).toEqual([
+      expect.objectContaining({
+        consumer: KEY.principalArn,
+        client: 'c:demo-client',
+        bulkJobs: 1,
+        extractMegabytes: 12.5,
+      }),
+    ]);
+  });
 });

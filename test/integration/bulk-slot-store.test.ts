@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBudgetTable, DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
 import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-store.js';
+import type { PermitHolder } from '../../functions/core/budget/holder.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
-import { type BulkHolder, createBulkSlots } from '../../functions/core/bulk/index.js';
+import { createBulkSlots } from '../../functions/core/bulk/index.js';
 import { systemClock } from '../../functions/core/clock.js';
 import { FakeClock } from '../../testing/clocks.js';
 import { type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 
 const HOST = '123-abc-456.mktorest.com';
 const START = Date.UTC(2026, 11, 1, 20, 0, 0);
-const SYNC: BulkHolder = { client: 'c:sync', principal: 'arn:aws:iam::111122223333:role/sync' };
+const SYNC: PermitHolder = { target: { clientId: 'sync' }, principal: 'arn:aws:iam::111122223333:role/sync' };
 
 let dynalite: RunningDynalite;
 let tables = 0;
@@ -46,7 +47,14 @@ describe('Bulk API slots on DynamoDB (dynalite)', () => {
       instance: HOST,
       version: 3,
       slots: {
-        [held.slotId]: { ...SYNC, kind: 'extract', since: START, until: START + 60_000, expectedBytes: 42 },
+        [held.slotId]: {
+          client: 'c:sync',
+          principal: SYNC.principal,
+          kind: 'extract',
+          since: START,
+          until: START + 60_000,
+          expectedBytes: 42,
+        },
       },
       lapsed: {},
       day: '2026-12-01',

@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
+  DescribeSecretCommand,
   RestoreSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -285,9 +286,22 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       expect(clients.find((c) => c.clientId === 'client-03')).toEqual({
         clientId: 'client-03',
         instance: 'inst-1',
+        changedAt: expect.any(Number),
       });
-      expect(clients.find((c) => c.clientId === 'client-04')).toEqual({ clientId: 'client-04' });
+      expect(clients.find((c) => c.clientId === 'client-04')).toEqual({
+        clientId: 'client-04',
+        changedAt: expect.any(Number),
+      });
       expect(listStub.calls('GetSecretValue')).toBe(0);
+    });
+
+    it('reports when each secret last changed (its LastChangedDate), which ends a rejected client’s back-off', async () => {
+      const { LastChangedDate } = await listStub.client.send(
+        new DescribeSecretCommand({ SecretId: `${PREFIX}client-07` }),
+      );
+      const clients = await listSource.list();
+
+      expect(clients.find((c) => c.clientId === 'client-07')?.changedAt).toBe(LastChangedDate?.getTime());
     });
 
     it('skips names outside the exact prefix and names that are not valid client ids', async () => {

@@ -4,3 +4,4 @@ export * from './limits.js';
 export type * from './ports.js';
 export * from './slots.js';
 export * from './state.js';
+export * from './usage.js';

@@ -1,5 +1,6 @@
 import type { BulkKind } from '../../contract/index.js';
-import type { BulkHolder, BulkState } from './state.js';
+import type { PermitHolder } from '../budget/holder.js';
+import type { BulkState } from './state.js';
 
 /**
  * Shared, strongly consistent store of instances' Bulk API slots (an item per instance in the budget table
@@ -35,7 +36,8 @@ export interface BulkMetrics {
 export interface BulkJobEnd {
   readonly instance: string;
   readonly kind: BulkKind;
-  readonly holder: BulkHolder;
+  /** Who held the slot and reported its end: the client (or pool) and the calling principal. */
+  readonly holder: PermitHolder;
   /** Bytes of the extracted file (0 for an import, a failed or a cancelled job). */
   readonly bytes: number;
   /** Quota day (`YYYY-MM-DD`, Chicago). */

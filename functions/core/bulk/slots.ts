@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BULK_KINDS, type BulkKind, type BulkLimits, nextQuotaReset } from '../../contract/index.js';
+import { holderClient, type PermitHolder } from '../budget/holder.js';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';
 import { BulkSlotNotHeldError, BulkSlotUnavailableError, DailyExportQuotaExhaustedError } from './errors.js';
@@ -103,15 +104,26 @@ export interface BulkSlotsDeps {
 }
 
 export interface BulkSlots {
-  acquire(instance: string, request: BulkSlotRequest, holder: BulkHolder): Promise<BulkSlot>;
-  renew(instance: string, slotId: string, holder: BulkHolder, leaseMs?: number): Promise<BulkSlot>;
-  /** The job ended (completed, failed or cancelled) with `bytes` in its file: its slot is given back. */
-  end(instance: string, slotId: string, holder: BulkHolder, bytes: number): Promise<BulkEnd>;
+  /** A place for `holder` (the client or pool it asks through, and the calling principal). */
+  acquire(instance: string, request: BulkSlotRequest, holder: PermitHolder): Promise<BulkSlot>;
+  /** Only the holder that took the slot renews it. */
+  renew(instance: string, slotId: string, holder: PermitHolder, leaseMs?: number): Promise<BulkSlot>;
+  /**
+   * The job ended (completed, failed or cancelled) with `bytes` in its file: its slot is given back. Only the
+   * holder that took the slot reports its end.
+   */
+  end(instance: string, slotId: string, holder: PermitHolder, bytes: number): Promise<BulkEnd>;
   status(instance: string): Promise<BulkStatus>;
   listStatus(): Promise<BulkStatus[]>;
 }
 
 export const UNMETERED_SLOT = 'unmetered';
+
+/** How a lease names its holder: the client key (`c:<clientId>` / `p:<instance>`) and the principal. */
+const bulkHolderOf = (caller: PermitHolder): BulkHolder => ({
+  client: holderClient(caller),
+  principal: caller.principal,
+});
 /** Items outlive the quota day they count; DynamoDB TTL removes idle instances. */
 const ITEM_LIFETIME_SECONDS = 2 * 86_400;
 const MAX_BYTES = 1_000_000_000_000;
@@ -190,8 +202,9 @@ export function createBulkSlots(deps: BulkSlotsDeps, overrides: Partial<BulkSlot
   const acquire = async (
     instance: string,
     request: BulkSlotRequest,
-    holder: BulkHolder,
+    caller: PermitHolder,
   ): Promise<BulkSlot> => {
+    const holder = bulkHolderOf(caller);
     if (!BULK_KINDS.includes(request.kind))
       throw new InvalidRequestError('kind must be "extract" or "import"');
     const leaseMs = leaseOf(request.leaseMs);
@@ -251,9 +264,10 @@ export function createBulkSlots(deps: BulkSlotsDeps, overrides: Partial<BulkSlot
   const renew = async (
     instance: string,
     slotId: string,
-    holder: BulkHolder,
+    caller: PermitHolder,
     leaseMs?: number,
   ): Promise<BulkSlot> => {
+    const holder = bulkHolderOf(caller);
     const lease = leaseOf(leaseMs);
     const now = clock.now();
     if (slotId === UNMETERED_SLOT) return unmetered(instance, 'extract', lease, now);
@@ -293,9 +307,10 @@ export function createBulkSlots(deps: BulkSlotsDeps, overrides: Partial<BulkSlot
   const end = async (
     instance: string,
     slotId: string,
-    holder: BulkHolder,
+    caller: PermitHolder,
     bytes: number,
   ): Promise<BulkEnd> => {
+    const holder = bulkHolderOf(caller);
     if (!Number.isInteger(bytes) || bytes < 0 || bytes > MAX_BYTES) {
       throw new InvalidRequestError(`bytes must be a whole number from 0 to ${MAX_BYTES}`);
     }
@@ -327,7 +342,7 @@ export function createBulkSlots(deps: BulkSlotsDeps, overrides: Partial<BulkSlot
       await deps.usage?.({
         instance,
         kind: outcome.lease.kind,
-        holder,
+        holder: caller,
         bytes: outcome.countedBytes,
         day: outcome.next.day,
         heldMs: Math.max(0, clock.now() - outcome.lease.since),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBulkSlotStore } from '../../../functions/adapters/memory-bulk-slot-store.js';
+import type { PermitHolder } from '../../../functions/core/budget/holder.js';
 import {
-  type BulkHolder,
   BulkSlotNotHeldError,
   BulkSlotUnavailableError,
   createBulkSlots,
@@ -15,8 +15,11 @@ const HOST = '123-abc-456.mktorest.com';
 // 2026-12-01 20:00 UTC = 14:00 in Chicago: the quota resets at 2026-12-02T06:00Z.
 const START = Date.UTC(2026, 11, 1, 20, 0, 0);
 const RESET = Date.UTC(2026, 11, 2, 6, 0, 0);
-const SYNC: BulkHolder = { client: 'c:sync', principal: 'arn:aws:iam::111122223333:role/sync' };
-const OTHER: BulkHolder = { client: 'c:sync', principal: 'arn:aws:iam::111122223333:role/other' };
+const SYNC: PermitHolder = { target: { clientId: 'sync' }, principal: 'arn:aws:iam::111122223333:role/sync' };
+const OTHER: PermitHolder = {
+  target: { clientId: 'sync' },
+  principal: 'arn:aws:iam::111122223333:role/other',
+};
 const MB = 1_000_000;
 
 const world = (config: Parameters<typeof createBulkSlots>[1] = {}) => {
@@ -282,7 +285,9 @@ describe('Bulk API slots: holders', () => {
   it('shows operators who holds which slot', async () => {
     const { slots } = world();
     await slots.acquire(HOST, { kind: 'extract', leaseMs: 60_000 }, SYNC);
-    expect((await slots.status(HOST)).holders).toEqual([{ ...SYNC, kind: 'extract', until: START + 60_000 }]);
+    expect((await slots.status(HOST)).holders).toEqual([
+      { client: 'c:sync', principal: SYNC.principal, kind: 'extract', until: START + 60_000 },
+    ]);
   });
 });
 
