@@ -67,6 +67,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       ),
     acquireBulkSlot: (clientId, opts) => bulkSlots.acquire(clientTarget(clientId).permits, opts),
     budgetStats: () => permits.stats(),
+    close: () => permits.close(),
     clear: (clientId) => tokens.clear(clientId === undefined ? undefined : clientTarget(clientId)),
   };
 }

@@ -1,4 +1,4 @@
-import type { LastError, Lease, StoredToken, TokenRecord, TokenStore } from '../functions/core/ports.js';
+import type { Lease, LeaseOutcome, TokenRecord, TokenStore } from '../functions/core/ports.js';
 
 /**
  * An in-memory `TokenStore` with DynamoDB's conditional-write semantics, for unit tests of the core.
@@ -50,15 +50,16 @@ export class MemoryTokenStore implements TokenStore {
     return next;
   }
 
-  async completeLease(
-    clientId: string,
-    owner: string,
-    outcome: { readonly token: StoredToken } | { readonly error: LastError },
-  ): Promise<boolean> {
+  async completeLease(clientId: string, owner: string, outcome: LeaseOutcome): Promise<boolean> {
     this.calls.completeLease += 1;
     await this.check();
     const item = this.items.get(clientId);
     if (!item || item.lease?.owner !== owner) return false;
+    if ('interrupted' in outcome) {
+      // Lapsed at any clock (this store has none of its own).
+      this.items.set(clientId, { ...item, lease: { owner, leaseUntil: 0 } });
+      return true;
+    }
     const { lease: _released, lastError: _cleared, ...rest } = item;
     const next: TokenRecord =
       'token' in outcome

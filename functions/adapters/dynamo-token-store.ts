@@ -5,7 +5,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import type { LastError, Lease, StoredToken, TokenRecord, TokenStore } from '../core/ports.js';
+import type { LastError, Lease, LeaseOutcome, StoredToken, TokenRecord, TokenStore } from '../core/ports.js';
 import {
   createTableAndWait,
   type Item,
@@ -149,7 +149,7 @@ export class DynamoTokenStore implements TokenStore {
   async completeLease(
     clientId: string,
     owner: string,
-    outcome: { readonly token: StoredToken } | { readonly error: LastError },
+    outcome: LeaseOutcome,
     expireItemAtSeconds: number,
   ): Promise<boolean> {
     const names: Record<string, string> = { '#version': 'version' };
@@ -200,6 +200,17 @@ export class DynamoTokenStore implements TokenStore {
         ...base,
         UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
         ExpressionAttributeValues: values,
+      });
+      return result !== undefined;
+    }
+    if ('interrupted' in outcome) {
+      // The holder stops: token, lastError and version stay; the lease lapses now for the next instance.
+      const result = await this.conditionalUpdate({
+        TableName: this.tableName,
+        Key: { clientId: s(clientId) },
+        ConditionExpression: 'leaseOwner = :owner',
+        UpdateExpression: 'SET leaseUntil = :now',
+        ExpressionAttributeValues: { ':owner': s(owner), ':now': n(this.now()) },
       });
       return result !== undefined;
     }
