@@ -4,8 +4,6 @@
  * consumers: `exports` Bulk Extract jobs through the client library's `bulkExport`, and `restConsumers`
  * calling `marketoFetch` on leads.json until the exports are done. Reports one result and exits.
  */
-import { Agent } from 'node:http';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
 import { DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
 import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-store.js';
@@ -13,12 +11,11 @@ import { DynamoUsageStore } from '../../functions/adapters/dynamo-usage-store.js
 import { createInstanceBudget, createUsageRecorder } from '../../functions/core/budget/index.js';
 import { createBulkSlots, recordBulkUsage } from '../../functions/core/bulk/index.js';
 import { systemClock } from '../../functions/core/clock.js';
-import type { ClientCredentials, CredentialsSource } from '../../functions/core/ports.js';
-import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
 import { createBulkSlotService } from '../../functions/http/bulk-slot-request.js';
 import { createPermitService } from '../../functions/http/permit-request.js';
 import type { ApiDeps } from '../../functions/http/router.js';
 import { createTelemetry } from '../../functions/telemetry.js';
+import { benchCredentials, benchDynamoClient, NO_TOKEN_VENDOR } from '../lib/bench-lambda.js';
 import { startLoopbackVendApi } from '../lib/loopback-vend-api.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -75,38 +72,15 @@ export interface SyncJobsWorkerResult {
 
 const input = JSON.parse(process.argv[2] ?? '{}') as SyncJobsWorkerInput;
 
-const dynamo = new DynamoDBClient({
-  endpoint: input.dynamoEndpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  maxAttempts: 2,
-  requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
-});
-const credentials: CredentialsSource = {
-  get: async (clientId): Promise<ClientCredentials> => ({
-    clientId,
-    clientSecret: 'bench-secret',
-    identityUrl: input.identityUrl,
-    restUrl: input.restUrl,
-  }),
-  list: async () => [{ clientId: input.clientId }],
-};
-/** The loopback API answers token requests itself: the vend handler's token routes are never reached. */
-const noTokens = (): Promise<never> => Promise.reject(new Error('tokens are served by the loopback API'));
-const noVendor: TokenVendor = {
-  getToken: noTokens,
-  invalidate: noTokens,
-  getInstanceToken: noTokens,
-  invalidateInstance: noTokens,
-  refreshAll: noTokens,
-};
+const dynamo = benchDynamoClient(input.dynamoEndpoint);
+const credentials = benchCredentials({ ...input, clientIds: [input.clientId] });
 /** Usage per consumer, as the vend function books it: permits, and each Bulk job's end with its bytes. */
 const recorder = createUsageRecorder({
   store: new DynamoUsageStore({ client: dynamo, tableName: input.tableName }),
   clock: systemClock,
 });
 const api: ApiDeps = {
-  vendor: noVendor,
+  vendor: NO_TOKEN_VENDOR,
   telemetry: createTelemetry('sync-jobs-worker'),
   maxWaitMs: 0,
   permits: createPermitService({
