@@ -2,7 +2,7 @@
  * What a job needs to use the local mode running on a data directory, as the environment variables a deployed
  * job reads (examples/sync-job): the vendor's endpoint and region, an access key the local policy knows (the
  * one `npm start` generated), the Marketo client and the simulator's REST base. `npx marketo-token-vendor
- * local env` prints them; `npm run example:sync-job` reads them when the environment has none.
+ * local env` prints them and `local exec` runs a command with them.
  */
 import { join } from 'node:path';
 import { DEMO_CLIENT } from './marketo-simulator.js';

@@ -3,22 +3,20 @@
  * instance through the vendor: a permit of the shared budget per page, the token in the Authorization header,
  * a 601/602 recovered from once. The environment names the vendor as a deployed job's does
  * (`TOKEN_VENDOR_ENDPOINT`, `AWS_REGION`, `MARKETO_CLIENT_ID`, `MARKETO_REST_URL`, AWS credentials from the
- * default chain); without `TOKEN_VENDOR_ENDPOINT` it uses the local mode running on `.local` (or
- * `--data-dir <dir>`), as `eval "$(npx marketo-token-vendor local env)"` would.
+ * default chain). Against local mode, export them first: `eval "$(npx marketo-token-vendor local env)"`, or run it
+ * as `npx marketo-token-vendor local exec -- npm run example:sync-job`.
  */
-import { parseArgs } from 'node:util';
 import { createTokenClient } from '#client';
-import { localJobEnv } from '../../local/job-env.js';
 import { createSyncJob } from './handler.js';
 
-const { values } = parseArgs({ options: { 'data-dir': { type: 'string', default: '.local' } } });
-if (!process.env.TOKEN_VENDOR_ENDPOINT) {
-  // Local mode only: its endpoint, region, generated key and simulator, as `local env` prints them.
-  Object.assign(process.env, await localJobEnv(values['data-dir']));
-}
 const required = (name: string): string => {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} must be set (or run local mode: npm start)`);
+  if (!value) {
+    console.error(
+      `${name} must be set. Against local mode (npm start): eval "$(npx marketo-token-vendor local env)" first.`,
+    );
+    process.exit(2);
+  }
   return value;
 };
 

@@ -26,8 +26,11 @@ export interface DynamoBudgetStoreOptions {
   readonly tableName: string;
 }
 
-/** Number attributes written only when set: reconciliation with Marketo's own count (issue 27). */
-const OPTIONAL_NUMBERS = ['reconciledAt', 'confirmedAt', 'marketoCount', 'marketoCountAt'] as const;
+/**
+ * Number attributes written only when set (issue 27): when the next call is due by the pacing (shared by
+ * every vend instance, or each would pace alone) and the reconciliation with Marketo's own count.
+ */
+const OPTIONAL_NUMBERS = ['paceAt', 'reconciledAt', 'confirmedAt', 'marketoCount', 'marketoCountAt'] as const;
 
 /** Grants as `at:count;at:count` (one string: small, and always rewritten whole under the version check). */
 const encodeGrants = (grants: readonly RateGrant[]): string =>

@@ -175,7 +175,7 @@ describe('MarketoTokenVendor dashboard', () => {
       widgetTitled(widgets, 'Marketo calls by consumer (usage per consumer)').properties.metrics ?? [];
 
     expect(rows.map((row) => (row[0] as { expression?: string }).expression)).toEqual([
-      'SEARCH(\'{MarketoTokenVendor,service,Consumer,Client} MetricName="ConsumerCalls" service="marketo-token-vendor"\', \'Sum\', 300)',
+      'SEARCH(\'{MarketoTokenVendor,service,Consumer,Client} MetricName="ConsumerCalls" service="Stack-Vendor"\', \'Sum\', 300)',
     ]);
   });
 
