@@ -13,6 +13,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import {
+  type BulkLimits,
+  bulkLimitsOverrideProblem,
   ENV,
   type InstanceLimits,
   limitsOverrideProblem,
@@ -37,6 +39,13 @@ export interface VendorBudgetProps {
   readonly onStoreFailure?: 'open' | 'closed';
   /** Daily quota share (percent) at which the alarm fires. @default 80 */
   readonly dailyQuotaAlarmPercent?: number;
+  /**
+   * Bulk API limits per instance (REST host, or `default`), for the Bulk slots kept in the budget table:
+   * `extractJobs` / `importJobs` (places of Marketo's queues, at most 10), `exportDailyBytes` (the daily export
+   * quota, if Marketo sold more than 500 MB), `reservedShare` for integrations outside the vendor.
+   * @default - Marketo's documented limits (10 queued extracts, 10 queued imports, 500,000,000 bytes a day)
+   */
+  readonly bulkLimits?: Readonly<Record<string, Partial<BulkLimits>>>;
 }
 
 /** Validates the limits at synthesis (the message names the instance and the field). */
@@ -44,6 +53,10 @@ export function validateBudgetProps(props: VendorBudgetProps = {}): void {
   for (const [instance, override] of Object.entries(props.limits ?? {})) {
     const problem = limitsOverrideProblem(override);
     if (problem !== undefined) throw new Error(`budget.limits["${instance}"]: ${problem}`);
+  }
+  for (const [instance, override] of Object.entries(props.bulkLimits ?? {})) {
+    const problem = bulkLimitsOverrideProblem(override);
+    if (problem !== undefined) throw new Error(`budget.bulkLimits["${instance}"]: ${problem}`);
   }
   const percent = props.dailyQuotaAlarmPercent ?? 80;
   if (!(percent > 0 && percent <= 100)) {
@@ -82,6 +95,7 @@ export const budgetEnvironment = (
   [ENV.budgetTableName]: table.tableName,
   ...(props.limits === undefined ? {} : { [ENV.budgetLimits]: JSON.stringify(props.limits) }),
   [ENV.budgetOnStoreFailure]: props.onStoreFailure ?? 'open',
+  ...(props.bulkLimits === undefined ? {} : { [ENV.bulkLimits]: JSON.stringify(props.bulkLimits) }),
 });
 
 /** Least privilege: read and conditional writes on the budget table only. */

@@ -1,9 +1,4 @@
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { InstanceLimits } from '../contract/index.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState, RateGrant } from '../core/budget/state.js';
@@ -14,6 +9,7 @@ import {
   isConditionalCheckFailed,
   n,
   num,
+  putIfVersion,
   s,
   scanItems,
   str,
@@ -65,7 +61,8 @@ const decodeLimits = (raw: string | undefined): Partial<InstanceLimits> | undefi
 /** Maps a raw item to a `BudgetState`; tolerant of missing attributes (they read as empty). */
 export function itemToBudgetState(item: Item): BudgetState | undefined {
   const instance = str(item, 'instance');
-  // Items with a `kind` are not an instance's budget (usage per consumer: dynamo-usage-store.ts).
+  // Items with a `kind` are not an instance's budget (usage per consumer: dynamo-usage-store.ts; Bulk API
+  // slots: dynamo-bulk-slot-store.ts).
   if (instance === undefined || str(item, 'kind') !== undefined) return undefined;
   const leases: Record<string, number> = {};
   const map = item.leases;
@@ -145,28 +142,7 @@ export class DynamoBudgetStore implements BudgetStore, UsageStore {
       const value = next[name];
       if (value !== undefined) item[name] = n(value);
     }
-    try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#table,
-          Item: item,
-          ...(expectedVersion === 0
-            ? {
-                ConditionExpression: 'attribute_not_exists(#instance)',
-                ExpressionAttributeNames: { '#instance': 'instance' },
-              }
-            : {
-                ConditionExpression: '#version = :expected',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': n(expectedVersion) },
-              }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    return putIfVersion(this.#client, this.#table, 'instance', item, expectedVersion);
   }
 
   async release(instance: string, permitId: string): Promise<void> {

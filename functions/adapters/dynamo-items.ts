@@ -4,6 +4,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  PutItemCommand,
   ResourceInUseException,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -38,6 +39,42 @@ const isAwsError = (error: unknown, type: abstract new (...args: never[]) => Err
 
 export const isConditionalCheckFailed = (error: unknown): boolean =>
   isAwsError(error, ConditionalCheckFailedException, 'ConditionalCheckFailedException');
+
+/**
+ * Writes `item` only if the stored item's `version` is still `expectedVersion` (0: no item under its
+ * `partitionKey` yet): the compare-and-swap every read-decide-write of the budget table ends with. Returns
+ * false when someone else wrote first.
+ */
+export async function putIfVersion(
+  client: DynamoDBClient,
+  tableName: string,
+  partitionKey: string,
+  item: Item,
+  expectedVersion: number,
+): Promise<boolean> {
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: item,
+        ...(expectedVersion === 0
+          ? {
+              ConditionExpression: 'attribute_not_exists(#key)',
+              ExpressionAttributeNames: { '#key': partitionKey },
+            }
+          : {
+              ConditionExpression: '#version = :expected',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': n(expectedVersion) },
+            }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
 
 /** Every item of a table through a consistent Scan, page after page. */
 export async function* scanItems(

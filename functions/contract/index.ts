@@ -10,6 +10,7 @@ export * from './errors.js';
 export * from './gateway-errors.js';
 export * from './ids.js';
 export * from './limit-codes.js';
+export * from './marketo-bulk-limits.js';
 export * from './marketo-limits.js';
 export * from './quota-day.js';
 export * from './refresh-batch.js';

@@ -1,7 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { type RuntimeConfig, readRuntimeConfig } from '../../functions/config.js';
+import { type RuntimeConfig, readBulkConfig, readRuntimeConfig } from '../../functions/config.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
 import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { appWithoutBundling } from './helpers.js';
@@ -89,5 +89,23 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
     });
     const { fanOut: _, ...shared } = refresh;
     expect(withoutTokens(readRuntimeConfig(environments.vend))).toEqual(shared);
+  });
+
+  it('gives the vend function the Bulk API limits of budget.bulkLimits, as readBulkConfig reads them', () => {
+    const environments = functionEnvironments({
+      budget: {
+        bulkLimits: { default: { reservedShare: 0.2 }, '123-abc-456.mktorest.com': { extractJobs: 6 } },
+      },
+    });
+    expect(readBulkConfig(environments.vend)).toEqual({
+      limits: { default: { reservedShare: 0.2 }, '123-abc-456.mktorest.com': { extractJobs: 6 } },
+    });
+    expect(readBulkConfig(functionEnvironments({}).vend)).toEqual({ limits: {} });
+  });
+
+  it("refuses at synthesis a Bulk limit past Marketo's queue, naming the instance and the field", () => {
+    expect(() => functionEnvironments({ budget: { bulkLimits: { default: { extractJobs: 12 } } } })).toThrow(
+      'budget.bulkLimits["default"]: extractJobs must be a whole number from 1 to 10, got 12',
+    );
   });
 });
