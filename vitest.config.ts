@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import LongestFirstSequencer from './test/support/longest-first-sequencer.js';
 
 /**
  * The construct's tests (test/infra) share one module graph per worker (`isolate: false`): each of their files
@@ -37,6 +38,9 @@ export default defineConfig({
     // Vitest's default is one worker fewer than the cores: one on a 2-core machine. Most files wait on sockets and
     // timers, so two workers halve the run; no test depends on the machine's speed (test/README.md).
     maxWorkers: 2,
+    // Longest files first from the last run's durations (rough figures when CI has no cache), the shared infra
+    // files last and together (test/support/longest-first-sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     reporters: ['default', './test/support/plain-summary-reporter.ts'],
     // A passing run reads as a summary: console output only for failing tests (test/support/log-capture.ts
     // holds what is written straight to stdout/stderr the same way); TEST_OUTPUT=all shows everything.
