@@ -5,12 +5,10 @@
  * when the day's export quota is used up. A vendor without slot routes (an older deployment, or no grant on
  * them) is not an error: the job goes on unmetered, Marketo still enforces its queue.
  */
+import type { BulkKind, BulkUsage } from '../functions/contract/index.js';
 import { isRouteUnavailable, TokenVendorClientError } from './errors.js';
 import type { PermitTarget } from './permits.js';
 import type { ClientClock, SignedCaller } from './signed-call.js';
-
-/** The two queues of Marketo's Bulk API. */
-export type BulkKind = 'extract' | 'import';
 
 /** What one slot asks for. */
 export interface BulkSlotOptions {
@@ -21,15 +19,6 @@ export interface BulkSlotOptions {
   readonly expectedBytes?: number;
   /** Longest wait for a free place before throwing `BulkSlotUnavailable`. @default 1_800_000 (30 min) */
   readonly maxWaitMs?: number;
-}
-
-/** What the vendor says about the instance's slots (absent on an unmetered slot). */
-export interface BulkUsage {
-  readonly slots: Readonly<Record<BulkKind, { readonly inUse: number; readonly limit: number }>>;
-  readonly exportBytes: number;
-  readonly exportBytesExpected: number;
-  readonly exportDailyBytes: number;
-  readonly jobsEnded: Readonly<Record<BulkKind, number>>;
 }
 
 /** A place held in an instance's Bulk API queue. */

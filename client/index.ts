@@ -4,6 +4,8 @@
  * permission the role lacks), `bulkExport` (a whole Bulk Extract under a slot of the instance's queue), and
  * `useVendedTokens` for an existing node-marketo-rest client.
  */
+
+export type { BulkKind, BulkUsage } from '../functions/contract/index.js';
 export {
   ACCESS_DENIED_CODE,
   MarketoAccessDenied,
@@ -15,7 +17,7 @@ export type {
   BulkExportResult,
   BulkJobStatus,
 } from './bulk-export.js';
-export type { BulkKind, BulkSlotLease, BulkSlotOptions, BulkUsage } from './bulk-slots.js';
+export type { BulkSlotLease, BulkSlotOptions } from './bulk-slots.js';
 export {
   DEFAULT_MIN_VALIDITY_SECONDS,
   defaultRetryBudgetMs,

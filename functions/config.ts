@@ -1,6 +1,8 @@
 import {
+  BUDGET_RECONCILE_SECONDS_RANGE,
   type BulkLimits,
   bulkLimitsOverrideProblem,
+  DEFAULT_BUDGET_RECONCILE_SECONDS,
   DEFAULT_IDENTITY_HOSTS,
   DEFAULT_IDENTITY_TIMEOUT_MS,
   DEFAULT_LEASE_DURATION_MS,
@@ -142,9 +144,6 @@ export interface BudgetRuntimeConfig {
   readonly reconcileIntervalMs: number;
 }
 
-/** `BUDGET_RECONCILE_SECONDS`: 5 minutes by default, from 1 s (tests) to a day. */
-const RECONCILE_SECONDS = { fallback: 300, min: 1, max: 86_400 } as const;
-
 /** Reads and validates the budget's environment; fails fast naming the bad variable. */
 export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
   const tableName = env[ENV.budgetTableName] || undefined;
@@ -159,8 +158,8 @@ export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
   const reconcileSeconds = integer(
     env,
     ENV.budgetReconcileSeconds,
-    RECONCILE_SECONDS.fallback,
-    RECONCILE_SECONDS,
+    DEFAULT_BUDGET_RECONCILE_SECONDS,
+    BUDGET_RECONCILE_SECONDS_RANGE,
   );
   return {
     ...(tableName === undefined ? {} : { tableName }),

@@ -20,17 +20,6 @@ import { RestEndpoint, type RestErrorCode, type RestRequestRecord } from './simu
 import { type SimulatorClient, TokenIssuer } from './simulator/tokens.js';
 import { type DayUsage, OUTSIDE_USER, UsageCounter } from './simulator/usage.js';
 
-export type { BulkCounters, SimulatedBulkOptions } from './simulator/bulk.js';
-export type { IdentityFault, IdentityRequestRecord } from './simulator/identity.js';
-export {
-  type RestErrorCode,
-  type RestRequestRecord,
-  type SimulatedLead,
-  simulatedLead,
-} from './simulator/rest.js';
-export type { SimulatorClient } from './simulator/tokens.js';
-export type { DayUsage } from './simulator/usage.js';
-
 /**
  * The demo client of local mode and `npm run simulator`. Its secret is a public demo value, which is
  * why (and the only case where) it may be printed.

@@ -14,6 +14,7 @@ import type { RefreshSummary } from '../functions/core/token-vendor-api.js';
 import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
 import { coreLogger, createTelemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
+import type { AccessLogEntry } from './access-log.js';
 import { buildApiHandler, claimApiPort } from './builders/api.js';
 import { buildBulkSlots } from './builders/bulk.js';
 import { buildCredentials } from './builders/credentials.js';
@@ -25,9 +26,8 @@ import { buildPermits, buildVendor } from './builders/vendor.js';
 import { LocalConsole, LocalConsoleLogger, type LogFormat } from './console-log.js';
 import { secureDataDir } from './data-dir.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-guard.js';
-import type { AccessLogEntry } from './local-api.js';
 import type { SimulatedLimits } from './marketo-limits.js';
-import type { MarketoSimulator, SimulatedBulkOptions } from './marketo-simulator.js';
+import type { MarketoSimulator } from './marketo-simulator.js';
 import { perRequestLogger } from './request-telemetry.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
@@ -36,10 +36,7 @@ import {
   removeRuntimeInfo,
   writeRuntimeInfo,
 } from './runtime-info.js';
-
-export { DataDirInUseError } from './builders/data-dir.js';
-export { PortInUseError } from './http-guard.js';
-export type { AccessLogEntry } from './local-api.js';
+import type { SimulatedBulkOptions } from './simulator/bulk.js';
 
 /** Options of {@link startLocalVendor}. */
 export interface LocalVendorOptions {

@@ -14,10 +14,10 @@
  * Protocol lines start with `@mtv ` (the vendors' own console output may share stdout).
  */
 import { createInterface } from 'node:readline';
+import type { AccessLogEntry } from '../local/access-log.js';
 import type { SimulatedLimits } from '../local/marketo-limits.js';
-import type { SimulatedBulkOptions } from '../local/marketo-simulator.js';
 import type { PolicyDocument } from '../local/policy.js';
-import type { AccessLogEntry } from '../local/server.js';
+import type { SimulatedBulkOptions } from '../local/simulator/bulk.js';
 import { startTestLocalVendor, type TestLocalVendor } from './local-vendor.js';
 
 /** How one vendor of the process is started. */

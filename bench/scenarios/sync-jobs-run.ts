@@ -14,7 +14,8 @@ import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-s
 import { DynamoUsageStore } from '../../functions/adapters/dynamo-usage-store.js';
 import { nextQuotaReset, quotaDay } from '../../functions/contract/index.js';
 import { instanceKeyOf } from '../../functions/core/budget/index.js';
-import { type BulkCounters, createMarketoSimulator } from '../../local/marketo-simulator.js';
+import { createMarketoSimulator } from '../../local/marketo-simulator.js';
+import type { BulkCounters } from '../../local/simulator/bulk.js';
 import { type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 import { quantile } from '../lib/stats.js';
 import type { ExportOutcome, SyncJobsWorkerInput, SyncJobsWorkerResult } from './sync-jobs-worker.js';

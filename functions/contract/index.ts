@@ -4,6 +4,7 @@
  * marketo-permissions.ts is imported directly, not through this index: the Lambda bundles import the index
  * and have no use for the permission table (the client, the simulator and the CLI do).
  */
+export * from './bulk-slots.js';
 export * from './defaults.js';
 export * from './environment.js';
 export * from './errors.js';

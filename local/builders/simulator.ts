@@ -1,12 +1,8 @@
 /** Local mode's Marketo simulator, serving the demo client. */
 import { PortInUseError } from '../http-guard.js';
 import type { SimulatedLimits } from '../marketo-limits.js';
-import {
-  createMarketoSimulator,
-  DEMO_CLIENT,
-  type MarketoSimulator,
-  type SimulatedBulkOptions,
-} from '../marketo-simulator.js';
+import { createMarketoSimulator, DEMO_CLIENT, type MarketoSimulator } from '../marketo-simulator.js';
+import type { SimulatedBulkOptions } from '../simulator/bulk.js';
 
 /** Starts the simulator on 127.0.0.1:`port`; rejects with `PortInUseError` when the port is taken. */
 export async function startSimulator(options: {

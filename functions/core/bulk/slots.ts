@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { BULK_KINDS, type BulkKind, type BulkLimits, nextQuotaReset } from '../../contract/index.js';
+import {
+  BULK_KINDS,
+  type BulkKind,
+  type BulkLimits,
+  type BulkUsage,
+  nextQuotaReset,
+} from '../../contract/index.js';
 import { holderClient, type PermitHolder } from '../budget/holder.js';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';
@@ -10,7 +16,6 @@ import {
   type BulkHolder,
   type BulkState,
   type BulkTiming,
-  type BulkUsage,
   bulkUsageOf,
   DEFAULT_BULK_TIMING,
   decideBulkSlot,

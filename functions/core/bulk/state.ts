@@ -1,4 +1,4 @@
-import { BULK_KINDS, type BulkKind, quotaDay } from '../../contract/index.js';
+import { BULK_KINDS, type BulkKind, type BulkUsage, quotaDay } from '../../contract/index.js';
 import type { EffectiveBulkLimits } from './limits.js';
 
 /** Who holds a slot: the client (or pool) it was taken through and the calling principal. */
@@ -61,17 +61,6 @@ export const DEFAULT_BULK_TIMING: BulkTiming = Object.freeze({
 
 /** Lapsed leases remembered per day for late reports. */
 export const MAX_LAPSED = 50;
-
-/** What operators and consumers see of an instance's slots. */
-export interface BulkUsage {
-  readonly slots: Readonly<Record<BulkKind, { readonly inUse: number; readonly limit: number }>>;
-  /** Bytes of extracted files reported today. */
-  readonly exportBytes: number;
-  /** Bytes the extract jobs in flight expect to add. */
-  readonly exportBytesExpected: number;
-  readonly exportDailyBytes: number;
-  readonly jobsEnded: Readonly<Record<BulkKind, number>>;
-}
 
 /** A slot request, validated. */
 export interface BulkAsk {

@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createMarketoSimulator,
-  type MarketoSimulator,
-  type SimulatedBulkOptions,
-} from '../../../local/marketo-simulator.js';
-import { simulatedFile } from '../../../local/simulator/bulk.js';
+import { createMarketoSimulator, type MarketoSimulator } from '../../../local/marketo-simulator.js';
+import { type SimulatedBulkOptions, simulatedFile } from '../../../local/simulator/bulk.js';
 import { registerSensitive } from '../../../testing/leak-scan.js';
 
 const CLIENT = { clientId: 'sync-job', clientSecret: 'sim-bulk-secret-1' };
