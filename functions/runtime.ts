@@ -1,7 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoRefreshIndex } from './adapters/dynamo-refresh-index.js';
 import { lazyCredentials } from './adapters/lazy-credentials.js';
 import type { RuntimeConfig } from './config.js';
-import type { CredentialsSource, RegisteredClient } from './core/ports.js';
+import {
+  REFRESH_DELIVERY_LEAD_MS,
+  REFRESH_OVERDUE_AFTER_SECONDS,
+  REFRESH_PLAN_MARGIN_SECONDS,
+  REFRESH_RECONCILE_MINUTES,
+} from './contract/index.js';
+import { systemClock } from './core/clock.js';
+import type { CredentialsSource, RefreshQueue } from './core/ports.js';
+import { type RefreshPlanSettings, type RefreshPlanSummary, runRefreshPlan } from './core/refresh-planner.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
 import type { CoreTelemetry } from './telemetry.js';
 import { wireVendor } from './wiring.js';
@@ -12,20 +21,11 @@ const FAST_SDK = {
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
 } as const;
 
-/** Fan-out: the scheduled run splits the clients into batches and queues them for worker invocations. */
-export interface RefreshFanOut {
-  /** Above this many clients the scheduled run queues batches instead of sweeping itself. @default 500 */
-  readonly thresholdClients: number;
-  /** Clients per batch (pool members are never split). @default 100 */
-  readonly batchSize: number;
-  readonly listClients: () => Promise<RegisteredClient[]>;
-  readonly dispatch: (batches: ReadonlyArray<readonly RegisteredClient[]>) => Promise<void>;
-}
-
-/** The engine on DynamoDB, Secrets Manager and Marketo over HTTPS, plus the refresher's fan-out when configured. */
+/** The engine on DynamoDB, Secrets Manager and Marketo over HTTPS, plus the refresher's planner when configured. */
 export interface AwsRuntime {
   readonly vendor: TokenVendor;
-  readonly fanOut?: RefreshFanOut;
+  /** One scheduled run of the refresh planner (absent without a refresh queue). */
+  readonly plan?: () => Promise<RefreshPlanSummary>;
 }
 
 /**
@@ -37,7 +37,7 @@ export interface AwsRuntime {
 export function createAwsVendor(
   config: RuntimeConfig,
   telemetry: CoreTelemetry,
-): { vendor: TokenVendor; credentials: CredentialsSource } {
+): { vendor: TokenVendor; credentials: CredentialsSource; dynamo: DynamoDBClient } {
   const credentials = lazyCredentials(async () => {
     const [{ SecretsManagerClient }, { SecretsManagerCredentials }] = await Promise.all([
       import('@aws-sdk/client-secrets-manager'),
@@ -48,38 +48,57 @@ export function createAwsVendor(
       prefix: config.secretPrefix,
     });
   });
+  const dynamo = new DynamoDBClient(FAST_SDK);
   const vendor = wireVendor({
-    store: { dynamo: new DynamoDBClient(FAST_SDK), tableName: config.tableName },
+    store: { dynamo, tableName: config.tableName },
     credentials,
     telemetry,
     config: config.vendor,
   });
-  return { vendor, credentials };
+  return { vendor, credentials, dynamo };
 }
 
 /**
- * Builds the refresher's runtime: the engine ({@link createAwsVendor}) plus, when configured, the fan-out over
- * SQS, whose client is loaded only when a scheduled run queues batches.
+ * Builds the refresher's runtime: the engine ({@link createAwsVendor}) plus, when a refresh queue is
+ * configured, the planner of scheduled runs (the refresh index on the token table, the queue on SQS, whose
+ * client is loaded on a run's first send).
  */
 export function createAwsRuntime(config: RuntimeConfig, telemetry: CoreTelemetry): AwsRuntime {
-  const { vendor, credentials } = createAwsVendor(config, telemetry);
-  const { fanOut } = config;
-  if (!fanOut) return { vendor };
+  const { vendor, credentials, dynamo } = createAwsVendor(config, telemetry);
+  const { refreshQueue } = config;
+  if (!refreshQueue) return { vendor };
+  const index = new DynamoRefreshIndex({ client: dynamo, tableName: config.tableName });
+  let sqs: Promise<RefreshQueue> | undefined;
+  const queue: RefreshQueue = {
+    send: async (messages) => {
+      sqs ??= Promise.all([import('@aws-sdk/client-sqs'), import('./adapters/sqs-batch-dispatcher.js')]).then(
+        ([{ SQSClient }, { SqsBatchDispatcher }]) =>
+          new SqsBatchDispatcher({ client: new SQSClient({}), queueUrl: refreshQueue.queueUrl }),
+      );
+      await (await sqs).send(messages);
+    },
+  };
+  const settings: RefreshPlanSettings = {
+    periodMs: config.refreshHorizonMs,
+    marginMs: REFRESH_PLAN_MARGIN_SECONDS * 1000,
+    leadMs: REFRESH_DELIVERY_LEAD_MS,
+    overdueAfterMs: REFRESH_OVERDUE_AFTER_SECONDS * 1000,
+    reconcileEveryMs: REFRESH_RECONCILE_MINUTES * 60_000,
+    maxClientsPerMessage: refreshQueue.batchSize,
+  };
   return {
     vendor,
-    fanOut: {
-      thresholdClients: fanOut.thresholdClients,
-      batchSize: fanOut.batchSize,
-      listClients: () => credentials.list(),
-      dispatch: async (batches) => {
-        const [{ SQSClient }, { SqsBatchDispatcher }] = await Promise.all([
-          import('@aws-sdk/client-sqs'),
-          import('./adapters/sqs-batch-dispatcher.js'),
-        ]);
-        await new SqsBatchDispatcher({ client: new SQSClient({}), queueUrl: fanOut.queueUrl }).dispatch(
-          batches,
-        );
-      },
-    },
+    plan: () =>
+      runRefreshPlan(
+        {
+          index,
+          queue,
+          credentials,
+          clock: systemClock,
+          logger: telemetry.logger,
+          metrics: telemetry.metrics,
+        },
+        settings,
+      ),
   };
 }

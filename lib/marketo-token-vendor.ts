@@ -13,12 +13,14 @@ import {
   DEFAULT_SERVICE_NAME,
   type GrantScope,
   METRICS_NAMESPACE,
+  REFRESH_INDEX,
+  REFRESH_TIMEOUT_SECONDS,
   routePath,
   routesGrantedBy,
 } from '../functions/contract/index.js';
 import { grantRoutes } from './api-authorization.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
-import { createRefreshFanOut, createRefreshSchedule } from './refresh-fan-out.js';
+import { createRefreshFanOut, createRefreshSchedule, grantRefreshIndexQuery } from './refresh-fan-out.js';
 import { createTokenApi } from './token-api.js';
 import { createAlarms } from './vendor-alarms.js';
 import {
@@ -120,6 +122,14 @@ export class MarketoTokenVendor extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: pointInTimeRecovery },
       removalPolicy,
     });
+    // The refresh index: every token's successor's due instant, so a scheduled run reads only what is due.
+    this.table.addGlobalSecondaryIndex({
+      indexName: REFRESH_INDEX.name,
+      partitionKey: { name: REFRESH_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: REFRESH_INDEX.sortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['instance'],
+    });
     if (!pointInTimeRecovery) {
       Validations.of(this.table).acknowledge({
         id: 'AwsSolutions-DDB3',
@@ -151,8 +161,7 @@ export class MarketoTokenVendor extends Construct {
     this.refreshFunction = createVendorFunction(this, 'Refresh', {
       entry: functionEntry('refresh'),
       description: 'Keeps every registered Marketo client token fresh (scheduled)',
-      // Schedule period (the horizon it waits out) plus 60 s for the Identity calls after the wait.
-      timeout: refreshPeriod.plus(Duration.seconds(60)),
+      timeout: Duration.seconds(REFRESH_TIMEOUT_SECONDS),
       memorySize: props.memorySize ?? 512,
       environment,
       logRetention,
@@ -164,12 +173,8 @@ export class MarketoTokenVendor extends Construct {
     grantRuntimeAccess(this, this.vendFunction, this.table, this.secretPrefix, props.encryptionKey);
     grantBudgetAccess(this.vendFunction, this.budgetTable);
     grantRuntimeAccess(this, this.refreshFunction, this.table, this.secretPrefix, props.encryptionKey);
-    [this.refreshQueue, this.refreshDeadLetterQueue] = createRefreshFanOut(
-      this,
-      this.refreshFunction,
-      props,
-      refreshPeriod,
-    );
+    grantRefreshIndexQuery(this.refreshFunction, this.table);
+    [this.refreshQueue, this.refreshDeadLetterQueue] = createRefreshFanOut(this, this.refreshFunction, props);
 
     this.api = createTokenApi(this, {
       props,
@@ -228,6 +233,14 @@ export class MarketoTokenVendor extends Construct {
   /** Failed calls to Marketo Identity (custom metric `IdentityErrors`, Sum over 5 minutes). */
   public metricIdentityErrors(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('IdentityErrors', options);
+  }
+
+  /**
+   * The refresher's backlog: refreshes due more than a minute ago and still not done, as each scheduled
+   * run counts them (custom metric `RefreshOverdue`, Maximum over 1 minute).
+   */
+  public metricRefreshOverdue(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RefreshOverdue', { statistic: 'Maximum', period: Duration.minutes(1), ...options });
   }
 
   /** Clients the refresher failed to refresh (custom metric `RefreshFailed`, Sum over 5 minutes). */

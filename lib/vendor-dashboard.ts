@@ -102,7 +102,14 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
         sum('RefreshWaited', 'waited out expiry'),
         sum('RefreshFailed', 'failed'),
         sum('PoolMemberFailed', 'pool member failed'),
+        sum('RefreshQueued', 'queued by scheduled runs'),
       ],
+      width,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Refresh backlog: due over a minute ago, not done',
+      left: [stat('RefreshOverdue', 'Maximum', 'overdue')],
+      leftYAxis: { min: 0 },
       width,
     }),
     new cloudwatch.GraphWidget({

@@ -60,23 +60,56 @@ export async function* scanItems(
   } while (startKey !== undefined);
 }
 
+/** A global secondary index with a string partition key and a number sort key. */
+export interface SecondaryIndex {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  /** Attributes projected besides the keys. */
+  readonly include: readonly string[];
+}
+
 /**
- * Creates an on-demand table with a string partition key (as the CDK construct does) and waits until it
- * is ACTIVE. An existing table is fine. For local mode and tests; in AWS the stack owns the tables.
+ * Creates an on-demand table with a string partition key and, optionally, one global secondary index (as
+ * the CDK construct does) and waits until it is ACTIVE. An existing table is fine. For local mode and tests;
+ * in AWS the stack owns the tables.
  */
 export async function createTableAndWait(
   client: DynamoDBClient,
   tableName: string,
   partitionKey: string,
   timeoutMs = 120_000,
+  index?: SecondaryIndex,
 ): Promise<void> {
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          ...(index
+            ? [
+                { AttributeName: index.partitionKey, AttributeType: 'S' as const },
+                { AttributeName: index.sortKey, AttributeType: 'N' as const },
+              ]
+            : []),
+        ],
         KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
         BillingMode: 'PAY_PER_REQUEST',
+        ...(index
+          ? {
+              GlobalSecondaryIndexes: [
+                {
+                  IndexName: index.name,
+                  KeySchema: [
+                    { AttributeName: index.partitionKey, KeyType: 'HASH' },
+                    { AttributeName: index.sortKey, KeyType: 'RANGE' },
+                  ],
+                  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
+                },
+              ],
+            }
+          : {}),
       }),
     );
   } catch (error) {

@@ -5,7 +5,15 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import type { LastError, Lease, StoredToken, TokenRecord, TokenStore } from '../core/ports.js';
+import { isValidClientId, REFRESH_INDEX } from '../contract/index.js';
+import type {
+  LastError,
+  Lease,
+  RefreshedOutcome,
+  StoredToken,
+  TokenRecord,
+  TokenStore,
+} from '../core/ports.js';
 import {
   createTableAndWait,
   type Item,
@@ -70,12 +78,16 @@ export function itemToRecord(item: Item): TokenRecord | undefined {
     errorCode && errorAt !== undefined
       ? { code: errorCode, message: str(item, 'lastErrorMessage') ?? '', at: errorAt }
       : undefined;
+  const instance = str(item, 'instance');
+  const refreshAt = num(item, REFRESH_INDEX.sortKey);
   return {
     clientId,
     version: num(item, 'version') ?? 0,
     ...(token === undefined ? {} : { token }),
     ...(lease === undefined ? {} : { lease }),
     ...(lastError === undefined ? {} : { lastError }),
+    ...(instance === undefined ? {} : { instance }),
+    ...(refreshAt === undefined ? {} : { refreshAt }),
   };
 }
 
@@ -149,7 +161,7 @@ export class DynamoTokenStore implements TokenStore {
   async completeLease(
     clientId: string,
     owner: string,
-    outcome: { readonly token: StoredToken } | { readonly error: LastError },
+    outcome: RefreshedOutcome | { readonly error: LastError },
     expireItemAtSeconds: number,
   ): Promise<boolean> {
     const names: Record<string, string> = { '#version': 'version' };
@@ -195,6 +207,23 @@ export class DynamoTokenStore implements TokenStore {
         values[':scope'] = s(token.scope);
       }
       names['#scope'] = 'scope';
+      // The refresh index: the successor's due instant (the index's sort key) and the client's pool.
+      names['#refreshAt'] = REFRESH_INDEX.sortKey;
+      names['#refreshDue'] = REFRESH_INDEX.partitionKey;
+      names['#instance'] = 'instance';
+      if (outcome.refreshAt === undefined) {
+        removes.push('#refreshAt', '#refreshDue');
+      } else {
+        sets.push('#refreshAt = :refreshAt', '#refreshDue = :refreshDue');
+        values[':refreshAt'] = n(outcome.refreshAt);
+        values[':refreshDue'] = s(REFRESH_INDEX.partitionValue);
+      }
+      if (outcome.instance === undefined) {
+        removes.push('#instance');
+      } else {
+        sets.push('#instance = :instance');
+        values[':instance'] = s(outcome.instance);
+      }
       // The new token replaces the old one, so its TTL is set outright (it may legitimately be earlier).
       const result = await this.conditionalUpdate({
         ...base,
@@ -222,6 +251,45 @@ export class DynamoTokenStore implements TokenStore {
     return result !== undefined;
   }
 
+  /**
+   * Moves (or removes) the client's refresh index entry. It is not part of the token's state, so `version`
+   * stays: a lease taken on the version read before still succeeds. A new (bare) item gets a TTL; an
+   * existing one keeps its own.
+   */
+  async scheduleRefresh(
+    clientId: string,
+    refreshAt: number | undefined,
+    expireItemAtSeconds: number,
+  ): Promise<void> {
+    const key = { clientId: s(clientId) };
+    const names = { '#refreshAt': REFRESH_INDEX.sortKey, '#refreshDue': REFRESH_INDEX.partitionKey };
+    if (refreshAt === undefined) {
+      await this.conditionalUpdate({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'REMOVE #refreshAt, #refreshDue',
+        ConditionExpression: 'attribute_exists(clientId)',
+        ExpressionAttributeNames: names,
+      });
+      return;
+    }
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression:
+          'SET #refreshAt = :at, #refreshDue = :due, updatedAt = :now, #ttl = if_not_exists(#ttl, :ttl)',
+        ExpressionAttributeNames: { ...names, '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':at': n(refreshAt),
+          ':due': s(REFRESH_INDEX.partitionValue),
+          ':now': n(this.now()),
+          ':ttl': n(expireItemAtSeconds),
+        },
+      }),
+    );
+  }
+
   async delete(clientId: string): Promise<void> {
     await this.client.send(
       new DeleteItemCommand({ TableName: this.tableName, Key: { clientId: s(clientId) } }),
@@ -231,7 +299,8 @@ export class DynamoTokenStore implements TokenStore {
   async *list(): AsyncGenerator<TokenRecord> {
     for await (const item of scanItems(this.client, this.tableName, this.scanPageSize)) {
       const record = itemToRecord(item);
-      if (record !== undefined) yield record;
+      // The refresher's plan item shares the table; its key is no client id.
+      if (record !== undefined && isValidClientId(record.clientId)) yield record;
     }
   }
 
@@ -278,13 +347,18 @@ export class DynamoTokenStore implements TokenStore {
 }
 
 /**
- * Creates the token table (partition key `clientId`, on-demand, as the CDK construct does) and waits
- * until it is ACTIVE. An existing table is fine. For local mode and tests; in AWS the stack owns it.
+ * Creates the token table (partition key `clientId`, on-demand, with the refresh index, as the CDK
+ * construct does) and waits until it is ACTIVE. An existing table is fine. For local mode and tests; in AWS the stack owns it.
  */
 export async function createTokenTable(
   client: DynamoDBClient,
   tableName: string,
   options: { readonly timeoutMs?: number } = {},
 ): Promise<void> {
-  await createTableAndWait(client, tableName, 'clientId', options.timeoutMs);
+  await createTableAndWait(client, tableName, 'clientId', options.timeoutMs, {
+    name: REFRESH_INDEX.name,
+    partitionKey: REFRESH_INDEX.partitionKey,
+    sortKey: REFRESH_INDEX.sortKey,
+    include: ['instance'],
+  });
 }

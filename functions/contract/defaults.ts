@@ -96,6 +96,62 @@ export const REFRESH_FANOUT_THRESHOLD_RANGE: Range = { min: 0, max: 100_000 };
 export const DEFAULT_REFRESH_BATCH_SIZE = 100;
 export const REFRESH_BATCH_SIZE_RANGE: Range = { min: 1, max: 1_000 };
 
+/**
+ * The token table's index of due refreshes (a global secondary index): every item holding a token carries
+ * `refreshDue` (always {@link REFRESH_INDEX}.partitionValue) and `refreshAt` (epoch ms: when its successor
+ * is due), so the refresher queries the refreshes due in a window instead of reading every client.
+ */
+export const REFRESH_INDEX = {
+  name: 'RefreshDue',
+  partitionKey: 'refreshDue',
+  sortKey: 'refreshAt',
+  partitionValue: 'due',
+} as const;
+
+/** Key of the refresher's plan item in the token table (how far it has queued); never a valid client id. */
+export const REFRESH_PLAN_KEY = '#refresh-plan';
+
+/** SQS's longest message delay (`DelaySeconds`). */
+export const SQS_MAX_DELAY_SECONDS = 900;
+
+/**
+ * A scheduled run queues the refreshes due before its next run plus this margin (a run may start late), each
+ * as a message delayed to its due instant. One period plus the margin must fit {@link SQS_MAX_DELAY_SECONDS}.
+ */
+export const REFRESH_PLAN_MARGIN_SECONDS = 60;
+
+/**
+ * A refresh message becomes visible this long (plus up to one second, SQS delays being whole seconds) before
+ * its refresh is due, so the poller and the invocation are under way when the instant comes.
+ */
+export const REFRESH_DELIVERY_LEAD_MS = 250;
+
+/** A worker refreshes the tokens of its message due within this window; a later token means a stale message. */
+export const REFRESH_WORKER_HORIZON_SECONDS = 5;
+
+/**
+ * A refresh still not done this long after it was due is overdue: each run queues it again at once and
+ * counts it (metric `RefreshOverdue`, the backlog the alarm watches).
+ */
+export const REFRESH_OVERDUE_AFTER_SECONDS = 60;
+
+/** How often a scheduled run lists every registered client, to queue those without a token in the index. */
+export const REFRESH_RECONCILE_MINUTES = 60;
+
+/**
+ * The refresh function's timeout. No run waits for an expiry (a worker waits at most a few seconds for its
+ * message's instants); the longest run is a scheduled one listing every client once an hour (100,000
+ * clients are 1,000 ListSecrets pages).
+ */
+export const REFRESH_TIMEOUT_SECONDS = 300;
+
+/**
+ * Messages per refresh worker invocation (the event source mapping's batch size): one. A message's
+ * refreshes are due within about a second, and Identity calls in flight stay at most
+ * `refreshWorkerConcurrency` × `refreshConcurrency` even while a backlog drains.
+ */
+export const REFRESH_WORKER_BATCH_SIZE = 1;
+
 /** Fan-out worker invocations at once. */
 export const DEFAULT_REFRESH_WORKER_CONCURRENCY = 10;
 export const REFRESH_WORKER_CONCURRENCY_RANGE: Range = { min: 2, max: 1_000 };

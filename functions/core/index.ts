@@ -5,5 +5,5 @@ export * from './errors.js';
 export * from './fingerprint.js';
 export * from './pool.js';
 export type * from './ports.js';
-export * from './refresh-plan.js';
+export * from './refresh-planner.js';
 export * from './token-vendor.js';

@@ -10,7 +10,7 @@ import {
 import { IdentityUnavailableError, isTokenVendorError, UnknownClientError } from './errors.js';
 import { fetchFromIdentity } from './identity-fetch.js';
 import type { ClientCredentials, StoredToken, TokenRecord } from './ports.js';
-import { isLive } from './token-life.js';
+import { isLive, successorDueAt } from './token-life.js';
 import type { TokenSource } from './token-vendor-api.js';
 
 /** A refresh's result: the token, and whether it came from Identity or from someone else's refresh. */
@@ -127,10 +127,12 @@ async function refreshUnderLease(
     throw error;
   }
   try {
+    // The refresh index learns when the successor is due, and the pool the client belongs to.
+    const instance = (await credentials.catch(() => undefined))?.instance;
     const stored = await store.completeLease(
       clientId,
       instanceId,
-      { token },
+      { token, refreshAt: successorDueAt(engine, token), ...(instance === undefined ? {} : { instance }) },
       itemExpiryEpochSeconds(engine, token),
     );
     if (!stored) logger.warn('refresh lease was taken over before the token was stored', { clientId });

@@ -1,7 +1,7 @@
 /** The refresher's sweep: fetch missing tokens, wait out and replace expiring ones, keep pools staggered. */
 import pLimit from 'p-limit';
-import { type Engine, readRecord } from './engine.js';
-import { TokenVendorError } from './errors.js';
+import { type Engine, itemExpiryEpochSeconds, readRecord } from './engine.js';
+import { TokenVendorError, UnknownClientError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
 import type { StoredToken } from './ports.js';
 import type { SharedRefresh } from './single-flight.js';
@@ -23,24 +23,40 @@ export async function refreshAll(
   const counts = { fetched: 0, waited: 0, valid: 0, deferred: 0 };
   const failures: Array<{ clientId: string; code: string }> = [];
   const expiries = new Map<string, number>();
-  const fail = (clientId: string, error: unknown): void => {
+  /** Moves the client's refresh index entry (best effort: the next run finds a missed one overdue). */
+  const schedule = async (clientId: string, refreshAt: number | undefined): Promise<void> => {
+    try {
+      await engine.store.scheduleRefresh(clientId, refreshAt, itemExpiryEpochSeconds(engine));
+    } catch (error) {
+      logger.warn('refresh index entry not updated', {
+        clientId,
+        reason: error instanceof Error ? error.name : 'unknown error',
+      });
+    }
+  };
+  const fail = async (clientId: string, error: unknown): Promise<void> => {
     const code = error instanceof TokenVendorError ? error.code : 'InternalError';
     failures.push({ clientId, code });
     metrics.record('RefreshFailed', 1, 'Count');
     logger.warn('refresh failed', { clientId, code });
+    // No longer registered: out of the refresh index, or every run would queue it again.
+    if (error instanceof UnknownClientError) await schedule(clientId, undefined);
   };
 
   // Phase 1: every client's current token (pool decisions need the other members' expiries).
   const tokens = new Map<string, StoredToken | undefined>();
+  const indexed = new Set<string>();
   await Promise.all(
     clients.map(({ clientId }) =>
       limit(async () => {
         try {
-          const token = (await readRecord(engine, clientId))?.token;
+          const record = await readRecord(engine, clientId);
+          const token = record?.token;
           tokens.set(clientId, token);
           if (token) expiries.set(clientId, token.expiresAt);
+          if (record?.refreshAt !== undefined) indexed.add(clientId);
         } catch (error) {
-          fail(clientId, error);
+          await fail(clientId, error);
         }
       }),
     ),
@@ -55,6 +71,8 @@ export async function refreshAll(
       if (token && isUnexpired(engine, token)) {
         if (token.expiresAt >= sweepStart + horizonMs) {
           counts.valid += 1;
+          // A token stored before the refresh index existed: index it, so runs find it when it is due.
+          if (!indexed.has(clientId)) await schedule(clientId, successorDueAt(engine, token));
           return;
         }
         await clock.sleep(successorDueAt(engine, token) - clock.now());
@@ -66,6 +84,8 @@ export async function refreshAll(
         if (delayMs > 0 && clock.now() + delayMs > sweepStart + horizonMs) {
           counts.deferred += 1;
           logger.info('pool member deferred to keep expiries staggered', { clientId, delayMs });
+          // A later run fetches it: the index says when.
+          await schedule(clientId, clock.now() + delayMs);
           return;
         }
         if (delayMs > 0) await clock.sleep(delayMs);
@@ -77,7 +97,7 @@ export async function refreshAll(
       counts[outcome] += 1;
       metrics.record(outcome === 'fetched' ? 'RefreshFetched' : 'RefreshWaited', 1, 'Count');
     } catch (error) {
-      fail(clientId, error);
+      await fail(clientId, error);
     }
   };
   const byNeed = (a: string, b: string): number =>

@@ -6,11 +6,13 @@
  * - `lease-refresh.ts`: the store's lease, the cross-instance single flight;
  * - `single-flight.ts`: the in-process single flight, with a deadline per caller;
  * - `client-vend.ts` / `pool-vend.ts`: vending a client's token / an instance pool's best token;
- * - `refresh-sweep.ts`: the refresher's sweep; `vend-options.ts`: per-request options.
+ * - `refresh-sweep.ts`: the refresher's sweep; `refresh-due.ts`: a worker's sweep of one queued message;
+ * - `refresh-planner.ts`: the scheduled run queuing due refreshes; `vend-options.ts`: per-request options.
  */
 import { createClientVending } from './client-vend.js';
 import { createEngine } from './engine.js';
 import { createPoolVending } from './pool-vend.js';
+import { refreshDue } from './refresh-due.js';
 import { refreshAll } from './refresh-sweep.js';
 import { createSharedRefresh } from './single-flight.js';
 import type { TokenVendor, TokenVendorDeps } from './token-vendor-api.js';
@@ -38,5 +40,6 @@ export function createTokenVendor(
     getInstanceToken: pools.getInstanceToken,
     invalidateInstance: pools.invalidateInstance,
     refreshAll: (options) => refreshAll(engine, refreshShared, options),
+    refreshDue: (options) => refreshDue(engine, refreshShared, options),
   };
 }

@@ -30,6 +30,8 @@ const EMITTED: Record<MetricName, true> = {
   RefreshFetched: true,
   RefreshWaited: true,
   RefreshFailed: true,
+  RefreshQueued: true,
+  RefreshOverdue: true,
   PoolMemberFailed: true,
   PoolGuaranteedRemainingSeconds: true,
 };

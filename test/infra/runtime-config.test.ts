@@ -49,9 +49,9 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       },
     };
     expect(withoutTokens(readRuntimeConfig(environments.vend))).toEqual(expected);
-    const { fanOut, ...refresh } = withoutTokens(readRuntimeConfig(environments.refresh));
+    const { refreshQueue, ...refresh } = withoutTokens(readRuntimeConfig(environments.refresh));
     expect(refresh).toEqual(expected);
-    expect(fanOut).toEqual({ queueUrl: '<REFRESH_QUEUE_URL>', thresholdClients: 500, batchSize: 100 });
+    expect(refreshQueue).toEqual({ queueUrl: '<REFRESH_QUEUE_URL>', batchSize: 100 });
   });
 
   it('gives each prop to the setting it names', () => {
@@ -74,7 +74,7 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       maxWaitMs: 20_000,
       refreshHorizonMs: 300_000,
       refreshConcurrency: 16,
-      fanOut: { queueUrl: '<REFRESH_QUEUE_URL>', thresholdClients: 200, batchSize: 1_000 },
+      refreshQueue: { queueUrl: '<REFRESH_QUEUE_URL>', batchSize: 1_000 },
       vendor: {
         defaultMinValiditySeconds: 90,
         defaultMaxWaitMs: 20_000,
@@ -86,7 +86,7 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
         },
       },
     });
-    const { fanOut: _, ...shared } = refresh;
+    const { refreshQueue: _, ...shared } = refresh;
     expect(withoutTokens(readRuntimeConfig(environments.vend))).toEqual(shared);
   });
 });

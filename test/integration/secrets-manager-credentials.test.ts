@@ -290,6 +290,22 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       expect(listStub.calls('GetSecretValue')).toBe(0);
     });
 
+    it('lists one pool’s members with one filtered call, without listing every client', async () => {
+      const members = await listSource.listInstance('inst-1');
+
+      expect(members.map((c) => c.clientId)).toEqual([
+        'client-03',
+        'client-09',
+        'client-15',
+        'client-21',
+        'client-27',
+        'client-33',
+        'client-39',
+      ]);
+      expect(members.every((c) => c.instance === 'inst-1')).toBe(true);
+      expect(listStub.calls('ListSecrets')).toBe(1);
+    });
+
     it('skips names outside the exact prefix and names that are not valid client ids', async () => {
       const ids = (await listSource.list()).map((c) => c.clientId);
 
