@@ -46,7 +46,7 @@ export function validateProps(props: MarketoTokenVendorProps): void {
     const seconds = schedule.toSeconds({ integral: false });
     check(
       seconds % 60 === 0 && inRange(seconds / 60, REFRESH_PERIOD_MINUTES_RANGE),
-      `refreshSchedule must be whole minutes between ${REFRESH_PERIOD_MINUTES_RANGE.min} and ${REFRESH_PERIOD_MINUTES_RANGE.max} (the refresh timeout is the period plus 60 s, at most 15 minutes), got ${seconds} seconds`,
+      `refreshSchedule must be whole minutes between ${REFRESH_PERIOD_MINUTES_RANGE.min} and ${REFRESH_PERIOD_MINUTES_RANGE.max} (a run queues the refreshes due within the period plus 60 s as messages delayed at most 15 minutes), got ${seconds} seconds`,
     );
   }
   if (resolvedNumber(props.defaultMinValiditySeconds)) {

@@ -162,16 +162,26 @@ export class LambdaMeter {
     }
   }
 
-  /** Invocations of `fn` started in [from, to), and their billed milliseconds (unfinished ones up to `to`). */
-  between(fn: string, from: number, to: number): { readonly count: number; readonly billedMs: number } {
+  /**
+   * Invocations of `fn` started in [from, to), their billed milliseconds (unfinished ones up to `to`) and
+   * the longest one.
+   */
+  between(
+    fn: string,
+    from: number,
+    to: number,
+  ): { readonly count: number; readonly billedMs: number; readonly longestMs: number } {
     let count = 0;
     let billedMs = 0;
+    let longestMs = 0;
     for (const i of this.invocations) {
       if (i.fn !== fn || i.startedAt < from || i.startedAt >= to) continue;
+      const billed = Math.max(1, Math.ceil((i.endedAt ?? to) - i.startedAt));
       count += 1;
-      billedMs += Math.max(1, Math.ceil((i.endedAt ?? to) - i.startedAt));
+      billedMs += billed;
+      longestMs = Math.max(longestMs, billed);
     }
-    return { count, billedMs };
+    return { count, billedMs, longestMs };
   }
 }
 

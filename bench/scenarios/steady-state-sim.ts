@@ -136,6 +136,8 @@ export interface HourFigures {
   readonly notInTime: number;
   readonly workerInvocations: number;
   readonly workerBilledMs: number;
+  /** The longest worker invocation (how long one sleeps, at most). */
+  readonly workerLongestMs: number;
   readonly scheduleInvocations: number;
   readonly scheduleBilledMs: number;
   readonly messagesSent: number;
@@ -646,6 +648,7 @@ export async function simulateSteadyState(options: SteadyStateSimOptions): Promi
         notInTime: replaced.filter((g) => g.gapMs > 1_000).length + neverReplaced,
         workerInvocations: worker.count,
         workerBilledMs: worker.billedMs,
+        workerLongestMs: worker.longestMs,
         scheduleInvocations: schedule.count,
         scheduleBilledMs: schedule.billedMs,
         messagesSent: sqsStub.entries.filter((e) => e.sentAt >= from && e.sentAt < to).length,

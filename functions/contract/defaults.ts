@@ -77,7 +77,10 @@ export const ITEM_RETENTION_SECONDS = 86_400;
 /** How long a pool's membership (the registered clients of an instance) is cached. */
 export const POOL_MEMBERSHIP_CACHE_MS = 60_000;
 
-/** Refresh schedule period: whole minutes (the refresher's timeout is the period plus 60 s, at most 15 min). */
+/**
+ * Refresh schedule period: whole minutes. A run queues the refreshes due within the period plus
+ * {@link REFRESH_PLAN_MARGIN_SECONDS}, delayed at most {@link SQS_MAX_DELAY_SECONDS}: 14 minutes at most.
+ */
 export const REFRESH_PERIOD_MINUTES_RANGE: Range = { min: 1, max: 14 };
 
 /** Tokens expiring within this window are replaced by a sweep; set to the schedule period. */
@@ -88,11 +91,10 @@ export const REFRESH_HORIZON_SECONDS_RANGE: Range = { min: 0, max: REFRESH_PERIO
 export const DEFAULT_REFRESH_CONCURRENCY = 8;
 export const REFRESH_CONCURRENCY_RANGE: Range = { min: 1, max: 64 };
 
-/** Above this many clients a scheduled run queues batches instead of sweeping itself. */
-export const DEFAULT_REFRESH_FANOUT_THRESHOLD = 500;
+/** The range the deprecated `refreshFanOutThreshold` prop is still checked against (it is ignored). */
 export const REFRESH_FANOUT_THRESHOLD_RANGE: Range = { min: 0, max: 100_000 };
 
-/** Clients per fan-out batch (one SQS message, one worker invocation). */
+/** Most clients in one refresh message (the refreshes due within one second of each other). */
 export const DEFAULT_REFRESH_BATCH_SIZE = 100;
 export const REFRESH_BATCH_SIZE_RANGE: Range = { min: 1, max: 1_000 };
 
@@ -152,7 +154,7 @@ export const REFRESH_TIMEOUT_SECONDS = 300;
  */
 export const REFRESH_WORKER_BATCH_SIZE = 1;
 
-/** Fan-out worker invocations at once. */
+/** Refresh worker invocations at once (the event source mapping's maximum concurrency). */
 export const DEFAULT_REFRESH_WORKER_CONCURRENCY = 10;
 export const REFRESH_WORKER_CONCURRENCY_RANGE: Range = { min: 2, max: 1_000 };
 
