@@ -1,9 +1,15 @@
 #!/usr/bin/env node
-// The repository's `marketo-token-vendor` entry (`npm run cli`): runs the TypeScript sources through tsx (a
-// devDependency), so no build is needed while developing. The published package's bin is the compiled
-// dist/cli/main.js instead (see package.json "bin" and cli/main.ts).
-import { register } from 'tsx/esm/api';
+// The `marketo-token-vendor` bin (`npx marketo-token-vendor`). In a clone of the repository the TypeScript
+// sources sit beside this file: it runs them through tsx (a devDependency), so the CLI works right after
+// `npm ci` with no build and never runs a stale dist/. The published package ships no sources and runs the
+// compiled dist/cli/main.js (`npm run build`, run by `npm pack` / `npm publish`).
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('./index.ts');
-await main();
+if (existsSync(new URL('./index.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import('./index.ts');
+  await main();
+} else {
+  await import('../dist/cli/main.js');
+}

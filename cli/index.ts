@@ -9,16 +9,15 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import { DEFAULT_LOCAL_DATA_DIR, LOCAL_TABLE_NAME } from '../local/runtime-info.js';
-import { setInstanceLimits, showInstances } from './budget.js';
-import {
-  addClient,
-  listClients,
-  type RefreshOptions,
-  refreshClients,
-  removeClientCommand,
-  showStatus,
-} from './commands.js';
+import { addClient } from './clients/add.js';
+import { CHECK_HELP, type CheckOptions, checkClient, DEFAULT_CHECK_MAX_CALLS } from './clients/check.js';
+import type { PolicyOptions } from './clients/identity-policy.js';
+import { listClients } from './clients/list.js';
+import { type RefreshOptions, refreshClients } from './clients/refresh.js';
+import { removeClientCommand } from './clients/remove.js';
+import { showStatus } from './clients/status.js';
 import { describeError, EXIT_OK, EXIT_USAGE, usageError } from './errors.js';
+import { setInstanceLimits, showInstances } from './instances.js';
 import type { CliIo } from './io.js';
 import { type GlobalOptions, openTarget, type Target } from './target.js';
 
@@ -213,6 +212,27 @@ Examples:
         await showStatus(target, io, clientId, options);
         return EXIT_OK;
       });
+    });
+
+  clients
+    .command('check')
+    .description(
+      'what the Custom Service may do: one read-only call per permission family (never a write), through ' +
+        'the shared budget; prints the permission table and the owning API user',
+    )
+    .argument('<clientId>')
+    .option('--json', 'machine-readable output')
+    .option(
+      '--max-calls <n>',
+      'most Marketo calls to spend, a retry after 601/602 included',
+      integerIn(1, 50),
+      DEFAULT_CHECK_MAX_CALLS,
+    )
+    .addHelpText('after', CHECK_HELP)
+    .action(async (clientId: string, options: Omit<CheckOptions, keyof PolicyOptions>, command: Command) => {
+      await withTarget(command, (target) =>
+        checkClient(target, io, clientId, { ...options, ...policyOf(command) }, env),
+      );
     });
 
   clients

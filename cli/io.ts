@@ -108,3 +108,8 @@ export async function confirm(io: CliIo, question: string): Promise<boolean> {
     rl.close();
   }
 }
+
+/** Writes `text` to stdout as one line (adds the newline unless it has one). */
+export function writeLine(io: CliIo, text: string): void {
+  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}

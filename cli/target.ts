@@ -10,8 +10,8 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { createBudgetTable, DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
-import { createTokenTable, DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
+import { DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
+import { DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
 import { FileCredentials, removeClient, upsertClient } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
 import {
@@ -26,14 +26,16 @@ import type {
   IdentityClient,
   TokenStore,
 } from '../functions/core/ports.js';
+import { buildStore, type LocalStore } from '../local/builders/store.js';
 import { secureDataDir } from '../local/data-dir.js';
-import { startEmbeddedDynalite } from '../local/embedded-dynalite.js';
+import { privateFileCheck, UntrustedPathError } from '../local/file-trust.js';
 import {
   DEFAULT_LOCAL_DATA_DIR,
   LOCAL_TABLE_NAME,
   localPaths,
   readLiveRuntimeInfo,
 } from '../local/runtime-info.js';
+import { runningStoreSocket } from '../local/store-socket.js';
 import { CliError, usageError } from './errors.js';
 
 /** Tag on every secret the CLI writes, so operators can tell them from hand-made ones. */
@@ -194,7 +196,12 @@ class FileRegistry implements ClientRegistry {
   readonly description: string;
 
   constructor(private readonly path: string) {
-    this.credentials = new FileCredentials({ path });
+    this.credentials = new FileCredentials({
+      path,
+      verifyFile: privateFileCheck('credentials file', (message) =>
+        process.stderr.write(`warning: ${message}\n`),
+      ),
+    });
     this.description = `local credentials file ${path}`;
   }
 
@@ -213,8 +220,15 @@ class FileRegistry implements ClientRegistry {
   }
 }
 
-/** Dummy credentials for loopback stores: nothing checks them, but the SDK signs every request. */
-const LOOPBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** Runs `work`; a directory, file or socket local mode does not trust becomes the CLI's one-line error. */
+async function untrustedAsCliError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UntrustedPathError) throw new CliError(`refusing: ${error.message}`);
+    throw error;
+  }
+}
 
 function awsConfig(options: GlobalOptions): { region?: string; profile?: string } {
   return {
@@ -285,53 +299,42 @@ export async function openTarget(
 
 async function openLocalTarget(options: GlobalOptions, identity: IdentityClient): Promise<Target> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_LOCAL_DATA_DIR);
-  // 0700 directory, 0600 files, on every run (local/data-dir.ts); say so if credentials were readable by others.
-  for (const warning of (await secureDataDir(dataDir)).warnings)
-    process.stderr.write(`warning: ${warning}\n`);
   const paths = localPaths(dataDir);
-  const running = await readLiveRuntimeInfo(dataDir);
+  // Another user's data directory, runtime.json or store socket is refused (local/file-trust.ts); else 0700
+  // directory, 0600 files, on every run (local/data-dir.ts), with a warning if credentials were readable.
+  const { running, runningSocket } = await untrustedAsCliError(async () => {
+    for (const warning of (await secureDataDir(dataDir)).warnings)
+      process.stderr.write(`warning: ${warning}\n`);
+    const live = await readLiveRuntimeInfo(dataDir);
+    return {
+      running: live,
+      runningSocket: live === undefined ? undefined : await runningStoreSocket(live, paths.runtimeInfo),
+    };
+  });
   const credentialsFile = running?.credentialsFile ?? paths.credentialsFile;
   const tableName = options.table ?? running?.tableName ?? LOCAL_TABLE_NAME;
-  let opened: Promise<{ store: TokenStore; client: DynamoDBClient; stop?: () => Promise<void> }> | undefined;
-  const open = async () => {
-    const embedded =
-      running === undefined ? await startEmbeddedDynalite({ path: paths.dynaliteDir }) : undefined;
-    const endpoint = running?.dynamoEndpoint ?? (embedded?.endpoint as string);
-    const client = new DynamoDBClient({
-      endpoint,
-      region: 'us-east-1',
-      // The store's guard accepts only the credential of its start (local/embedded-dynalite.ts).
-      credentials: running?.dynamoCredentials ?? embedded?.credentials ?? LOOPBACK_CREDENTIALS,
-      maxAttempts: 2,
+  let opened: Promise<LocalStore> | undefined;
+  // npm start's store through its socket (proven to be this user's), or embedded dynalite opened for this
+  // command (local/builders/store.ts, as npm start does).
+  const open = () =>
+    buildStore({
+      dynaliteDir: paths.dynaliteDir,
+      tableName,
+      createTableTimeoutMs: 10_000,
+      ...(runningSocket === undefined ? {} : { socket: runningSocket }),
     });
-    try {
-      await createTokenTable(client, tableName, { timeoutMs: 10_000 });
-    } catch (error) {
-      client.destroy();
-      await embedded?.stop();
-      throw error;
-    }
-    return {
-      store: new DynamoTokenStore({ client, tableName }),
-      client,
-      ...(embedded === undefined ? {} : { stop: embedded.stop }),
-    };
-  };
   return {
     mode: 'local',
     registry: new FileRegistry(credentialsFile),
     identity,
     async store() {
       opened ??= open();
-      return (await opened).store;
+      return (await opened).tokens;
     },
     async budgetStore() {
       opened ??= open();
-      const { client } = await opened;
       // Local mode keeps the budget beside the token table (local/server.ts).
-      const budgetTable = options.budgetTable ?? `${tableName}-budget`;
-      await createBudgetTable(client, budgetTable);
-      return new DynamoBudgetStore({ client, tableName: budgetTable });
+      return (await opened).budgetStore(options.budgetTable ?? `${tableName}-budget`);
     },
     storeDescription: () =>
       running === undefined
@@ -339,9 +342,7 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
         : `local store of npm start (pid ${running.pid}), table ${tableName}`,
     async close() {
       if (!opened) return;
-      const resources = await opened.catch(() => undefined);
-      resources?.client.destroy();
-      await resources?.stop?.();
+      await (await opened.catch(() => undefined))?.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The client library's defaults, in one place. The library is standalone (it imports none of the
  * vendor's runtime), so the vendor's default `minValidity` is mirrored here; a spec test
- * (test/unit/token-client.test.ts) fails if the two ever differ.
+ * (test/unit/client/token-client.test.ts) fails if the two ever differ.
  */
 
 /**

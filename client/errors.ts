@@ -77,15 +77,19 @@ export class TokenVendorClientError extends Error {
 
 /**
  * A Marketo REST answer that carried an error (`success: false`). Throw it from a `withToken` callback
- * (or let `marketoFetch` see the body): 601 and 602 make the library fetch a fresh token and retry once.
+ * (or let `marketoFetch` see the body): 601 and 602 make the library fetch a fresh token and retry once;
+ * 603 becomes `MarketoAccessDenied`, naming the permission when `request` names the call.
  */
 export class MarketoApiError extends Error {
   /** Marketo's error code, e.g. `'602'`. */
   readonly code: string;
+  /** The request Marketo answered (path without query): names the permission a 603 lacks. */
+  readonly request?: { readonly method: string; readonly path: string };
 
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, request?: { readonly method: string; readonly path: string }) {
     super(`Marketo error ${code}: ${message}`);
     this.code = code;
+    if (request !== undefined) this.request = request;
   }
 
   override get name(): string {

@@ -1,7 +1,13 @@
 /**
  * Consumer library of the Marketo token vendor: SigV4-signed token requests with an in-memory cache,
- * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, and typed errors.
+ * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, typed errors (a 603 names the
+ * permission the role lacks), and `useVendedTokens` for an existing node-marketo-rest client.
  */
+export {
+  ACCESS_DENIED_CODE,
+  MarketoAccessDenied,
+  type MarketoRequestLine,
+} from './access-denied.js';
 export {
   DEFAULT_MIN_VALIDITY_SECONDS,
   defaultRetryBudgetMs,
@@ -17,19 +23,23 @@ export {
 } from './errors.js';
 export { TOKEN_REJECTION_CODES, tokenRejectionCode } from './marketo.js';
 export {
+  type NodeMarketoRestClient,
+  type NodeMarketoRestConnection,
+  useVendedTokens,
+  type VendedNodeMarketoRestOptions,
+} from './node-marketo-rest.js';
+export {
   type BudgetEvent,
   type BudgetOptions,
   type BudgetStats,
   type MarketoLimitCode,
   marketoLimitCode,
 } from './permits.js';
-export {
-  type AwsCredentials,
-  type AwsCredentialsInput,
-  type ClientClock,
-  createTokenClient,
-  type GetTokenOptions,
-  type MarketoToken,
-  type TokenClient,
-  type TokenClientOptions,
-} from './token-client.js';
+export type { AwsCredentials, AwsCredentialsInput, ClientClock } from './signed-call.js';
+export { createTokenClient } from './token-client.js';
+export type {
+  GetTokenOptions,
+  MarketoToken,
+  TokenClient,
+  TokenClientOptions,
+} from './token-client-api.js';

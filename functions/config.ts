@@ -10,7 +10,9 @@ import {
   DEFAULT_SECRET_PREFIX,
   ENV,
   IDENTITY_TIMEOUT_MS_RANGE,
+  type InstanceLimits,
   LEASE_DURATION_MS_RANGE,
+  limitsOverrideProblem,
   MAX_MIN_VALIDITY_SECONDS,
   MAX_WAIT_LIMIT_MS,
   type Range,
@@ -18,9 +20,13 @@ import {
   REFRESH_CONCURRENCY_RANGE,
   REFRESH_HORIZON_SECONDS_RANGE,
 } from './contract/index.js';
-import type { TokenVendorConfig } from './core/token-vendor-api.js';
+import type { BudgetConfig } from './core/budget/index.js';
+import type { TokenVendorConfig } from './core/vendor-config.js';
 
-/** Runtime configuration of the Lambda handlers, read once from the environment. */
+/**
+ * Runtime configuration of the Lambda handlers, read once from the environment: the token vendor's
+ * ({@link readRuntimeConfig}) and the Marketo API budget's ({@link readBudgetConfig}).
+ */
 export interface RuntimeConfig {
   readonly tableName: string;
   readonly secretPrefix: string;
@@ -113,5 +119,54 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
         allowInsecureLoopback: env[ENV.identityAllowInsecureLoopback] === 'true',
       },
     },
+  };
+}
+
+/** The budget's part of the runtime configuration. */
+export interface BudgetRuntimeConfig {
+  /** Unset: no budget table, permits are handed out unmetered (the budget is off). */
+  readonly tableName?: string;
+  readonly limits: BudgetConfig['limits'];
+  readonly onStoreFailure: BudgetConfig['onStoreFailure'];
+}
+
+/** Reads and validates the budget's environment; fails fast naming the bad variable. */
+export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
+  const tableName = env[ENV.budgetTableName] || undefined;
+  const failure = env[ENV.budgetOnStoreFailure] || 'open';
+  if (failure !== 'open' && failure !== 'closed') {
+    throw new ConfigurationError(
+      `${ENV.budgetOnStoreFailure} must be "open" or "closed", got "${failure.slice(0, 40)}"`,
+    );
+  }
+  const limits: Record<string, Partial<InstanceLimits>> = {};
+  const raw = env[ENV.budgetLimits];
+  if (raw) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new ConfigurationError(
+        `${ENV.budgetLimits} must be JSON like {"default": {"reservedShare": 0.2}}`,
+      );
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigurationError(
+        `${ENV.budgetLimits} must be a JSON object keyed by instance host or "default"`,
+      );
+    }
+    for (const [instance, override] of Object.entries(parsed)) {
+      const problem = override === null ? 'invalid' : limitsOverrideProblem(override);
+      if (problem !== undefined) {
+        throw new ConfigurationError(`${ENV.budgetLimits} for "${instance.slice(0, 80)}": ${problem}`);
+      }
+      limits[instance.toLowerCase()] = override as Partial<InstanceLimits>;
+    }
+  }
+  const off = tableName === undefined ? { default: { ...limits.default, enabled: false } } : {};
+  return {
+    ...(tableName === undefined ? {} : { tableName }),
+    limits: { ...limits, ...off },
+    onStoreFailure: failure,
   };
 }

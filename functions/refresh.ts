@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createAwsRuntime } from './aws-refresher.js';
 import { readRuntimeConfig } from './config.js';
 import {
   DEFAULT_REFRESH_CONCURRENCY,
@@ -14,7 +15,6 @@ import {
 import type { RegisteredClient } from './core/ports.js';
 import type { RefreshPlanSummary } from './core/refresh-planner.js';
 import type { RefreshSummary, TokenVendor } from './core/token-vendor-api.js';
-import { createAwsRuntime } from './runtime.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
 export interface RefreshHandlerDeps {

@@ -1,6 +1,7 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DEFAULT_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './contract/index.js';
+import type { BudgetMetrics } from './core/budget/ports.js';
 import type { Logger, MetricsSink } from './core/ports.js';
 
 /** Powertools logger and metrics shared by a handler module. */
@@ -15,16 +16,42 @@ export interface CoreTelemetry {
   readonly metrics: MetricsSink;
 }
 
+/** Options of {@link createTelemetry}. */
+export interface TelemetryOptions {
+  /**
+   * Whether Powertools Metrics warns when a request published no metrics. Local mode turns it off: a request
+   * refused before the engine records anything is normal there. Off, Metrics' other warnings go to the logger.
+   * @default true
+   */
+  readonly warnOnEmptyMetrics?: boolean;
+}
+
+/** Powertools Metrics' warning for a publish with no metrics (its text starts so). */
+const EMPTY_METRICS_WARNING = 'No application metrics to publish';
+
+/** Metrics' own messages through `logger`, less the empty-metrics warning. */
+const metricsLoggerWithoutEmptyWarning = (logger: PowertoolsLogger) => ({
+  debug: (...args: unknown[]) => logger.debug(String(args[0])),
+  info: (...args: unknown[]) => logger.info(String(args[0])),
+  warn: (...args: unknown[]) => {
+    if (!String(args[0]).startsWith(EMPTY_METRICS_WARNING)) logger.warn(String(args[0]));
+  },
+  error: (...args: unknown[]) => logger.error(String(args[0])),
+});
+
 export function createTelemetry(
   serviceName: string = DEFAULT_SERVICE_NAME,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  options: TelemetryOptions = {},
 ): Telemetry {
   const service = env[ENV.serviceName] ?? serviceName;
+  const logger = new PowertoolsLogger({ serviceName: service });
   return {
-    logger: new PowertoolsLogger({ serviceName: service }),
+    logger,
     metrics: new Metrics({
       namespace: env[ENV.metricsNamespace] ?? METRICS_NAMESPACE,
       serviceName: service,
+      ...(options.warnOnEmptyMetrics === false ? { logger: metricsLoggerWithoutEmptyWarning(logger) } : {}),
     }),
   };
 }
@@ -37,9 +64,10 @@ export const coreLogger = (logger: PowertoolsLogger): Logger => ({
   error: (message, attributes) => logger.error(message, attributes ?? {}),
 });
 
-/** Adapts Powertools Metrics (EMF) to the core's `MetricsSink` port. */
-export const coreMetrics = (metrics: Metrics): MetricsSink => ({
-  record: (name, value, unit) => metrics.addMetric(name, MetricUnit[unit], value),
+/** Adapts Powertools Metrics (EMF) to the core's metric ports: the engine's and the budget's. */
+export const coreMetrics = (metrics: Metrics): MetricsSink & BudgetMetrics => ({
+  record: (name: string, value: number, unit: keyof typeof MetricUnit) =>
+    metrics.addMetric(name, MetricUnit[unit], value),
 });
 
 /** Both adapters at once. */

@@ -2,17 +2,17 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { createAwsPermitService, readBudgetConfig } from './budget-runtime.js';
-import { readRuntimeConfig } from './config.js';
-import { DEFAULT_MAX_WAIT_MS } from './contract/index.js';
-import { InvalidRequestError, isTokenVendorError, RouteNotFoundError } from './core/errors.js';
-import { fingerprint } from './core/fingerprint.js';
-import type { TokenVendor, VendedToken } from './core/token-vendor-api.js';
-import { errorResponse, NO_STORE_HEADERS } from './http/error-response.js';
-import { type PermitService, permitRouteOf } from './http/permit-request.js';
+import { createAwsPermitService } from './aws-permit-service.js';
+import { createAwsVendor } from './aws-vendor.js';
+import { readBudgetConfig, readRuntimeConfig } from './config.js';
+import { DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
+import { isTokenVendorError } from './core/errors.js';
+import type { TokenVendor } from './core/token-vendor-api.js';
+import { errorResponse } from './http/error-response.js';
+import type { PermitService } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
-import { parseApiRequest, parseDirectRequest, type VendRequest } from './http/vend-request.js';
-import { createAwsVendor } from './runtime.js';
+import { type ApiDeps, dispatchApiEvent } from './http/router.js';
+import { parseDirectRequest, serveVend, type TokenResponse } from './http/vend-request.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
 /** Direct invoke payload (Lambda invoke, Step Functions `LambdaInvoke`). */
@@ -24,18 +24,6 @@ export interface DirectVendEvent {
   /** With `action: 'invalidate'`: the token Marketo rejected with 601/602. */
   readonly accessToken?: string;
   readonly action?: 'getToken' | 'invalidate';
-}
-
-/** The token as the API and direct invokes return it. */
-export interface TokenResponse {
-  readonly clientId: string;
-  readonly accessToken: string;
-  readonly tokenType: string;
-  /** ISO 8601, UTC. */
-  readonly expiresAt: string;
-  /** Whole seconds left. */
-  readonly expiresIn: number;
-  readonly scope?: string;
 }
 
 export type VendEvent = APIGatewayProxyEvent | DirectVendEvent;
@@ -63,48 +51,36 @@ const callerOf = (event: VendEvent, context: Context | undefined): string => {
   return context?.invokedFunctionArn ? 'direct-invoke' : 'direct';
 };
 
-const toResponse = (token: VendedToken): TokenResponse => ({
-  clientId: token.clientId,
-  accessToken: token.accessToken,
-  tokenType: token.tokenType,
-  expiresAt: new Date(token.expiresAt).toISOString(),
-  expiresIn: token.expiresInSeconds,
-  ...(token.scope === undefined ? {} : { scope: token.scope }),
-});
-
-const execute = (vendor: TokenVendor, request: VendRequest): Promise<VendedToken> => {
-  const { options } = request;
-  switch (request.kind) {
-    case 'token':
-      return vendor.getToken(request.clientId, options);
-    case 'invalidate':
-      return vendor.invalidate(request.clientId, request.accessToken, options);
-    case 'instance-token':
-      return vendor.getInstanceToken(request.instance, options);
-    case 'instance-invalidate':
-      return vendor.invalidateInstance(request.instance, request.accessToken, options);
-  }
-};
+/** Failures that are the caller's own doing or the budget's flow control: logged at INFO, not WARN. */
+const EXPECTED_CODES: ReadonlySet<ErrorCode> = new Set([
+  'InvalidRequest',
+  'NotFound',
+  'PermitUnavailable',
+  'DailyQuotaExhausted',
+]);
 
 /**
- * The one place a failed vend becomes an answer (middy `onError`): logged in full for operators, then an
- * API event gets `{error:{code,message}}` with its status, and a direct invoke rethrows an error named by
- * its code (Step Functions `Catch` matches on the name). Either way the caller sees no path, ARN or host.
+ * The one place a failure becomes an answer (middy `onError`), whatever the route, token or permit: logged
+ * in full for operators, then an API event gets `{error:{code,message}}` (plus the error's details) with its
+ * status, and a direct invoke rethrows an error named by its code (Step Functions `Catch` matches on the
+ * name). Either way the caller sees no path, ARN or host.
  */
 export const vendErrorMapping = (telemetry: Telemetry): MiddlewareObj<VendEvent, VendResult> => ({
   onError: async (request) => {
     const { error, event, context } = request;
     const caller = callerOf(event, context);
+    const route = isApiEvent(event) ? { route: `${String(event.httpMethod)} ${String(event.resource)}` } : {};
     if (isTokenVendorError(error)) {
-      const expected = error instanceof InvalidRequestError || error instanceof RouteNotFoundError;
-      telemetry.logger[expected ? 'info' : 'warn']('vend failed', {
+      telemetry.logger[EXPECTED_CODES.has(error.code) ? 'info' : 'warn']('vend failed', {
         code: error.code,
         reason: error.message,
         caller,
+        ...route,
       });
     } else {
       telemetry.logger.error('vend failed unexpectedly', {
         caller,
+        ...route,
         errorName: error instanceof Error ? error.name : typeof error,
       });
     }
@@ -117,27 +93,12 @@ export const vendErrorMapping = (telemetry: Telemetry): MiddlewareObj<VendEvent,
 });
 
 /**
- * The vend handler: API Gateway REST proxy events and direct invokes. It parses, calls the engine once,
- * shapes the response, and writes one audit line (caller, client, token fingerprint). Failures are mapped
- * by {@link vendErrorMapping}.
+ * The vend handler: API Gateway REST proxy events, dispatched by route (functions/http/router.ts), and
+ * direct invokes. Every failure is mapped by {@link vendErrorMapping}.
  */
 export function createVendHandler(deps: VendHandlerDeps) {
-  const { vendor, telemetry } = deps;
-  const maxWaitMs = deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-
-  const vend = async (request: VendRequest, caller: string): Promise<TokenResponse> => {
-    const token = await execute(vendor, request);
-    telemetry.logger.info('vend', {
-      action: request.kind,
-      ...('instance' in request ? { instance: request.instance } : {}),
-      clientId: token.clientId,
-      caller,
-      token: fingerprint(token.accessToken),
-      source: token.source,
-      expiresIn: token.expiresInSeconds,
-    });
-    return toResponse(token);
-  };
+  const { telemetry } = deps;
+  const api: ApiDeps = { ...deps, maxWaitMs: deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS };
 
   return middy<VendEvent, VendResult>()
     .use(injectLambdaContext(telemetry.logger, { resetKeys: true }))
@@ -145,14 +106,8 @@ export function createVendHandler(deps: VendHandlerDeps) {
     .use(vendErrorMapping(telemetry))
     .handler(async (event, context) => {
       const caller = callerOf(event ?? {}, context);
-      if (isApiEvent(event)) {
-        // The Marketo API budget's permit routes (functions/http/permit-request.ts) share this function.
-        const permitRoute = deps.permits ? permitRouteOf(event) : undefined;
-        if (permitRoute && deps.permits) return deps.permits.handleApi(event, permitRoute, caller);
-        const token = await vend(parseApiRequest(event, maxWaitMs), caller);
-        return { statusCode: 200, headers: { ...NO_STORE_HEADERS }, body: JSON.stringify(token) };
-      }
-      return vend(parseDirectRequest(event ?? {}, maxWaitMs), caller);
+      if (isApiEvent(event)) return dispatchApiEvent(event, api, caller);
+      return serveVend(api, parseDirectRequest(event ?? {}, api.maxWaitMs), caller);
     });
 }
 

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { type InstanceLimits, resolveLimits } from '../functions/core/budget/limits.js';
+import { type InstanceLimits, limitsOverrideProblem } from '../functions/contract/index.js';
 import { DEFAULT_API_THROTTLE } from './token-api.js';
 import type { TokenVendorStackProps, VendGrant } from './token-vendor-stack.js';
 import type { VendorBudgetProps } from './vendor-budget.js';
@@ -146,11 +146,8 @@ const checkedLimits = (
   entry: Record<string, unknown>,
   budgetFail: (path: string, message: string) => never,
 ): Partial<InstanceLimits> => {
-  try {
-    resolveLimits(entry);
-  } catch (error) {
-    return budgetFail(`${path}:`, error instanceof Error ? error.message : String(error));
-  }
+  const problem = limitsOverrideProblem(entry);
+  if (problem !== undefined) return budgetFail(`${path}:`, problem);
   return entry as Partial<InstanceLimits>;
 };
 

@@ -39,10 +39,6 @@ import {
 } from './vendor-functions.js';
 import { validateProps } from './vendor-validation.js';
 
-/** CloudWatch namespace of the metrics the runtime emits through Powertools (EMF). */
-export { METRICS_NAMESPACE } from '../functions/contract/index.js';
-export type { ApiThrottle, MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
-
 /** `<stack name>-<path in the stack>`: unique in an account and region, as stack names are. */
 const defaultApiName = (vendor: Construct): string => {
   const stack = Stack.of(vendor);
@@ -53,19 +49,27 @@ const defaultApiName = (vendor: Construct): string => {
   return `${stack.stackName}-${path}`;
 };
 
-/** The routes a grant on `name` covers (contract route table): token, invalidate, the budget's permits. */
+/** The routes a grant on `name` covers (the route table's rows of that scope): token, invalidate, permits. */
 const grantedPaths = (scope: GrantScope, name: string): Array<{ method: string; path: string }> =>
   routesGrantedBy(scope).map((route) => ({ method: route.method, path: routePath(route, name) }));
 
 /**
  * Vends Marketo REST API access tokens to other AWS workloads.
  *
- * Creates: a DynamoDB token table (pay-per-request, TTL on `ttl`, KMS-encrypted); the `vend` and `refresh`
- * functions (Node.js 24 on arm64, ESM bundles built by the locally installed esbuild, X-Ray tracing, own
- * log groups); a REST API (`GET /tokens/{clientId}`, `POST /tokens/{clientId}/invalidate`,
- * `GET /instances/{instance}/token`, `POST /instances/{instance}/invalidate`) where every method requires SigV4 (`AWS_IAM`), with a resource
- * policy, request validation, stage throttling, access logs, tracing and no response caching; an
- * EventBridge schedule for the refresher; and CloudWatch alarms.
+ * Creates: a DynamoDB token table (pay-per-request, TTL on `ttl`, KMS-encrypted) and a budget table (one
+ * item per Marketo instance); the `vend` and `refresh` functions (Node.js 24 on arm64, ESM bundles built by
+ * the locally installed esbuild, X-Ray tracing, own log groups); a REST API where every method requires SigV4
+ * (`AWS_IAM`), with a resource policy, request validation, stage throttling, access logs, tracing and no
+ * response caching, serving the routes of the contract's route table (functions/contract/routes.ts):
+ * - `GET /tokens/{clientId}` and `POST /tokens/{clientId}/invalidate`: a client's token, and reporting one
+ *   Marketo rejected (601/602);
+ * - `GET /instances/{instance}/token` and `POST /instances/{instance}/invalidate`: the same for an instance pool;
+ * - `POST /tokens/{clientId}/permits`, `POST /tokens/{clientId}/permits/release`,
+ *   `POST /instances/{instance}/permits` and `POST /instances/{instance}/permits/release`: permits of the
+ *   instance's shared Marketo API budget, served by the vend function too;
+ *
+ * an EventBridge schedule for the refresher, with its SQS fan-out queue and dead-letter queue; CloudWatch
+ * alarms; and a dashboard.
  *
  * Consumers are granted with {@link grantVend} / {@link grantVendInstance} (API) or {@link grantInvoke}
  * (direct Lambda invoke, not scoped per client).
@@ -192,8 +196,10 @@ export class MarketoTokenVendor extends Construct {
   }
 
   /**
-   * Lets `grantee` call `GET /tokens/<id>` and `POST /tokens/<id>/invalidate` for exactly the given
-   * client ids; with no ids, for every client (`/tokens/*`). A role of the stack's account gets an IAM
+   * Lets `grantee` call, for exactly the given client ids, every route a client grant covers (the route
+   * table's `grant: 'client'` rows): `GET /tokens/{clientId}`, `POST /tokens/{clientId}/invalidate` and the
+   * budget's `POST /tokens/{clientId}/permits` and `POST /tokens/{clientId}/permits/release`; with no ids,
+   * for every client (`/tokens/*`). A role of the stack's account gets an IAM
    * statement; a principal of another account, or a role the stack cannot change, gets a resource-policy
    * Allow naming exactly it on exactly these routes (another account must still allow it in IAM, and be
    * admitted by `allowedAccounts`, `organizationId` or `allowedPrincipals`, or synthesis fails).
@@ -205,9 +211,11 @@ export class MarketoTokenVendor extends Construct {
   }
 
   /**
-   * Lets `grantee` call `GET /instances/<instance>/token` (a token of any client in the instance's pool)
-   * and `POST /instances/<instance>/invalidate` for exactly the given instances; with none, for every
-   * instance. It does not open the members' per-client routes.
+   * Lets `grantee` call, for exactly the given instances, every route an instance grant covers:
+   * `GET /instances/{instance}/token` (a token of any client in the instance's pool),
+   * `POST /instances/{instance}/invalidate` and the budget's `POST /instances/{instance}/permits` and
+   * `POST /instances/{instance}/permits/release`; with none, for every instance. It does not open the
+   * members' per-client routes.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {
     return grantRoutes(this.api, this.stageName, grantee, 'instance', instances, (name) =>

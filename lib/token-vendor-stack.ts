@@ -5,7 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from './marketo-token-vendor.js';
+import { MarketoTokenVendor } from './marketo-token-vendor.js';
+import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 
 /**
  * One principal granted by ARN, typically a role in another account (which also needs its account admitted

@@ -12,9 +12,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ENV } from '../functions/contract/index.js';
-import type { InstanceLimits } from '../functions/core/budget/limits.js';
-import { resolveLimits } from '../functions/core/budget/limits.js';
+import { ENV, type InstanceLimits, limitsOverrideProblem } from '../functions/contract/index.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
 
 /** Budget settings of the construct. */
@@ -39,11 +37,8 @@ export interface VendorBudgetProps {
 /** Validates the limits at synthesis (the message names the instance and the field). */
 export function validateBudgetProps(props: VendorBudgetProps = {}): void {
   for (const [instance, override] of Object.entries(props.limits ?? {})) {
-    try {
-      resolveLimits(override);
-    } catch (error) {
-      throw new Error(`budget.limits["${instance}"]: ${(error as Error).message}`);
-    }
+    const problem = limitsOverrideProblem(override);
+    if (problem !== undefined) throw new Error(`budget.limits["${instance}"]: ${problem}`);
   }
   const percent = props.dailyQuotaAlarmPercent ?? 80;
   if (!(percent > 0 && percent <= 100)) {

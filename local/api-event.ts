@@ -1,19 +1,15 @@
 /**
  * The API Gateway REST proxy event the vend handler receives, built in one place: local mode builds
- * each request's event here, and the tests' `apiEvent` (test/support/api-event.ts) builds theirs with the
- * same function, so both feed the handler the same shape the deployed API does.
+ * each request's event here from the route it matched (`buildRouteEvent`), and the tests' `routeEvent`
+ * and `apiEvent` (test/support/api-event.ts) build theirs with the same functions, so both feed the
+ * handler the same shape the deployed API does.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { type Route, routePath } from '../functions/contract/index.js';
 import { LOCAL_ACCOUNT_ID } from './policy.js';
 
-/** What an event is built from. */
-export interface ApiEventInput {
-  readonly method: string;
-  /** API Gateway resource template (`/tokens/{clientId}`). */
-  readonly resource: string;
-  /** The request path, without stage. */
-  readonly path: string;
-  readonly pathParameters: Readonly<Record<string, string>> | null;
+/** What an event is built from, besides its route. */
+export interface RequestInput {
   /** Query parameters in order; repeated names keep every value in the multi-value map. */
   readonly query?: Iterable<readonly [string, string]>;
   /** Header name/value pairs in order, as received (`IncomingMessage.rawHeaders`, paired). */
@@ -34,10 +30,24 @@ export interface ApiEventInput {
   readonly protocol?: string;
 }
 
-/** Single values (last wins) and every value by name, as API Gateway passes headers and query strings. */
+/** What an event is built from, for any method and resource (also ones the route table does not have). */
+export interface ApiEventInput extends RequestInput {
+  readonly method: string;
+  /** API Gateway resource template (`/tokens/{clientId}`). */
+  readonly resource: string;
+  /** The request path, without stage. */
+  readonly path: string;
+  readonly pathParameters: Readonly<Record<string, string>> | null;
+}
+
+/**
+ * Single values (last wins) and every value by name, as API Gateway passes headers and query strings. Both
+ * maps have no prototype: a name like `toString`, `constructor` or `__proto__` is a name like any other,
+ * never an inherited member (which answered 500, or for `__proto__` vanished).
+ */
 function singleAndMulti(pairs: Iterable<readonly [string, string]> | undefined) {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const single: Record<string, string> = Object.create(null);
+  const multi: Record<string, string[]> = Object.create(null);
   for (const [name, value] of pairs ?? []) {
     single[name] = value;
     const existing = multi[name];
@@ -104,4 +114,15 @@ export function buildApiEvent(input: ApiEventInput): APIGatewayProxyEvent {
       resourcePath: input.resource,
     },
   };
+}
+
+/** The event of a request API Gateway matched to `route`, with `name` (decoded) in its path parameter. */
+export function buildRouteEvent(route: Route, name: string, input: RequestInput): APIGatewayProxyEvent {
+  return buildApiEvent({
+    ...input,
+    method: route.method,
+    resource: route.resource,
+    path: routePath(route, name),
+    pathParameters: { [route.pathParameter]: name },
+  });
 }

@@ -45,6 +45,12 @@ export interface EmbeddedDynalite {
   readonly endpoint: string;
   /** Sign with these (region us-east-1), or be refused. */
   readonly credentials: StoreCredentials;
+  /**
+   * dynalite's own unix socket, in a fresh 0700 directory: how the vendor and the `--local` CLI reach it
+   * (local/store-socket.ts), so strangers filling the guard's connections cannot cut them off. Absent with
+   * `access: 'open'`.
+   */
+  readonly socketPath?: string;
   /** Closes the guard, dynalite and its keep-alive sockets. */
   stop(): Promise<void>;
 }
@@ -193,6 +199,7 @@ export async function startEmbeddedDynalite(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     credentials,
+    socketPath,
     async stop() {
       await closeServer(guard);
       agent.destroy();

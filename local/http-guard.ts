@@ -125,3 +125,6 @@ export async function readBodyUpTo(req: IncomingMessage, maxBytes: number): Prom
   }
   return Buffer.concat(chunks);
 }
+
+/** Whether the client closed the connection before its request was complete (reading its body then throws). */
+export const clientClosedEarly = (req: IncomingMessage): boolean => !req.complete && req.destroyed;

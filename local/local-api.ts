@@ -8,23 +8,15 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { API_INTEGRATION_TIMEOUT_MS } from '../functions/contract/index.js';
-import { buildApiEvent, headerPairs } from './api-event.js';
+import { type AccessLogEntry, CLIENT_CLOSED, loggedPathOf } from './access-log.js';
+import { buildRouteEvent, headerPairs } from './api-event.js';
 import { type Refusal, refusalAnswer } from './gateway-refusal.js';
-import { checkAddressing, type HttpLimits, readBodyUpTo } from './http-guard.js';
+import { checkAddressing, clientClosedEarly, type HttpLimits, readBodyUpTo } from './http-guard.js';
 import { executeApiArn, isAllowed, type LocalPolicy } from './policy.js';
-import { parseRequestTarget } from './request-target.js';
+import { checkTargetName, parseRequestTarget } from './request-target.js';
 import { SIGV4_MESSAGES, type SigV4Verifier } from './sigv4-verifier.js';
 
-/** One line of the access log. Never contains a token or a secret. */
-export interface AccessLogEntry {
-  readonly method: string;
-  /** The path as received (no query), at most 200 characters. */
-  readonly path: string;
-  readonly status: number;
-  readonly ms: number;
-  /** The caller's principal ARN, when the signature checked out. */
-  readonly principal?: string;
-}
+export type { AccessLogEntry } from './access-log.js';
 
 /** The vend handler as local mode calls it (middy's handler type, narrowed). */
 export type VendHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<unknown>;
@@ -38,6 +30,8 @@ export interface LocalApiOptions {
   readonly policy: LocalPolicy;
   readonly vend: VendHandler;
   readonly onRequest?: (entry: AccessLogEntry) => void;
+  /** Told when a request carried a valid signature of a known key (its connection has proven itself). */
+  readonly onSigned?: (req: IncomingMessage) => void;
   /** Told about requests that failed unexpectedly (error name only: never a secret or a token). */
   readonly onEvent?: (message: string) => void;
 }
@@ -76,14 +70,16 @@ export function createLocalApiHandler(
     const started = performance.now();
     const method = (req.method ?? 'GET').toUpperCase();
     const rawTarget = req.url ?? '/';
-    const loggedPath = rawTarget.split(/[?#]/, 1)[0]?.slice(0, 200) ?? '';
+    const loggedPath = loggedPathOf(rawTarget);
+    // API Gateway's x-amzn-RequestId is the request's id, which the handler's audit lines carry too.
+    const requestId = randomUUID();
     let principal: string | undefined;
 
     const finish = (status: number, headers: Headers, body: string): void => {
       if (!res.headersSent) {
         res.writeHead(status, {
           ...headers,
-          'x-amzn-RequestId': randomUUID(),
+          'x-amzn-RequestId': requestId,
           'content-length': Buffer.byteLength(body),
         });
         res.end(body);
@@ -137,6 +133,9 @@ export function createLocalApiHandler(
         });
       }
       principal = key.principalArn;
+      options.onSigned?.(req);
+      const badName = checkTargetName(target);
+      if (badName !== undefined) return refuse(badName);
       const resource =
         target.route.grant === 'client'
           ? ({ kind: 'client', clientId: target.name } as const)
@@ -148,12 +147,7 @@ export function createLocalApiHandler(
         });
       }
 
-      const requestId = randomUUID();
-      const event = buildApiEvent({
-        method,
-        resource: target.route.resource,
-        path: target.path,
-        pathParameters: { [target.route.pathParameter]: target.name },
+      const event = buildRouteEvent(target.route, target.name, {
         query: target.query,
         headers: headerPairs(req.rawHeaders),
         body: body.length === 0 ? null : body.toString('utf8'),
@@ -186,6 +180,11 @@ export function createLocalApiHandler(
         : result.body;
       finish(result.statusCode, headers, responseBody);
     } catch (error) {
+      if (clientClosedEarly(req)) {
+        const ms = Math.round(performance.now() - started);
+        options.onRequest?.({ method, path: loggedPath, ms, ...CLIENT_CLOSED });
+        return;
+      }
       // Nothing above should throw; if it does, the request still gets the gateway's answer and a log line.
       options.onEvent?.(`${method} ${loggedPath} failed: ${(error as Error).name ?? 'Error'}`);
       refuse({ kind: 'DEFAULT_5XX' }, true);

@@ -4,8 +4,7 @@
  * America/Chicago (607). Each refusal is HTTP 200 with `success:false` and Marketo's code and message.
  * Refused calls do not count against the window or the quota.
  */
-import { quotaDay } from '../functions/core/budget/chicago-day.js';
-import { MARKETO_DEFAULT_LIMITS } from '../functions/core/budget/limits.js';
+import { MARKETO_DEFAULT_LIMITS, quotaDay } from '../functions/contract/index.js';
 
 /** Limits of one simulated instance. */
 export interface SimulatedLimits {
@@ -19,7 +18,7 @@ export interface SimulatedLimits {
   readonly dailyQuota: number;
 }
 
-/** Marketo's documented limits, the budget's own defaults (functions/core/budget/limits.ts), never a copy. */
+/** Marketo's documented limits, the contract's (functions/contract/marketo-limits.ts), never a copy. */
 export const MARKETO_LIMITS: SimulatedLimits = Object.freeze({
   callsPerWindow: MARKETO_DEFAULT_LIMITS.callsPerWindow,
   windowMs: MARKETO_DEFAULT_LIMITS.rateWindowMs,

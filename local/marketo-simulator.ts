@@ -1,7 +1,8 @@
 /**
  * An in-process Marketo simulator (Identity + REST) on loopback, faithful to the Marketo facts in
  * docs/DESIGN: the same token is returned with its remaining lifespan until it expires, a new one only
- * after; REST answers HTTP 200 with `errors` 601/602. Used by tests, benchmarks and local mode.
+ * after; REST answers HTTP 200 with `errors` 601/602, and 603 outside the role of a client's API-only user.
+ * Used by tests, benchmarks and local mode.
  * It never logs; tests read its counters instead.
  *
  * This file is the simulator's server and lifecycle, and its one public face. Each idea lives beside it in
@@ -13,11 +14,16 @@ import type { AddressInfo } from 'node:net';
 import { type LimitCounters, MarketoLimiter, type SimulatedLimits } from './marketo-limits.js';
 import { drain, PendingWork, sendJson } from './simulator/http.js';
 import { IdentityEndpoint, type IdentityFault, type IdentityRequestRecord } from './simulator/identity.js';
-import { RestEndpoint } from './simulator/rest.js';
+import { RestEndpoint, type RestErrorCode, type RestRequestRecord } from './simulator/rest.js';
 import { type SimulatorClient, TokenIssuer } from './simulator/tokens.js';
 
 export type { IdentityFault, IdentityRequestRecord } from './simulator/identity.js';
-export { type SimulatedLead, simulatedLead } from './simulator/rest.js';
+export {
+  type RestErrorCode,
+  type RestRequestRecord,
+  type SimulatedLead,
+  simulatedLead,
+} from './simulator/rest.js';
 export type { SimulatorClient } from './simulator/tokens.js';
 
 /**
@@ -187,8 +193,21 @@ export class MarketoSimulator {
   }
 
   /** The next `times` REST calls answer `code` whatever token they carry. */
-  forceRestError(code: '601' | '602', times = 1): void {
+  forceRestError(code: RestErrorCode, times = 1): void {
     this.#rest.forceError(code, times);
+  }
+
+  /** The next `times` REST calls get this HTTP status with an HTML page (an instance that is down). */
+  forceRestHttpStatus(status: number, times = 1): void {
+    this.#rest.forceHttpStatus(status, times);
+  }
+
+  /**
+   * Replaces the role of a Custom Service's API-only user (`undefined`: every permission). Its live token
+   * follows at once, as in Marketo, where the role is checked on every call.
+   */
+  setClientPermissions(clientId: string, permissions: readonly string[] | undefined): void {
+    this.#tokens.setClientPermissions(clientId, permissions);
   }
 
   /** Latency added to every Identity answer from now on. */
@@ -242,6 +261,11 @@ export class MarketoSimulator {
   /** REST requests received. */
   restCalls(): number {
     return this.#rest.calls();
+  }
+
+  /** REST requests since the last `resetCounters()` (the latest 10,000): method, path, client, answer. */
+  restRequests(): readonly RestRequestRecord[] {
+    return this.#rest.requests();
   }
 
   /** REST requests that carried the token only as the `access_token` query parameter (refused: 601). */

@@ -21,8 +21,12 @@
  * There is no well-known key: the first start on a data directory generates one at random.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
+import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { withFileLock, writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
+import { isValidClientId, isValidInstance } from '../functions/contract/index.js';
+import { readTrustedFile, UntrustedPathError } from './file-trust.js';
+import { matchesPattern } from './pattern-match.js';
 
 /** One local access key and what it may do. */
 export interface PolicyKey {
@@ -88,20 +92,18 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 const ACCESS_KEY_PATTERN = /^[A-Za-z0-9_-]{4,128}$/;
 const PATTERN_ALPHABET = /^[A-Za-z0-9._*-]{1,128}$/;
 
-/** True when `value` matches a policy pattern: `*` matches any run of characters, as in IAM ARNs. */
-export function matchesPattern(value: string, pattern: string): boolean {
-  if (pattern === '*') return true;
-  if (!pattern.includes('*')) return value === pattern;
-  const regex = new RegExp(`^${pattern.split('*').map(escapeRegex).join('.*')}$`);
-  return regex.test(value);
-}
-
-const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** Whether `key` may use `resource` (vend and invalidate alike, like one `execute-api:Invoke` grant). */
 export function isAllowed(key: PolicyKey, resource: PolicyResource): boolean {
-  if (resource.kind === 'client') return key.clients.some((p) => matchesPattern(resource.clientId, p));
-  return (key.instances ?? []).some((p) => matchesPattern(resource.instance, p));
+  // An id outside the id alphabet or longer than 128 characters is no client or pool: no pattern runs on it.
+  if (resource.kind === 'client') {
+    return (
+      isValidClientId(resource.clientId) && key.clients.some((p) => matchesPattern(resource.clientId, p))
+    );
+  }
+  return (
+    isValidInstance(resource.instance) &&
+    (key.instances ?? []).some((p) => matchesPattern(resource.instance, p))
+  );
 }
 
 /** The execute-api resource ARN of a request, as API Gateway names it in "not authorized" messages. */
@@ -171,7 +173,21 @@ export async function readGeneratedKey(path: string): Promise<PolicyKey> {
 
 /** Reads and validates the policy file (throws `PolicyFileError` when it is invalid). */
 export async function readPolicyFile(path: string): Promise<PolicyDocument> {
-  return parsePolicyDocument(await readFile(path, 'utf8'), path);
+  return parsePolicyDocument(await readPolicyText(path), path);
+}
+
+/** The policy file's text, once it is checked to be this user's and writable by nobody else. */
+async function readPolicyText(path: string): Promise<string> {
+  let read: Awaited<ReturnType<typeof readTrustedFile>>;
+  try {
+    read = await readTrustedFile(path, 'policy file');
+  } catch (error) {
+    // Another user's policy (or one others can write) grants nothing: it fails closed like a corrupt one.
+    if (error instanceof UntrustedPathError) throw new PolicyFileError(error.message);
+    throw error;
+  }
+  if (read === undefined) throw new PolicyFileError(`policy file ${path} does not exist`);
+  return read.text;
 }
 
 /** Writes a policy file atomically with mode 0600 (it holds secrets, even if only local ones). */
@@ -184,16 +200,22 @@ export async function writePolicyFile(path: string, document: PolicyDocument): P
  * data directory). Returns whether it did.
  */
 export async function ensurePolicyFile(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return false;
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
-  }
-  const key = generatePolicyKey();
-  await writePolicyFile(path, { generatedKeyId: key.accessKeyId, keys: [key] });
-  return true;
+  // Under the file's lock: two processes creating it at once would each print a key, and only one would work.
+  return withFileLock(path, async () => {
+    try {
+      await stat(path);
+      return false;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+    }
+    const key = generatePolicyKey();
+    await writePolicyFile(path, { generatedKeyId: key.accessKeyId, keys: [key] });
+    return true;
+  });
 }
+
+/** What changes when the file is edited, replaced (inode) or has its owner or mode changed (ctime). */
+const stampOf = (info: Stats): string => `${info.mtimeMs}:${info.ctimeMs}:${info.size}:${info.ino}`;
 
 /**
  * The policy file as the server reads it: re-read whenever it changes (edits need no restart). It fails
@@ -215,16 +237,16 @@ export class LocalPolicy {
   async load(): Promise<PolicyDocument> {
     const info = await stat(this.#path).catch(() => undefined);
     if (!info) throw new PolicyFileError(`policy file ${this.#path} does not exist`);
-    const document = parsePolicyDocument(await readFile(this.#path, 'utf8'), this.#path);
+    const document = parsePolicyDocument(await readPolicyText(this.#path), this.#path);
     this.#keys = new Map(document.keys.map((key) => [key.accessKeyId, key]));
-    this.#stamp = `${info.mtimeMs}:${info.size}:${info.ino}`;
+    this.#stamp = stampOf(info);
     return document;
   }
 
   /** The entry of `accessKeyId`, or `undefined` for a key the policy does not know. */
   async lookup(accessKeyId: string): Promise<PolicyKey | undefined> {
     const info = await stat(this.#path).catch(() => undefined);
-    const stamp = info ? `${info.mtimeMs}:${info.size}:${info.ino}` : 'missing';
+    const stamp = info ? stampOf(info) : 'missing';
     if (stamp !== this.#stamp) {
       try {
         await this.load();

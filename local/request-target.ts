@@ -7,6 +7,8 @@
  * and resolve `%2e%2e`, and that difference let a signature for one client fetch another's token.
  */
 import { type GatewayErrorKind, matchRoute, type Route } from '../functions/contract/index.js';
+import { InvalidRequestError } from '../functions/core/errors.js';
+import { assertValidClientId, assertValidInstance } from '../functions/core/ids.js';
 
 /** A request target local mode will verify and route. */
 export interface RequestTarget {
@@ -89,4 +91,19 @@ export function parseRequestTarget(method: string, rawTarget: string): TargetPar
     ok: true,
     target: { rawPath, rawQuery, path, route: matched.route, name: matched.name, query },
   };
+}
+
+/**
+ * Why the target's client id or instance name is no valid id (too long, or outside the id alphabet), with the
+ * handler's own message; `undefined` when it is valid. Checked before the policy, so no pattern ever runs on it.
+ */
+export function checkTargetName(target: RequestTarget): TargetRefusal | undefined {
+  try {
+    if (target.route.grant === 'client') assertValidClientId(target.name);
+    else assertValidInstance(target.name);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError)) throw error;
+    return { kind: 'BAD_REQUEST_PARAMETERS', message: error.message };
+  }
 }

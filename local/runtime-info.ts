@@ -3,9 +3,11 @@
  * processes (the operator CLI with `--local`) use its store instead of opening the same leveldb
  * (only one process may open it).
  */
-import { readFile, unlink } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
+import { readTrustedFile, UntrustedPathError } from './file-trust.js';
 
 /** Local mode's data directory, relative to the working directory. */
 export const DEFAULT_LOCAL_DATA_DIR = '.local';
@@ -22,6 +24,11 @@ export interface RuntimeInfo {
   readonly pid: number;
   /** `http://127.0.0.1:<port>` of its dynalite (the SigV4 guard in front of it). */
   readonly dynamoEndpoint: string;
+  /**
+   * The unix socket of its dynalite, in a 0700 directory of the user who started it: how the vendor and the
+   * `--local` CLI reach the store (local/store-socket.ts). Absent when the store is an external endpoint.
+   */
+  readonly storeSocket?: string;
   /** The per-start credential the store's guard accepts (this file is 0600 in a 0700 directory). */
   readonly dynamoCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly tableName: string;
@@ -55,14 +62,31 @@ const nonEmpty = (value: unknown): value is string => typeof value === 'string' 
  * treated as absent: the caller then opens the store itself, which fails loudly if it is really in use).
  */
 export async function readRuntimeInfo(dataDir: string): Promise<RuntimeInfo | undefined> {
+  // Another user's (or a writable) runtime.json could send the CLI to their store: refused, not ignored.
+  const read = await readTrustedFile(localPaths(dataDir).runtimeInfo, 'runtime file').catch(
+    (error: unknown) => {
+      if (error instanceof UntrustedPathError) throw error;
+      return undefined;
+    },
+  );
+  if (read === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(localPaths(dataDir).runtimeInfo, 'utf8'));
+    parsed = JSON.parse(read.text);
   } catch {
     return undefined;
   }
   if (!isRecord(parsed)) return undefined;
-  const { pid, dynamoEndpoint, tableName, credentialsFile, simulatorUrl, apiUrl, dynamoCredentials } = parsed;
+  const {
+    pid,
+    dynamoEndpoint,
+    storeSocket,
+    tableName,
+    credentialsFile,
+    simulatorUrl,
+    apiUrl,
+    dynamoCredentials,
+  } = parsed;
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return undefined;
   if (!nonEmpty(dynamoEndpoint) || !nonEmpty(tableName) || !nonEmpty(credentialsFile) || !nonEmpty(apiUrl)) {
     return undefined;
@@ -73,6 +97,7 @@ export async function readRuntimeInfo(dataDir: string): Promise<RuntimeInfo | un
     tableName,
     credentialsFile,
     apiUrl,
+    ...(nonEmpty(storeSocket) ? { storeSocket } : {}),
     ...(nonEmpty(simulatorUrl) ? { simulatorUrl } : {}),
     ...(isRecord(dynamoCredentials) &&
     nonEmpty(dynamoCredentials.accessKeyId) &&
@@ -94,18 +119,31 @@ export async function removeRuntimeInfo(dataDir: string): Promise<void> {
   });
 }
 
-/** Whether a process with this id exists (signal 0 probes without signalling; EPERM means it exists). */
-export function isProcessAlive(pid: number): boolean {
+/**
+ * Whether a process with this id runs as this user. After a crash the id in `runtime.json` may belong to
+ * anyone's new process: another user's (signal 0 answers EPERM; as root it does not, so the owner of
+ * `/proc/<pid>` is asked where there is one) counts as gone.
+ */
+export function isOwnProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
+  } catch {
+    // ESRCH: no such process. EPERM: another user's.
+    return false;
+  }
+  const uid = process.getuid?.();
+  if (uid === undefined) return true;
+  try {
+    return statSync(`/proc/${pid}`).uid === uid;
+  } catch {
+    // No /proc (macOS): signal 0 succeeding means the process is ours, unless we are root; the CLI then
+    // still talks only to a store socket of its own (local/store-socket.ts).
     return true;
-  } catch (error) {
-    return (error as { code?: unknown }).code === 'EPERM';
   }
 }
 
-/** `runtime.json` of a server that is still running, else `undefined`. */
+/** `runtime.json` of a server that is still running as this user, else `undefined`. */
 export async function readLiveRuntimeInfo(dataDir: string): Promise<RuntimeInfo | undefined> {
   const info = await readRuntimeInfo(dataDir);
-  return info !== undefined && isProcessAlive(info.pid) ? info : undefined;
+  return info !== undefined && isOwnProcessAlive(info.pid) ? info : undefined;
 }

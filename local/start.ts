@@ -4,6 +4,7 @@
  * (or SIGTERM) shuts it down cleanly.
  */
 import { routeOf, routePath } from '../functions/contract/index.js';
+import { UntrustedPathError } from './file-trust.js';
 import { DEMO_CLIENT } from './marketo-simulator.js';
 import { generatedKeyOf, readPolicyFile } from './policy.js';
 import { DataDirInUseError, type LocalVendor, PortInUseError, startLocalVendor } from './server.js';
@@ -27,12 +28,16 @@ try {
     ...localVendorOptionsOf(opts),
     onRequest: (e) =>
       console.log(
-        `${time()} ${e.method} ${e.path} ${e.status} ${e.ms} ms${e.principal ? ` ${e.principal}` : ''}`,
+        `${time()} ${e.method} ${e.path} ${e.status} ${e.ms} ms${e.principal ? ` ${e.principal}` : ''}${e.detail ? ` (${e.detail})` : ''}`,
       ),
     onEvent: (message) => console.log(`${time()} ${message}`),
   });
 } catch (error) {
-  if (error instanceof PortInUseError || error instanceof DataDirInUseError) {
+  if (
+    error instanceof PortInUseError ||
+    error instanceof DataDirInUseError ||
+    error instanceof UntrustedPathError
+  ) {
     console.error(`npm start: ${error.message}`);
   } else {
     console.error(

@@ -22,7 +22,7 @@ import {
   type LocalVendorOptions,
   startLocalVendor,
 } from '../local/server.js';
-import { registerSensitive } from '../test/support/leak-scan.js';
+import { registerSensitive } from './leak-scan.js';
 
 export interface TestLocalVendorOptions extends LocalVendorOptions {
   /** A policy file written before the start (otherwise local mode generates its key). */

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { ClientCredentials } from '../functions/core/ports.js';
-import { registerSensitive } from '../test/support/leak-scan.js';
+import { registerSensitive } from './leak-scan.js';
 
 // The SDK warns once per process that Node 20 support ends; it is noise in test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

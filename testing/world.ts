@@ -26,12 +26,13 @@ import type {
   MetricsSink,
   TokenStore,
 } from '../functions/core/ports.js';
-import type { TokenVendor, TokenVendorConfig } from '../functions/core/token-vendor-api.js';
-import { wireVendor } from '../functions/wiring.js';
+import type { TokenVendor } from '../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
+import { wireVendor } from '../functions/wire-vendor.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../local/marketo-simulator.js';
-import { registerSensitive } from '../test/support/leak-scan.js';
 import { SkewableClock, VirtualClock } from './clocks.js';
 import { createTestTable, type RunningDynalite, startDynalite } from './dynalite.js';
+import { registerSensitive } from './leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from './secrets-manager-stub.js';
 
 /** Engine settings that let Identity be reached over http on loopback (production defaults otherwise). */

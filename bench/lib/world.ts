@@ -4,7 +4,8 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
+import { FAST_SDK } from '../../functions/aws-vendor.js';
+import type { TokenVendorConfig } from '../../functions/core/vendor-config.js';
 import {
   LOOPBACK_IDENTITY,
   loopbackClients as loopbackSdkClients,
@@ -19,15 +20,12 @@ import {
  */
 export const BENCH_VENDOR_CONFIG: Partial<TokenVendorConfig> = LOOPBACK_IDENTITY;
 
-/** Attempts of the Lambdas' SDK clients (functions/runtime.ts). */
-const LAMBDA_SDK_ATTEMPTS = 2;
-
 /** SDK clients for loopback as the Lambdas configure them (2 attempts), with a large socket pool. */
 export function loopbackClients(
   endpoints: { readonly dynamo: string; readonly secrets: string },
   maxSockets = 256,
 ): { dynamo: DynamoDBClient; secrets: SecretsManagerClient } {
-  return loopbackSdkClients(endpoints, { maxAttempts: LAMBDA_SDK_ATTEMPTS, maxSockets });
+  return loopbackSdkClients(endpoints, { maxAttempts: FAST_SDK.maxAttempts, maxSockets });
 }
 
 /** Options of {@link startBenchWorld}. */
@@ -44,6 +42,6 @@ export function startBenchWorld(options: BenchWorldOptions = {}): Promise<BenchW
   return startWorld({
     ...options,
     vendorDefaults: BENCH_VENDOR_CONFIG,
-    sdkMaxAttempts: LAMBDA_SDK_ATTEMPTS,
+    sdkMaxAttempts: FAST_SDK.maxAttempts,
   });
 }

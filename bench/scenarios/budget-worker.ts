@@ -9,10 +9,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
 import { DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
+import { matchRoute } from '../../functions/contract/index.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { systemClock } from '../../functions/core/clock.js';
 import type { ClientCredentials, CredentialsSource } from '../../functions/core/ports.js';
-import { createPermitService, permitRouteOf } from '../../functions/http/permit-request.js';
+import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
+import { errorResponse } from '../../functions/http/error-response.js';
+import { createPermitService } from '../../functions/http/permit-request.js';
+import { type ApiDeps, dispatchApiEvent } from '../../functions/http/router.js';
+import { createTelemetry } from '../../functions/telemetry.js';
 import { nowMs } from '../lib/stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -90,10 +95,22 @@ const credentials: CredentialsSource = {
   }),
   list: async () => input.clientIds.map((clientId) => ({ clientId })),
 };
-const service = createPermitService({
-  budget: createInstanceBudget({ store, clock: systemClock }),
-  credentials,
-});
+/** The worker answers token requests itself (below): the vend handler's token routes are never reached. */
+const noTokens = (): Promise<never> => Promise.reject(new Error('tokens are served by the worker itself'));
+const noVendor: TokenVendor = {
+  getToken: noTokens,
+  invalidate: noTokens,
+  getInstanceToken: noTokens,
+  invalidateInstance: noTokens,
+  refreshAll: noTokens,
+  refreshDue: noTokens,
+};
+const api: ApiDeps = {
+  vendor: noVendor,
+  telemetry: createTelemetry('budget-worker'),
+  maxWaitMs: 0,
+  permits: createPermitService({ budget: createInstanceBudget({ store, clock: systemClock }), credentials }),
+};
 
 const readBody = async (req: IncomingMessage): Promise<string> => {
   const chunks: Buffer[] = [];
@@ -106,7 +123,7 @@ const server = createServer((req, res) => {
   void (async () => {
     const body = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.replace(/^\/prod/, '');
-    const [, kind, clientId, permits, release] = path.split('/');
+    const [, kind, clientId, permits] = path.split('/');
     if (kind === 'tokens' && permits === undefined) {
       const answer = {
         clientId,
@@ -118,20 +135,21 @@ const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
       return;
     }
-    const event = {
-      httpMethod: req.method ?? 'GET',
-      resource: release ? '/tokens/{clientId}/permits/release' : '/tokens/{clientId}/permits',
-      path,
-      pathParameters: { clientId },
-      body,
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEvent;
-    const route = permitRouteOf(event);
-    if (!route) {
+    const matched = matchRoute(req.method ?? 'GET', path);
+    if (!matched) {
       res.writeHead(404).end();
       return;
     }
-    const response = await service.handleApi(event, route, 'bench');
+    const event = {
+      httpMethod: matched.route.method,
+      resource: matched.route.resource,
+      path,
+      pathParameters: { [matched.route.pathParameter]: matched.name },
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEvent;
+    // The vend handler's dispatcher and its error answers, without the middy logging around them.
+    const response = await dispatchApiEvent(event, api, 'bench').catch(errorResponse);
     res.writeHead(response.statusCode, response.headers as Record<string, string>).end(response.body);
   })().catch((error: unknown) => {
     process.stderr.write(`budget worker API: ${String(error)}\n`);

@@ -7,7 +7,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { isTokenVendorError } from '../../functions/core/errors.js';
-import { DEFAULT_TOKEN_VENDOR_CONFIG, type RefreshSummary } from '../../functions/core/token-vendor.js';
+import type { RefreshSummary } from '../../functions/core/token-vendor-api.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/vendor-config.js';
 import type { Scenario, ScenarioReport, TargetCheck } from '../lib/scenario.js';
 import { fmt, nowMs, type Summary, summarize } from '../lib/stats.js';
 import { startBenchWorld } from '../lib/world.js';

@@ -9,7 +9,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { PoolStatus, RefreshSummary } from '../../functions/core/token-vendor-api.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
-import { apiEvent, lambdaContext } from '../../test/support/api-event.js';
+import { lambdaContext, routeEvent } from '../../test/support/api-event.js';
 import { withDiscardedStdout } from '../lib/quiet.js';
 import type { Scenario, ScenarioReport, TargetCheck } from '../lib/scenario.js';
 import { fmt, nowMs, type Summary, summarize } from '../lib/stats.js';
@@ -69,7 +69,7 @@ export interface PoolsResult {
 interface Config {
   readonly name: string;
   readonly members: number;
-  readonly event: () => ReturnType<typeof apiEvent>;
+  readonly event: () => ReturnType<typeof routeEvent>;
 }
 
 /** Runs the three configurations side by side on one loopback world. */
@@ -100,26 +100,12 @@ export async function runPools(options: PoolsOptions = {}): Promise<PoolsResult>
       {
         name: 'single client',
         members: 1,
-        event: () =>
-          apiEvent({
-            method: 'GET',
-            resource: '/tokens/{clientId}',
-            path: '/tokens/single-1',
-            pathParameters: { clientId: 'single-1' },
-            query,
-          }),
+        event: () => routeEvent('token', { clientId: 'single-1' }, { query }),
       },
       ...[2, 3].map((size) => ({
         name: `pool of ${size}`,
         members: size,
-        event: () =>
-          apiEvent({
-            method: 'GET',
-            resource: '/instances/{instance}/token',
-            path: `/instances/pool${size}/token`,
-            pathParameters: { instance: `pool${size}` },
-            query,
-          }),
+        event: () => routeEvent('instance-token', { instance: `pool${size}` }, { query }),
       })),
     ];
     // Engine config as deployed except the lifespan the pools stagger on (the simulator's) and the Identity

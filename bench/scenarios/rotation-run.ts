@@ -13,11 +13,11 @@ import { HttpIdentityClient } from '../../functions/adapters/http-identity-clien
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { DEFAULT_REFRESH_HORIZON_SECONDS } from '../../functions/contract/index.js';
 import type { Clock, IdentityClient } from '../../functions/core/ports.js';
-import type { TokenVendor } from '../../functions/core/token-vendor.js';
+import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
-import { wireVendor } from '../../functions/wiring.js';
-import { apiEvent, lambdaContext } from '../../test/support/api-event.js';
+import { wireVendor } from '../../functions/wire-vendor.js';
+import { lambdaContext, routeEvent } from '../../test/support/api-event.js';
 import { VirtualClock } from '../../testing/clocks.js';
 import { startWorld, type World } from '../../testing/world.js';
 import { withDiscardedStdout } from '../lib/quiet.js';
@@ -167,17 +167,16 @@ const trackedFetch = (clock: VirtualClock): typeof fetch => {
 /** API Gateway in front of a vend handler: the library's signed request becomes a REST proxy event. */
 const gatewayFetch = (handler: ReturnType<typeof createVendHandler>) => {
   return async (url: URL, init: RequestInit | undefined): Promise<Response> => {
-    const path = url.pathname.replace(/^\/v1/, '');
-    const invalidate = path.endsWith('/invalidate');
+    const kind = url.pathname.endsWith('/invalidate') ? 'invalidate' : 'token';
     const result = (await handler(
-      apiEvent({
-        method: init?.method ?? 'GET',
-        resource: invalidate ? '/tokens/{clientId}/invalidate' : '/tokens/{clientId}',
-        path,
-        pathParameters: { clientId: CLIENT },
-        query: Object.fromEntries(url.searchParams),
-        ...(typeof init?.body === 'string' ? { body: init.body } : {}),
-      }),
+      routeEvent(
+        kind,
+        { clientId: CLIENT },
+        {
+          query: Object.fromEntries(url.searchParams),
+          ...(typeof init?.body === 'string' ? { body: init.body } : {}),
+        },
+      ),
       lambdaContext(),
     )) as APIGatewayProxyResult;
     const headers = Object.fromEntries(

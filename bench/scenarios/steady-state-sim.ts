@@ -27,10 +27,10 @@ import type {
 } from '../../functions/core/ports.js';
 import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from '../../functions/telemetry.js';
-import { wireVendor } from '../../functions/wiring.js';
+import { wireVendor } from '../../functions/wire-vendor.js';
 import { lambdaContext } from '../../test/support/api-event.js';
-import { MemoryRefreshIndex, MemoryTokenStore } from '../../test/support/memory-token-store.js';
 import { VirtualClock } from '../../testing/clocks.js';
+import { MemoryRefreshIndex, MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { startSqsStub } from '../../testing/sqs-stub.js';
 import { startWorld, type World } from '../../testing/world.js';
 import {

@@ -8,7 +8,7 @@ import { HttpIdentityClient } from '../../functions/adapters/http-identity-clien
 import type { IdentityClient, MetricName, MetricsSink } from '../../functions/core/ports.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
-import { getTokenEvent, lambdaContext } from '../../test/support/api-event.js';
+import { lambdaContext, routeEvent } from '../../test/support/api-event.js';
 import { withDiscardedStdout } from '../lib/quiet.js';
 import type { Scenario, ScenarioReport, TargetCheck } from '../lib/scenario.js';
 import { fmt, nowMs, type Summary, summarize } from '../lib/stats.js';
@@ -63,7 +63,7 @@ export async function runVendLatency(options: VendLatencyOptions = {}): Promise<
   const log = options.log ?? (() => {});
   const world = await startBenchWorld({ lifespanSeconds: 3600 });
   const context = lambdaContext('vend');
-  const event = getTokenEvent(CLIENT);
+  const event = routeEvent('token', { clientId: CLIENT });
   const telemetry = createTelemetry('marketo-token-vendor');
   const identityTimes: number[] = [];
   const plainIdentity = new HttpIdentityClient({ now: world.clock.now });

@@ -1,13 +1,14 @@
-import { open, readFile, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { isValidClientId } from '../contract/index.js';
-import { assertValidClientId, parseCredentialsRecord } from '../core/credentials.js';
+import { parseCredentialsRecord } from '../core/credentials-record.js';
 import {
   CredentialsMisconfiguredError,
   CredentialsUnavailableError,
   UnknownClientError,
 } from '../core/errors.js';
+import { assertValidClientId } from '../core/ids.js';
 import type { ClientCredentials, CredentialsSource, Logger, RegisteredClient } from '../core/ports.js';
-import { writePrivateJsonFile } from './private-json-file.js';
+import { withFileLock, writePrivateJsonFile } from './private-json-file.js';
 
 /** The local credentials file: `{"clients": [{clientId, clientSecret, identityUrl, restUrl?, instance?}, …]}`. */
 export interface CredentialsFile {
@@ -20,6 +21,12 @@ export interface FileCredentialsOptions {
   readonly path: string;
   /** Told about unusable entries (file and entry index, never a value). @default - silent */
   readonly logger?: Logger;
+  /**
+   * Checks the opened file each time it is (re)loaded, before it is read; throwing refuses it (every client
+   * is then unavailable until it passes). Local mode refuses another user's file, or one others can write
+   * (local/file-trust.ts). @default - none
+   */
+  readonly verifyFile?: (path: string, handle: FileHandle) => Promise<void>;
 }
 
 /** One load of the file: per client either usable credentials or the reason they are not. */
@@ -46,12 +53,14 @@ const errnoCode = (error: unknown): string | undefined =>
 export class FileCredentials implements CredentialsSource {
   private readonly path: string;
   private readonly logger?: Logger;
+  private readonly verifyFile?: (path: string, handle: FileHandle) => Promise<void>;
   private snapshot?: Snapshot;
   private loading?: Promise<Snapshot>;
 
   constructor(options: FileCredentialsOptions) {
     this.path = options.path;
     this.logger = options.logger;
+    this.verifyFile = options.verifyFile;
   }
 
   async get(clientId: string, options: { readonly bypassCache?: boolean } = {}): Promise<ClientCredentials> {
@@ -99,13 +108,23 @@ export class FileCredentials implements CredentialsSource {
       const handle = await open(this.path, 'r');
       try {
         const info = await handle.stat();
-        key = `${info.mtimeMs}:${info.size}:${info.ino}`;
+        // ctime too: a chmod or chown must be checked again as well.
+        key = `${info.mtimeMs}:${info.ctimeMs}:${info.size}:${info.ino}`;
         if (!force && this.snapshot?.key === key) return this.snapshot;
+        if (this.verifyFile) {
+          try {
+            await this.verifyFile(this.path, handle);
+          } catch (error) {
+            this.snapshot = undefined;
+            throw new CredentialsUnavailableError((error as Error).message, { cause: error });
+          }
+        }
         text = await handle.readFile('utf8');
       } finally {
         await handle.close();
       }
     } catch (error) {
+      if (error instanceof CredentialsUnavailableError) throw error;
       if (errnoCode(error) === 'ENOENT') {
         this.snapshot = { key: MISSING, clients: new Map(), orphans: [] };
         return this.snapshot;
@@ -221,29 +240,59 @@ async function readForEdit(path: string): Promise<{ clients: unknown[] } & Recor
 const sameClient = (entry: unknown, clientId: string): boolean =>
   (entry as { clientId?: unknown } | null)?.clientId === clientId;
 
+/** The fields of a credentials record; an entry's other fields (local mode's `simulatedRole`) are its own. */
+const RECORD_FIELDS: ReadonlySet<string> = new Set([
+  'clientId',
+  'clientSecret',
+  'identityUrl',
+  'restUrl',
+  'instance',
+]);
+
+/** The fields of an entry that are not part of the credentials record, kept across an update. */
+const extraFieldsOf = (entry: unknown): Record<string, unknown> =>
+  typeof entry === 'object' && entry !== null
+    ? Object.fromEntries(Object.entries(entry).filter(([key]) => !RECORD_FIELDS.has(key)))
+    : {};
+
 /**
  * Adds or replaces one client in the credentials file (atomically; other entries, even bad ones, are
- * kept as they are). The record is validated first. Not safe against two concurrent writers.
+ * kept as they are, and so are the replaced entry's fields outside the record, such as `simulatedRole`).
+ * The record is validated first. Safe against concurrent writers, in this process or others: the
+ * read-modify-write holds the file's lock.
  */
 export async function upsertClient(path: string, record: ClientCredentials): Promise<'created' | 'updated'> {
   assertValidClientId(record.clientId);
   const valid = parseCredentialsRecord(record, record.clientId, `client "${record.clientId}"`);
-  const document = await readForEdit(path);
-  const index = document.clients.findIndex((entry) => sameClient(entry, valid.clientId));
-  const clients = [...document.clients];
-  if (index === -1) clients.push(valid);
-  else clients[index] = valid;
-  await writeCredentialsFile(path, { ...document, clients });
-  return index === -1 ? 'created' : 'updated';
+  return withFileLock(path, async () => {
+    const document = await readForEdit(path);
+    const index = document.clients.findIndex((entry) => sameClient(entry, valid.clientId));
+    const clients = [...document.clients];
+    if (index === -1) clients.push(valid);
+    else clients[index] = { ...extraFieldsOf(clients[index]), ...valid };
+    await writeCredentialsFile(path, { ...document, clients });
+    return index === -1 ? 'created' : 'updated';
+  });
 }
 
-/** Removes a client from the credentials file; false when it was not there. */
+/** Removes a client from the credentials file (holding its lock); false when it was not there. */
 export async function removeClient(path: string, clientId: string): Promise<boolean> {
-  const document = await readForEdit(path);
-  const clients = document.clients.filter((entry) => !sameClient(entry, clientId));
-  if (clients.length === document.clients.length) return false;
-  await writeCredentialsFile(path, { ...document, clients });
-  return true;
+  return withFileLock(path, async () => {
+    const document = await readForEdit(path);
+    const clients = document.clients.filter((entry) => !sameClient(entry, clientId));
+    if (clients.length === document.clients.length) return false;
+    await writeCredentialsFile(path, { ...document, clients });
+    return true;
+  });
+}
+
+/** Creates the credentials file with `file` unless it exists (holding its lock); whether it did. */
+export async function createCredentialsFileIfMissing(path: string, file: CredentialsFile): Promise<boolean> {
+  return withFileLock(path, async () => {
+    if (await credentialsFileExists(path)) return false;
+    await writeCredentialsFile(path, file);
+    return true;
+  });
 }
 
 /** Whether a credentials file exists at `path` (local mode seeds demo credentials when it does not). */

@@ -6,6 +6,7 @@
  * never passed on: an Identity that echoes the secret, in any case, truncated or reversed, would otherwise
  * put it in API answers, logs and the store. Messages name only allowlisted codes and our own phrases.
  */
+import { nextQuotaReset } from '../contract/index.js';
 import {
   CredentialsRejectedError,
   IdentityBadResponseError,
@@ -225,7 +226,10 @@ function parseExpiresIn(value: unknown): number | undefined {
   return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined;
 }
 
-/** 606 rate limit: the 20 s window; 615 concurrency: a few seconds; 607 daily quota: midnight US Central. */
+/**
+ * 606 rate limit: the 20 s window; 615 concurrency: a few seconds; 607 daily quota: the quota's reset (midnight
+ * in Chicago, a 23- or 25-hour day away on the days daylight saving time changes).
+ */
 function marketoRetryAfter(code: string, nowMs: number): number | undefined {
   switch (code) {
     case '606':
@@ -237,23 +241,10 @@ function marketoRetryAfter(code: string, nowMs: number): number | undefined {
     case '713':
       return 5;
     case '607':
-      return secondsUntilMidnightCentral(nowMs);
+      return Math.max(1, Math.ceil((nextQuotaReset(nowMs) - nowMs) / 1000));
     default:
       return undefined;
   }
-}
-
-/** Marketo's daily quota resets at midnight America/Chicago. */
-function secondsUntilMidnightCentral(nowMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: 'America/Chicago',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(nowMs));
-  const part = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return Math.max(1, 86_400 - (part('hour') * 3600 + part('minute') * 60 + part('second')));
 }
 
 /** `Retry-After` as delta-seconds or an HTTP-date; undefined when absent or unreadable. */

@@ -1,4 +1,4 @@
-import type { InstanceLimits } from '../core/budget/limits.js';
+import type { InstanceLimits } from '../contract/index.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState } from '../core/budget/state.js';
 

@@ -6,7 +6,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_SECRET_PREFIX, isValidClientId, isValidInstance } from '../contract/index.js';
-import { parseCredentialsRecord } from '../core/credentials.js';
+import { parseCredentialsRecord } from '../core/credentials-record.js';
 import {
   CredentialsMisconfiguredError,
   CredentialsUnavailableError,
@@ -16,7 +16,6 @@ import {
 import type { ClientCredentials, CredentialsSource, RegisteredClient } from '../core/ports.js';
 
 /** Default secret name prefix: one secret per client, `<prefix><clientId>`. */
-export { DEFAULT_SECRET_PREFIX } from '../contract/index.js';
 /** Tag naming the Marketo instance a client belongs to, so pools can be listed without reading secrets. */
 export const INSTANCE_TAG = 'marketo-token-vendor:instance';
 

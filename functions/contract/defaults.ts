@@ -15,7 +15,14 @@ export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '[::
 /** Marketo access tokens live 3600 s. */
 export const TOKEN_LIFESPAN_SECONDS = 3600;
 
-/** A token lives 3600 s; asking for more validity than this can never be satisfied. */
+/**
+ * The largest `minValidity` a caller may ask for. Even a token fetched for this very request has less than
+ * the {@link TOKEN_LIFESPAN_SECONDS}: Identity's `expires_in` is whole seconds rounded down (3599 at best),
+ * the vendor counts it from when its request was sent, and the Identity round trip (up to 20 s,
+ * {@link IDENTITY_TIMEOUT_MS_RANGE}) passes before the token is handed out. An ask above what a fresh token
+ * carries could never be met: every token would be too short, and the caller would get `TokenRotating`
+ * until its wait budget ended. 3500 s stays 100 s below the lifespan, clear of all three.
+ */
 export const MAX_MIN_VALIDITY_SECONDS = 3500;
 
 /** Validity a caller gets when it does not ask for any. */

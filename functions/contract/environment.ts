@@ -17,7 +17,7 @@ export const ENV = {
   refreshBatchSize: 'REFRESH_BATCH_SIZE',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
-  // The Marketo API budget (functions/budget-runtime.ts): its table (unset: permits are unmetered), per-instance
+  // The Marketo API budget (functions/config.ts, read by readBudgetConfig): its table (unset: permits are unmetered), per-instance
   // limit overrides as JSON `{"default": {…}, "<rest host>": {…}}`, and `open`/`closed` on store failure.
   budgetTableName: 'BUDGET_TABLE_NAME',
   budgetLimits: 'BUDGET_LIMITS',

@@ -1,7 +1,7 @@
 /**
  * Client ids and instance names appear in secret names, table keys, API paths and IAM resource ARNs, so
  * both are kept to one safe alphabet. The standalone client (client/) keeps its own copy, compared with
- * this one by test/unit/token-client.test.ts.
+ * this one by test/unit/client/token-client.test.ts.
  */
 export const CLIENT_ID_PATTERN_SOURCE = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
 export const CLIENT_ID_PATTERN = new RegExp(CLIENT_ID_PATTERN_SOURCE);

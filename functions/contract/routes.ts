@@ -1,25 +1,17 @@
 /**
  * The API's routes, once. The construct builds its resources and grant ARNs from this table, local mode
- * routes and authorizes with it, and the vend handler parses API Gateway events by it.
+ * routes and authorizes with it, and the vend handler dispatches API Gateway events by it to the handler
+ * bound to each kind (functions/http/router.ts). Adding a route is one row here and one handler there
+ * (docs/architecture.md, "Adding a route").
  */
-
-/** What the handler does for a route. */
-export type RouteKind =
-  | 'token'
-  | 'invalidate'
-  | 'instance-token'
-  | 'instance-invalidate'
-  // The Marketo API budget (functions/http/permit-request.ts): permits before each Marketo call.
-  | 'permit'
-  | 'permit-release'
-  | 'instance-permit'
-  | 'instance-permit-release';
 
 /** What a grant on one name covers: `grantVend(clientId)` or `grantVendInstance(instance)`. */
 export type GrantScope = 'client' | 'instance';
 
-export interface Route {
-  readonly kind: RouteKind;
+/** One row of the table. */
+export interface RouteRow {
+  /** What the handler does: the key of its handler in functions/http/router.ts. */
+  readonly kind: string;
   readonly method: 'GET' | 'POST';
   /** API Gateway resource template, as in `event.resource`. */
   readonly resource: string;
@@ -27,13 +19,14 @@ export interface Route {
   readonly pathParameter: 'clientId' | 'instance';
   readonly grant: GrantScope;
   /**
-   * `rejected-token`: a JSON body `{"accessToken": "…"}` naming the token Marketo rejected. `permit`: an
-   * optional JSON body of permit options (`{count?, leaseMs?, maxWaitMs?, release?, marketoError?}`).
+   * `rejected-token`: a JSON body `{"accessToken": "…"}` naming the token Marketo rejected (the construct
+   * validates it with a request model). `permit`: an optional JSON body of permit options
+   * (`{count?, leaseMs?, maxWaitMs?, release?, marketoError?}`).
    */
   readonly body: 'none' | 'rejected-token' | 'permit';
 }
 
-export const ROUTES: readonly Route[] = [
+export const ROUTES = [
   {
     kind: 'token',
     method: 'GET',
@@ -99,11 +92,21 @@ export const ROUTES: readonly Route[] = [
     grant: 'instance',
     body: 'permit',
   },
-];
+] as const satisfies readonly RouteRow[];
+
+/** What the handler does for a route: one kind per row. */
+export type RouteKind = (typeof ROUTES)[number]['kind'];
+
+export interface Route extends RouteRow {
+  readonly kind: RouteKind;
+}
+
+/** The route of one kind, with its literal facts (`routeOf('token').pathParameter` is `'clientId'`). */
+export type RouteOfKind<K extends RouteKind> = Extract<(typeof ROUTES)[number], { readonly kind: K }>;
 
 /** The route of a kind. */
-export const routeOf = (kind: RouteKind): Route => {
-  const route = ROUTES.find((r) => r.kind === kind);
+export const routeOf = <K extends RouteKind>(kind: K): RouteOfKind<K> => {
+  const route = ROUTES.find((r): r is RouteOfKind<K> => r.kind === kind);
   if (!route) throw new Error(`no route of kind ${kind}`);
   return route;
 };
@@ -119,9 +122,12 @@ export const routeByResource = (method: string, resource: string): Route | undef
 /** Path segments of a template, for building nested API resources: `['tokens', '{clientId}']`. */
 export const resourceSegments = (route: Route): readonly string[] => route.resource.split('/').slice(1);
 
-/** The concrete path for one name (already in the safe alphabet, so nothing to encode): `/tokens/abc`. */
+/**
+ * The concrete path for one name, as written (not encoded: a valid name is in the safe alphabet):
+ * `/tokens/abc`. A replacer function, so `$&` in a name is not a replacement pattern.
+ */
 export const routePath = (route: Route, name: string): string =>
-  route.resource.replace(`{${route.pathParameter}}`, name);
+  route.resource.replace(`{${route.pathParameter}}`, () => name);
 
 /** Matches a concrete request path (no stage prefix, no query) against the table. */
 export const matchRoute = (

@@ -1,13 +1,15 @@
-/** Vending one client's token: from memory, the store, or (once per expiry) a shared refresh. */
-import { assertRejectedToken, assertValidClientId } from './credentials.js';
-import { type Engine, storeFailure } from './engine.js';
+/** Vending one client's token: from memory, the store, or (once per expiry) the single flight. */
 import { fingerprint } from './fingerprint.js';
+import { assertValidClientId } from './ids.js';
 import type { StoredToken, TokenRecord } from './ports.js';
-import type { SharedRefresh } from './single-flight.js';
+import { assertRejectedToken } from './rejected-token.js';
+import type { SingleFlight } from './single-flight.js';
+import { storeFailure } from './store-access.js';
 import { isUnexpired, isUsable, remainingMs, waitForSuccessor } from './token-life.js';
 import type { TokenSource, TokenVendor, VendedToken, VendOptions } from './token-vendor-api.js';
 import { resolveVendOptions } from './vend-options.js';
 import { vendedToken } from './vended-token.js';
+import type { VendorState } from './vendor-state.js';
 
 /** A client's token as this instance knows it, where it came from, and the store item's version. */
 export interface KnownToken {
@@ -23,16 +25,16 @@ export interface ClientVending extends Pick<TokenVendor, 'getToken' | 'invalidat
   tokenFromMemoryOrStore(clientId: string, minValidityMs: number): Promise<KnownToken>;
 }
 
-export function createClientVending(engine: Engine, refreshShared: SharedRefresh): ClientVending {
-  const { clock, config, logger, metrics, tokensInMemory } = engine;
+export function createClientVending(state: VendorState, singleFlight: SingleFlight): ClientVending {
+  const { clock, config, logger, metrics, tokensInMemory } = state;
 
   const storedToken = async (clientId: string): Promise<KnownToken> => {
     const inMemory = tokensInMemory.get(clientId);
     let record: TokenRecord | undefined;
     try {
-      record = await engine.store.get(clientId);
+      record = await state.store.get(clientId);
     } catch (error) {
-      storeFailure(engine, error, clientId);
+      storeFailure(state, error, clientId);
       return inMemory ? { token: inMemory, source: 'memory' } : { source: 'store' };
     }
     if (record?.token) tokensInMemory.set(clientId, record.token);
@@ -41,7 +43,7 @@ export function createClientVending(engine: Engine, refreshShared: SharedRefresh
 
   const tokenFromMemoryOrStore = async (clientId: string, minValidityMs: number): Promise<KnownToken> => {
     const inMemory = tokensInMemory.get(clientId);
-    if (inMemory && isUsable(engine, inMemory, minValidityMs)) return { token: inMemory, source: 'memory' };
+    if (inMemory && isUsable(state, inMemory, minValidityMs)) return { token: inMemory, source: 'memory' };
     return storedToken(clientId);
   };
 
@@ -53,23 +55,22 @@ export function createClientVending(engine: Engine, refreshShared: SharedRefresh
   ): Promise<VendedToken> => {
     for (;;) {
       const { token, source } = await tokenFromMemoryOrStore(clientId, minValidityMs);
-      if (token && isUsable(engine, token, minValidityMs))
-        return vendedToken(engine, clientId, token, source);
-      if (token && isUnexpired(engine, token)) {
+      if (token && isUsable(state, token, minValidityMs)) return vendedToken(state, clientId, token, source);
+      if (token && isUnexpired(state, token)) {
         await waitForSuccessor(
-          engine,
+          state,
           token,
           deadline,
           () =>
-            `the token of client "${clientId}" expires in ${Math.floor(remainingMs(engine, token) / 1000)} s, ` +
+            `the token of client "${clientId}" expires in ${Math.floor(remainingMs(state, token) / 1000)} s, ` +
             `less than the ${minValidityMs / 1000} s asked for, and its successor is only issued at expiry; ` +
             'retry after it',
         );
         continue;
       }
-      const refreshed = await refreshShared(clientId, token?.accessToken, deadline);
-      if (isUsable(engine, refreshed.token, minValidityMs))
-        return vendedToken(engine, clientId, refreshed.token, refreshed.source);
+      const refreshed = await singleFlight(clientId, token?.accessToken, deadline);
+      if (isUsable(state, refreshed.token, minValidityMs))
+        return vendedToken(state, clientId, refreshed.token, refreshed.source);
       // Shorter than asked (Identity reconfirmed an old token): the next round waits it out or says so.
     }
   };
@@ -109,9 +110,9 @@ export function createClientVending(engine: Engine, refreshShared: SharedRefresh
       return vendUsableToken(clientId, minValidityMs, deadline);
     }
     logger.info('invalidate: refreshing rejected token', { clientId, rejected });
-    const refreshed = await refreshShared(clientId, rejectedAccessToken, deadline, version ?? 0);
-    if (isUsable(engine, refreshed.token, minValidityMs))
-      return vendedToken(engine, clientId, refreshed.token, refreshed.source);
+    const refreshed = await singleFlight(clientId, rejectedAccessToken, deadline, version ?? 0);
+    if (isUsable(state, refreshed.token, minValidityMs))
+      return vendedToken(state, clientId, refreshed.token, refreshed.source);
     return vendUsableToken(clientId, minValidityMs, deadline);
   };
 

@@ -1,7 +1,5 @@
 import type { ErrorCode } from '../contract/index.js';
 
-export { ERROR_CODES, type ErrorCode } from '../contract/index.js';
-
 /**
  * One error hierarchy for the whole runtime. Every error has a stable `code` (also its `name`, so
  * Step Functions `Catch` can match it) and a message that never contains a secret or a full token.

@@ -1,5 +1,5 @@
 /** One refresh's conversation with Marketo Identity: retries with backoff, secret re-read, not-yet-rotated answers. */
-import { type Engine, jitter, readCredentials } from './engine.js';
+
 import {
   CredentialsRejectedError,
   IdentityUnavailableError,
@@ -7,7 +7,10 @@ import {
   TokenRotatingError,
 } from './errors.js';
 import { fingerprint } from './fingerprint.js';
+import { assertIdentityUrlAllowed } from './identity-url-policy.js';
+import { jitter } from './jitter.js';
 import type { ClientCredentials, StoredToken } from './ports.js';
+import type { VendorState } from './vendor-state.js';
 
 /** Identity attempts per refresh, for retryable failures. */
 const MAX_IDENTITY_ATTEMPTS = 4;
@@ -34,7 +37,22 @@ export function notRotatedRetryMs(
   if (notRotatedAnswers <= 1)
     return (expiresInSeconds + 1) * 1000 + Math.round(random() * ROTATION_RETRY_SPREAD_MS);
   const stepMs = Math.min(ROTATION_RETRY_CAP_MS, ROTATION_RETRY_BASE_MS * 2 ** (notRotatedAnswers - 2));
-  return expiresInSeconds * 1000 + Math.round(stepMs * (0.5 + random()));
+  return expiresInSeconds * 1000 + jitter(stepMs, random);
+}
+
+/** The client's credentials, refused when their Identity URL is not on the allowlist. */
+export async function readCredentials(
+  state: VendorState,
+  clientId: string,
+  bypassCache: boolean,
+): Promise<ClientCredentials> {
+  const credentials = await state.credentials.get(clientId, { bypassCache });
+  assertIdentityUrlAllowed(
+    credentials.identityUrl,
+    state.config.identityUrlPolicy,
+    `credentials of client "${clientId}"`,
+  );
+  return credentials;
 }
 
 /**
@@ -43,39 +61,39 @@ export function notRotatedRetryMs(
  * secret once on rejection (rotation), and waits out answers that are not yet rotated.
  */
 export async function fetchFromIdentity(
-  engine: Engine,
+  state: VendorState,
   clientId: string,
   deadline: number,
   prefetched?: Promise<ClientCredentials>,
 ): Promise<StoredToken> {
   try {
-    return await askIdentity(engine, clientId, deadline, prefetched);
+    return await askIdentity(state, clientId, deadline, prefetched);
   } finally {
-    engine.rotationRetryAt.delete(clientId);
+    state.rotationRetryAt.delete(clientId);
   }
 }
 
 /** TokenRotating for a caller whose budget ends before Identity is asked again (at `retryAt`, epoch ms). */
-function rotatingAt(engine: Engine, clientId: string, retryAt: number): TokenRotatingError {
+function rotatingAt(state: VendorState, clientId: string, retryAt: number): TokenRotatingError {
   return new TokenRotatingError(`the token of client "${clientId}" is rotating; retry shortly`, {
-    retryAfterSeconds: Math.max(1, Math.ceil((retryAt - engine.clock.now()) / 1000)),
+    retryAfterSeconds: Math.max(1, Math.ceil((retryAt - state.clock.now()) / 1000)),
   });
 }
 
 /** TokenRotating when a refresh here is waiting out a token not yet rotated; otherwise undefined. */
-export function rotatingError(engine: Engine, clientId: string): TokenRotatingError | undefined {
-  const retryAt = engine.rotationRetryAt.get(clientId);
-  return retryAt === undefined ? undefined : rotatingAt(engine, clientId, retryAt);
+export function rotatingError(state: VendorState, clientId: string): TokenRotatingError | undefined {
+  const retryAt = state.rotationRetryAt.get(clientId);
+  return retryAt === undefined ? undefined : rotatingAt(state, clientId, retryAt);
 }
 
 async function askIdentity(
-  engine: Engine,
+  state: VendorState,
   clientId: string,
   deadline: number,
   prefetched?: Promise<ClientCredentials>,
 ): Promise<StoredToken> {
-  const { clock, config, logger, metrics, identity } = engine;
-  let credentials = await (prefetched ?? readCredentials(engine, clientId, false));
+  const { clock, config, logger, metrics, identity } = state;
+  let credentials = await (prefetched ?? readCredentials(state, clientId, false));
   let rereadSecret = false;
   let failures = 0;
   let notRotatedAnswers = 0;
@@ -85,7 +103,7 @@ async function askIdentity(
     if (timeoutMs <= 0) {
       // The budget ran out waiting for the rotated token (a late timer on a busy machine): say so.
       throw (
-        rotatingError(engine, clientId) ??
+        rotatingError(state, clientId) ??
         new IdentityUnavailableError(
           `no token from Identity for client "${clientId}" within the wait budget`,
           { retryAfterSeconds: 1 },
@@ -100,7 +118,7 @@ async function askIdentity(
       if (answer.expiresInSeconds <= config.rotationGuardSeconds) {
         // Marketo hands out the dying token until the very instant it expires: never cache it.
         notRotatedAnswers += 1;
-        const waitMs = notRotatedRetryMs(answer.expiresInSeconds, notRotatedAnswers, engine.random);
+        const waitMs = notRotatedRetryMs(answer.expiresInSeconds, notRotatedAnswers, state.random);
         logger.info('Identity returned a token at its expiry instant; asking again', {
           clientId,
           token: fingerprint(answer.accessToken),
@@ -108,8 +126,8 @@ async function askIdentity(
           waitMs,
         });
         const retryAt = clock.now() + waitMs;
-        engine.rotationRetryAt.set(clientId, retryAt);
-        if (retryAt >= deadline) throw rotatingAt(engine, clientId, retryAt);
+        state.rotationRetryAt.set(clientId, retryAt);
+        if (retryAt >= deadline) throw rotatingAt(state, clientId, retryAt);
         await clock.sleep(waitMs);
         continue;
       }
@@ -135,7 +153,7 @@ async function askIdentity(
         if (!rereadSecret) {
           rereadSecret = true;
           logger.warn('Identity rejected the credentials; re-reading the secret once', { clientId });
-          credentials = await readCredentials(engine, clientId, true);
+          credentials = await readCredentials(state, clientId, true);
           continue;
         }
         metrics.record('CredentialsRejected', 1, 'Count');
@@ -147,12 +165,12 @@ async function askIdentity(
         : new IdentityUnavailableError(`Identity call failed for client "${clientId}"`, { cause: error });
       // A re-ask cut short by the budget while the token rotates: the rotation, not Identity, ran it out.
       const cutByDeadline = timeoutMs < config.identityTimeoutMs && clock.now() >= deadline;
-      const rotating = cutByDeadline ? rotatingError(engine, clientId) : undefined;
+      const rotating = cutByDeadline ? rotatingError(state, clientId) : undefined;
       if (rotating) throw rotating;
       failures += 1;
       const backoffMs = Math.max(
         (typed.retryAfterSeconds ?? 0) * 1000,
-        jitter(engine, Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (failures - 1))),
+        jitter(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (failures - 1)), state.random),
       );
       logger.warn('Identity call failed', {
         clientId,

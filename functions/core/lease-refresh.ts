@@ -1,17 +1,12 @@
-/** The cross-instance single flight: the store's refresh lease decides who calls Identity for a client. */
-import {
-  type Engine,
-  itemExpiryEpochSeconds,
-  jitter,
-  readCredentials,
-  readRecord,
-  storeFailure,
-} from './engine.js';
+/** The store's refresh lease: across instances, it decides who calls Identity for a client. */
 import { IdentityUnavailableError, isTokenVendorError, UnknownClientError } from './errors.js';
-import { fetchFromIdentity } from './identity-fetch.js';
+import { fetchFromIdentity, readCredentials } from './identity-fetch.js';
+import { jitter } from './jitter.js';
 import type { ClientCredentials, StoredToken, TokenRecord } from './ports.js';
+import { itemExpiryEpochSeconds, readRecord, storeFailure } from './store-access.js';
 import { isLive, successorDueAt } from './token-life.js';
 import type { TokenSource } from './token-vendor-api.js';
+import type { VendorState } from './vendor-state.js';
 
 /** A refresh's result: the token, and whether it came from Identity or from someone else's refresh. */
 export interface Refreshed {
@@ -26,13 +21,13 @@ export interface Refreshed {
  * version also settles it, even if Identity kept the token.
  */
 export async function refreshViaLease(
-  engine: Engine,
+  state: VendorState,
   clientId: string,
   stale: string | undefined,
   deadline: number,
   checkedSince: number | undefined,
 ): Promise<Refreshed> {
-  const { clock, config, logger, metrics, instanceId, store } = engine;
+  const { clock, config, logger, metrics, instanceId, store } = state;
   let waited = false;
   for (;;) {
     const now = clock.now();
@@ -42,9 +37,9 @@ export async function refreshViaLease(
         { retryAfterSeconds: 1 },
       );
     }
-    const record = await readRecord(engine, clientId);
+    const record = await readRecord(state, clientId);
     const current = record?.token;
-    if (current && isLive(engine, current)) {
+    if (current && isLive(state, current)) {
       const replaced = current.accessToken !== stale;
       // A lease completed successfully after the report (version moved on, lease released, no error):
       // Identity was asked again and kept this token.
@@ -60,7 +55,9 @@ export async function refreshViaLease(
     if (lease && lease.leaseUntil > now && lease.owner !== instanceId) {
       if (!waited) metrics.record('LeaseWaits', 1, 'Count');
       waited = true;
-      await clock.sleep(Math.min(jitter(engine, config.leasePollMs), Math.max(1, lease.leaseUntil - now)));
+      await clock.sleep(
+        Math.min(jitter(config.leasePollMs, state.random), Math.max(1, lease.leaseUntil - now)),
+      );
       continue;
     }
     if (lease && lease.owner !== instanceId) {
@@ -71,7 +68,7 @@ export async function refreshViaLease(
     // Read the secret while the lease write is in flight: it is on the miss path's critical path. A client
     // with no item yet may not be registered at all: read first, so an unknown id writes nothing (other
     // credential failures still take the lease, to record the error for operators).
-    const credentials = readCredentials(engine, clientId, false);
+    const credentials = readCredentials(state, clientId, false);
     const read = credentials.catch((error: unknown) => {
       if (error instanceof UnknownClientError) throw error;
     });
@@ -83,14 +80,14 @@ export async function refreshViaLease(
         clientId,
         record?.version,
         { owner: instanceId, leaseUntil },
-        itemExpiryEpochSeconds(engine, current),
+        itemExpiryEpochSeconds(state, current),
       );
     } catch (error) {
-      throw storeFailure(engine, error, clientId);
+      throw storeFailure(state, error, clientId);
     }
     if (!acquired) continue;
     return {
-      token: await refreshUnderLease(engine, clientId, Math.min(deadline, leaseUntil), current, credentials),
+      token: await refreshUnderLease(state, clientId, Math.min(deadline, leaseUntil), current, credentials),
       source: 'identity',
     };
   }
@@ -98,16 +95,16 @@ export async function refreshViaLease(
 
 /** Holding the lease: fetches from Identity and stores the outcome (the token, or why it failed). */
 async function refreshUnderLease(
-  engine: Engine,
+  state: VendorState,
   clientId: string,
   deadline: number,
   previous: StoredToken | undefined,
   credentials: Promise<ClientCredentials>,
 ): Promise<StoredToken> {
-  const { clock, logger, instanceId, store } = engine;
+  const { clock, logger, instanceId, store } = state;
   let token: StoredToken;
   try {
-    const fetched = await fetchFromIdentity(engine, clientId, deadline, credentials);
+    const fetched = await fetchFromIdentity(state, clientId, deadline, credentials);
     // Identity kept the token (only an invalidation asks before expiry): remember it was just reconfirmed.
     token =
       fetched.accessToken === previous?.accessToken
@@ -122,8 +119,8 @@ async function refreshUnderLease(
     };
     // The previous token stays: a failed refresh never deletes what may still be valid.
     await store
-      .completeLease(clientId, instanceId, { error: lastError }, itemExpiryEpochSeconds(engine, previous))
-      .catch((storeError: unknown) => storeFailure(engine, storeError, clientId));
+      .completeLease(clientId, instanceId, { error: lastError }, itemExpiryEpochSeconds(state, previous))
+      .catch((storeError: unknown) => storeFailure(state, storeError, clientId));
     throw error;
   }
   try {
@@ -132,13 +129,13 @@ async function refreshUnderLease(
     const stored = await store.completeLease(
       clientId,
       instanceId,
-      { token, refreshAt: successorDueAt(engine, token), ...(instance === undefined ? {} : { instance }) },
-      itemExpiryEpochSeconds(engine, token),
+      { token, refreshAt: successorDueAt(state, token), ...(instance === undefined ? {} : { instance }) },
+      itemExpiryEpochSeconds(state, token),
     );
     if (!stored) logger.warn('refresh lease was taken over before the token was stored', { clientId });
   } catch (error) {
     // The token is real; consumers get it even if the store write failed.
-    storeFailure(engine, error, clientId);
+    storeFailure(state, error, clientId);
   }
   return token;
 }

@@ -1,31 +1,32 @@
 /** Vending from an instance pool: the member token with the most life left, one member fetched at a time. */
 import type { ClientVending } from './client-vend.js';
-import { assertRejectedToken, assertValidInstance } from './credentials.js';
-import type { Engine } from './engine.js';
 import { IdentityUnavailableError, TokenVendorError, UnknownClientError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
+import { assertValidInstance } from './ids.js';
 import { groupByInstance } from './pool.js';
 import type { StoredToken } from './ports.js';
-import type { SharedRefresh } from './single-flight.js';
+import { assertRejectedToken } from './rejected-token.js';
+import type { SingleFlight } from './single-flight.js';
 import { isUnexpired, isUsable, waitForSuccessor } from './token-life.js';
 import type { TokenSource, TokenVendor, VendedToken, VendOptions } from './token-vendor-api.js';
 import { resolveVendOptions } from './vend-options.js';
 import { vendedToken } from './vended-token.js';
+import type { VendorState } from './vendor-state.js';
 
 export type PoolVending = Pick<TokenVendor, 'getInstanceToken' | 'invalidateInstance'>;
 
 export function createPoolVending(
-  engine: Engine,
-  refreshShared: SharedRefresh,
+  state: VendorState,
+  singleFlight: SingleFlight,
   clients: ClientVending,
 ): PoolVending {
-  const { clock, config, logger, metrics, tokensInMemory } = engine;
+  const { clock, config, logger, metrics, tokensInMemory } = state;
 
   /** Pool membership by instance, from the credentials source, reused for `poolMembershipCacheMs`. */
   let membership: { readonly at: number; readonly byInstance: Map<string, string[]> } | undefined;
   const poolMembers = async (instance: string): Promise<string[]> => {
     if (!membership || clock.now() - membership.at >= config.poolMembershipCacheMs) {
-      membership = { at: clock.now(), byInstance: groupByInstance(await engine.credentials.list()) };
+      membership = { at: clock.now(), byInstance: groupByInstance(await state.credentials.list()) };
     }
     const members = membership.byInstance.get(instance);
     if (!members || members.length === 0) {
@@ -43,30 +44,30 @@ export function createPoolVending(
     let refreshedMissing = false;
     for (;;) {
       const candidates = members.filter((id) => !failed.has(id));
-      const states = await Promise.all(
+      const known = await Promise.all(
         candidates.map(async (clientId) => ({
           clientId,
           ...(await clients.tokenFromMemoryOrStore(clientId, minValidityMs)),
         })),
       );
       let best: { clientId: string; token: StoredToken; source: TokenSource } | undefined;
-      for (const state of states) {
+      for (const member of known) {
         if (
-          state.token &&
-          isUsable(engine, state.token, minValidityMs) &&
-          (!best || state.token.expiresAt > best.token.expiresAt)
+          member.token &&
+          isUsable(state, member.token, minValidityMs) &&
+          (!best || member.token.expiresAt > best.token.expiresAt)
         ) {
-          best = { clientId: state.clientId, token: state.token, source: state.source };
+          best = { clientId: member.clientId, token: member.token, source: member.source };
         }
       }
-      if (best) return vendedToken(engine, best.clientId, best.token, best.source);
-      const expired = states.filter((s) => !s.token || !isUnexpired(engine, s.token));
+      if (best) return vendedToken(state, best.clientId, best.token, best.source);
+      const expired = known.filter((s) => !s.token || !isUnexpired(state, s.token));
       if (expired.length > 0 && !refreshedMissing) {
         // No member can serve: fetch one member whose token is gone now (one, to keep the stagger).
         refreshedMissing = true;
         for (const { clientId, token } of expired) {
           try {
-            await refreshShared(clientId, token?.accessToken, deadline);
+            await singleFlight(clientId, token?.accessToken, deadline);
             break;
           } catch (error) {
             failed.set(clientId, error);
@@ -80,7 +81,7 @@ export function createPoolVending(
         }
         continue;
       }
-      const live = states.flatMap((s) => (s.token && isUnexpired(engine, s.token) ? [s.token] : []));
+      const live = known.flatMap((s) => (s.token && isUnexpired(state, s.token) ? [s.token] : []));
       if (live.length === 0) {
         throw (
           failed.values().next().value ??
@@ -88,7 +89,7 @@ export function createPoolVending(
         );
       }
       await waitForSuccessor(
-        engine,
+        state,
         live.reduce((soonest, t) => (t.expiresAt < soonest.expiresAt ? t : soonest)),
         deadline,
         () =>

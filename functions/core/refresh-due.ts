@@ -1,9 +1,9 @@
 /** The refresher's worker: sweeps the clients of one queued message, with their pools for the stagger. */
-import type { Engine } from './engine.js';
 import type { CredentialsSource, RegisteredClient } from './ports.js';
 import { refreshAll } from './refresh-sweep.js';
-import type { SharedRefresh } from './single-flight.js';
+import type { SingleFlight } from './single-flight.js';
 import type { RefreshDueOptions, RefreshSummary } from './token-vendor-api.js';
+import type { VendorState } from './vendor-state.js';
 
 /** One pool's members: the source's own pool listing, or every client filtered. */
 export async function listPool(source: CredentialsSource, instance: string): Promise<RegisteredClient[]> {
@@ -18,8 +18,8 @@ export async function listPool(source: CredentialsSource, instance: string): Pro
  * swept alone (refreshed on time, staggered again at a later expiry).
  */
 export async function refreshDue(
-  engine: Engine,
-  refreshShared: SharedRefresh,
+  state: VendorState,
+  singleFlight: SingleFlight,
   options: RefreshDueOptions,
 ): Promise<RefreshSummary> {
   const clients = new Map(options.clients.map((client) => [client.clientId, client]));
@@ -27,15 +27,15 @@ export async function refreshDue(
   await Promise.all(
     [...instances].map(async (instance) => {
       try {
-        for (const member of await listPool(engine.credentials, instance))
+        for (const member of await listPool(state.credentials, instance))
           clients.set(member.clientId, member);
       } catch (error) {
-        engine.logger.warn('pool members not listed; refreshing the due member alone', {
+        state.logger.warn('pool members not listed; refreshing the due member alone', {
           instance,
           reason: error instanceof Error ? error.name : 'unknown error',
         });
       }
     }),
   );
-  return refreshAll(engine, refreshShared, { ...options, clients: [...clients.values()] });
+  return refreshAll(state, singleFlight, { ...options, clients: [...clients.values()] });
 }

@@ -1,24 +1,25 @@
 /** The refresher's sweep: fetch missing tokens, wait out and replace expiring ones, keep pools staggered. */
 import pLimit from 'p-limit';
-import { type Engine, itemExpiryEpochSeconds, readRecord } from './engine.js';
 import { TokenVendorError, UnknownClientError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
 import type { StoredToken } from './ports.js';
-import type { SharedRefresh } from './single-flight.js';
+import type { SingleFlight } from './single-flight.js';
+import { itemExpiryEpochSeconds, readRecord } from './store-access.js';
 import { isUnexpired, successorDueAt } from './token-life.js';
 import type { PoolStatus, RefreshOptions, RefreshSummary } from './token-vendor-api.js';
+import type { VendorState } from './vendor-state.js';
 
 export async function refreshAll(
-  engine: Engine,
-  refreshShared: SharedRefresh,
+  state: VendorState,
+  singleFlight: SingleFlight,
   options?: RefreshOptions,
 ): Promise<RefreshSummary> {
-  const { clock, config, logger, metrics } = engine;
+  const { clock, config, logger, metrics } = state;
   const horizonMs = options?.horizonMs ?? 60_000;
   const limit = pLimit(options?.concurrency ?? 8);
   const sweepStart = clock.now();
   const lifespanMs = config.tokenLifespanSeconds * 1000;
-  const clients = options?.clients ?? (await engine.credentials.list());
+  const clients = options?.clients ?? (await state.credentials.list());
   const pools = groupByInstance(clients);
   const counts = { fetched: 0, waited: 0, valid: 0, deferred: 0 };
   const failures: Array<{ clientId: string; code: string }> = [];
@@ -26,7 +27,7 @@ export async function refreshAll(
   /** Moves the client's refresh index entry (best effort: the next run finds a missed one overdue). */
   const schedule = async (clientId: string, refreshAt: number | undefined): Promise<void> => {
     try {
-      await engine.store.scheduleRefresh(clientId, refreshAt, itemExpiryEpochSeconds(engine));
+      await state.store.scheduleRefresh(clientId, refreshAt, itemExpiryEpochSeconds(state));
     } catch (error) {
       logger.warn('refresh index entry not updated', {
         clientId,
@@ -50,7 +51,7 @@ export async function refreshAll(
     clients.map(({ clientId }) =>
       limit(async () => {
         try {
-          const record = await readRecord(engine, clientId);
+          const record = await readRecord(state, clientId);
           const token = record?.token;
           tokens.set(clientId, token);
           if (token) expiries.set(clientId, token.expiresAt);
@@ -68,14 +69,14 @@ export async function refreshAll(
     const token = tokens.get(clientId);
     try {
       let outcome: 'fetched' | 'waited' = 'fetched';
-      if (token && isUnexpired(engine, token)) {
+      if (token && isUnexpired(state, token)) {
         if (token.expiresAt >= sweepStart + horizonMs) {
           counts.valid += 1;
           // A token stored before the refresh index existed: index it, so runs find it when it is due.
-          if (!indexed.has(clientId)) await schedule(clientId, successorDueAt(engine, token));
+          if (!indexed.has(clientId)) await schedule(clientId, successorDueAt(state, token));
           return;
         }
-        await clock.sleep(successorDueAt(engine, token) - clock.now());
+        await clock.sleep(successorDueAt(state, token) - clock.now());
         outcome = 'waited';
       }
       if (pool) {
@@ -91,7 +92,7 @@ export async function refreshAll(
         if (delayMs > 0) await clock.sleep(delayMs);
       }
       const refreshed = await limit(() =>
-        refreshShared(clientId, token?.accessToken, clock.now() + engine.refreshBudgetMs),
+        singleFlight(clientId, token?.accessToken, clock.now() + state.refreshBudgetMs),
       );
       expiries.set(clientId, refreshed.token.expiresAt);
       counts[outcome] += 1;

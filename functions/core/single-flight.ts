@@ -1,14 +1,14 @@
-/** In-process single flight: concurrent callers in one instance share one refresh, each with its own deadline. */
-import type { Engine } from './engine.js';
+/** The single flight: concurrent callers in one instance share one refresh, each with its own deadline. */
 import { IdentityUnavailableError, StoreUnavailableError } from './errors.js';
 import { fetchFromIdentity, rotatingError } from './identity-fetch.js';
 import { type Refreshed, refreshViaLease } from './lease-refresh.js';
+import type { VendorState } from './vendor-state.js';
 
 /**
- * Refreshes a client's token (`stale`: the token the caller saw, if any; `checkedSince`: the item version an
- * invalidation saw) and settles by `callerDeadline`, even when the shared refresh runs on.
+ * Refreshes a client's token in the single flight (`stale`: the token the caller saw, if any; `checkedSince`:
+ * the item version an invalidation saw) and settles by `callerDeadline`, even when the flight runs on.
  */
-export type SharedRefresh = (
+export type SingleFlight = (
   clientId: string,
   stale: string | undefined,
   callerDeadline: number,
@@ -17,13 +17,13 @@ export type SharedRefresh = (
 
 /** Resolves with `promise` or rejects with `onTimeout()` at `deadline`, leaving no timer behind. */
 export async function withDeadline<T>(
-  engine: Engine,
+  state: VendorState,
   promise: Promise<T>,
   deadline: number,
   onTimeout: () => Error,
 ): Promise<T> {
   const abort = new AbortController();
-  const timeout = engine.clock.sleep(Math.max(0, deadline - engine.clock.now()), abort.signal).then(
+  const timeout = state.clock.sleep(Math.max(0, deadline - state.clock.now()), abort.signal).then(
     () => Promise.reject(onTimeout()),
     () => new Promise<never>(() => {}),
   );
@@ -34,20 +34,20 @@ export async function withDeadline<T>(
   }
 }
 
-/** One shared refresh per client at a time in this instance, around the store's lease. */
-export function createSharedRefresh(engine: Engine): SharedRefresh {
-  const { clock, logger, tokensInMemory, refreshBudgetMs } = engine;
+/** One flight per client at a time in this instance, around the store's lease (lease-refresh.ts). */
+export function createSingleFlight(state: VendorState): SingleFlight {
+  const { clock, logger, tokensInMemory, refreshBudgetMs } = state;
   const inFlight = new Map<string, Promise<Refreshed>>();
   return (clientId, stale, callerDeadline, checkedSince) => {
     let flight = inFlight.get(clientId);
     if (!flight) {
       const flightDeadline = clock.now() + refreshBudgetMs;
-      flight = refreshViaLease(engine, clientId, stale, flightDeadline, checkedSince)
+      flight = refreshViaLease(state, clientId, stale, flightDeadline, checkedSince)
         .catch(async (error: unknown): Promise<Refreshed> => {
           if (!(error instanceof StoreUnavailableError)) throw error;
           // Without the shared store, still serve: Identity returns the same token while it is valid.
           logger.warn('refreshing without the shared lease', { clientId });
-          return { token: await fetchFromIdentity(engine, clientId, flightDeadline), source: 'identity' };
+          return { token: await fetchFromIdentity(state, clientId, flightDeadline), source: 'identity' };
         })
         .then((refreshed) => {
           tokensInMemory.set(clientId, refreshed.token);
@@ -57,12 +57,12 @@ export function createSharedRefresh(engine: Engine): SharedRefresh {
       inFlight.set(clientId, flight);
     }
     return withDeadline(
-      engine,
+      state,
       flight,
       callerDeadline,
       () =>
-        // The shared refresh may be waiting out a rotating token: that, not Identity, is why there is none.
-        rotatingError(engine, clientId) ??
+        // The flight may be waiting out a rotating token: that, not Identity, is why there is none.
+        rotatingError(state, clientId) ??
         new IdentityUnavailableError(`no token for client "${clientId}" within the wait budget`, {
           retryAfterSeconds: 1,
         }),

@@ -2,23 +2,24 @@
  * The life of a token as the engine judges it: live, usable for a caller, still unexpired, and when its
  * successor can be had. Marketo issues a client's next token only once the current one has expired.
  */
-import type { Engine } from './engine.js';
+
 import { TokenRotatingError } from './errors.js';
 import type { StoredToken } from './ports.js';
+import type { VendorState } from './vendor-state.js';
 
-export const remainingMs = (engine: Engine, token: StoredToken): number =>
-  token.expiresAt - engine.clock.now();
+export const remainingMs = (state: VendorState, token: StoredToken): number =>
+  token.expiresAt - state.clock.now();
 
 /** More than the rotation guard left: safe to hand out at all. */
-export const isLive = (engine: Engine, token: StoredToken): boolean =>
-  remainingMs(engine, token) > engine.config.rotationGuardSeconds * 1000;
+export const isLive = (state: VendorState, token: StoredToken): boolean =>
+  remainingMs(state, token) > state.config.rotationGuardSeconds * 1000;
 
 /** Marketo still holds this token: asking Identity before it expires only returns it again. */
-export const isUnexpired = (engine: Engine, token: StoredToken): boolean => remainingMs(engine, token) > 0;
+export const isUnexpired = (state: VendorState, token: StoredToken): boolean => remainingMs(state, token) > 0;
 
 /** Live and with at least `minValidityMs` left. */
-export const isUsable = (engine: Engine, token: StoredToken, minValidityMs: number): boolean =>
-  isLive(engine, token) && remainingMs(engine, token) >= minValidityMs;
+export const isUsable = (state: VendorState, token: StoredToken, minValidityMs: number): boolean =>
+  isLive(state, token) && remainingMs(state, token) >= minValidityMs;
 
 /**
  * When to ask Identity for the successor of `token`: `expirySlackMs` after the latest instant it can expire.
@@ -26,8 +27,8 @@ export const isUsable = (engine: Engine, token: StoredToken, minValidityMs: numb
  * trip later, so the token may live that much longer (bounded by the Identity timeout). Asking earlier would
  * only get the old token back and cost a second call.
  */
-export function successorDueAt(engine: Engine, token: StoredToken): number {
-  const { expirySlackMs, identityTimeoutMs } = engine.config;
+export function successorDueAt(state: VendorState, token: StoredToken): number {
+  const { expirySlackMs, identityTimeoutMs } = state.config;
   const roundTripMs = token.obtainedAt - (token.requestedAt ?? token.obtainedAt);
   return token.expiresAt + Math.min(identityTimeoutMs, Math.max(0, roundTripMs)) + expirySlackMs;
 }
@@ -38,13 +39,13 @@ export function successorDueAt(engine: Engine, token: StoredToken): number {
  * throws `TokenRotatingError` with the seconds until then (never hands out a token that dies in flight).
  */
 export async function waitForSuccessor(
-  engine: Engine,
+  state: VendorState,
   token: StoredToken,
   deadline: number,
   rotatingMessage: () => string,
 ): Promise<void> {
-  const { clock, metrics } = engine;
-  const dueAt = successorDueAt(engine, token);
+  const { clock, metrics } = state;
+  const dueAt = successorDueAt(state, token);
   if (dueAt >= deadline) {
     metrics.record('TokenRotating', 1, 'Count');
     throw new TokenRotatingError(rotatingMessage(), {

@@ -9,8 +9,6 @@ import type {
   TokenStore,
 } from './ports.js';
 
-export type { TokenVendorConfig } from './vendor-config.js';
-
 /** Per-request options. */
 export interface VendOptions {
   /** Seconds the returned token must still be valid for. @default config.defaultMinValiditySeconds */

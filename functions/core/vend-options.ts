@@ -3,8 +3,6 @@ import { InvalidRequestError } from './errors.js';
 import type { VendOptions } from './token-vendor-api.js';
 import type { TokenVendorConfig } from './vendor-config.js';
 
-export { MAX_MIN_VALIDITY_SECONDS, MAX_WAIT_LIMIT_MS } from '../contract/index.js';
-
 /** Validates and defaults per-request options; throws `InvalidRequestError` naming the bad option. */
 export function resolveVendOptions(
   options: VendOptions | undefined,

@@ -1,7 +1,7 @@
-import type { Engine } from './engine.js';
 import type { StoredToken } from './ports.js';
 import { remainingMs } from './token-life.js';
 import type { TokenSource, VendedToken } from './token-vendor-api.js';
+import type { VendorState } from './vendor-state.js';
 
 const VEND_METRIC = {
   memory: 'VendFromMemory',
@@ -11,14 +11,14 @@ const VEND_METRIC = {
 
 /** The token as handed to a consumer, counted by where it came from. */
 export function vendedToken(
-  engine: Engine,
+  state: VendorState,
   clientId: string,
   token: StoredToken,
   source: TokenSource,
 ): VendedToken {
-  const remaining = remainingMs(engine, token);
-  engine.metrics.record(VEND_METRIC[source], 1, 'Count');
-  engine.metrics.record('TokenRemainingSeconds', Math.floor(remaining / 1000), 'Seconds');
+  const remaining = remainingMs(state, token);
+  state.metrics.record(VEND_METRIC[source], 1, 'Count');
+  state.metrics.record('TokenRemainingSeconds', Math.floor(remaining / 1000), 'Seconds');
   return {
     clientId,
     accessToken: token.accessToken,

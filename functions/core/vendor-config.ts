@@ -10,7 +10,7 @@ import {
   ROTATION_GUARD_SECONDS,
   TOKEN_LIFESPAN_SECONDS,
 } from '../contract/index.js';
-import type { IdentityUrlPolicy } from './credentials.js';
+import type { IdentityUrlPolicy } from './identity-url-policy.js';
 
 /** Tunables of the engine; every field has a default. */
 export interface TokenVendorConfig {

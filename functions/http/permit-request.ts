@@ -8,32 +8,25 @@
  *   POST /instances/{instance}/permits         (same, for a pool's instance)
  *   POST /instances/{instance}/permits/release
  */
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { type RouteKind, routeByResource } from '../contract/index.js';
-import type { InstanceBudget, MarketoLimitCode, Permit, PermitRequest } from '../core/budget/index.js';
-import { instanceKeyOf, PermitUnavailableError } from '../core/budget/index.js';
-import { assertValidClientId, assertValidInstance } from '../core/credentials.js';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import {
+  isMarketoLimitCode,
+  MARKETO_LIMIT_CODES,
+  type MarketoLimitCode,
+  type Route,
+} from '../contract/index.js';
+import type { InstanceBudget, Permit, PermitRequest } from '../core/budget/index.js';
+import { instanceKeyOf } from '../core/budget/index.js';
 import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
+import { assertValidClientId, assertValidInstance } from '../core/ids.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
-import { errorResponse, NO_STORE_HEADERS } from './error-response.js';
 import { parseJsonObjectBody } from './json-body.js';
 
-/** What each permit route of the contract's route table does. */
-const PERMIT_ROUTE_ACTIONS: Partial<Record<RouteKind, PermitRoute>> = {
-  permit: { scope: 'client', action: 'acquire' },
-  'permit-release': { scope: 'client', action: 'release' },
-  'instance-permit': { scope: 'instance', action: 'acquire' },
-  'instance-permit-release': { scope: 'instance', action: 'release' },
-};
-
-export interface PermitRoute {
-  readonly scope: 'client' | 'instance';
-  readonly action: 'acquire' | 'release';
-}
+/** Take a permit, or give one back. */
+export type PermitAction = 'acquire' | 'release';
 
 const MAX_BODY_BYTES = 2_048;
 const PERMIT_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|unmetered)$/;
-const LIMIT_CODES: ReadonlySet<string> = new Set(['606', '607', '615']);
 
 /** A permit request, parsed and validated, whichever way it arrived. */
 export type PermitCall =
@@ -52,14 +45,6 @@ export type PermitCall =
 
 export type PermitTarget = { readonly clientId: string } | { readonly instance: string };
 
-/** The permit route API Gateway matched, if the event is one. */
-export const permitRouteOf = (
-  event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource'>,
-): PermitRoute | undefined => {
-  const route = routeByResource(event.httpMethod, event.resource);
-  return route === undefined ? undefined : PERMIT_ROUTE_ACTIONS[route.kind];
-};
-
 const wholeNumber = (body: Record<string, unknown>, name: string): number | undefined => {
   const value = body[name];
   if (value === undefined || value === null) return undefined;
@@ -76,13 +61,14 @@ const permitIdOf = (value: unknown, name: string): string => {
   return value;
 };
 
+const quoted = MARKETO_LIMIT_CODES.map((code) => `"${code}"`);
+const LIMIT_CODES_TEXT = `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+
 const marketoErrorOf = (value: unknown): MarketoLimitCode | undefined => {
   if (value === undefined || value === null) return undefined;
   const code = typeof value === 'number' ? String(value) : value;
-  if (typeof code !== 'string' || !LIMIT_CODES.has(code)) {
-    throw new InvalidRequestError('marketoError must be "606", "607" or "615"');
-  }
-  return code as MarketoLimitCode;
+  if (!isMarketoLimitCode(code)) throw new InvalidRequestError(`marketoError must be ${LIMIT_CODES_TEXT}`);
+  return code;
 };
 
 const KNOWN_FIELDS = new Set([
@@ -97,7 +83,7 @@ const KNOWN_FIELDS = new Set([
 
 /** Validates a permit body (API JSON body or direct-invoke payload fields). */
 export function parsePermitBody(
-  action: 'acquire' | 'release',
+  action: PermitAction,
   target: PermitTarget,
   body: Record<string, unknown>,
 ): PermitCall {
@@ -125,20 +111,25 @@ export function parsePermitBody(
   return { action, target, request, ...reported };
 }
 
-/** Parses an API Gateway event on a permit route. */
-export function parsePermitApiRequest(event: APIGatewayProxyEvent, route: PermitRoute): PermitCall {
+/**
+ * Parses an API Gateway event on a permit route: the client (or pool instance) named by the route's path
+ * parameter, and the optional JSON body (none asks with every default).
+ */
+export function parsePermitApiRequest(
+  event: APIGatewayProxyEvent,
+  route: Route,
+  name: string | undefined,
+  action: PermitAction,
+): PermitCall {
   let target: PermitTarget;
-  if (route.scope === 'client') {
-    const clientId = event.pathParameters?.clientId;
-    assertValidClientId(clientId);
-    target = { clientId };
+  if (route.pathParameter === 'clientId') {
+    assertValidClientId(name);
+    target = { clientId: name };
   } else {
-    const instance = event.pathParameters?.instance;
-    assertValidInstance(instance);
-    target = { instance };
+    assertValidInstance(name);
+    target = { instance: name };
   }
-  // No body asks with every default.
-  return parsePermitBody(route.action, target, parseJsonObjectBody(event, MAX_BODY_BYTES) ?? {});
+  return parsePermitBody(action, target, parseJsonObjectBody(event, MAX_BODY_BYTES) ?? {});
 }
 
 /** The permit as the API returns it. */
@@ -157,6 +148,9 @@ export interface PermitResponse {
   /** ISO 8601: next daily quota reset (00:00 America/Chicago). */
   readonly dailyQuotaResetsAt: string;
 }
+
+/** What a permit route answers: the permit taken, or the release confirmed. */
+export type PermitAnswer = PermitResponse | { readonly released: true };
 
 export const toPermitResponse = (permit: Permit): PermitResponse => ({
   permitId: permit.permitId,
@@ -198,47 +192,22 @@ export function createPermitService(deps: PermitServiceDeps) {
     return budget.acquire(key, call.request);
   };
 
-  /** Answers an API Gateway event on a permit route. */
-  const handleApi = async (
-    event: APIGatewayProxyEvent,
-    route: PermitRoute,
-    caller: string,
-  ): Promise<APIGatewayProxyResult> => {
-    try {
-      const call = parsePermitApiRequest(event, route);
-      const permit = await execute(call);
-      deps.logger?.debug('permit', {
-        action: call.action,
-        ...call.target,
-        caller,
-        granted: permit?.count ?? 0,
-      });
-      if (permit === undefined) {
-        return {
-          statusCode: 200,
-          headers: { ...NO_STORE_HEADERS },
-          body: JSON.stringify({ released: true }),
-        };
-      }
-      return {
-        statusCode: 200,
-        headers: { ...NO_STORE_HEADERS },
-        body: JSON.stringify(toPermitResponse(permit)),
-      };
-    } catch (error) {
-      const response = errorResponse(error);
-      if (error instanceof PermitUnavailableError) {
-        // Whole-second Retry-After is coarse for a 20 s window: the body carries the exact wait.
-        const body = JSON.parse(response.body) as { error: Record<string, unknown> };
-        body.error.retryAfterMs = error.retryAfterMs;
-        body.error.reason = error.reason;
-        return { ...response, body: JSON.stringify(body) };
-      }
-      return response;
-    }
+  /**
+   * Runs a call and answers it as the API does: the permit, or `{released: true}`. Failures are thrown as
+   * typed errors (PermitUnavailable, DailyQuotaExhausted, …) for the one error mapping (`vendErrorMapping`).
+   */
+  const serve = async (call: PermitCall, caller: string): Promise<PermitAnswer> => {
+    const permit = await execute(call);
+    deps.logger?.debug('permit', {
+      action: call.action,
+      ...call.target,
+      caller,
+      granted: permit?.count ?? 0,
+    });
+    return permit === undefined ? { released: true } : toPermitResponse(permit);
   };
 
-  return { execute, handleApi };
+  return { serve };
 }
 
 export type PermitService = ReturnType<typeof createPermitService>;

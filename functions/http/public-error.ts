@@ -1,12 +1,21 @@
 import { type ErrorCode, isErrorCode } from '../contract/index.js';
-import { isTokenVendorError } from '../core/errors.js';
+import { PermitUnavailableError } from '../core/budget/index.js';
+import { isTokenVendorError, type TokenVendorError } from '../core/errors.js';
 
 /** What a caller is told about a failure: a stable code, a message fit for the caller, and when to retry. */
 export interface PublicError {
   readonly code: ErrorCode;
   readonly message: string;
   readonly retryAfterSeconds?: number;
+  /** What the API body adds after code and message: a permit's exact wait (`retryAfterMs`) and its `reason`. */
+  readonly details?: Readonly<Record<string, string | number>>;
 }
+
+/** Fields an error carries for the caller beyond its message (whole-second Retry-After is coarse for a 20 s window). */
+const detailsOf = (error: TokenVendorError): PublicError['details'] =>
+  error instanceof PermitUnavailableError
+    ? { retryAfterMs: error.retryAfterMs, reason: error.reason }
+    : undefined;
 
 /**
  * Where the vendor's internals show in error messages written for operators: file paths (local credentials
@@ -36,13 +45,18 @@ export function redactInternals(message: string): string {
 /** Codes whose messages the handler writes from the caller's own input: nothing internal to hide. */
 const CALLER_INPUT_CODES: ReadonlySet<ErrorCode> = new Set(['InvalidRequest', 'NotFound']);
 
-/** The caller's view of any thrown value: typed errors keep code and Retry-After; anything else is internal. */
+/**
+ * The caller's view of any thrown value: typed errors keep code, Retry-After and their details; anything
+ * else is internal.
+ */
 export function publicError(error: unknown): PublicError {
   if (isTokenVendorError(error) && isErrorCode(error.code)) {
+    const details = detailsOf(error);
     return {
       code: error.code,
       message: CALLER_INPUT_CODES.has(error.code) ? error.message : redactInternals(error.message),
       ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+      ...(details === undefined ? {} : { details }),
     };
   }
   return { code: 'InternalError', message: 'internal error' };

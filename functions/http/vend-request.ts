@@ -1,8 +1,16 @@
+/**
+ * The token requests (get a token, report a rejected one; of a client or a pool's instance), parsed from
+ * an API route's event or a direct invoke's payload, and served: one call of the engine, one audit line,
+ * the token as callers receive it.
+ */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MAX_REQUEST_BODY_BYTES, routeByResource } from '../contract/index.js';
-import { assertRejectedToken, assertValidClientId, assertValidInstance } from '../core/credentials.js';
-import { InvalidRequestError, RouteNotFoundError } from '../core/errors.js';
-import type { VendOptions } from '../core/token-vendor-api.js';
+import { MAX_REQUEST_BODY_BYTES } from '../contract/index.js';
+import { InvalidRequestError } from '../core/errors.js';
+import { fingerprint } from '../core/fingerprint.js';
+import { assertValidClientId, assertValidInstance } from '../core/ids.js';
+import { assertRejectedToken } from '../core/rejected-token.js';
+import type { TokenVendor, VendedToken, VendOptions } from '../core/token-vendor-api.js';
+import type { Telemetry } from '../telemetry.js';
 import { parseJsonObjectBody } from './json-body.js';
 
 /** What a caller asked for, whichever way it arrived. */
@@ -58,39 +66,15 @@ const rejectedToken = (value: unknown): string => {
   return value;
 };
 
-/** Parses an API Gateway REST proxy event; the route comes from `resource` (the template). */
-export function parseApiRequest(event: APIGatewayProxyEvent, maxWaitMs: number): VendRequest {
+/** The vend options of an API request: `minValidity` and `maxWaitSeconds` from its query string. */
+export const apiVendOptions = (event: APIGatewayProxyEvent, maxWaitMs: number): VendOptions => {
   const query = event.queryStringParameters ?? {};
-  const options = (): VendOptions => vendOptions(query.minValidity, query.maxWaitSeconds, maxWaitMs);
-  const route = routeByResource(event.httpMethod, event.resource);
-  if (!route) {
-    throw new RouteNotFoundError(
-      `no route for ${String(event.httpMethod)} ${String(event.path)}`.slice(0, 300),
-    );
-  }
-  const name = event.pathParameters?.[route.pathParameter];
-  const accessToken = (): string => rejectedToken(parseJsonBody(event).accessToken);
-  switch (route.kind) {
-    case 'token':
-      assertValidClientId(name);
-      return { kind: 'token', clientId: name, options: options() };
-    case 'invalidate':
-      assertValidClientId(name);
-      return { kind: 'invalidate', clientId: name, accessToken: accessToken(), options: options() };
-    case 'instance-token':
-      assertValidInstance(name);
-      return { kind: 'instance-token', instance: name, options: options() };
-    case 'instance-invalidate':
-      assertValidInstance(name);
-      return { kind: 'instance-invalidate', instance: name, accessToken: accessToken(), options: options() };
-    case 'permit':
-    case 'permit-release':
-    case 'instance-permit':
-    case 'instance-permit-release':
-      // Served by the budget's permit service (functions/http/permit-request.ts) before parsing gets here.
-      throw new RouteNotFoundError(`no permit service for ${String(event.path)}`.slice(0, 300));
-  }
-}
+  return vendOptions(query.minValidity, query.maxWaitSeconds, maxWaitMs);
+};
+
+/** The token an invalidate request reports (`{"accessToken": "…"}` in its JSON body). */
+export const rejectedTokenIn = (event: APIGatewayProxyEvent): string =>
+  rejectedToken(parseJsonBody(event).accessToken);
 
 /** Parses a direct invoke payload `{clientId | instance, minValidity?, maxWaitSeconds?, action?, accessToken?}`. */
 export function parseDirectRequest(event: unknown, maxWaitMs: number): VendRequest {
@@ -124,4 +108,67 @@ export function parseDirectRequest(event: unknown, maxWaitMs: number): VendReque
     };
   }
   return { kind: 'token', clientId: payload.clientId, options };
+}
+
+/** The token as the API and direct invokes return it. */
+export interface TokenResponse {
+  readonly clientId: string;
+  readonly accessToken: string;
+  readonly tokenType: string;
+  /** ISO 8601, UTC. */
+  readonly expiresAt: string;
+  /** Whole seconds left. */
+  readonly expiresIn: number;
+  readonly scope?: string;
+}
+
+const toResponse = (token: VendedToken): TokenResponse => ({
+  clientId: token.clientId,
+  accessToken: token.accessToken,
+  tokenType: token.tokenType,
+  expiresAt: new Date(token.expiresAt).toISOString(),
+  expiresIn: token.expiresInSeconds,
+  ...(token.scope === undefined ? {} : { scope: token.scope }),
+});
+
+const execute = (vendor: TokenVendor, request: VendRequest): Promise<VendedToken> => {
+  const { options } = request;
+  switch (request.kind) {
+    case 'token':
+      return vendor.getToken(request.clientId, options);
+    case 'invalidate':
+      return vendor.invalidate(request.clientId, request.accessToken, options);
+    case 'instance-token':
+      return vendor.getInstanceToken(request.instance, options);
+    case 'instance-invalidate':
+      return vendor.invalidateInstance(request.instance, request.accessToken, options);
+  }
+};
+
+/** What serving a token request needs. */
+export interface VendDeps {
+  readonly vendor: TokenVendor;
+  readonly telemetry: Telemetry;
+}
+
+/**
+ * Calls the engine once and writes one audit line (caller, client, token fingerprint, where the token came
+ * from). Failures are thrown as typed errors, for the one error mapping (`vendErrorMapping`).
+ */
+export async function serveVend(
+  deps: VendDeps,
+  request: VendRequest,
+  caller: string,
+): Promise<TokenResponse> {
+  const token = await execute(deps.vendor, request);
+  deps.telemetry.logger.info('vend', {
+    action: request.kind,
+    ...('instance' in request ? { instance: request.instance } : {}),
+    clientId: token.clientId,
+    caller,
+    token: fingerprint(token.accessToken),
+    source: token.source,
+    expiresIn: token.expiresInSeconds,
+  });
+  return toResponse(token);
 }

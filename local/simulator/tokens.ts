@@ -4,6 +4,10 @@
  * `expires_in: 0`).
  */
 import { randomUUID } from 'node:crypto';
+import {
+  ALL_MARKETO_PERMISSIONS,
+  type MarketoPermission,
+} from '../../functions/contract/marketo-permissions.js';
 
 /** A Custom Service known to the simulator. */
 export interface SimulatorClient {
@@ -11,6 +15,25 @@ export interface SimulatorClient {
   readonly clientSecret: string;
   /** The API-only user's email, returned as `scope`. @default `<clientId>@api-user.marketo-simulator.test` */
   readonly scope?: string;
+  /**
+   * The role of that API-only user: Marketo's Access API permissions (`Read-Only Lead`, `Approve Assets`…).
+   * REST paths outside it answer 603. Workspaces and partitions are not simulated.
+   * @default every permission (ALL_MARKETO_PERMISSIONS)
+   */
+  readonly permissions?: readonly MarketoPermission[];
+}
+
+const KNOWN_PERMISSIONS: ReadonlySet<string> = new Set(ALL_MARKETO_PERMISSIONS);
+
+/** Refuses a role with a misspelt permission: it would deny silently forever. */
+function assertKnownPermissions(client: SimulatorClient): void {
+  for (const permission of client.permissions ?? []) {
+    if (!KNOWN_PERMISSIONS.has(permission)) {
+      throw new Error(
+        `unknown Marketo permission "${permission}" in the role of simulator client "${client.clientId}"`,
+      );
+    }
+  }
 }
 
 export interface TokenState {
@@ -45,7 +68,18 @@ export class TokenIssuer {
 
   /** Registers (or replaces) a Custom Service. */
   addClient(client: SimulatorClient): void {
+    assertKnownPermissions(client);
     this.#clients.set(client.clientId, { ...client });
+  }
+
+  /** Replaces the client's role; live tokens follow it at once (the role is looked up on every call). */
+  setClientPermissions(clientId: string, permissions: readonly MarketoPermission[] | undefined): void {
+    const client = this.#clients.get(clientId);
+    if (!client) throw new Error(`unknown simulator client "${clientId}"`);
+    const { permissions: _old, ...rest } = client;
+    const next = permissions === undefined ? rest : { ...rest, permissions: [...permissions] };
+    assertKnownPermissions(next);
+    this.#clients.set(clientId, next);
   }
 
   removeClient(clientId: string): void {
@@ -80,6 +114,12 @@ export class TokenIssuer {
     if (!state || state.revoked) return '601';
     if (this.#options.now() >= state.expiresAt) return '602';
     return 'ok';
+  }
+
+  /** The client a live token was issued to (its current registration: role changes apply at once). */
+  clientOfToken(accessToken: string): SimulatorClient | undefined {
+    const state = this.#issued.get(accessToken);
+    return state === undefined ? undefined : this.#clients.get(state.clientId);
   }
 
   issuedTokens(): string[] {

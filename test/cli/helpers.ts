@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { type CliIo, runCli } from '../../cli/index.js';
-import { captureText, TOKEN_PATTERN } from '../support/leak-scan.js';
+import { captureText, TOKEN_PATTERN } from '../../testing/leak-scan.js';
 
 /** In-memory streams for an in-process CLI run; `tty` makes stdin/stderr look like a terminal. */
 export function memoryIo(stdinText?: string, options: { readonly tty?: boolean } = {}) {
@@ -57,4 +57,15 @@ export function cliRunner(
     assertNoLeak(run.stdout + run.stderr, sensitive());
     return run;
   };
+}
+
+/**
+ * Dummy AWS credentials so the SDK signs requests to loopback stand-ins without looking for real ones (no
+ * IMDS, no profile); returns the cleanup, for a `beforeEach` to return.
+ */
+export function stubDummyAwsCredentials(): () => void {
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+  return () => vi.unstubAllEnvs();
 }

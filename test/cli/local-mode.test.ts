@@ -4,13 +4,16 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { fingerprint } from '../../functions/core/fingerprint.js';
+import { type EmbeddedDynalite, startEmbeddedDynalite } from '../../local/embedded-dynalite.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { LOCAL_TABLE_NAME, writeRuntimeInfo } from '../../local/runtime-info.js';
-import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { storeClientOverSocket } from '../../local/store-socket.js';
+import { createTestTable } from '../../testing/dynalite.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { assertNoLeak, cliRunner } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
@@ -77,12 +80,13 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       expect(run.code).toBe(0);
       const [header, row] = run.stdout.trimEnd().split('\n');
       expect(header).toMatch(
-        /^CLIENT\s+INSTANCE\s+IDENTITY HOST\s+STATUS\s+TOKEN\s+EXPIRES IN\s+LAST ERROR$/,
+        /^CLIENT\s+INSTANCE\s+IDENTITY HOST\s+API USER\s+STATUS\s+TOKEN\s+EXPIRES IN\s+LAST ERROR$/,
       );
       expect(row?.split(/\s{2,}/)).toEqual([
         'sync-a',
         'pod-1',
         new URL(simulator.url).host,
+        '-',
         'missing',
         '-',
         '-',
@@ -324,18 +328,22 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
   });
 
   describe('a running local server (runtime.json)', () => {
-    let dynamo: RunningDynalite;
+    let store: EmbeddedDynalite;
+    let storeClient: DynamoDBClient;
     let serverDir: string;
     let tableName: string;
 
     beforeAll(async () => {
-      dynamo = await startDynalite();
-      tableName = await createTestTable(dynamo.client);
+      // The store as npm start runs it: behind its guard, reached through its private socket.
+      store = await startEmbeddedDynalite();
+      storeClient = storeClientOverSocket(store.socketPath as string);
+      tableName = await createTestTable(storeClient);
       serverDir = await mkdtemp(join(tmpdir(), 'mtv-cli-server-'));
     });
 
     afterAll(async () => {
-      await dynamo.stop();
+      storeClient.destroy();
+      await store.stop();
       await rm(serverDir, { recursive: true, force: true });
     });
 
@@ -343,7 +351,8 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       const sharedCredentials = join(serverDir, 'shared-credentials.json');
       await writeRuntimeInfo(serverDir, {
         pid: process.pid,
-        dynamoEndpoint: dynamo.endpoint,
+        dynamoEndpoint: store.endpoint,
+        ...(store.socketPath ? { storeSocket: store.socketPath } : {}),
         tableName,
         credentialsFile: sharedCredentials,
         apiUrl: 'http://127.0.0.1:1',
@@ -356,7 +365,7 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       const run = await server(['clients', 'refresh', 'sync-a', '--force']);
 
       expect(run.code).toBe(0);
-      const record = await new DynamoTokenStore({ client: dynamo.client, tableName }).get('sync-a');
+      const record = await new DynamoTokenStore({ client: storeClient, tableName }).get('sync-a');
       expect(record?.token?.accessToken).toBe(simulator.currentToken('sync-a')?.accessToken);
       expect(JSON.parse(await readFile(sharedCredentials, 'utf8')).clients[0].clientId).toBe('sync-a');
     });
@@ -395,7 +404,9 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       );
 
       assertNoLeak(stdout + stderr, sensitive());
-      expect(stdout).toMatch(/^sync-a\s+-\s+127\.0\.0\.1:\d+\s+valid\s+[0-9a-f]{8}\s/m);
+      expect(stdout).toMatch(
+        /^sync-a\s+-\s+127\.0\.0\.1:\d+\s+sync-a@api-user\.marketo-simulator\.test\s+valid\s+[0-9a-f]{8}\s/m,
+      );
     });
 
     it('exits 1 with the fix for an unknown client', async () => {

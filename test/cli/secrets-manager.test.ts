@@ -5,9 +5,9 @@ import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js
 import { INSTANCE_TAG } from '../../functions/adapters/secrets-manager-credentials.js';
 import { createMarketoSimulator, type MarketoSimulator } from '../../local/marketo-simulator.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../testing/secrets-manager-stub.js';
-import { registerSensitive } from '../support/leak-scan.js';
-import { cliRunner } from './helpers.js';
+import { cliRunner, stubDummyAwsCredentials } from './helpers.js';
 
 const PREFIX = 'marketo-token-vendor/clients/';
 
@@ -52,12 +52,8 @@ describe('clients commands against Secrets Manager and DynamoDB (loopback stub a
   });
 
   beforeEach(() => {
-    // Dummy credentials so the SDK signs requests without looking for real ones (no IMDS, no profile).
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
     secrets.resetCalls();
-    return () => vi.unstubAllEnvs();
+    return stubDummyAwsCredentials();
   });
 
   afterAll(async () => {

@@ -1,11 +1,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessLogEntry } from '../../local/server.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
-import { type RawResponse, rawExchange } from '../support/raw-http.js';
+import { type RawResponse, rawExchange, signedHead, signedHeaders } from '../support/raw-http.js';
 
 /**
  * Issue 13: attacks a new user could try on 127.0.0.1, each of which worked before. Every request here is
@@ -28,49 +25,13 @@ const CLIENTS = [
   { clientId: 'team-a-2', clientSecret: 'team-a-two-marketo-secret', instance: 'inst-a' },
 ];
 
-/** SigV4 headers for `method signedPath` as the AWS SDK signer makes them. */
-async function signFor(
-  method: string,
-  signedPath: string,
-  host: string,
-  body?: string,
-): Promise<Record<string, string>> {
-  const signer = new SignatureV4({
-    service: 'execute-api',
-    region: 'us-east-1',
-    sha256: Sha256,
-    credentials: TEAM_KEY,
-  });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method,
-      protocol: 'http:',
-      hostname: host.split(':')[0] as string,
-      path: signedPath,
-      headers: { host, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body }),
-    }),
-    { signingDate: new Date() },
-  );
-  return signed.headers;
-}
-
 /** A request whose signature covers `signedPath` but whose request line says `target`. */
 async function replay(
   port: number,
   options: { method?: string; signedPath: string; target: string; host?: string; body?: string },
 ): Promise<RawResponse> {
-  const method = options.method ?? 'GET';
-  const host = options.host ?? `127.0.0.1:${port}`;
-  const headers = await signFor(method, options.signedPath, host, options.body);
-  const body = options.body ?? '';
-  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
-  if (body !== '') lines.push(`content-length: ${Buffer.byteLength(body)}`);
-  return rawExchange(
-    port,
-    `${method} ${options.target} HTTP/1.1\r\n${lines.join('\r\n')}\r\nconnection: close\r\n\r\n`,
-    body,
-  );
+  const head = await signedHead(TEAM_KEY, { ...options, host: options.host ?? `127.0.0.1:${port}` });
+  return rawExchange(port, head, options.body ?? '');
 }
 
 describe('local mode refuses what API Gateway would not serve', () => {
@@ -168,7 +129,11 @@ describe('local mode refuses what API Gateway would not serve', () => {
     });
 
     it('refuses a request that carries an Origin header with 403', async () => {
-      const headers = await signFor('GET', '/tokens/team-a-2', `127.0.0.1:${port}`);
+      const headers = await signedHeaders(TEAM_KEY, {
+        method: 'GET',
+        signedPath: '/tokens/team-a-2',
+        host: `127.0.0.1:${port}`,
+      });
       const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
       const answer = await rawExchange(
         port,

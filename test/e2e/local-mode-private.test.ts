@@ -9,12 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
 import { readPolicyFile } from '../../local/policy.js';
 import { readRuntimeInfo } from '../../local/runtime-info.js';
+import { captureError, registerSensitive } from '../../testing/leak-scan.js';
 import {
   startTestLocalVendor,
   type TestLocalVendor,
   type TestLocalVendorOptions,
 } from '../../testing/local-vendor.js';
-import { captureError, registerSensitive } from '../support/leak-scan.js';
 
 /**
  * Issue 13, "no open doors beside the API": no well-known key, a store only the vendor can talk to, and

@@ -1,9 +1,9 @@
 import { afterEach, expect, it } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { until } from '../../testing/until.js';
-import { registerSensitive } from '../support/leak-scan.js';
 
 /**
  * Stopping local mode while a request runs: the API closes first and the request finishes against a store

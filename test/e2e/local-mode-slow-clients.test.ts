@@ -1,7 +1,8 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient, type TokenClient } from '../../client/index.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
+import { openSocket } from '../support/raw-http.js';
 
 /**
  * Issue 13, slow clients: Node's defaults (no connection cap, 300 s per request) let a few sockets that
@@ -22,12 +23,6 @@ const within = <T>(work: Promise<T>, boundMs: number): Promise<T> =>
       setTimeout(() => reject(new Error(`no answer within ${boundMs} ms`)), boundMs).unref(),
     ),
   ]);
-
-const openSocket = (port: number): Promise<Socket> =>
-  new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
-    socket.on('error', reject);
-  });
 
 /** Resolves with how long the socket stayed open, once the server closes it (or after `boundMs`). */
 const closedWithin = (socket: Socket, boundMs: number): Promise<number | undefined> =>
@@ -94,7 +89,7 @@ describe('local mode under slow clients', () => {
     expect(openMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 100);
   });
 
-  it('closes connections beyond the cap at once, and serves again once the slow ones are cut off', async () => {
+  it('closes slow connections past the cap (the oldest first, issue 23), and serves again once they are cut off', async () => {
     const holders = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => openSocket(port)));
     sockets.push(...holders);
     for (const socket of holders) socket.write(`GET / HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n`);

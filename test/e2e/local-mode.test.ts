@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient, MarketoApiError, type TokenClient } from '../../client/index.js';
 import { createSyncJob } from '../../examples/sync-job/handler.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
-import { registerSensitive } from '../support/leak-scan.js';
 
 const run = promisify(execFile);
 

@@ -4,9 +4,9 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertClient } from '../../functions/adapters/file-credentials.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { until } from '../../testing/until.js';
-import { registerSensitive } from '../support/leak-scan.js';
 
 /**
  * The secret-rotation procedure of docs/operations.md, run against local mode: Marketo keeps one secret

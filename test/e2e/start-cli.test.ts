@@ -11,8 +11,8 @@ import { createTokenClient } from '../../client/index.js';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { readGeneratedKey, writePolicyFile } from '../../local/policy.js';
 import { createTestTable, startDynalite } from '../../testing/dynalite.js';
+import { captureText, registerSensitive } from '../../testing/leak-scan.js';
 import { startTestLocalVendor } from '../../testing/local-vendor.js';
-import { captureText, registerSensitive } from '../support/leak-scan.js';
 
 const run = promisify(execFile);
 

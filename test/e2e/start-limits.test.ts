@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
 import { type LocalVendor, startLocalVendor } from '../../local/server.js';
 import { localVendorOptionsOf, parseStartOptions } from '../../local/start-options.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 
 /** Starts local mode the way `npm start <args>` does, on free ports and a fresh data directory. */
 async function startAsNpmStart(args: string[], cleanups: Array<() => Promise<void>>): Promise<LocalVendor> {

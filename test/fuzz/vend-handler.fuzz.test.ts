@@ -1,30 +1,49 @@
 /**
- * Property-based bad input for the vend handler: generated API Gateway events and direct-invoke payloads
- * against an in-memory vendor. Seeded and reproducible: `FUZZ_SEED=<n> npx vitest run test/fuzz`.
+ * Property-based bad input for the vend handler: generated API Gateway events on every route of the
+ * contract's table (a new row is fuzzed without touching this file) and off it, and direct-invoke payloads,
+ * against an in-memory vendor with the Marketo API budget wired. Seeded and reproducible:
+ * `FUZZ_SEED=<n> npx vitest run test/fuzz`.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/contract/index.js';
+import { MemoryBudgetStore } from '../../functions/adapters/memory-budget-store.js';
+import {
+  ERROR_CODES,
+  ROUTES,
+  type Route,
+  routeByResource,
+  routePath,
+} from '../../functions/contract/index.js';
+import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { systemClock } from '../../functions/core/clock.js';
-import { ERROR_CODES } from '../../functions/core/errors.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
+import { createPermitService } from '../../functions/http/permit-request.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { findLeaks } from '../../testing/leak-scan.js';
+import { MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { lambdaContext } from '../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { findLeaks } from '../support/leak-scan.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);
 const API_RUNS = Number(process.env.FUZZ_API_RUNS ?? 10_000);
 const DIRECT_RUNS = Number(process.env.FUZZ_DIRECT_RUNS ?? 2_000);
 const REGISTERED = ['client-a', 'Client.B_9', '0', `z${'9'.repeat(127)}`];
+/** A pool of two registered clients, so the instance routes serve too. */
+const POOL = 'pool-a';
 const RESOURCES = ROUTES.map((route) => route.resource);
 const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+/** What an error body may carry beyond code and message, by code (a permit's exact wait and why). */
+const DETAILS: Readonly<Record<string, readonly string[]>> = {
+  PermitUnavailable: ['reason', 'retryAfterMs'],
+};
 
-const records = REGISTERED.map((clientId) => testCredentials(clientId));
+const records = REGISTERED.map((clientId, i) => ({
+  ...testCredentials(clientId),
+  ...(i < 2 ? { instance: POOL } : {}),
+}));
 const identity = new FakeIdentity(systemClock, records);
 // Quiet telemetry: the fuzz inputs are not secrets, and 12,000 warning lines would only slow the run.
 const logger = new Logger({ serviceName: 'fuzz', logLevel: 'ERROR' });
@@ -32,22 +51,29 @@ const telemetry = {
   logger,
   metrics: new Metrics({ namespace: 'MarketoTokenVendor', serviceName: 'fuzz', logger }),
 };
-const vendor = createTokenVendor({
-  store: new MemoryTokenStore(),
-  credentials: new MemoryCredentials(records),
-  identity,
+const credentials = new MemoryCredentials(records);
+const vendor = createTokenVendor({ store: new MemoryTokenStore(), credentials, identity });
+const permits = createPermitService({
+  budget: createInstanceBudget({ store: new MemoryBudgetStore(), clock: systemClock }),
+  credentials,
 });
-const handler = createVendHandler({ vendor, telemetry, maxWaitMs: 5_000 });
+const handler = createVendHandler({ vendor, telemetry, maxWaitMs: 5_000, permits });
 const sensitive = (): Set<string> => new Set([...records.map((r) => r.clientSecret), ...identity.issued]);
 
-const stats = { api: new Map<number, number>(), direct: { tokens: 0, errors: new Map<string, number>() } };
+const stats = {
+  api: new Map<number, number>(),
+  /** 2xx answers by route kind: every row of the table should be served, not only refused. */
+  served: new Map<string, number>(),
+  direct: { tokens: 0, errors: new Map<string, number>() },
+};
 const fiveXx = (): number => [...stats.api].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
 
 afterAll(() => {
   const api = [...stats.api].sort(([a], [b]) => a - b).map(([s, c]) => `${s}: ${c}`);
   const errors = [...stats.direct.errors].map(([code, c]) => `${code}: ${c}`);
+  const served = [...stats.served].map(([kind, c]) => `${kind}: ${c}`);
   console.log(
-    `fuzz seed ${SEED}: API statuses {${api.join(', ')}}, 5xx ${fiveXx()}; direct tokens ${stats.direct.tokens}, errors {${errors.join(', ')}}`,
+    `fuzz seed ${SEED}: API statuses {${api.join(', ')}}, 5xx ${fiveXx()}, served by route {${served.join(', ')}}; direct tokens ${stats.direct.tokens}, errors {${errors.join(', ')}}`,
   );
 });
 
@@ -79,7 +105,7 @@ const NASTY_STRINGS = [
 ];
 
 const clientIdArb = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(...REGISTERED) },
+  { weight: 3, arbitrary: fc.constantFrom(...REGISTERED, POOL) },
   { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/) },
   { weight: 2, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
@@ -120,8 +146,26 @@ const jsonBodyArb = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
 );
 
+/** Permit bodies, valid and not (no wait above 0 ms: a full budget answers at once). */
+const permitBodyArb = fc
+  .record(
+    {
+      count: fc.oneof(fc.integer({ min: -1, max: 12 }), fc.constantFrom('2', 1.5, null)),
+      leaseMs: fc.oneof(fc.integer({ min: 0, max: 70_000 }), fc.constantFrom(-1, '5', null)),
+      maxWaitMs: fc.constantFrom(0, -1, 'x', 1.5, 20_001, null),
+      concurrency: fc.oneof(fc.boolean(), fc.constantFrom('yes', 0, null)),
+      release: fc.oneof(fc.uuid(), fc.constantFrom('unmetered', 'not-a-permit', 7)),
+      permitId: fc.oneof(fc.uuid(), fc.constantFrom('unmetered', 'not-a-permit', 7)),
+      marketoError: fc.constantFrom('606', '607', '615', 606, '601', '', null),
+      unexpected: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  )
+  .map((b) => JSON.stringify(b));
+
 const bodyArb = fc.oneof(
   { weight: 3, arbitrary: jsonBodyArb.map((body) => ({ body, isBase64Encoded: false })) },
+  { weight: 2, arbitrary: permitBodyArb.map((body) => ({ body, isBase64Encoded: false })) },
   {
     weight: 1,
     arbitrary: jsonBodyArb.map((body) => ({
@@ -158,19 +202,37 @@ const resourceArb = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
 );
 
+/** Where a generated event goes: a route of the table, or a method and resource the table may not have. */
+type Target =
+  | { readonly route: Route }
+  | { readonly route?: undefined; readonly method: string; readonly resource: string };
+
+const targetArb: fc.Arbitrary<Target> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...ROUTES).map((route) => ({ route })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(methodArb, resourceArb).map(([method, resource]) => ({ method, resource })),
+  },
+);
+
+/** Method, resource, the path API Gateway passes (filled with `name`) and the path parameter's name. */
+const addressOf = (target: Target, name: string) =>
+  target.route
+    ? { ...target.route, path: routePath(target.route, name) }
+    : {
+        method: target.method,
+        resource: target.resource,
+        path: target.resource.replace(/\{[^}]*\}/g, () => name),
+        pathParameter: 'clientId',
+      };
+
 const apiEventArb = fc
   .record({
-    route: fc.oneof(
-      {
-        weight: 6,
-        arbitrary: fc.constantFrom(...ROUTES.map((route) => [route.method, route.resource] as const)),
-      },
-      { weight: 2, arbitrary: fc.tuple(methodArb, resourceArb) },
-    ),
+    target: targetArb,
     clientId: clientIdArb,
     pathKind: fc.oneof(
-      { weight: 6, arbitrary: fc.constant('both') },
-      { weight: 1, arbitrary: fc.constantFrom('clientId', 'instance', 'null', 'empty') },
+      { weight: 6, arbitrary: fc.constant('route') },
+      { weight: 1, arbitrary: fc.constantFrom('both', 'clientId', 'instance', 'null', 'empty') },
     ),
     rawPath: fc.option(fc.string({ maxLength: 100 }), { nil: undefined }),
     query: queryArb,
@@ -184,21 +246,22 @@ const apiEventArb = fc
     ),
   })
   .map((g): APIGatewayProxyEvent => {
+    const name = g.clientId;
+    const address = addressOf(g.target, name);
     const pathParameters =
       g.pathKind === 'null'
         ? null
         : g.pathKind === 'empty'
           ? {}
-          : g.pathKind === 'clientId'
-            ? { clientId: g.clientId }
-            : g.pathKind === 'instance'
-              ? { instance: g.clientId }
-              : { clientId: g.clientId, instance: g.clientId };
-    const [httpMethod, resource] = g.route;
+          : g.pathKind === 'route'
+            ? { [address.pathParameter]: name }
+            : g.pathKind === 'both'
+              ? { clientId: name, instance: name }
+              : { [g.pathKind]: name };
     const event: Record<string, unknown> = {
-      httpMethod,
-      resource,
-      path: g.rawPath ?? resource.replace('{clientId}', g.clientId).replace('{instance}', g.clientId),
+      httpMethod: address.method,
+      resource: address.resource,
+      path: g.rawPath ?? address.path,
       pathParameters,
       queryStringParameters: g.query,
       multiValueQueryStringParameters: null,
@@ -279,6 +342,8 @@ describe(`vend handler fuzzing (seed ${SEED})`, () => {
         stats.api.set(result.statusCode, (stats.api.get(result.statusCode) ?? 0) + 1);
         expect(typeof result.statusCode, describeEvent(event)).toBe('number');
         const ok = result.statusCode >= 200 && result.statusCode < 300;
+        const kind = routeByResource(event.httpMethod, event.resource)?.kind;
+        if (ok && kind) stats.served.set(kind, (stats.served.get(kind) ?? 0) + 1);
         const clientError = result.statusCode >= 400 && result.statusCode < 500;
         expect(ok || clientError, `status ${result.statusCode} for ${describeEvent(event)}`).toBe(true);
         expect(result.headers?.['Cache-Control']).toBe('no-store');
@@ -286,7 +351,9 @@ describe(`vend handler fuzzing (seed ${SEED})`, () => {
         if (!ok) {
           expect(Object.keys(body)).toEqual(['error']);
           const error = body.error as Record<string, unknown>;
-          expect(Object.keys(error).sort()).toEqual(['code', 'message']);
+          expect(Object.keys(error).sort()).toEqual(
+            ['code', 'message', ...(DETAILS[String(error.code)] ?? [])].sort(),
+          );
           expect(CODES.has(String(error.code))).toBe(true);
           expect(typeof error.message).toBe('string');
           expect(findLeaks([{ file: 'fuzz-api', text: result.body }], sensitive())).toEqual([]);

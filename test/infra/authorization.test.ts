@@ -17,7 +17,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routePath, routesGrantedBy } from '../../functions/contract/index.js';
 import { CONTEXT_PREFIX, configFromContext } from '../../lib/config.js';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
+import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { TokenVendorStack } from '../../lib/token-vendor-stack.js';
 import {
   authorize,

@@ -6,7 +6,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetMetricName } from '../../functions/core/budget/ports.js';
 import type { MetricName } from '../../functions/core/ports.js';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
+import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
 
 allowSlowSynthesis();

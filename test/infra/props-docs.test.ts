@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROUTES, type Route, routesGrantedBy } from '../../functions/contract/index.js';
 
 /**
  * The CDK design guidelines: every prop is documented, and every optional one says its default with
@@ -41,5 +42,39 @@ describe('construct and stack props', () => {
     expect(
       props.filter((p) => p.optional && !p.doc?.includes('@default')).map((p) => `${p.file}: ${p.name}`),
     ).toEqual([]);
+  });
+});
+
+/**
+ * Issue 24: the construct's docstrings name the routes it serves and grants (the contract's route table), so a
+ * reader of the construct learns the API without opening functions/contract/routes.ts.
+ */
+describe("the construct's docstrings", () => {
+  const source = readFileSync(join(root, 'lib/marketo-token-vendor.ts'), 'utf8');
+  /** The doc comment right before `declaration`. */
+  const docBefore = (declaration: string): string => {
+    const at = source.indexOf(declaration);
+    const start = source.lastIndexOf('/**', at);
+    return source.slice(start, at).replace(/\n\s*\* ?/g, ' ');
+  };
+  const named = (route: Route): string => `${route.method} ${route.resource}`;
+
+  it("the class's names every route of the API", () => {
+    const doc = docBefore('export class MarketoTokenVendor');
+    expect(ROUTES.map(named).filter((route) => !doc.includes(route))).toEqual([]);
+  });
+
+  it.for([
+    { method: 'grantVend', scope: 'client' },
+    { method: 'grantVendInstance', scope: 'instance' },
+  ] as const)('$method names every route its grant covers, and no other', ({ method, scope }) => {
+    const doc = docBefore(`public ${method}(`);
+    expect(
+      routesGrantedBy(scope)
+        .map(named)
+        .filter((route) => !doc.includes(route)),
+    ).toEqual([]);
+    const others = ROUTES.filter((route) => route.grant !== scope);
+    expect(others.map(named).filter((route) => doc.includes(route))).toEqual([]);
   });
 });

@@ -5,8 +5,8 @@ import type { RefreshMessage } from '../../functions/core/ports.js';
 import { type RefreshPlanSettings, runRefreshPlan } from '../../functions/core/refresh-planner.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
 import { FakeClock } from '../../testing/clocks.js';
+import { MemoryRefreshIndex, MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { type AlarmDefinition, evaluateAlarm } from '../support/alarm-evaluator.js';
-import { MemoryRefreshIndex, MemoryTokenStore } from '../support/memory-token-store.js';
 import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
 
 allowSlowSynthesis();

@@ -3,8 +3,9 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DEFAULT_MIN_VALIDITY_SECONDS, MAX_MIN_VALIDITY_SECONDS } from '../../functions/contract/index.js';
-import type { TokenResponse } from '../../functions/vend.js';
-import { MarketoTokenVendor, type MarketoTokenVendorProps } from '../../lib/marketo-token-vendor.js';
+import type { TokenResponse } from '../../functions/http/vend-request.js';
+import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
+import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { type TokenTaskProps, type TokenTaskResult, tokenTask } from '../../lib/token-task.js';
 import { appWithoutBundling } from './helpers.js';
 
@@ -54,7 +55,7 @@ const totalRetryWaitSeconds = (retrier: NonNullable<TokenTaskState['Retry']>[num
 describe('tokenTask', () => {
   describe('the result it puts in the state', () => {
     it("carries expiresAt as the API's ISO 8601 string and expiresIn as whole seconds", () => {
-      // The body the vend handler answers with (functions/vend.ts, TokenResponse).
+      // The body the vend handler answers with (functions/http/vend-request.ts, TokenResponse).
       const body: TokenResponse = {
         clientId: 'my-sync',
         accessToken: 'tok-1',

@@ -4,13 +4,13 @@ import { MemoryBudgetStore } from '../../functions/adapters/memory-budget-store.
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { systemClock } from '../../functions/core/clock.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
-import { createPermitService, permitRouteOf } from '../../functions/http/permit-request.js';
+import { createPermitService } from '../../functions/http/permit-request.js';
 import { createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { FakeClock } from '../../testing/clocks.js';
-import { apiEvent, lambdaContext } from '../support/api-event.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../testing/memory-token-store.js';
+import { lambdaContext, routeEvent } from '../support/api-event.js';
 
 const START = Date.UTC(2026, 11, 1, 20, 0, 0);
 
@@ -23,33 +23,27 @@ const world = (limits = {}) => {
     { ...testCredentials('other'), identityUrl: 'https://999-XYZ-999.mktorest.com/identity' },
   ]);
   const budget = createInstanceBudget({ store, clock, random: () => 0 }, { limits: { default: limits } });
-  const service = createPermitService({ budget, credentials });
+  const vendor = createTokenVendor({
+    store: new MemoryTokenStore(),
+    credentials,
+    identity: new FakeIdentity(clock),
+  });
+  // The vend Lambda's handler: the permit routes are dispatched and their failures mapped like every route's.
+  const handler = createVendHandler({
+    vendor,
+    telemetry: createTelemetry('budget-api-test'),
+    permits: createPermitService({ budget, credentials }),
+  });
   const send = async (event: APIGatewayProxyEvent) => {
-    const route = permitRouteOf(event);
-    if (!route) throw new Error('not a permit route');
-    const response = await service.handleApi(event, route, 'test');
+    const response = (await handler(event, lambdaContext())) as APIGatewayProxyResult;
     return { ...response, json: JSON.parse(response.body) as Record<string, unknown> };
   };
   return { clock, store, send };
 };
 
-const acquire = (clientId: string, body: unknown = {}) =>
-  apiEvent({
-    method: 'POST',
-    resource: '/tokens/{clientId}/permits',
-    path: `/tokens/${clientId}/permits`,
-    pathParameters: { clientId },
-    body: JSON.stringify(body),
-  });
+const acquire = (clientId: string, body: object = {}) => routeEvent('permit', { clientId }, { body });
 
-const release = (clientId: string, body: unknown) =>
-  apiEvent({
-    method: 'POST',
-    resource: '/tokens/{clientId}/permits/release',
-    path: `/tokens/${clientId}/permits/release`,
-    pathParameters: { clientId },
-    body: JSON.stringify(body),
-  });
+const release = (clientId: string, body: object) => routeEvent('permit-release', { clientId }, { body });
 
 describe('permit API', () => {
   it('grants a permit with its instance, lease, use-by time and the usage it leaves', async () => {
@@ -89,15 +83,14 @@ describe('permit API', () => {
     const response = await send(acquire('sync-job'));
 
     expect(response.statusCode).toBe(429);
-    expect(response.headers).toMatchObject({ 'Retry-After': '22' });
-    expect(response.json).toEqual({
-      error: {
-        code: 'PermitUnavailable',
-        message: "the instance's rate window is full: retry in 21300 ms",
-        retryAfterMs: 21_300,
-        reason: 'rate',
-      },
+    expect(response.headers).toEqual({
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      'Retry-After': '22',
     });
+    expect(response.body).toBe(
+      '{"error":{"code":"PermitUnavailable","message":"the instance\'s rate window is full: retry in 21300 ms","retryAfterMs":21300,"reason":"rate"}}',
+    );
   });
 
   it('answers 429 DailyQuotaExhausted with the reset time once the quota is used', async () => {
@@ -136,14 +129,7 @@ describe('permit API', () => {
   it('serves a pool instance by name through one of its members', async () => {
     const { send } = world();
 
-    const response = await send(
-      apiEvent({
-        method: 'POST',
-        resource: '/instances/{instance}/permits',
-        path: '/instances/acme/permits',
-        pathParameters: { instance: 'acme' },
-      }),
-    );
+    const response = await send(routeEvent('instance-permit', { instance: 'acme' }));
 
     expect(response.json).toMatchObject({ instance: '123-abc-456.mktorest.com' });
   });

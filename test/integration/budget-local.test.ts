@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
 import { createSignedCaller, realClock } from '../../client/signed-call.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
-import { registerSensitive } from '../support/leak-scan.js';
 
 const ADMIN_KEY = {
   accessKeyId: 'BUDGETADMIN',

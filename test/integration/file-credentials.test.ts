@@ -14,7 +14,7 @@ import {
   UnknownClientError,
 } from '../../functions/core/errors.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
-import { registerSensitive, captureError as rejection } from '../support/leak-scan.js';
+import { registerSensitive, captureError as rejection } from '../../testing/leak-scan.js';
 
 const SECRET = 'file-secret-do-not-leak';
 registerSensitive(SECRET);
@@ -194,6 +194,19 @@ describe('FileCredentials', () => {
       expect(JSON.parse(await readFile(path, 'utf8')).clients).toEqual([
         credentials('a', { instance: 'x' }),
         credentials('b'),
+      ]);
+    });
+
+    it("keeps a replaced entry's own fields (simulatedRole) but not record fields the update leaves out", async () => {
+      const role = { permissions: ['Read-Only Lead'], apiUser: 'sync@example.test' };
+      await writeCredentialsFile(path, {
+        clients: [{ ...credentials('a', { restUrl: 'http://127.0.0.1:9' }), simulatedRole: role }],
+      });
+
+      await upsertClient(path, credentials('a', { instance: 'x' }));
+
+      expect(JSON.parse(await readFile(path, 'utf8')).clients).toEqual([
+        { simulatedRole: role, ...credentials('a', { instance: 'x' }) },
       ]);
     });
 

@@ -11,16 +11,16 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientView, renderList, renderStatus } from '../../cli/status.js';
+import { clientView, renderList, renderStatus } from '../../cli/client-view.js';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
-import { getTokenEvent, lambdaContext } from '../support/api-event.js';
-import { MemoryCredentials } from '../support/fake-identity.js';
-import { findSecretWindows } from '../support/leak-scan.js';
+import { MemoryCredentials } from '../../testing/fake-identity.js';
+import { findSecretWindows } from '../../testing/leak-scan.js';
+import { lambdaContext, routeEvent } from '../support/api-event.js';
 
 type Echo = { status: number; body: string; headers?: Record<string, string> };
 
@@ -171,7 +171,10 @@ describe('no secret in any output when Identity echoes it', () => {
     const outputs: string[] = [];
     {
       // The API's answer and logs; the direct call's error and its cause chain; the sweep's summary.
-      const result = (await handler(getTokenEvent(clientId), lambdaContext())) as APIGatewayProxyResult;
+      const result = (await handler(
+        routeEvent('token', { clientId }),
+        lambdaContext(),
+      )) as APIGatewayProxyResult;
       outputs.push(JSON.stringify(result));
       const direct = await vendor.getToken(clientId, { maxWaitMs: 0 }).catch((error: Error) => error);
       outputs.push(

@@ -2,7 +2,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { describe, expect, test } from '../../testing/fixture.js';
-import { apiEvent, lambdaContext } from '../support/api-event.js';
+import { lambdaContext, routeEvent } from '../support/api-event.js';
 
 const LIFESPAN_S = 60;
 /** One request per pool per virtual second: 600 requests over real sockets, none of them may wait. */
@@ -13,13 +13,7 @@ const STEP_MS = 1_000;
 test.override('worldOptions', { lifespanSeconds: LIFESPAN_S });
 
 const instanceEvent = (instance: string, minValidity: number) =>
-  apiEvent({
-    method: 'GET',
-    resource: '/instances/{instance}/token',
-    path: `/instances/${instance}/token`,
-    pathParameters: { instance },
-    query: { minValidity: String(minValidity) },
-  });
+  routeEvent('instance-token', { instance }, { query: { minValidity: String(minValidity) } });
 
 describe('instance pools on the simulator (virtual clock)', () => {
   test('serves every request of five lifespans from a pool member with minValidity = lifespan/3 left, without waiting', {

@@ -11,8 +11,8 @@ import {
   UnknownClientError,
 } from '../../functions/core/errors.js';
 import type { ClientCredentials } from '../../functions/core/ports.js';
+import { registerSensitive, captureError as rejection } from '../../testing/leak-scan.js';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../testing/secrets-manager-stub.js';
-import { registerSensitive, captureError as rejection } from '../support/leak-scan.js';
 
 const PREFIX = 'marketo-token-vendor/clients/';
 const SECRET = 'super-secret-value-do-not-leak';

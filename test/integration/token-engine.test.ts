@@ -4,7 +4,7 @@ import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { describe, expect, test } from '../../testing/fixture.js';
 import { startWorld, type World } from '../../testing/world.js';
-import { getTokenEvent, lambdaContext } from '../support/api-event.js';
+import { lambdaContext, routeEvent } from '../support/api-event.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -17,7 +17,7 @@ const apiHandler = (world: World) => {
   const telemetry = createTelemetry('token-engine-it');
   const vendor = world.vendor({ logger: coreLogger(telemetry.logger) });
   const handler = createVendHandler({ vendor, telemetry });
-  return async (event: ReturnType<typeof getTokenEvent>) => {
+  return async (event: ReturnType<typeof routeEvent>) => {
     const result = (await handler(event, lambdaContext())) as APIGatewayProxyResult;
     return { status: result.statusCode, body: JSON.parse(result.body), headers: result.headers ?? {} };
   };
@@ -109,7 +109,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     world.simulator.setClientSecret(clientId, 'rotated-in-marketo-but-not-in-secrets-manager');
     world.secrets.resetCalls();
     const vend = apiHandler(world);
-    const result = await vend(getTokenEvent(clientId));
+    const result = await vend(routeEvent('token', { clientId }));
     expect(result.status).toBe(502);
     expect(result.body).toEqual({ error: { code: 'CredentialsRejected', message: expect.any(String) } });
     expect(world.secrets.calls('GetSecretValue')).toBe(2);
@@ -121,13 +121,13 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
     await world.vendor().getToken(clientId);
     world.simulator.injectIdentityFault({ kind: 'status', status: 503 }, 100);
     const vend = apiHandler(world);
-    const result = await vend(getTokenEvent(clientId));
+    const result = await vend(routeEvent('token', { clientId }));
     expect(result.status).toBe(200);
     expect(world.simulator.identityCalls(clientId)).toBe(1);
   });
 
   test('answers 404 UnknownClient for a client with no secret', async ({ world }) => {
-    const result = await apiHandler(world)(getTokenEvent('never-registered'));
+    const result = await apiHandler(world)(routeEvent('token', { clientId: 'never-registered' }));
     expect(result.status).toBe(404);
     expect(result.body.error.code).toBe('UnknownClient');
   });
@@ -137,7 +137,7 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   }) => {
     const ids = Array.from({ length: 5 }, (_, i) => `bogus-${randomUUID()}-${i}`);
     const vend = apiHandler(world);
-    for (const clientId of ids) expect((await vend(getTokenEvent(clientId))).status).toBe(404);
+    for (const clientId of ids) expect((await vend(routeEvent('token', { clientId }))).status).toBe(404);
     await expect(world.vendor().invalidate(ids[0], 'some-token:ab')).rejects.toMatchObject({
       code: 'UnknownClient',
     });
@@ -158,9 +158,15 @@ describe('token engine on DynamoDB (dynalite), Secrets Manager (stub) and the Ma
   });
 
   test.for([
-    ['a malformed client id', getTokenEvent('bad id!')],
-    ['a malformed minValidity', getTokenEvent('client-x', { minValidity: '-5' })],
-    ['a minValidity beyond a token lifetime', getTokenEvent('client-x', { minValidity: '4000' })],
+    ['a malformed client id', routeEvent('token', { clientId: 'bad id!' })],
+    [
+      'a malformed minValidity',
+      routeEvent('token', { clientId: 'client-x' }, { query: { minValidity: '-5' } }),
+    ],
+    [
+      'a minValidity beyond a token lifetime',
+      routeEvent('token', { clientId: 'client-x' }, { query: { minValidity: '4000' } }),
+    ],
   ] as const)('answers 400 InvalidRequest for %s', async ([, event], { world }) => {
     const result = await apiHandler(world)(event);
     expect(result.status).toBe(400);

@@ -8,10 +8,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The package as users get it: `npm pack` (which builds through `prepack`), the tarball installed into
- * a fresh CDK app (with its peers, from the local npm cache) and into a fresh client-only project
- * (without aws-cdk-lib), then a synth and a client call on loopback. No Docker, no network but the
- * npm registry when the cache misses.
+ * The package as users get it: `npm pack` (which builds through `prepack`) and `npm publish --dry-run`, the
+ * tarball installed into a fresh CDK app (with its peers, from the local npm cache) and into a fresh
+ * client-only project (without aws-cdk-lib), then a synth and a client call on loopback. No Docker, no
+ * network but the npm registry when the cache misses.
  */
 
 const run = promisify(execFile);
@@ -105,6 +105,8 @@ describe('the npm package', () => {
   let appDir: string;
   let clientDir: string;
   let synthOutput: { stacks: string[]; tokenTask: string };
+  let published: { id: string; files: PackedFile[] };
+  let publishNotice: string;
   const timings: Record<string, number> = {};
 
   const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
@@ -122,6 +124,17 @@ describe('the npm package', () => {
     const { stdout } = await timed('pack', () => npm(ROOT, ['pack', '--json', '--pack-destination', work]));
     packed = (JSON.parse(stdout) as PackResult[])[0] as PackResult;
     tarball = join(work, packed.filename);
+    // What `npm publish` would upload (the tree prepack just built; no second build).
+    const dryRun = await timed('publish --dry-run', () =>
+      run('npm', ['publish', '--dry-run', '--ignore-scripts', '--json', '--no-audit'], {
+        cwd: ROOT,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      }),
+    );
+    const publishOutput = JSON.parse(dryRun.stdout) as Record<string, typeof published>;
+    published = (publishOutput['marketo-token-vendor'] ?? publishOutput) as typeof published;
+    publishNotice = dryRun.stderr;
 
     appDir = join(work, 'cdk-app');
     clientDir = join(work, 'client-only');
@@ -186,6 +199,8 @@ describe('the npm package', () => {
           'dist/client/index.js',
           'dist/client/index.d.ts',
           'dist/cli/main.js',
+          'cli/bin.js',
+          'dist/client/node-marketo-rest.js',
           'dist/functions/vend.js',
           'dist/functions/refresh.js',
         ]),
@@ -208,6 +223,20 @@ describe('the npm package', () => {
             /\.(tgz|log|tsbuildinfo)$/.test(path),
         );
       expect(unwanted).toEqual([]);
+    });
+
+    it('is publishable: public, with a repository, and npm publish --dry-run uploads the packed files', async () => {
+      const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+        private?: boolean;
+        repository?: { url?: string };
+        publishConfig?: { access?: string };
+      };
+      expect(manifest.private).toBeUndefined();
+      expect(manifest.repository?.url).toMatch(/^git\+https:\/\//);
+      expect(manifest.publishConfig?.access).toBe('public');
+      expect(published.id).toBe(`marketo-token-vendor@${(manifest as { version?: string }).version}`);
+      expect(published.files.map((f) => f.path).sort()).toEqual(packed.files.map((f) => f.path).sort());
+      expect(publishNotice).toContain('with tag latest and public access (dry-run)');
     });
 
     it('stays small (under 250 kB packed)', () => {

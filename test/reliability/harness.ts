@@ -10,12 +10,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { expect } from 'vitest';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
 import type { ClientCredentials, Clock, IdentityClient, IdentityToken } from '../../functions/core/ports.js';
-import type { TokenVendor, TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
+import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
+import type { TokenVendorConfig } from '../../functions/core/vendor-config.js';
 import { coreLogger, createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
+import { captureText } from '../../testing/leak-scan.js';
 import { LOOPBACK_VENDOR_CONFIG, type VendorOptions, type World } from '../../testing/world.js';
 import { lambdaContext } from '../support/api-event.js';
-import { captureText } from '../support/leak-scan.js';
 
 /** The caller's budget in the rows (the handler's maximum wait): room for 4 Identity attempts and backoff. */
 export const CALLER_BUDGET_MS = 6_000;
@@ -114,7 +115,7 @@ export function apiCaller(vendor: TokenVendor, maxWaitMs = CALLER_BUDGET_MS) {
   };
 }
 
-export { captureError } from '../support/leak-scan.js';
+export { captureError } from '../../testing/leak-scan.js';
 
 /** A loopback port nothing listens on (bound by the OS, then released): connections are refused. */
 export async function closedPort(): Promise<number> {

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { TokenVendorConfig } from '../../functions/core/index.js';
 import type { IdentityFault } from '../../local/marketo-simulator.js';
 import { describe, expect, test } from '../../testing/fixture.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
 import type { World } from '../../testing/world.js';
-import { getTokenEvent } from '../support/api-event.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { routeEvent } from '../support/api-event.js';
 import {
   apiCaller,
   BUDGET_MARGIN_MS,
@@ -31,7 +31,7 @@ async function coldVend(
 ) {
   const clientId = world.newClient('identity-fault');
   if (fault) world.simulator.injectIdentityFault(fault, times, { clientId });
-  const answer = await apiCaller(makeVendor(world, { config }), BUDGET_MS)(getTokenEvent(clientId));
+  const answer = await apiCaller(makeVendor(world, { config }), BUDGET_MS)(routeEvent('token', { clientId }));
   const record = await world.store().get(clientId);
   return { clientId, answer, record, identityCalls: world.simulator.identityCalls(clientId) };
 }
@@ -64,7 +64,7 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
       clientSecret: secret,
       identityUrl: `http://127.0.0.1:${await closedPort()}/identity`,
     });
-    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(routeEvent('token', { clientId }));
     expect(answer.status).toBe(503);
     expect(answer.body.error).toEqual({ code: 'IdentityUnavailable', message: expect.any(String) });
     expect(answer.body.error?.message).toMatch(/refused the connection|wait budget/);
@@ -118,7 +118,10 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     const clientId = world.newClient('identity-fault');
     world.simulator.injectIdentityFault({ kind: 'status', status: 503, retryAfter: '30' }, 100, { clientId });
     const clock = new SleepRecordingClock(world.clock);
-    const answer = await apiCaller(makeVendor(world, { clock }), BUDGET_MS)(getTokenEvent(clientId));
+    const answer = await apiCaller(
+      makeVendor(world, { clock }),
+      BUDGET_MS,
+    )(routeEvent('token', { clientId }));
     expect(answer.status).toBe(503);
     expect(answer.headers['Retry-After']).toBe('30');
     expect(clock.completedSleepsMs).toEqual([]);
@@ -189,7 +192,7 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
   test('answers 502 CredentialsRejected after re-reading the secret once on HTTP 401', async ({ world }) => {
     const clientId = world.newClient('identity-fault');
     world.simulator.setClientSecret(clientId, `changed-in-marketo-only-${randomUUID()}`);
-    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(routeEvent('token', { clientId }));
     expect(answer.status).toBe(502);
     expect(answer.body.error?.code).toBe('CredentialsRejected');
     expect(answer.body.error?.message).toMatch(/rejected the credentials.*HTTP 401/);
@@ -242,14 +245,17 @@ describe('Identity faults on a cold vend (no valid token anywhere)', () => {
     const clientId = world.newClient('identity-fault');
     world.simulator.injectIdentityFault({ kind: 'delay', ms: 1_500 }, 1, { clientId });
     const vendor = makeVendor(world, { config: { identityTimeoutMs: 3_000, leaseDurationMs: 5_000 } });
-    const impatient = await apiCaller(vendor, BUDGET_MS)(getTokenEvent(clientId, { maxWaitSeconds: '1' }));
+    const impatient = await apiCaller(
+      vendor,
+      BUDGET_MS,
+    )(routeEvent('token', { clientId }, { query: { maxWaitSeconds: '1' } }));
     // Read before any other await: the answer came at the 1 s budget, before Identity (1.5 s) issued a token.
     const issuedWhenAnswered = world.simulator.currentToken(clientId);
     expect(impatient.status).toBe(503);
     expect(impatient.body.error?.code).toBe('IdentityUnavailable');
     expect(issuedWhenAnswered).toBeUndefined();
     const callsOfTheImpatient = world.simulator.identityCalls(clientId);
-    const patient = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+    const patient = await apiCaller(makeVendor(world), BUDGET_MS)(routeEvent('token', { clientId }));
     expect(patient.status).toBe(200);
     expect(callsOfTheImpatient).toBe(1);
     expect(world.simulator.identityCalls(clientId) - callsOfTheImpatient).toBe(0);
@@ -286,7 +292,7 @@ describe.concurrent('Identity faults while a valid token is stored', () => {
       expect(after?.token).toEqual(before?.token);
       expect(after?.lease).toBeUndefined();
       expect(after?.lastError?.code).toBe(error.name);
-      const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+      const answer = await apiCaller(makeVendor(world), BUDGET_MS)(routeEvent('token', { clientId }));
       expect(answer.status).toBe(200);
       expect(answer.body.accessToken).toBe(first.accessToken);
     },
@@ -299,7 +305,7 @@ describe.concurrent('Identity faults while a valid token is stored', () => {
     const error = await captureError(() => makeVendor(world).invalidate(clientId, first.accessToken));
     expect(error.name).toBe('CredentialsRejected');
     expect((await world.store().get(clientId))?.token?.accessToken).toBe(first.accessToken);
-    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(getTokenEvent(clientId));
+    const answer = await apiCaller(makeVendor(world), BUDGET_MS)(routeEvent('token', { clientId }));
     expect(answer.status).toBe(200);
     expect(answer.body.accessToken).toBe(first.accessToken);
   });

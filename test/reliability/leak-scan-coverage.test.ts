@@ -9,10 +9,10 @@ import { IdentityBadResponseError } from '../../functions/core/errors.js';
 import type { ClientCredentials, IdentityClient, IdentityToken } from '../../functions/core/ports.js';
 import { createTokenVendor } from '../../functions/core/token-vendor.js';
 import { createVendHandler } from '../../functions/vend.js';
-import { getTokenEvent, lambdaContext } from '../support/api-event.js';
-import { MemoryCredentials, testCredentials } from '../support/fake-identity.js';
-import { captureText, scanDirectory } from '../support/leak-scan.js';
-import { MemoryTokenStore } from '../support/memory-token-store.js';
+import { MemoryCredentials, testCredentials } from '../../testing/fake-identity.js';
+import { captureText, scanDirectory } from '../../testing/leak-scan.js';
+import { MemoryTokenStore } from '../../testing/memory-token-store.js';
+import { lambdaContext, routeEvent } from '../support/api-event.js';
 
 /** A deliberately broken adapter that quotes the client secret in its error (what the scan must catch). */
 class LeakyIdentity implements IdentityClient {
@@ -54,7 +54,7 @@ describe('leak scan coverage of HTTP error bodies', () => {
   it('fails the scan when a client secret reaches an HTTP error body', async () => {
     const record = testCredentials('leaky-client');
     const result = (await leakyHandler(record)(
-      getTokenEvent('leaky-client'),
+      routeEvent('token', { clientId: 'leaky-client' }),
       lambdaContext(),
     )) as APIGatewayProxyResult;
     expect(result.statusCode).toBe(502);

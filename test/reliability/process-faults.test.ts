@@ -1,5 +1,4 @@
-import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../functions/core/token-vendor.js';
-import type { TokenVendorConfig } from '../../functions/core/token-vendor-api.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG, type TokenVendorConfig } from '../../functions/core/vendor-config.js';
 import { describe, expect, test } from '../../testing/fixture.js';
 import { until } from '../../testing/until.js';
 import { startWorld } from '../../testing/world.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { describe, expect, test as worldTest } from '../../testing/fixture.js';
-import { getTokenEvent } from '../support/api-event.js';
-import { registerSensitive } from '../support/leak-scan.js';
+import { registerSensitive } from '../../testing/leak-scan.js';
+import { routeEvent } from '../support/api-event.js';
 import { apiCaller, LoopbackOnlyIdentity, makeVendor } from './harness.js';
 
 const PREFIX = 'marketo-token-vendor/clients/';
@@ -40,7 +40,7 @@ describe('Secrets Manager endpoint down', () => {
     const clientId = world.newClient('secret-fault');
     world.secrets.setDown(true);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
-      getTokenEvent(clientId),
+      routeEvent('token', { clientId }),
     );
     expect(answer.status).toBe(503);
     expect(answer.body.error?.code).toBe('CredentialsUnavailable');
@@ -55,7 +55,7 @@ describe('Secrets Manager endpoint down', () => {
     const first = await makeVendor(world).getToken(clientId);
     world.secrets.setDown(true);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
-      getTokenEvent(clientId),
+      routeEvent('token', { clientId }),
     );
     expect(answer.status).toBe(200);
     expect(answer.body.accessToken).toBe(first.accessToken);
@@ -68,7 +68,7 @@ describe('Secrets Manager endpoint down', () => {
     const clientId = world.newClient('secret-fault');
     world.secrets.failNext('GetSecretValue', 'ThrottlingException', 5);
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
-      getTokenEvent(clientId),
+      routeEvent('token', { clientId }),
     );
     expect(answer.status).toBe(503);
     expect(answer.body.error?.code).toBe('CredentialsUnavailable');
@@ -84,7 +84,7 @@ describe('Secrets Manager content faults', () => {
   }) => {
     const clientId = `never-registered-${randomUUID()}`;
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
-      getTokenEvent(clientId),
+      routeEvent('token', { clientId }),
     );
     expect(answer.status).toBe(404);
     expect(answer.body.error?.code).toBe('UnknownClient');
@@ -101,7 +101,7 @@ describe('Secrets Manager content faults', () => {
     registerSensitive(raw);
     world.secrets.putRawSecret(`${PREFIX}${clientId}`, { secretString: raw });
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
-      getTokenEvent(clientId),
+      routeEvent('token', { clientId }),
     );
     expect(answer.status).toBe(502);
     expect(answer.body.error?.code).toBe('CredentialsMisconfigured');
@@ -122,7 +122,7 @@ describe('Secrets Manager content faults', () => {
       delete record[field];
       world.secrets.putRawSecret(`${PREFIX}${clientId}`, { secretString: JSON.stringify(record) });
       const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
-        getTokenEvent(clientId),
+        routeEvent('token', { clientId }),
       );
       expect(answer.status).toBe(502);
       expect(answer.body.error?.code).toBe('CredentialsMisconfigured');
@@ -159,7 +159,7 @@ describe('identityUrl off the allowlist or not https (SSRF)', () => {
         credentials: credentials(),
         config: { identityUrlPolicy: { allowedHosts: ['*.mktorest.com', '127.0.0.1'] } },
       });
-      const answer = await apiCaller(vendor)(getTokenEvent(clientId));
+      const answer = await apiCaller(vendor)(routeEvent('token', { clientId }));
       expect(answer.status).toBe(502);
       expect(answer.body.error?.code).toBe('CredentialsMisconfigured');
       expect(answer.body.error?.message).toMatch(reason);
@@ -185,7 +185,7 @@ describe('secret rotated while a token is cached', () => {
     });
     world.secrets.resetCalls();
     const answer = await apiCaller(makeVendor(world, { credentials: credentials() }))(
-      getTokenEvent(clientId),
+      routeEvent('token', { clientId }),
     );
     expect(answer.status).toBe(200);
     expect(answer.body.accessToken).toBe(first.accessToken);

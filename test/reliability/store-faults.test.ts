@@ -2,7 +2,7 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { describe, expect, test as worldTest } from '../../testing/fixture.js';
 import { until } from '../../testing/until.js';
-import { getTokenEvent } from '../support/api-event.js';
+import { routeEvent } from '../support/api-event.js';
 import { type DynamoFaultProxy, startDynamoFaultProxy, type ThrottleType } from './dynamo-proxy.js';
 import { apiCaller, closedPort, makeVendor, PausingIdentity } from './harness.js';
 
@@ -34,7 +34,9 @@ describe('DynamoDB endpoint down', () => {
       client: proxy.client({ endpoint: `http://127.0.0.1:${await closedPort()}` }),
       tableName: world.tableName,
     });
-    const answer = await apiCaller(makeVendor(world, { store: unreachable }))(getTokenEvent(clientId));
+    const answer = await apiCaller(makeVendor(world, { store: unreachable }))(
+      routeEvent('token', { clientId }),
+    );
     expect(answer.status).toBe(200);
     expect(world.simulator.identityCalls(clientId)).toBe(1);
   });
@@ -50,7 +52,7 @@ describe('DynamoDB endpoint down', () => {
     const callsAfterWarmUp = world.simulator.identityCalls(clientId);
     proxy.setDown(true);
     try {
-      const answer = await apiCaller(vendor)(getTokenEvent(clientId));
+      const answer = await apiCaller(vendor)(routeEvent('token', { clientId }));
       expect(answer.status).toBe(200);
       expect(answer.body.accessToken).toBe(first.accessToken);
     } finally {
@@ -68,7 +70,9 @@ describe('DynamoDB endpoint down', () => {
     const first = await makeVendor(world).getToken(clientId);
     proxy.setDown(true);
     try {
-      const answer = await apiCaller(makeVendor(world, { store: proxiedStore() }))(getTokenEvent(clientId));
+      const answer = await apiCaller(makeVendor(world, { store: proxiedStore() }))(
+        routeEvent('token', { clientId }),
+      );
       expect(answer.status).toBe(200);
       expect(answer.body.accessToken).toBe(first.accessToken);
     } finally {
@@ -85,7 +89,9 @@ describe('DynamoDB throttling', () => {
       const clientId = world.newClient('store-fault');
       const throttledBefore = proxy.throttled;
       proxy.throttleNext(1, type);
-      const answer = await apiCaller(makeVendor(world, { store: proxiedStore(2) }))(getTokenEvent(clientId));
+      const answer = await apiCaller(makeVendor(world, { store: proxiedStore(2) }))(
+        routeEvent('token', { clientId }),
+      );
       expect(answer.status).toBe(200);
       expect(proxy.throttled - throttledBefore).toBe(1);
       expect(world.simulator.identityCalls(clientId)).toBe(1);
@@ -102,7 +108,7 @@ describe('DynamoDB throttling', () => {
       proxy.throttleNext(1_000, type);
       try {
         const answer = await apiCaller(makeVendor(world, { store: proxiedStore(2) }))(
-          getTokenEvent(clientId),
+          routeEvent('token', { clientId }),
         );
         expect(answer.status).toBe(200);
       } finally {
@@ -166,7 +172,7 @@ describe('DynamoDB item written by an older version', () => {
         Item: { clientId: { S: clientId }, accessToken: { S: 'legacy-token-without-expiry' } },
       }),
     );
-    const answer = await apiCaller(makeVendor(world))(getTokenEvent(clientId));
+    const answer = await apiCaller(makeVendor(world))(routeEvent('token', { clientId }));
     expect(answer.status).toBe(200);
     expect(answer.body.accessToken).not.toBe('legacy-token-without-expiry');
     expect(world.simulator.identityCalls(clientId)).toBe(1);
@@ -197,7 +203,7 @@ describe('DynamoDB item written by an older version', () => {
         },
       }),
     );
-    const answer = await apiCaller(makeVendor(world))(getTokenEvent(clientId));
+    const answer = await apiCaller(makeVendor(world))(routeEvent('token', { clientId }));
     expect(answer.status).toBe(200);
     expect(answer.body.accessToken).toBe(current.accessToken);
     world.simulator.revokeToken(clientId);

@@ -1,54 +1,62 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { buildApiEvent } from '../../local/api-event.js';
+import { type RouteKind, type RouteOfKind, routeOf } from '../../functions/contract/index.js';
+import { buildApiEvent, buildRouteEvent, type RequestInput } from '../../local/api-event.js';
+
+/** What a test request carries besides its route: query, body (an object is sent as JSON) and caller. */
+export interface TestRequest {
+  readonly query?: Readonly<Record<string, string>>;
+  readonly body?: string | object;
+  readonly userArn?: string;
+}
+
+const requestInput = (request: TestRequest): RequestInput => ({
+  query: Object.entries(request.query ?? {}),
+  body:
+    request.body === undefined
+      ? null
+      : typeof request.body === 'string'
+        ? request.body
+        : JSON.stringify(request.body),
+  caller: {
+    accessKeyId: 'AROAEXAMPLE',
+    userArn: request.userArn ?? 'arn:aws:iam::111122223333:role/consumer',
+  },
+  requestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  requestTimeEpochMs: 0,
+});
 
 /**
- * A REST proxy event as the deployed API (and local mode) sends it: built by local mode's own builder,
- * so the handler tests and local mode feed the handler one shape.
+ * The REST proxy event of a request API Gateway matched to a route of the contract's table, built by
+ * local mode's own builder, so the handler tests and local mode feed the handler one shape:
+ * `routeEvent('token', { clientId: 'acme' }, { query: { minValidity: '60' } })`.
  */
-export function apiEvent(request: {
-  method: string;
-  resource: string;
-  path: string;
-  pathParameters?: Record<string, string>;
-  query?: Record<string, string>;
-  body?: string;
-  userArn?: string;
-}): APIGatewayProxyEvent {
+export function routeEvent<K extends RouteKind>(
+  kind: K,
+  params: Readonly<Record<RouteOfKind<K>['pathParameter'], string>>,
+  request: TestRequest = {},
+): APIGatewayProxyEvent {
+  const route = routeOf(kind);
+  const name = (params as Readonly<Record<string, string>>)[route.pathParameter] as string;
+  return buildRouteEvent(route, name, requestInput(request));
+}
+
+/** An event for any method and resource, also ones the route table does not have (unknown routes). */
+export function apiEvent(
+  request: TestRequest & {
+    readonly method: string;
+    readonly resource: string;
+    readonly path: string;
+    readonly pathParameters?: Record<string, string>;
+  },
+): APIGatewayProxyEvent {
   return buildApiEvent({
+    ...requestInput(request),
     method: request.method,
     resource: request.resource,
     path: request.path,
     pathParameters: request.pathParameters ?? null,
-    query: Object.entries(request.query ?? {}),
-    body: request.body ?? null,
-    caller: {
-      accessKeyId: 'AROAEXAMPLE',
-      userArn: request.userArn ?? 'arn:aws:iam::111122223333:role/consumer',
-    },
-    requestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-    requestTimeEpochMs: 0,
   });
 }
-
-/** `GET /tokens/{clientId}` */
-export const getTokenEvent = (clientId: string, query?: Record<string, string>): APIGatewayProxyEvent =>
-  apiEvent({
-    method: 'GET',
-    resource: '/tokens/{clientId}',
-    path: `/tokens/${clientId}`,
-    pathParameters: { clientId },
-    query,
-  });
-
-/** `POST /tokens/{clientId}/invalidate` */
-export const invalidateEvent = (clientId: string, body: string): APIGatewayProxyEvent =>
-  apiEvent({
-    method: 'POST',
-    resource: '/tokens/{clientId}/invalidate',
-    path: `/tokens/${clientId}/invalidate`,
-    pathParameters: { clientId },
-    body,
-  });
 
 /** A Lambda context good enough for middy and the Powertools middlewares. */
 export const lambdaContext = (functionName = 'vend'): Context =>

@@ -3,7 +3,7 @@
  * the console is appended to LEAK_SCAN_DIR, which the global teardown scans for secrets and tokens.
  * Output still reaches the terminal as usual.
  */
-import { captureText } from './leak-scan.js';
+import { captureText } from '../../testing/leak-scan.js';
 
 const patched = Symbol.for('marketo-token-vendor.log-capture');
 const globals = globalThis as typeof globalThis & { [patched]?: boolean };

@@ -1,5 +1,5 @@
 import type { Reporter, TestModule } from 'vitest/node';
-import { scanDirectory } from './leak-scan.js';
+import { scanDirectory } from '../../testing/leak-scan.js';
 
 /**
  * Closes the run: scans every captured log line for client secrets and tokens (a leak fails the run), then

@@ -1,5 +1,5 @@
+import type { InstanceLimits } from '../../contract/index.js';
 import type { Clock, Logger } from '../ports.js';
-import type { InstanceLimits } from './limits.js';
 import type { BudgetMetrics, BudgetStore } from './ports.js';
 import { type BudgetTiming, type BudgetUsage, DEFAULT_TIMING } from './state.js';
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type InstanceLimits, nextQuotaReset } from '../../contract/index.js';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
 import {
   type BudgetConfig,
@@ -10,9 +11,8 @@ import {
   type Permit,
   type PermitRequest,
 } from './budget-api.js';
-import { nextQuotaReset } from './chicago-day.js';
 import { DailyQuotaExhaustedError, PermitUnavailableError } from './errors.js';
-import { type EffectiveLimits, effectiveLimits, type InstanceLimits, resolveLimits } from './limits.js';
+import { type EffectiveLimits, effectiveLimits, resolveLimits } from './limits.js';
 import type { BudgetMetrics } from './ports.js';
 import {
   type BudgetState,

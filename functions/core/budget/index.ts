@@ -1,7 +1,6 @@
 /** The shared Marketo API budget per instance: decisions only, no AWS SDK. */
 export * from './budget.js';
 export * from './budget-api.js';
-export * from './chicago-day.js';
 export * from './errors.js';
 export * from './limits.js';
 export type * from './ports.js';

@@ -1,4 +1,4 @@
-import type { InstanceLimits } from './limits.js';
+import type { InstanceLimits } from '../../contract/index.js';
 import type { BudgetState } from './state.js';
 
 /**

@@ -1,5 +1,6 @@
-import { quotaDay } from './chicago-day.js';
-import type { EffectiveLimits, InstanceLimits } from './limits.js';
+import type { InstanceLimits } from '../../contract/index.js';
+import { quotaDay } from '../../contract/index.js';
+import type { EffectiveLimits } from './limits.js';
 
 /** Rate slots handed out at one instant (rounded up to the grant bucket). */
 export interface RateGrant {

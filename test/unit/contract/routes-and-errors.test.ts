@@ -49,6 +49,17 @@ describe('contract: routes', () => {
     expect(routePath(routeOf('instance-token'), '123-ABC-456')).toBe('/instances/123-ABC-456/token');
   });
 
+  it('fills a template with a name as written, even one with replacement patterns like $&', () => {
+    expect(routePath(routeOf('token'), 'a$&b')).toBe('/tokens/a$&b');
+    expect(routePath(routeOf('permit'), "$'$`")).toBe("/tokens/$'$`/permits");
+  });
+
+  it('fills every route with a name it then matches back to that route and name', () => {
+    for (const route of ROUTES) {
+      expect(matchRoute(route.method, routePath(route, 'a$&b'))).toEqual({ route, name: 'a$&b' });
+    }
+  });
+
   it('splits a template into resource segments', () => {
     expect(resourceSegments(routeOf('instance-invalidate'))).toEqual([
       'instances',

@@ -11,7 +11,8 @@ import {
 
 /**
  * Issue 14 "done when": no fact of the contract is written twice in source. The id pattern and the route
- * templates live in functions/contract/ only; client/ keeps its own copy (guarded by token-client.test.ts).
+ * templates live in functions/contract/ only; client/ keeps its own copy (guarded by
+ * test/unit/client/token-client.test.ts).
  * Comment lines are ignored (docs may name a route). No file is exempt: the migration of issue 14 is done.
  */
 const root = join(import.meta.dirname, '../../..');

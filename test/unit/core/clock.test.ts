@@ -5,9 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shutdownAwareClock } from '../../../functions/core/clock.js';
-import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import { createMemoryVendor } from '../../../testing/memory-vendor.js';
 
 let warnings: Error[] = [];
 const onWarning = (warning: Error): void => {
@@ -30,14 +28,13 @@ describe('shutdownAwareClock', () => {
   it('lets 200 concurrent vends meet one refresh without a MaxListenersExceededWarning', async () => {
     const shutdown = new AbortController();
     const clock = shutdownAwareClock(shutdown.signal);
-    const record = testCredentials('client-a');
-    const identity = new FakeIdentity(clock, [record]);
+    const { identity, vendor: instance } = createMemoryVendor({
+      clock,
+      config: { identityUrlPolicy: { allowedHosts: ['*.mktorest.com'] } },
+    });
     // Long enough that all 200 are waiting on the one refresh at once, whatever the machine's speed.
     identity.latencyMs = 200;
-    const vendor = createTokenVendor(
-      { store: new MemoryTokenStore(), credentials: new MemoryCredentials([record]), identity, clock },
-      { identityUrlPolicy: { allowedHosts: ['*.mktorest.com'] } },
-    );
+    const vendor = instance();
     const tokens = await Promise.all(Array.from({ length: 200 }, () => vendor.getToken('client-a')));
     await nextTicks();
     expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);

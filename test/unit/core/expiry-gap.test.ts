@@ -6,10 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Clock, IdentityClient, StoredToken } from '../../../functions/core/ports.js';
-import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import type { FakeClock } from '../../../testing/clocks.js';
+import { createMemoryVendor } from '../../../testing/memory-vendor.js';
 
 const LIFESPAN_S = 3600;
 
@@ -28,9 +26,8 @@ class SkewedClock implements Clock {
 }
 
 function world() {
-  const clock = new FakeClock();
-  const record = testCredentials('client-a');
-  const fake = new FakeIdentity(clock, [record], LIFESPAN_S);
+  const w = createMemoryVendor({ lifespanSeconds: LIFESPAN_S });
+  const { clock, store } = w;
   /** True time of every Identity call. */
   const callTimes: number[] = [];
   /** Per call, in order: how long after the request Identity reads its clock (then it answers at once). */
@@ -40,21 +37,11 @@ function world() {
       callTimes.push(clock.now());
       const delayMs = delayBeforeIdentityMs.shift() ?? 0;
       if (delayMs > 0) await clock.sleep(delayMs);
-      return fake.fetchToken(credentials);
+      return w.identity.fetchToken(credentials);
     },
   };
-  const credentials = new MemoryCredentials([record]);
-  const store = new MemoryTokenStore();
-  let instances = 0;
   const vendor = (skewMs = 0, random = () => 0.5) =>
-    createTokenVendor({
-      store,
-      credentials,
-      identity,
-      clock: skewMs === 0 ? clock : new SkewedClock(clock, skewMs),
-      random,
-      instanceId: `instance-${++instances}`,
-    });
+    w.vendor({}, { identity, clock: skewMs === 0 ? clock : new SkewedClock(clock, skewMs), random });
   /** True time at which the store first held a token other than `old` (polled every 10 ms). */
   const watchSuccessor = (old: string): { at?: number } => {
     const seen: { at?: number } = {};
@@ -68,7 +55,7 @@ function world() {
     void poll();
     return seen;
   };
-  return { clock, fake, callTimes, delayBeforeIdentityMs, store, vendor, watchSuccessor };
+  return { clock, fake: w.identity, callTimes, delayBeforeIdentityMs, store, vendor, watchSuccessor };
 }
 
 describe('expiry gap', () => {

@@ -1,40 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import type { MetricName } from '../../../functions/core/ports.js';
-import { createTokenVendor, DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/token-vendor.js';
-import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/vendor-config.js';
+import { testCredentials } from '../../../testing/fake-identity.js';
+import { createMemoryVendor } from '../../../testing/memory-vendor.js';
 
 const LIFESPAN_S = 60;
 const SLACK_MS = DEFAULT_TOKEN_VENDOR_CONFIG.expirySlackMs;
 
-function pool(size: number) {
-  const clock = new FakeClock();
-  const records = Array.from({ length: size }, (_, i) => ({
-    ...testCredentials(`acme-${i + 1}`),
-    instance: 'acme',
-  }));
-  const identity = new FakeIdentity(clock, records, LIFESPAN_S);
-  const credentials = new MemoryCredentials(records);
-  const store = new MemoryTokenStore();
-  const recorded: MetricName[] = [];
-  const logs: string[] = [];
-  let instances = 0;
-  const vendor = () =>
-    createTokenVendor(
-      {
-        store,
-        credentials,
-        identity,
-        clock,
-        instanceId: `i-${++instances}`,
-        metrics: { record: (name) => recorded.push(name) },
-        logger: { debug() {}, info() {}, warn() {}, error: (m, a) => logs.push(`${m} ${JSON.stringify(a)}`) },
-      },
-      { tokenLifespanSeconds: LIFESPAN_S, poolMembershipCacheMs: 5_000 },
-    );
-  return { clock, identity, store, records, vendor, recorded, logs };
-}
+/** An instance pool "acme" of `size` members, in memory (testing/memory-vendor.ts), with `LIFESPAN_S` tokens. */
+const pool = (size: number) =>
+  createMemoryVendor({
+    clients: Array.from({ length: size }, (_, i) => ({
+      ...testCredentials(`acme-${i + 1}`),
+      instance: 'acme',
+    })),
+    lifespanSeconds: LIFESPAN_S,
+    config: { tokenLifespanSeconds: LIFESPAN_S, poolMembershipCacheMs: 5_000 },
+  });
 
 const mod = (v: number, p: number) => ((v % p) + p) % p;
 
@@ -91,8 +72,8 @@ describe('instance pool vends', () => {
     const token = await p.clock.settle(p.vendor().getInstanceToken('acme', { minValiditySeconds: 10 }));
     expect(token.clientId).toBe('acme-2');
     expect(p.recorded).toContain('PoolMemberFailed');
-    expect(p.logs.join('\n')).toContain('pool member failed');
-    expect(p.logs.join('\n')).toContain('CredentialsRejected');
+    expect(p.logLines.join('\n')).toContain('pool member failed');
+    expect(p.logLines.join('\n')).toContain('CredentialsRejected');
   });
 
   it('invalidates a rejected pool token against the member holding it and returns the pool best', async () => {

@@ -12,7 +12,7 @@ import {
   runRefreshPlan,
 } from '../../../functions/core/refresh-planner.js';
 import { FakeClock } from '../../../testing/clocks.js';
-import { MemoryRefreshIndex, MemoryTokenStore } from '../../support/memory-token-store.js';
+import { MemoryRefreshIndex, MemoryTokenStore } from '../../../testing/memory-token-store.js';
 
 const SETTINGS: RefreshPlanSettings = {
   periodMs: 60_000,

@@ -7,45 +7,15 @@ import {
   TokenRotatingError,
   UnknownClientError,
 } from '../../../functions/core/errors.js';
-import type { Logger, MetricName, TokenVendorConfig } from '../../../functions/core/index.js';
-import { createTokenVendor, DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/token-vendor.js';
-import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../support/fake-identity.js';
-import { MemoryTokenStore } from '../../support/memory-token-store.js';
+import type { TokenVendorConfig } from '../../../functions/core/index.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/vendor-config.js';
+import { createMemoryVendor } from '../../../testing/memory-vendor.js';
 
 const LIFESPAN_S = 3600;
 
-function world(options: { clients?: string[]; config?: Partial<TokenVendorConfig> } = {}) {
-  const clock = new FakeClock();
-  const records = (options.clients ?? ['client-a']).map((id) => testCredentials(id));
-  const identity = new FakeIdentity(clock, records, LIFESPAN_S);
-  const credentials = new MemoryCredentials(records);
-  const store = new MemoryTokenStore();
-  const logLines: string[] = [];
-  const logger: Logger = {
-    debug: (m, a) => logLines.push(JSON.stringify([m, a])),
-    info: (m, a) => logLines.push(JSON.stringify([m, a])),
-    warn: (m, a) => logLines.push(JSON.stringify([m, a])),
-    error: (m, a) => logLines.push(JSON.stringify([m, a])),
-  };
-  const metrics = new Map<MetricName, number>();
-  const record = (name: MetricName, value: number) => metrics.set(name, (metrics.get(name) ?? 0) + value);
-  let instances = 0;
-  const vendor = (config: Partial<TokenVendorConfig> = {}) =>
-    createTokenVendor(
-      {
-        store,
-        credentials,
-        identity,
-        clock,
-        logger,
-        metrics: { record },
-        instanceId: `instance-${++instances}`,
-      },
-      { ...options.config, ...config },
-    );
-  return { clock, identity, credentials, store, records, logLines, metrics, vendor };
-}
+/** The in-memory vendor with `LIFESPAN_S` tokens (testing/memory-vendor.ts). */
+const world = (options: { clients?: string[]; config?: Partial<TokenVendorConfig> } = {}) =>
+  createMemoryVendor({ ...options, lifespanSeconds: LIFESPAN_S });
 
 describe('TokenVendor.getToken', () => {
   it('fetches a token from Identity on the first request and stores it', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, readRuntimeConfig } from '../../../functions/config.js';
+import { ConfigurationError, readBudgetConfig, readRuntimeConfig } from '../../../functions/config.js';
 import {
   DEFAULT_IDENTITY_HOSTS,
   DEFAULT_SECRET_PREFIX,
@@ -92,5 +92,46 @@ describe('readRuntimeConfig', () => {
 
   it('treats an empty variable as unset', () => {
     expect(readRuntimeConfig({ ...base, [ENV.maxWaitMs]: '' }).maxWaitMs).toBe(25_000);
+  });
+});
+
+describe('readBudgetConfig', () => {
+  it('turns the budget off (unmetered permits) and fails open when no budget table is set', () => {
+    expect(readBudgetConfig({})).toEqual({ limits: { default: { enabled: false } }, onStoreFailure: 'open' });
+  });
+
+  it('keeps per-instance limits keyed by lower-case host and reads the store-failure mode', () => {
+    expect(
+      readBudgetConfig({
+        [ENV.budgetTableName]: 'budget',
+        [ENV.budgetOnStoreFailure]: 'closed',
+        [ENV.budgetLimits]:
+          '{"ABC-123.mktorest.com": {"callsPerWindow": 50}, "default": {"reservedShare": 0.2}}',
+      }),
+    ).toEqual({
+      tableName: 'budget',
+      limits: { 'abc-123.mktorest.com': { callsPerWindow: 50 }, default: { reservedShare: 0.2 } },
+      onStoreFailure: 'closed',
+    });
+  });
+
+  it('names the variable when the store-failure mode is neither open nor closed', () => {
+    expect(() => readBudgetConfig({ [ENV.budgetOnStoreFailure]: 'maybe' })).toThrow(
+      new ConfigurationError(`${ENV.budgetOnStoreFailure} must be "open" or "closed", got "maybe"`),
+    );
+  });
+
+  it('names the variable and the instance when a limit is out of range', () => {
+    expect(() => readBudgetConfig({ [ENV.budgetLimits]: '{"default": {"concurrentCalls": 0}}' })).toThrow(
+      new ConfigurationError(
+        `${ENV.budgetLimits} for "default": concurrentCalls must be a whole number from 1 to 1000, got 0`,
+      ),
+    );
+  });
+
+  it('names the variable when the limits are not JSON', () => {
+    expect(() => readBudgetConfig({ [ENV.budgetLimits]: '{nope' })).toThrow(
+      new ConfigurationError(`${ENV.budgetLimits} must be JSON like {"default": {"reservedShare": 0.2}}`),
+    );
   });
 });

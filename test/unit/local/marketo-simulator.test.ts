@@ -6,7 +6,7 @@ import {
   DEMO_CLIENT,
   type MarketoSimulator,
 } from '../../../local/marketo-simulator.js';
-import { registerSensitive } from '../../support/leak-scan.js';
+import { registerSensitive } from '../../../testing/leak-scan.js';
 
 const CLIENT = { clientId: 'sync-job', clientSecret: 'sim-secret-1' };
 const OTHER = { clientId: 'other-service', clientSecret: 'sim-secret-2' };

@@ -100,6 +100,14 @@ describe('SigV4 verifier', () => {
       expect((await verifier.verify(request)).ok).toBe(true);
     });
 
+    it.each(['toString', 'constructor', 'valueOf', 'hasOwnProperty'])(
+      'a signed query parameter named %s',
+      async (name) => {
+        const request = await signedRequest({ query: Object.fromEntries([[name, '1']]) });
+        expect((await verifier.verify(request)).ok).toBe(true);
+      },
+    );
+
     it('a timestamp four minutes old', async () => {
       const request = await signedRequest({ signingDate: new Date(NOW - 4 * 60_000) });
       expect((await verifier.verify(request)).ok).toBe(true);
@@ -107,6 +115,18 @@ describe('SigV4 verifier', () => {
   });
 
   describe('refuses', () => {
+    it('a query parameter named __proto__ added after signing (issue 23)', async () => {
+      const request = await signedRequest();
+      const result = await verifier.verify(withTarget(request, '/tokens/demo-client?__proto__=1'));
+      expect(result).toMatchObject({ ok: false, message: SIGV4_MESSAGES.mismatch });
+    });
+
+    it("another value of a __proto__ parameter than the one signed, which the SDK signer's canonical form drops", async () => {
+      const request = await signedRequest({ query: Object.fromEntries([['__proto__', '1']]) });
+      const result = await verifier.verify(withTarget(request, '/tokens/demo-client?__proto__=2'));
+      expect(result).toMatchObject({ ok: false, message: SIGV4_MESSAGES.mismatch });
+    });
+
     it('a request without an Authorization header as a missing authentication token', async () => {
       const { authorization: _, ...headers } = (await signedRequest()).headers;
       const result = await verifier.verify({ ...(await signedRequest()), headers });

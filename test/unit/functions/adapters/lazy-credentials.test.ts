@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lazyCredentials } from '../../../../functions/adapters/lazy-credentials.js';
 import { CredentialsUnavailableError } from '../../../../functions/core/errors.js';
 import type { CredentialsSource } from '../../../../functions/core/ports.js';
-import { MemoryCredentials, testCredentials } from '../../../support/fake-identity.js';
+import { MemoryCredentials, testCredentials } from '../../../../testing/fake-identity.js';
 
 describe('lazyCredentials', () => {
   it('builds nothing until the first call', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PermitUnavailableError } from '../../../../functions/core/budget/index.js';
 import {
   CredentialsMisconfiguredError,
   InvalidRequestError,
@@ -52,6 +53,15 @@ describe('publicError', () => {
       code: 'TokenRotating',
       message: 'rotating',
       retryAfterSeconds: 4,
+    });
+  });
+
+  it("keeps a PermitUnavailable's exact wait and reason as details for the body", () => {
+    expect(publicError(new PermitUnavailableError('concurrency', 1_250))).toEqual({
+      code: 'PermitUnavailable',
+      message: "the instance's concurrent calls are all in use: retry in 1250 ms",
+      retryAfterSeconds: 2,
+      details: { retryAfterMs: 1_250, reason: 'concurrency' },
     });
   });
 

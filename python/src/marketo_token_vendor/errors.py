@@ -1,0 +1,166 @@
+"""Errors of the client. Codes are the Node client's (``client/errors.ts``): the token API's
+``{"error": {"code"}}`` values, plus the codes of answers API Gateway gives itself (signature,
+authorization, throttling) and of transport failures. A test compares both lists with the Node source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, get_args
+
+ApiErrorCode = Literal[
+    "InvalidRequest",
+    "UnknownClient",
+    "CredentialsMisconfigured",
+    "CredentialsUnavailable",
+    "CredentialsRejected",
+    "IdentityUnavailable",
+    "IdentityBadResponse",
+    "TokenRotating",
+    "StoreUnavailable",
+    "AccessDenied",
+    "NotFound",
+    "InternalError",
+    "PermitUnavailable",
+    "DailyQuotaExhausted",
+]
+"""Codes the vendor's API returns in ``{"error": {"code", "message"}}``."""
+
+GatewayErrorCode = Literal[
+    "MissingAuthenticationToken",
+    "IncompleteSignature",
+    "InvalidSignature",
+    "UnrecognizedClient",
+    "Throttled",
+    "NetworkError",
+    "BadResponse",
+]
+"""Codes for answers that come from API Gateway (or local mode's IAM emulation), or from the network."""
+
+ErrorCode = Literal[ApiErrorCode, GatewayErrorCode]
+
+API_ERROR_CODES: tuple[ApiErrorCode, ...] = get_args(ApiErrorCode)
+GATEWAY_ERROR_CODES: tuple[GatewayErrorCode, ...] = get_args(GatewayErrorCode)
+
+
+class TokenVendorClientError(Exception):
+    """A failed call to the token vendor. ``status`` is the HTTP status (0 when no answer arrived)."""
+
+    code: ErrorCode
+    status: int
+    retry_after_seconds: int | None
+    """Seconds after which a retry may succeed (from ``Retry-After``), when the vendor said so."""
+    retry_after_ms: int | None
+    """The exact wait the vendor named (``PermitUnavailable``: whole-second ``Retry-After`` is coarse)."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        status: int,
+        retry_after_seconds: int | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.retry_after_seconds = retry_after_seconds
+        self.retry_after_ms = retry_after_ms
+
+    @property
+    def retryable(self) -> bool:
+        """Whether trying again later may succeed."""
+        # A used-up daily quota only comes back at 00:00 America/Chicago: fail fast, do not retry.
+        if self.code == "DailyQuotaExhausted":
+            return False
+        return self.status in (429, 503) or self.code == "NetworkError"
+
+    def __repr__(self) -> str:
+        return f"TokenVendorClientError(code={self.code!r}, status={self.status}, message={self.message!r})"
+
+
+class MarketoApiError(Exception):
+    """A Marketo REST answer that carried an error (``success: false``).
+
+    Raise it from a ``with_token`` callback: 601 and 602 make the client fetch a fresh token and run the
+    callback once more; 603 becomes ``MarketoAccessDenied``, naming the permission when ``method`` and
+    ``path`` name the call.
+    """
+
+    code: str
+    """Marketo's error code, e.g. ``"602"``."""
+    method: str | None
+    path: str | None
+    """The request Marketo answered (path without query), if given."""
+
+    def __init__(
+        self, code: str, message: str, *, method: str | None = None, path: str | None = None
+    ) -> None:
+        super().__init__(f"Marketo error {code}: {message}")
+        self.code = code
+        self.method = method
+        self.path = path
+
+
+_ERROR_TYPE_TO_CODE: Mapping[str, ErrorCode] = {
+    "MissingAuthenticationTokenException": "MissingAuthenticationToken",
+    "IncompleteSignatureException": "IncompleteSignature",
+    "InvalidSignatureException": "InvalidSignature",
+    "UnrecognizedClientException": "UnrecognizedClient",
+    "AccessDeniedException": "AccessDenied",
+    "TooManyRequestsException": "Throttled",
+}
+
+
+def _api_code(value: object) -> ApiErrorCode | None:
+    for code in API_ERROR_CODES:
+        if value == code:
+            return code
+    return None
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: object,
+    retry_after_seconds: int | None,
+) -> TokenVendorClientError:
+    """Turns a non-2xx answer into a typed error, whichever layer produced it (as the Node client does).
+
+    ``headers`` have lower-case names.
+    """
+    api_error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(api_error, dict):
+        code = _api_code(api_error.get("code"))
+        if code is not None:
+            exact_wait = api_error.get("retryAfterMs")
+            return TokenVendorClientError(
+                code,
+                str(api_error.get("message", code)),
+                status=status,
+                retry_after_seconds=retry_after_seconds,
+                retry_after_ms=int(exact_wait)
+                if isinstance(exact_wait, (int, float)) and not isinstance(exact_wait, bool)
+                else None,
+            )
+    # API Gateway's own answers: {"message": …} with the type in x-amzn-ErrorType ("Type:detail").
+    raw_message = body.get("message") if isinstance(body, dict) else None
+    message = str(raw_message) if raw_message is not None else f"HTTP {status}"
+
+    def typed(code: ErrorCode) -> TokenVendorClientError:
+        return TokenVendorClientError(code, message, status=status, retry_after_seconds=retry_after_seconds)
+
+    mapped = _ERROR_TYPE_TO_CODE.get(headers.get("x-amzn-errortype", "").split(":")[0])
+    if mapped is not None:
+        return typed(mapped)
+    if status == 429:
+        return typed("Throttled")
+    if status == 403 and "not authorized" in message:
+        return typed("AccessDenied")
+    if message == "Missing Authentication Token":
+        return typed("MissingAuthenticationToken")
+    if status == 403 and message.startswith("Signature expired"):
+        return typed("InvalidSignature")
+    return typed("InternalError" if status >= 500 else "BadResponse")
