@@ -90,6 +90,7 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
         sum('Invalidations', 'invalidations'),
         sum('InvalidationsSuppressed', 'invalidations answered from the store'),
         sum('StoreErrors', 'store errors'),
+        sum('StoreThrottled', 'store throttled (hot key)'),
       ],
       width,
     }),

@@ -34,7 +34,11 @@ export class MemoryTokenStore implements TokenStore {
     return Promise.resolve();
   }
 
-  async get(clientId: string): Promise<TokenRecord | undefined> {
+  /** Always consistent (`options.consistent` is ignored; testing/key-throughput-limit.ts models stale reads). */
+  async get(
+    clientId: string,
+    _options?: { readonly consistent?: boolean },
+  ): Promise<TokenRecord | undefined> {
     this.calls.get += 1;
     await this.check();
     return this.items.get(clientId);

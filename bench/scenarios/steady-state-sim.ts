@@ -33,6 +33,7 @@ import { VirtualClock } from '../../testing/clocks.js';
 import { MemoryRefreshIndex, MemoryTokenStore } from '../../testing/memory-token-store.js';
 import { startSqsStub } from '../../testing/sqs-stub.js';
 import { startWorld, type World } from '../../testing/world.js';
+import { seededRandom } from '../lib/stats.js';
 import {
   EventSourceMapping,
   LambdaMeter,
@@ -167,18 +168,6 @@ export interface SteadyStateSimResult {
   readonly realMs: number;
   readonly setupMs: number;
 }
-
-/** Mulberry32: a small seeded PRNG, so every run spreads the same expiries. */
-const seededRandom = (seed: number): (() => number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-};
 
 const HOUR_MS = 3_600_000;
 /** Virtual start: a round instant, so hours are easy to read in logs. */

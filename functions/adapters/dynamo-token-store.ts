@@ -113,9 +113,13 @@ export class DynamoTokenStore implements TokenStore {
     this.now = options.now ?? Date.now;
   }
 
-  async get(clientId: string): Promise<TokenRecord | undefined> {
+  async get(clientId: string, options?: { readonly consistent?: boolean }): Promise<TokenRecord | undefined> {
     const result = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { clientId: s(clientId) }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { clientId: s(clientId) },
+        ConsistentRead: options?.consistent ?? true,
+      }),
     );
     return result.Item === undefined ? undefined : itemToRecord(result.Item);
   }

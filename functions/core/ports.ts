@@ -63,8 +63,12 @@ export interface RefreshedOutcome {
 
 /** Shared, strongly consistent store of tokens and refresh leases (DynamoDB in AWS). */
 export interface TokenStore {
-  /** Strongly consistent read; `undefined` when the client has no item yet. */
-  get(clientId: string): Promise<TokenRecord | undefined>;
+  /**
+   * The client's item; `undefined` when it has none yet. Strongly consistent unless `consistent: false`:
+   * an eventually consistent read costs half (DynamoDB) and may miss the last second's writes, so the
+   * engine uses it only to see whether anything changed, and confirms with a consistent read before acting.
+   */
+  get(clientId: string, options?: { readonly consistent?: boolean }): Promise<TokenRecord | undefined>;
   /**
    * Takes the refresh lease if the item is still at `expectedVersion` (`undefined`: the item must not
    * exist). Returns the updated record, or `undefined` when someone else wrote first.
@@ -224,6 +228,7 @@ export type MetricName =
   | 'LeaseWaits'
   | 'LeaseTakeovers'
   | 'StoreErrors'
+  | 'StoreThrottled'
   | 'TokenRemainingSeconds'
   | 'Invalidations'
   | 'InvalidationsSuppressed'

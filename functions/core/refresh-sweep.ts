@@ -69,13 +69,15 @@ export async function refreshAll(
     const token = tokens.get(clientId);
     try {
       let outcome: 'fetched' | 'waited' = 'fetched';
-      if (token && isUnexpired(state, token)) {
-        if (token.expiresAt >= sweepStart + horizonMs) {
-          counts.valid += 1;
-          // A token stored before the refresh index existed: index it, so runs find it when it is due.
-          if (!indexed.has(clientId)) await schedule(clientId, successorDueAt(state, token));
-          return;
-        }
+      if (token && isUnexpired(state, token) && token.expiresAt >= sweepStart + horizonMs) {
+        counts.valid += 1;
+        // A token stored before the refresh index existed: index it, so runs find it when it is due.
+        if (!indexed.has(clientId)) await schedule(clientId, successorDueAt(state, token));
+        return;
+      }
+      // Expired by its conservative expiry but not yet due: Identity may still hold it, so wait for the due
+      // instant (one round trip and the slack later), or the call would only bring it back.
+      if (token && successorDueAt(state, token) > clock.now()) {
         await clock.sleep(successorDueAt(state, token) - clock.now());
         outcome = 'waited';
       }

@@ -25,6 +25,7 @@ const EMITTED: Record<MetricName, true> = {
   LeaseWaits: true,
   LeaseTakeovers: true,
   StoreErrors: true,
+  StoreThrottled: true,
   TokenRemainingSeconds: true,
   Invalidations: true,
   InvalidationsSuppressed: true,
