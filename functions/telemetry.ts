@@ -2,7 +2,7 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DEFAULT_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './contract/index.js';
 import type { BudgetMetrics } from './core/budget/ports.js';
-import type { Logger, MetricsSink } from './core/ports.js';
+import type { Logger, MetricDimensions, MetricsSink } from './core/ports.js';
 
 /** Powertools logger and metrics shared by a handler module. */
 export interface Telemetry {
@@ -66,8 +66,16 @@ export const coreLogger = (logger: PowertoolsLogger): Logger => ({
 
 /** Adapts Powertools Metrics (EMF) to the core's metric ports: the engine's and the budget's. */
 export const coreMetrics = (metrics: Metrics): MetricsSink & BudgetMetrics => ({
-  record: (name: string, value: number, unit: keyof typeof MetricUnit) =>
-    metrics.addMetric(name, MetricUnit[unit], value),
+  record: (name: string, value: number, unit: keyof typeof MetricUnit, dimensions?: MetricDimensions) => {
+    if (dimensions === undefined) {
+      metrics.addMetric(name, MetricUnit[unit], value);
+      return;
+    }
+    // A per-client datapoint: its own EMF record, with the service dimension and the client's.
+    const single = metrics.singleMetric();
+    single.addDimension('clientId', dimensions.clientId);
+    single.addMetric(name, MetricUnit[unit], value);
+  },
 });
 
 /** Both adapters at once. */

@@ -1,11 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createAwsPermitService } from './aws-permit-service.js';
 import { createAwsVendor } from './aws-vendor.js';
 import { readBudgetConfig, readRuntimeConfig } from './config.js';
-import { DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
+import { API_TOKEN_ROTATING_METRIC, DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
 import { isTokenVendorError } from './core/errors.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
 import { errorResponse } from './http/error-response.js';
@@ -32,7 +33,7 @@ export type VendResult = APIGatewayProxyResult | TokenResponse;
 export interface VendHandlerDeps {
   readonly vendor: TokenVendor;
   readonly telemetry: Telemetry;
-  /** Upper bound for a caller's `maxWaitSeconds`. @default DEFAULT_MAX_WAIT_MS (25 s) */
+  /** Upper bound for a caller's `maxWaitSeconds`. @default DEFAULT_MAX_WAIT_MS (24 s) */
   readonly maxWaitMs?: number;
   /** The Marketo API budget's permit routes. @default none: those routes answer 404 */
   readonly permits?: PermitService;
@@ -86,6 +87,10 @@ export const vendErrorMapping = (telemetry: Telemetry): MiddlewareObj<VendEvent,
     }
     if (isApiEvent(event)) {
       request.response = errorResponse(error);
+      // Intended 503s, counted apart so the API's 5xx alarm can leave them out (lib/vendor-alarms.ts).
+      if (isTokenVendorError(error) && error.code === 'TokenRotating') {
+        telemetry.metrics.addMetric(API_TOKEN_ROTATING_METRIC, MetricUnit.Count, 1);
+      }
       return;
     }
     request.error = new DirectInvokeError(publicError(error));

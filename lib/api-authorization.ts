@@ -1,7 +1,7 @@
 import { Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { type Construct, Dependable } from 'constructs';
+import { Construct, Dependable } from 'constructs';
 import { CLIENT_ID_PATTERN, ID_RULE, INSTANCE_PATTERN } from '../functions/contract/index.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 import { check } from './vendor-validation.js';
@@ -19,8 +19,12 @@ import { check } from './vendor-validation.js';
  *   account still needs its own account's IAM Allow (Table B).
  * - `allowedAccounts`, `organizationId` and `allowedPrincipals` only restrict: one Deny for every caller that
  *   is outside all of them and outside the vendor's own account.
+ * - A grant never widens: it refuses a grantee that stands for more than one role (a wildcard, an
+ *   organization, an account, a principal with conditions) and an empty name list; "every client" is its own
+ *   grant (`grantVendAll`). A role imported by ARN from another account gets no IAM side in the importing
+ *   stack (whose account is not the role's).
  *
- * Proven against those tables by test/infra/authorization.test.ts.
+ * Proven against those tables by test/infra/authorization.test.ts and grants-that-cannot-widen.test.ts.
  */
 
 const INVOKE = 'execute-api:Invoke';
@@ -112,7 +116,14 @@ const awsPrincipalsOf = (principal: iam.IPrincipal): string[] => {
   return others.length > 0 ? [] : (json.AWS ?? []);
 };
 
-/** The account a principal stands for when it is a whole account (`AccountPrincipal`, `…:root`). */
+/** Whether a principal stands for a whole account (`AccountPrincipal`, `AccountRootPrincipal`, `…:root`, an id). */
+const isAccountPrincipal = (principal: iam.IPrincipal): boolean =>
+  principal instanceof iam.AccountPrincipal ||
+  awsPrincipalsOf(principal).some(
+    (arn) => !Token.isUnresolved(arn) && (ACCOUNT_ROOT.test(arn) || /^\d{12}$/.test(arn)),
+  );
+
+/** The account a principal stands for when it is a whole account (`allowedPrincipals` entries). */
 const accountPrincipalOf = (principal: iam.IPrincipal): string | undefined => {
   // AccountRootPrincipal's id is a token resolving to the account of the stack it is used in: the API's.
   if (principal instanceof iam.AccountPrincipal) return Token.asString(principal.accountId);
@@ -134,56 +145,110 @@ const sameAccount = (a: string | undefined, b: string): boolean => {
   return comparison === TokenComparison.SAME || comparison === TokenComparison.BOTH_UNRESOLVED;
 };
 
+/** What to grant instead of a principal that stands for more than the roles that need the routes. */
+const GRANT_ROLES =
+  "grant each role that needs the routes (a role of this stack, or iam.Role.fromRoleArn(this, id, 'arn:aws:iam::<account>:role/<name>') for another account's)";
+
 /**
- * `execute-api:Invoke` on every route a grant on the name covers (the contract's route table: token,
- * invalidate and the budget's permit routes; `*` with no name): in the
- * grantee's IAM policy when the stack can write it and the grantee is in the API's account; otherwise
- * (also) in the API's resource policy, naming exactly the grantee and exactly these routes.
+ * Refuses a grantee that would widen a grant beyond the roles that need it. API Gateway's Table A lets a
+ * same-account caller through on a resource-policy Allow alone, so an Allow whose principal matches the
+ * vendor's own roles (a wildcard, an organization, the vendor's account) hands them the routes without any
+ * IAM permission; a foreign account principal lets that account's administrators choose who vends; a
+ * principal's conditions would travel into the resource policy unchecked.
+ */
+function refuseWideningPrincipal(described: string, principal: iam.IPrincipal): void {
+  const fragment = principal.policyFragment;
+  const shown = JSON.stringify(fragment.principalJson);
+  const conditions = JSON.stringify(fragment.conditions);
+  const values = Object.values(fragment.principalJson).flat();
+  check(
+    !(principal instanceof iam.OrganizationPrincipal) && !conditions.includes('aws:PrincipalOrgID'),
+    `${described} cannot name ${shown}: an organization is every role of every account in it, the vendor's own included (a resource-policy Allow gives them the routes without any IAM permission); organizationId only admits (it restricts who may call); ${GRANT_ROLES}`,
+  );
+  check(
+    !values.some((value) => !Token.isUnresolved(value) && value.includes('*')),
+    `${described} cannot name ${shown}: a wildcard principal matches roles of the vendor's own account too, which a resource-policy Allow gives the routes without any IAM permission; ${GRANT_ROLES.replace('the routes ', 'them ')}`,
+  );
+  check(
+    Object.keys(fragment.conditions).length === 0,
+    `${described} cannot name ${shown} with conditions ${conditions}: conditions on a grant's principal are refused; grant the role itself (admit accounts or an organization with allowedAccounts / organizationId)`,
+  );
+  check(
+    !isAccountPrincipal(principal),
+    `${described} cannot name ${shown}: an account principal is every role of that account, chosen by its administrators (for the vendor's own account, a resource-policy Allow gives every one of them the routes without any IAM permission); ${GRANT_ROLES}`,
+  );
+}
+
+/** The names a grant covers: exactly these, or (only through `grantVendAll…`) every one. */
+export type GrantedNames = readonly string[] | 'every';
+
+/** Which grant method asked, for messages: `grantVend`, `grantVendAll`, … */
+export interface GrantRequest {
+  readonly method: 'grantVend' | 'grantVendInstance' | 'grantVendAll' | 'grantVendAllInstances';
+  readonly what: 'clientId' | 'instance';
+  readonly names: GrantedNames;
+}
+
+/**
+ * `execute-api:Invoke` on every route a grant on the names covers (the contract's route table: token,
+ * invalidate and the budget's permit routes; `*` for `every`): in the grantee's IAM policy when the stack
+ * can write it in the grantee's own account, and the grantee is in the API's account; otherwise (also) in
+ * the API's resource policy, naming exactly the grantee and exactly these routes.
  */
 export function grantRoutes(
   api: apigateway.RestApi,
   stageName: string,
   grantee: iam.IGrantable,
-  what: 'clientId' | 'instance',
-  names: readonly string[],
+  request: GrantRequest,
   routes: (name: string) => ReadonlyArray<{ readonly method: string; readonly path: string }>,
 ): iam.Grant {
-  for (const name of names) {
+  const { method, what, names } = request;
+  const plural = what === 'clientId' ? 'client' : 'pool';
+  check(
+    names === 'every' || names.length > 0,
+    `${method}() needs at least one ${what === 'clientId' ? 'client id' : 'instance'}: an empty list (a config that came out empty) would grant every ${plural}. To grant every ${plural}, call ${what === 'clientId' ? 'grantVendAll' : 'grantVendAllInstances'}(grantee)`,
+  );
+  for (const name of names === 'every' ? [] : names) {
     check(
       Token.isUnresolved(name) || (what === 'clientId' ? CLIENT_ID_PATTERN : INSTANCE_PATTERN).test(name),
       `${what} must be ${ID_RULE}, got "${name}"`,
     );
   }
-  const calls = (names.length > 0 ? names : ['*']).flatMap((name) => routes(name));
+  const described = `${method}(${names === 'every' ? '' : names.join(', ')})`;
+  const principal = grantee.grantPrincipal;
+  refuseWideningPrincipal(described, principal);
+  const calls = (names === 'every' ? ['*'] : names).flatMap((name) => routes(name));
   const actions = [INVOKE];
   const resourceArns = calls.map((c) => api.arnForExecuteApi(c.method, c.path, stageName));
-  const principalGrant = iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
-  const principal = grantee.grantPrincipal;
   const stack = Stack.of(api);
+  // An ArnPrincipal knows no account: read it from the ARN (`arn:aws:iam::<account>:role/…`).
+  const principalAccount =
+    principal.principalAccount ?? awsPrincipalsOf(principal).map(accountInArn).find(Boolean);
+  // An IAM policy is written in the stack of the principal's construct. A role imported by ARN lives in the
+  // importing stack, whatever account its ARN names: writing there would attach a policy to a role of that
+  // name in the importing stack's account (NoSuchEntity, or a same-named local role granted instead).
+  const host = Construct.isConstruct(principal) ? Stack.of(principal).account : undefined;
+  const iamSideInOwnAccount =
+    principalAccount === undefined ||
+    host === undefined ||
+    Token.isUnresolved(principalAccount) ||
+    sameAccount(principalAccount, host);
+  const principalGrant = iamSideInOwnAccount
+    ? iam.Grant.addToPrincipal({ grantee, actions, resourceArns })
+    : undefined;
   const inApiAccount = sameAccount(principal.principalAccount, stack.account);
   // An immutable role (`fromRoleArn(…, { mutable: false })`, `withoutPolicyUpdates()`) reports the statement
   // added while adding it to no policy. A stack's own Role fills its policy's dependable only at synthesis;
   // any other principal that wrote a policy hands back the policy construct at once.
   const wroteIamPolicy =
-    principalGrant.success &&
+    principalGrant?.success === true &&
     (iam.Role.isRole(principal) || Dependable.of(principalGrant).dependencyRoots.length > 0);
-  if (wroteIamPolicy && inApiAccount) return principalGrant;
+  if (principalGrant !== undefined && wroteIamPolicy && inApiAccount) return principalGrant;
 
-  const described = `${what === 'clientId' ? 'grantVend' : 'grantVendInstance'}(${names.length > 0 ? names.join(', ') : 'every name'})`;
-  const account = accountPrincipalOf(principal);
   check(
     awsPrincipalsOf(principal).length > 0,
-    `${described} needs an IAM role, user or account as grantee (a resource policy can name nothing else), got ${JSON.stringify(principal.policyFragment.principalJson)}`,
+    `${described} needs an IAM role or user as grantee (a resource policy can name nothing else), got ${JSON.stringify(principal.policyFragment.principalJson)}`,
   );
-  check(
-    account === undefined ||
-      (!(principal instanceof iam.AccountRootPrincipal) &&
-        Token.compareStrings(account, stack.account) === TokenComparison.DIFFERENT),
-    `${described} on the API's own account would let every role of the account call those routes; grant the roles that need them instead (the stack writes their IAM policies)`,
-  );
-  // An ArnPrincipal knows no account: read it from the ARN (`arn:aws:iam::<account>:role/…`).
-  const principalAccount =
-    account ?? principal.principalAccount ?? awsPrincipalsOf(principal).map(accountInArn).find(Boolean);
   if (
     principalAccount !== undefined &&
     !Token.isUnresolved(principalAccount) &&
@@ -213,5 +278,7 @@ export function grantRoutes(
     statement,
     resource: api,
   });
-  return wroteIamPolicy ? principalGrant.combine(resourceGrant) : resourceGrant;
+  return principalGrant !== undefined && wroteIamPolicy
+    ? principalGrant.combine(resourceGrant)
+    : resourceGrant;
 }

@@ -35,6 +35,7 @@ export const CONTEXT_KEYS = [
   'removalPolicy',
   'pointInTimeRecovery',
   'memorySize',
+  'vendReservedConcurrency',
   'stageName',
   'serviceName',
   'dashboard',
@@ -221,6 +222,13 @@ const budget = (get: Lookup): VendorBudgetProps | undefined => {
   };
 };
 
+/** A reserved concurrency (a number, or its string form) or `false` for none. */
+const reservedConcurrency = (get: Lookup): number | false | undefined => {
+  const value = get('vendReservedConcurrency');
+  if (value === false || value === 'false') return false;
+  return num(get, 'vendReservedConcurrency');
+};
+
 const retention = (get: Lookup): logs.RetentionDays | undefined => {
   const days = num(get, 'logRetentionDays');
   if (days === undefined) return undefined;
@@ -277,6 +285,7 @@ export function configFromContext(node: Pick<Node, 'tryGetContext'>): AppConfig 
         removalPolicy: removal(get),
         pointInTimeRecovery: bool(get, 'pointInTimeRecovery'),
         memorySize: num(get, 'memorySize'),
+        vendReservedConcurrency: reservedConcurrency(get),
         stageName: str(get, 'stageName'),
         serviceName: str(get, 'serviceName'),
         dashboard: bool(get, 'dashboard'),

@@ -39,11 +39,22 @@ export interface MarketoTokenVendorProps {
    */
   readonly defaultMinValiditySeconds?: number;
   /**
-   * Longest a caller waits for a token (lease holder, expiry wait-out). Must fit API Gateway's 29 s
-   * integration timeout.
-   * @default Duration.seconds(25)
+   * Longest a caller waits for a token (lease holder, expiry wait-out): 1 s to 24 s. The vend function's
+   * timeout is this plus 5 s for the last Identity call (rounded up to whole seconds), which must end before
+   * API Gateway's 29 s integration timeout, or callers get 504s.
+   * @default Duration.seconds(24)
    */
   readonly maxWait?: Duration;
+  /**
+   * Concurrent executions reserved for the vend function, which are also its maximum: one consumer calling
+   * in a loop (each call may wait up to `maxWait`) can then take at most this many of the account's Lambda
+   * concurrency, never the whole pool. Reaching it throttles further vends: API callers get 500s (alarmed by
+   * `VendThrottlesAlarm` and `Api5xxAlarm`), direct invokes `TooManyRequestsException` (docs/operations.md).
+   * `false`: no reservation and no bound (for accounts whose concurrency quota cannot spare it: Lambda keeps
+   * at least 100 unreserved).
+   * @default 100
+   */
+  readonly vendReservedConcurrency?: number | false;
   /**
    * How long a refresh lease is held before other callers may take over. Must exceed `identityTimeout`.
    * @default Duration.seconds(15)
@@ -159,9 +170,10 @@ export interface MarketoTokenVendorProps {
    */
   readonly stageName?: string;
   /**
-   * Powertools service name: the `service` dimension of the custom metrics and a field of every log line.
-   * Give each deployment in one account and region its own name, or their metrics mix.
-   * @default 'marketo-token-vendor'
+   * Powertools service name: the `service` dimension of the custom metrics (which the alarms and the
+   * dashboard read) and a field of every log line. Two vendors of one name in an account and region mix their
+   * metrics, so the default is unique per vendor, like the API name.
+   * @default - `<stack name>-<path of this construct in the stack>`, e.g. `MarketoTokenVendor-Vendor`
    */
   readonly serviceName?: string;
   /**

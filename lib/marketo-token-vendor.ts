@@ -8,17 +8,19 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  API_TOKEN_ROTATING_METRIC,
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_SECRET_PREFIX,
-  DEFAULT_SERVICE_NAME,
+  DEFAULT_VEND_RESERVED_CONCURRENCY,
   type GrantScope,
   METRICS_NAMESPACE,
   REFRESH_INDEX,
   REFRESH_TIMEOUT_SECONDS,
   routePath,
   routesGrantedBy,
+  VEND_TIMEOUT_TAIL_MS,
 } from '../functions/contract/index.js';
-import { grantRoutes } from './api-authorization.js';
+import { type GrantRequest, grantRoutes } from './api-authorization.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 import { createRefreshFanOut, createRefreshSchedule, grantRefreshIndexQuery } from './refresh-fan-out.js';
 import { createTokenApi } from './token-api.js';
@@ -37,10 +39,13 @@ import {
   grantRuntimeAccess,
   runtimeEnvironment,
 } from './vendor-functions.js';
-import { validateProps } from './vendor-validation.js';
+import { check, validateProps } from './vendor-validation.js';
 
-/** `<stack name>-<path in the stack>`: unique in an account and region, as stack names are. */
-const defaultApiName = (vendor: Construct): string => {
+/**
+ * `<stack name>-<path in the stack>`: unique in an account and region, as stack names are. The default API
+ * name and service name, so two vendors never share metrics.
+ */
+const uniqueDefaultName = (vendor: Construct): string => {
   const stack = Stack.of(vendor);
   const path = vendor.node.scopes
     .slice(vendor.node.scopes.indexOf(stack) + 1)
@@ -71,8 +76,9 @@ const grantedPaths = (scope: GrantScope, name: string): Array<{ method: string; 
  * an EventBridge schedule for the refresher, with its SQS fan-out queue and dead-letter queue; CloudWatch
  * alarms; and a dashboard.
  *
- * Consumers are granted with {@link grantVend} / {@link grantVendInstance} (API) or {@link grantInvoke}
- * (direct Lambda invoke, not scoped per client).
+ * Consumers are granted with {@link grantVend} / {@link grantVendInstance} (API; {@link grantVendAll} /
+ * {@link grantVendAllInstances} for every client or pool) or {@link grantInvoke} (direct Lambda invoke, not
+ * scoped per client).
  */
 export class MarketoTokenVendor extends Construct {
   /** Tokens and refresh leases, one item per client id. */
@@ -107,7 +113,7 @@ export class MarketoTokenVendor extends Construct {
     validateBudgetProps(props.budget);
 
     this.secretPrefix = props.secretPrefix ?? DEFAULT_SECRET_PREFIX;
-    this.serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
+    this.serviceName = props.serviceName ?? uniqueDefaultName(this);
     this.stageName = props.stageName ?? 'v1';
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -154,8 +160,13 @@ export class MarketoTokenVendor extends Construct {
     this.vendFunction = createVendorFunction(this, 'Vend', {
       entry: functionEntry('vend'),
       description: 'Vends Marketo access tokens (API Gateway and direct invoke)',
-      // Covers the longest wait a caller may be given, plus the final Identity call's tail.
-      timeout: Duration.millis(maxWait.toMilliseconds() + 5_000),
+      // Covers the longest wait a caller may be given, plus the final Identity call's tail, in whole seconds
+      // (Lambda's unit); validation keeps it within API Gateway's integration timeout.
+      timeout: Duration.seconds(Math.ceil((maxWait.toMilliseconds() + VEND_TIMEOUT_TAIL_MS) / 1000)),
+      reservedConcurrentExecutions:
+        props.vendReservedConcurrency === false
+          ? undefined
+          : (props.vendReservedConcurrency ?? DEFAULT_VEND_RESERVED_CONCURRENCY),
       memorySize: props.memorySize ?? 512,
       // The permit routes of the Marketo API budget are served by the vend function too.
       environment: { ...environment, ...budgetEnvironment(this.budgetTable, props.budget) },
@@ -183,7 +194,7 @@ export class MarketoTokenVendor extends Construct {
     this.api = createTokenApi(this, {
       props,
       stageName: this.stageName,
-      apiName: props.apiName ?? defaultApiName(this),
+      apiName: props.apiName ?? uniqueDefaultName(this),
       vendFunction: this.vendFunction,
       logRetention,
       removalPolicy,
@@ -196,31 +207,55 @@ export class MarketoTokenVendor extends Construct {
   }
 
   /**
-   * Lets `grantee` call, for exactly the given client ids, every route a client grant covers (the route
-   * table's `grant: 'client'` rows): `GET /tokens/{clientId}`, `POST /tokens/{clientId}/invalidate` and the
-   * budget's `POST /tokens/{clientId}/permits` and `POST /tokens/{clientId}/permits/release`; with no ids,
-   * for every client (`/tokens/*`). A role of the stack's account gets an IAM
-   * statement; a principal of another account, or a role the stack cannot change, gets a resource-policy
-   * Allow naming exactly it on exactly these routes (another account must still allow it in IAM, and be
-   * admitted by `allowedAccounts`, `organizationId` or `allowedPrincipals`, or synthesis fails).
+   * Lets `grantee` call, for exactly the given client ids (at least one: an empty list fails, use
+   * {@link grantVendAll} for every client), every route a client grant covers (the route table's
+   * `grant: 'client'` rows): `GET /tokens/{clientId}`, `POST /tokens/{clientId}/invalidate` and the budget's
+   * `POST /tokens/{clientId}/permits` and `POST /tokens/{clientId}/permits/release`. A role of the API's
+   * account whose IAM policy the stack can write gets an IAM statement; a role of another account, or one the
+   * stack cannot change, gets a resource-policy Allow naming exactly it on exactly these routes (another
+   * account must still allow it in IAM, and be admitted by `allowedAccounts`, `organizationId` or
+   * `allowedPrincipals`, or synthesis fails). A role imported by ARN from another account
+   * (`iam.Role.fromRoleArn`) gets the resource-policy side only, also in a stack with no account set.
+   *
+   * Fails synthesis for a grantee that stands for more than one role: a wildcard (`AnyPrincipal`,
+   * `StarPrincipal`, `ArnPrincipal('*')`, any ARN with `*`), an `OrganizationPrincipal`, an account
+   * (`AccountPrincipal`, `AccountRootPrincipal`, `…:root`) or a principal with conditions.
    */
   public grantVend(grantee: iam.IGrantable, ...clientIds: string[]): iam.Grant {
-    return grantRoutes(this.api, this.stageName, grantee, 'clientId', clientIds, (id) =>
-      grantedPaths('client', id),
-    );
+    return this.grantRoutes(grantee, { method: 'grantVend', what: 'clientId', names: clientIds });
   }
 
   /**
-   * Lets `grantee` call, for exactly the given instances, every route an instance grant covers:
-   * `GET /instances/{instance}/token` (a token of any client in the instance's pool),
-   * `POST /instances/{instance}/invalidate` and the budget's `POST /instances/{instance}/permits` and
-   * `POST /instances/{instance}/permits/release`; with none, for every instance. It does not open the
-   * members' per-client routes.
+   * Lets `grantee` vend EVERY client, current and future (`/tokens/*` on the token, invalidate and permit
+   * routes); not the pool routes. Same grantee rules as {@link grantVend}. Prefer naming the clients.
+   */
+  public grantVendAll(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoutes(grantee, { method: 'grantVendAll', what: 'clientId', names: 'every' });
+  }
+
+  /**
+   * Lets `grantee` call, for exactly the given instances (at least one: use {@link grantVendAllInstances}
+   * for every pool), every route an instance grant covers: `GET /instances/{instance}/token` (a token of any
+   * client in the instance's pool), `POST /instances/{instance}/invalidate` and the budget's
+   * `POST /instances/{instance}/permits` and `POST /instances/{instance}/permits/release`. It does not open
+   * the members' per-client routes. Same grantee rules as {@link grantVend}.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {
-    return grantRoutes(this.api, this.stageName, grantee, 'instance', instances, (name) =>
-      grantedPaths('instance', name),
-    );
+    return this.grantRoutes(grantee, { method: 'grantVendInstance', what: 'instance', names: instances });
+  }
+
+  /**
+   * Lets `grantee` vend from EVERY instance pool, current and future (`/instances/*`); not the per-client
+   * routes. Same grantee rules as {@link grantVend}. Prefer naming the instances.
+   */
+  public grantVendAllInstances(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoutes(grantee, { method: 'grantVendAllInstances', what: 'instance', names: 'every' });
+  }
+
+  /** The routes a grant covers (the contract's table), in IAM and/or the API's resource policy. */
+  private grantRoutes(grantee: iam.IGrantable, request: GrantRequest): iam.Grant {
+    const scope: GrantScope = request.what === 'clientId' ? 'client' : 'instance';
+    return grantRoutes(this.api, this.stageName, grantee, request, (name) => grantedPaths(scope, name));
   }
 
   /**
@@ -254,6 +289,34 @@ export class MarketoTokenVendor extends Construct {
   /** Clients the refresher failed to refresh (custom metric `RefreshFailed`, Sum over 5 minutes). */
   public metricRefreshFailures(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RefreshFailed', options);
+  }
+
+  /**
+   * API answers `503 TokenRotating` (custom metric `ApiTokenRotating`, Sum over 5 minutes): intended, when a
+   * caller asks more validity than the wait budget allows near an expiry. `Api5xxAlarm` leaves them out.
+   */
+  public metricTokenRotatingAnswers(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(API_TOKEN_ROTATING_METRIC, options);
+  }
+
+  /**
+   * Clients whose credentials Marketo Identity rejected, one time series per client id (custom metric
+   * `ClientCredentialsRejected` with dimension `clientId`, Maximum over 5 minutes, as a Metrics Insights
+   * query): 1 while the refresher finds the client rejected, including while it backs it off.
+   */
+  public metricCredentialsRejectedByClient(options?: {
+    readonly period?: Duration;
+  }): cloudwatch.MathExpression {
+    check(
+      !this.serviceName.includes("'"),
+      `serviceName must not contain a single quote (it is quoted in a Metrics Insights query), got "${this.serviceName}"`,
+    );
+    return new cloudwatch.MathExpression({
+      expression: `SELECT MAX(ClientCredentialsRejected) FROM SCHEMA("${METRICS_NAMESPACE}", clientId, service) WHERE service = '${this.serviceName}' GROUP BY clientId`,
+      usingMetrics: {},
+      label: 'credentials rejected',
+      period: options?.period ?? Duration.minutes(5),
+    });
   }
 
   /** Latency consumers see on the API (API Gateway `Latency`, p99 over 5 minutes). */

@@ -14,6 +14,7 @@ import {
   TOKEN_LIFESPAN_SECONDS,
 } from '../functions/contract/index.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
+import { tokenKeptBy, workflowsKeepingState } from './workflow-history.js';
 
 /** Options of {@link tokenTask}. */
 export interface TokenTaskProps {
@@ -40,6 +41,13 @@ export interface TokenTaskProps {
    *   rotation window, as the client library's default budget)
    */
   readonly retry?: sfn.RetryProps | false;
+  /**
+   * Accept that the workflow keeps the token where others can read it: a STANDARD workflow's execution
+   * history (90 days, `states:GetExecutionHistory`), or logs that include execution data. Without it,
+   * synthesis fails for such a workflow (docs/consumers.md, "Step Functions", shows the safe patterns).
+   * @default false
+   */
+  readonly allowTokenInExecutionHistory?: boolean;
 }
 
 /** What the task puts at `resultPath`: the fields of the API's answer a Marketo call needs. */
@@ -52,8 +60,12 @@ export interface TokenTaskResult {
   readonly expiresIn: number;
 }
 
-/** Step Functions raises a non-2xx answer of the API Gateway integration as `ApiGateway.<status>`. */
-const RETRIED_ERRORS = ['ApiGateway.503', 'ApiGateway.429'];
+/**
+ * Step Functions raises a non-2xx answer of the API Gateway integration as `ApiGateway.<status>` by the current
+ * guide (https://docs.aws.amazon.com/step-functions/latest/dg/connect-api-gateway.html#connect-api-gateway-errors),
+ * `APIGateway.<status>` by an earlier revision of it; `ErrorEquals` is case-sensitive, so both are retried.
+ */
+const RETRIED_ERRORS = ['503', '429'].flatMap((status) => [`ApiGateway.${status}`, `APIGateway.${status}`]);
 const RETRY_INTERVAL_SECONDS = 2;
 const RETRY_BACKOFF_RATE = 2;
 const RETRY_MAX_DELAY_SECONDS = 30;
@@ -95,9 +107,11 @@ const isPrivateApi = (vendor: MarketoTokenVendor): boolean => {
  *
  * Keeping the token out of execution history: a *standard* workflow records every state's input and
  * output in its execution history (kept 90 days, visible to anyone with `states:GetExecutionHistory`),
- * so the bearer token would be stored there. Either
- * - use an *Express* workflow whose logging level is below `ALL` (e.g. `ERROR`) with
- *   `includeExecutionData: false` — Express workflows have no execution history, only logs; or
+ * so the bearer token would be stored there. Synthesis therefore fails when the task is part of a STANDARD
+ * workflow (CDK's default) or of one whose logs include execution data, unless
+ * `allowTokenInExecutionHistory` is set. Either
+ * - use an *Express* workflow whose logs leave execution data out (`includeExecutionData: false`) —
+ *   Express workflows have no execution history, only logs; or
  * - do not fetch the token in the workflow at all: let the consuming Lambda fetch it itself
  *   (client library / `grantVend`), so it never becomes state.
  * Tokens live at most an hour, but treat them as secrets all the same.
@@ -134,7 +148,10 @@ export function tokenTask(
         'or give the workflow a vendor with a REGIONAL API.',
     );
   }
+  // Finds this task in the state machine definitions at synthesis (issue 22): its path is unique in the app.
+  const marker = `marketo-token-vendor tokenTask ${scope.node.path}/${id}`;
   const task = new tasks.CallApiGatewayRestApiEndpoint(scope, id, {
+    comment: `Gets the Marketo access token of client "${props.clientId}" (${marker})`,
     api: props.vendor.api,
     stageName: props.vendor.stageName,
     method: tasks.HttpMethod.GET,
@@ -155,6 +172,12 @@ export function tokenTask(
   });
   if (props.retry !== false) {
     task.addRetry(props.retry ?? defaultRetry(minValidity ?? DEFAULT_MIN_VALIDITY_SECONDS));
+  }
+  if (props.allowTokenInExecutionHistory !== true) {
+    task.node.addValidation({
+      validate: () =>
+        workflowsKeepingState(task, marker).map((workflow) => `tokenTask "${id}": ${tokenKeptBy(workflow)}`),
+    });
   }
   return task;
 }

@@ -139,6 +139,7 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
         vendor.api.metricCount({ statistic: 'Sum', period, label: 'requests' }),
         vendor.api.metricClientError({ statistic: 'Sum', period, label: '4xx' }),
         vendor.api.metricServerError({ statistic: 'Sum', period, label: '5xx' }),
+        vendor.metricTokenRotatingAnswers({ period, label: '503 TokenRotating (intended)' }),
       ],
       width,
     }),
@@ -160,6 +161,15 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
         vendor.refreshFunction.metricThrottles({ statistic: 'Sum', period, label: 'refresh throttles' }),
       ],
       width,
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Credentials rejected, by client (backed off until the secret changes)',
+      left: [vendor.metricCredentialsRejectedByClient({ period })],
+      leftYAxis: { min: 0 },
+      width: 24,
+      height: 4,
     }),
   );
   dashboard.addWidgets(...budgetWidgets(vendor));

@@ -75,6 +75,8 @@ export interface VendorFunctionOptions {
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly retryAttempts?: number;
+  /** Reserved (and maximum) concurrent executions; none when undefined. */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -115,6 +117,7 @@ export function createVendorFunction(
     role,
     environment: options.environment,
     retryAttempts: options.retryAttempts,
+    reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     bundling: {
       minify: true,
       sourceMap: true,

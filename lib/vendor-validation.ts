@@ -5,6 +5,7 @@ import {
   DEFAULT_IDENTITY_TIMEOUT_MS,
   IDENTITY_TIMEOUT_MS_RANGE,
   LEASE_DURATION_MS_RANGE,
+  MAX_API_WAIT_MS,
   MAX_MIN_VALIDITY_SECONDS,
   type Range,
   REFRESH_BATCH_SIZE_RANGE,
@@ -13,6 +14,8 @@ import {
   REFRESH_PERIOD_MINUTES_RANGE,
   REFRESH_WORKER_CONCURRENCY_RANGE,
   TOKEN_LIFESPAN_SECONDS,
+  VEND_RESERVED_CONCURRENCY_RANGE,
+  VEND_TIMEOUT_TAIL_MS,
 } from '../functions/contract/index.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 
@@ -60,8 +63,15 @@ export function validateProps(props: MarketoTokenVendorProps): void {
   const maxWaitMs = props.maxWait?.toMilliseconds();
   if (maxWaitMs !== undefined) {
     check(
-      maxWaitMs >= 1_000 && maxWaitMs < API_INTEGRATION_TIMEOUT_MS,
-      `maxWait must be at least 1 s and below API Gateway's ${API_INTEGRATION_TIMEOUT_MS / 1000} s integration timeout, got ${maxWaitMs} ms`,
+      maxWaitMs >= 1_000 && maxWaitMs <= MAX_API_WAIT_MS,
+      `maxWait must be from 1 s to ${MAX_API_WAIT_MS / 1000} s: the vend function's timeout is maxWait + ${VEND_TIMEOUT_TAIL_MS / 1000} s (the last Identity call) and API Gateway ends every integration at ${API_INTEGRATION_TIMEOUT_MS / 1000} s, so a longer wait would answer 504; got ${maxWaitMs} ms`,
+    );
+  }
+  const reserved = props.vendReservedConcurrency;
+  if (reserved !== undefined && reserved !== false && !Token.isUnresolved(reserved)) {
+    check(
+      inRange(reserved, VEND_RESERVED_CONCURRENCY_RANGE),
+      `vendReservedConcurrency must be a whole number from ${VEND_RESERVED_CONCURRENCY_RANGE.min} to ${VEND_RESERVED_CONCURRENCY_RANGE.max}, or false for no bound, got ${reserved}`,
     );
   }
   const identityTimeoutMs = props.identityTimeout?.toMilliseconds() ?? DEFAULT_IDENTITY_TIMEOUT_MS;

@@ -116,13 +116,23 @@ export class FakeIdentity implements IdentityClient {
 export class MemoryCredentials implements CredentialsSource {
   readonly reads: Array<{ clientId: string; bypassCache: boolean }> = [];
   private readonly records = new Map<string, ClientCredentials>();
+  /** Instance tags set apart from the records' own `instance` (a tag anyone with TagResource may change). */
+  private readonly tags = new Map<string, string | undefined>();
+  private readonly changedAt = new Map<string, number>();
 
   constructor(records: ReadonlyArray<ClientCredentials> = []) {
     for (const r of records) this.records.set(r.clientId, r);
   }
 
-  put(record: ClientCredentials): void {
+  /** Registers or replaces a client's credentials; `changedAt` is when its secret changed, as listed. */
+  put(record: ClientCredentials, options: { readonly changedAt?: number } = {}): void {
     this.records.set(record.clientId, record);
+    if (options.changedAt !== undefined) this.changedAt.set(record.clientId, options.changedAt);
+  }
+
+  /** Sets the client's instance tag, which `list()` reports, without touching its credentials (the value). */
+  tag(clientId: string, instance: string | undefined): void {
+    this.tags.set(clientId, instance);
   }
 
   /** Unregisters a client (its secret deleted). */
@@ -138,10 +148,15 @@ export class MemoryCredentials implements CredentialsSource {
   }
 
   async list(): Promise<RegisteredClient[]> {
-    return [...this.records.values()].map(({ clientId, instance }) => ({
-      clientId,
-      ...(instance === undefined ? {} : { instance }),
-    }));
+    return [...this.records.values()].map(({ clientId, instance: own }) => {
+      const instance = this.tags.has(clientId) ? this.tags.get(clientId) : own;
+      const changedAt = this.changedAt.get(clientId);
+      return {
+        clientId,
+        ...(instance === undefined ? {} : { instance }),
+        ...(changedAt === undefined ? {} : { changedAt }),
+      };
+    });
   }
 }
 

@@ -171,7 +171,12 @@ export class SecretsManagerCredentials implements CredentialsSource {
     // Listing skips odd names instead of failing.
     if (!isValidClientId(clientId)) return undefined;
     const instance = secret.Tags?.find((tag) => tag.Key === INSTANCE_TAG)?.Value;
-    return instance && isValidInstance(instance) ? { clientId, instance } : { clientId };
+    const changedAt = secret.LastChangedDate?.getTime();
+    return {
+      clientId,
+      ...(instance && isValidInstance(instance) ? { instance } : {}),
+      ...(changedAt === undefined ? {} : { changedAt }),
+    };
   }
 
   private async read(clientId: string): Promise<ClientCredentials> {

@@ -37,8 +37,20 @@ export const ROTATION_ALLOWANCE_SECONDS = 30;
 /** API Gateway REST's integration timeout: a vend behind the API must answer within it. */
 export const API_INTEGRATION_TIMEOUT_MS = 29_000;
 
-/** Longest a caller waits for a token by default; fits within {@link API_INTEGRATION_TIMEOUT_MS}. */
-export const DEFAULT_MAX_WAIT_MS = 25_000;
+/** The vend function's timeout past the longest wait: the last Identity call (its default timeout). */
+export const VEND_TIMEOUT_TAIL_MS = 5_000;
+
+/**
+ * Longest wait a vend behind API Gateway may be given: with the tail it must end before the integration
+ * timeout, or the caller gets a 504 instead of the token (issue 22).
+ */
+export const MAX_API_WAIT_MS = API_INTEGRATION_TIMEOUT_MS - VEND_TIMEOUT_TAIL_MS;
+
+/** Longest a caller waits for a token by default: the most that fits {@link API_INTEGRATION_TIMEOUT_MS}. */
+export const DEFAULT_MAX_WAIT_MS = MAX_API_WAIT_MS;
+
+/** Concurrent executions reserved for (and capping) the vend function, unless configured otherwise. */
+export const DEFAULT_VEND_RESERVED_CONCURRENCY = 100;
 
 /** Longest wait a direct invoke may ask for (Lambda's own limit is 15 minutes). */
 export const MAX_WAIT_LIMIT_MS = 900_000;
@@ -81,8 +93,18 @@ export const EXPIRY_SLACK_MS = 250;
 /** How long a token item stays in the table after its last write (DynamoDB TTL). */
 export const ITEM_RETENTION_SECONDS = 86_400;
 
-/** How long a pool's membership (the registered clients of an instance) is cached. */
-export const POOL_MEMBERSHIP_CACHE_MS = 60_000;
+/**
+ * How long a pool's membership (clients whose instance tag and secret agree) is reused: the window in which a
+ * client moved out of a pool can still be vended through it (docs/pools.md, "Membership"). Each renewal costs
+ * one ListSecrets and one GetSecretValue per tagged member, only while the pool is asked for.
+ */
+export const POOL_MEMBERSHIP_CACHE_MS = 5_000;
+
+/**
+ * How long the refresher leaves a client alone after Identity rejected its credentials, unless its secret
+ * changes first (issue 22): 2 Identity calls per cooldown instead of 2 a minute for a broken client.
+ */
+export const REJECTED_CREDENTIALS_COOLDOWN_MS = 15 * 60_000;
 
 /**
  * Refresh schedule period: whole minutes. A run queues the refreshes due within the period plus
@@ -161,6 +183,9 @@ export const REFRESH_TIMEOUT_SECONDS = 300;
  */
 export const REFRESH_WORKER_BATCH_SIZE = 1;
 
+/** Reserved concurrency the construct accepts for the vend function (Lambda's own per-function limit is the account's). */
+export const VEND_RESERVED_CONCURRENCY_RANGE: Range = { min: 1, max: 10_000 };
+
 /** Refresh worker invocations at once (the event source mapping's maximum concurrency). */
 export const DEFAULT_REFRESH_WORKER_CONCURRENCY = 10;
 export const REFRESH_WORKER_CONCURRENCY_RANGE: Range = { min: 2, max: 1_000 };
@@ -174,3 +199,9 @@ export const MAX_REQUEST_BODY_BYTES = 8_192;
 /** Default service name (Powertools) and metrics namespace. */
 export const DEFAULT_SERVICE_NAME = 'marketo-token-vendor';
 export const METRICS_NAMESPACE = 'MarketoTokenVendor';
+
+/**
+ * API answers `503 TokenRotating`: intended (a caller asked more validity than the wait budget allows near an
+ * expiry), so the API's 5xx alarm subtracts them; emitted by the vend handler, read by the construct.
+ */
+export const API_TOKEN_ROTATING_METRIC = 'ApiTokenRotating';

@@ -3,7 +3,7 @@ import type { ClientVending } from './client-vend.js';
 import { IdentityUnavailableError, TokenVendorError, UnknownClientError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
 import { assertValidInstance } from './ids.js';
-import { groupByInstance } from './pool.js';
+import { confirmedMembers, groupByInstance } from './pool.js';
 import type { StoredToken } from './ports.js';
 import { assertRejectedToken } from './rejected-token.js';
 import type { SingleFlight } from './single-flight.js';
@@ -22,17 +22,51 @@ export function createPoolVending(
 ): PoolVending {
   const { clock, config, logger, metrics, tokensInMemory } = state;
 
-  /** Pool membership by instance, from the credentials source, reused for `poolMembershipCacheMs`. */
-  let membership: { readonly at: number; readonly byInstance: Map<string, string[]> } | undefined;
+  /** The tags of every listed client, reused for `poolMembershipCacheMs`. */
+  let listing: { readonly at: number; readonly byInstance: Map<string, string[]> } | undefined;
+  /** Confirmed members per instance (tag and secret agree), reused for `poolMembershipCacheMs`. */
+  const memberships = new Map<string, { readonly at: number; readonly members: string[] }>();
   const poolMembers = async (instance: string): Promise<string[]> => {
-    if (!membership || clock.now() - membership.at >= config.poolMembershipCacheMs) {
-      membership = { at: clock.now(), byInstance: groupByInstance(await state.credentials.list()) };
+    const now = clock.now();
+    const fresh = (entry: { readonly at: number } | undefined) =>
+      entry !== undefined && now - entry.at < config.poolMembershipCacheMs;
+    let members = memberships.get(instance);
+    if (!fresh(members)) {
+      if (!fresh(listing)) {
+        listing = { at: now, byInstance: groupByInstance(await state.credentials.list()) };
+      }
+      const tagged = listing?.byInstance.get(instance) ?? [];
+      // The secret's own `instance` field, read past the credentials cache so the window stays this one.
+      const failures: unknown[] = [];
+      const secretInstances = new Map(
+        await Promise.all(
+          tagged.map(async (clientId) => {
+            try {
+              const credentials = await state.credentials.get(clientId, { bypassCache: true });
+              return [clientId, credentials.instance] as const;
+            } catch (error) {
+              failures.push(error);
+              return [clientId, undefined] as const;
+            }
+          }),
+        ),
+      );
+      const confirmed = confirmedMembers(instance, secretInstances);
+      for (const clientId of confirmed.excluded) {
+        logger.warn('pool member excluded: its instance tag and its secret disagree', {
+          instance,
+          clientId,
+          secretInstance: secretInstances.get(clientId) ?? null,
+        });
+      }
+      if (confirmed.members.length === 0 && failures.length > 0) throw failures[0];
+      members = { at: now, members: confirmed.members };
+      if (tagged.length > 0) memberships.set(instance, members);
     }
-    const members = membership.byInstance.get(instance);
-    if (!members || members.length === 0) {
+    if (!members || members.members.length === 0) {
       throw new UnknownClientError(`no clients registered for instance "${instance}"`);
     }
-    return members;
+    return members.members;
   };
 
   const getInstanceToken = async (instance: string, options?: VendOptions): Promise<VendedToken> => {

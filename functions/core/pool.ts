@@ -14,6 +14,24 @@ export function groupByInstance(clients: readonly RegisteredClient[]): Map<strin
   return pools;
 }
 
+/**
+ * Who really belongs to `instance`: a client listed under its instance tag counts only when its secret's own
+ * `instance` field names the same instance. The tag is what any principal with `secretsmanager:TagResource`
+ * may change; the value only the secret's writers can, so the two must agree (issue 22). `secretInstances`
+ * maps each tagged client to its secret's `instance` (undefined: none, or unreadable).
+ */
+export function confirmedMembers(
+  instance: string,
+  secretInstances: ReadonlyMap<string, string | undefined>,
+): { readonly members: string[]; readonly excluded: string[] } {
+  const members: string[] = [];
+  const excluded: string[] = [];
+  for (const [clientId, secretInstance] of secretInstances) {
+    (secretInstance === instance ? members : excluded).push(clientId);
+  }
+  return { members: members.sort(), excluded: excluded.sort() };
+}
+
 const mod = (value: number, period: number): number => ((value % period) + period) % period;
 
 /**

@@ -163,6 +163,8 @@ export interface ClientCredentials {
 export interface RegisteredClient {
   readonly clientId: string;
   readonly instance?: string;
+  /** When its credentials last changed (epoch ms), where the source knows it (Secrets Manager does). */
+  readonly changedAt?: number;
 }
 
 /** Where client credentials come from (Secrets Manager in AWS, a JSON file locally). */
@@ -224,6 +226,7 @@ export type MetricName =
   | 'IdentityErrors'
   | 'IdentityLatencyMs'
   | 'CredentialsRejected'
+  | 'ClientCredentialsRejected'
   | 'TokenRotating'
   | 'LeaseWaits'
   | 'LeaseTakeovers'
@@ -240,7 +243,17 @@ export type MetricName =
   | 'PoolMemberFailed'
   | 'PoolGuaranteedRemainingSeconds';
 
+/** A dimension beside the service's: which client a per-client metric is about. */
+export interface MetricDimensions {
+  readonly clientId: string;
+}
+
 /** Where the core reports counters and timings (Powertools Metrics in Lambda). */
 export interface MetricsSink {
-  record(name: MetricName, value: number, unit: 'Count' | 'Milliseconds' | 'Seconds'): void;
+  record(
+    name: MetricName,
+    value: number,
+    unit: 'Count' | 'Milliseconds' | 'Seconds',
+    dimensions?: MetricDimensions,
+  ): void;
 }

@@ -1,8 +1,9 @@
 /** The refresher's sweep: fetch missing tokens, wait out and replace expiring ones, keep pools staggered. */
 import pLimit from 'p-limit';
-import { TokenVendorError, UnknownClientError } from './errors.js';
+import { rejectedCredentialsBackoff } from './credentials-backoff.js';
+import { CredentialsRejectedError, TokenVendorError, UnknownClientError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
-import type { StoredToken } from './ports.js';
+import type { LastError, StoredToken } from './ports.js';
 import type { SingleFlight } from './single-flight.js';
 import { itemExpiryEpochSeconds, readRecord } from './store-access.js';
 import { isUnexpired, successorDueAt } from './token-life.js';
@@ -38,7 +39,9 @@ export async function refreshAll(
   const fail = async (clientId: string, error: unknown): Promise<void> => {
     const code = error instanceof TokenVendorError ? error.code : 'InternalError';
     failures.push({ clientId, code });
-    metrics.record('RefreshFailed', 1, 'Count');
+    // Rejected credentials are reported per client (its own alarm names it), not as a RefreshFailed.
+    if (code === 'CredentialsRejected') metrics.record('ClientCredentialsRejected', 1, 'Count', { clientId });
+    else metrics.record('RefreshFailed', 1, 'Count');
     logger.warn('refresh failed', { clientId, code });
     // No longer registered: out of the refresh index, or every run would queue it again.
     if (error instanceof UnknownClientError) await schedule(clientId, undefined);
@@ -47,6 +50,10 @@ export async function refreshAll(
   // Phase 1: every client's current token (pool decisions need the other members' expiries).
   const tokens = new Map<string, StoredToken | undefined>();
   const indexed = new Set<string>();
+  const lastErrors = new Map<string, LastError>();
+  const changedAt = new Map(
+    clients.flatMap((c) => (c.changedAt === undefined ? [] : [[c.clientId, c.changedAt]])),
+  );
   await Promise.all(
     clients.map(({ clientId }) =>
       limit(async () => {
@@ -54,6 +61,7 @@ export async function refreshAll(
           const record = await readRecord(state, clientId);
           const token = record?.token;
           tokens.set(clientId, token);
+          if (record?.lastError) lastErrors.set(clientId, record.lastError);
           if (token) expiries.set(clientId, token.expiresAt);
           if (record?.refreshAt !== undefined) indexed.add(clientId);
         } catch (error) {
@@ -67,6 +75,20 @@ export async function refreshAll(
   const refreshOne = async (clientId: string, pool?: readonly string[]): Promise<void> => {
     if (!tokens.has(clientId)) return;
     const token = tokens.get(clientId);
+    const backoff = rejectedCredentialsBackoff({
+      lastError: lastErrors.get(clientId),
+      secretChangedAt: changedAt.get(clientId),
+      now: clock.now(),
+      cooldownMs: config.rejectedCredentialsCooldownMs,
+    });
+    if (backoff) {
+      logger.info('refresh skipped: Identity rejected the credentials, retried when the secret changes', {
+        clientId,
+        retryAt: new Date(backoff.until).toISOString(),
+      });
+      await fail(clientId, new CredentialsRejectedError('Identity rejected the credentials; backing off'));
+      return;
+    }
     try {
       let outcome: 'fetched' | 'waited' = 'fetched';
       if (token && isUnexpired(state, token) && token.expiresAt >= sweepStart + horizonMs) {

@@ -7,6 +7,7 @@ import {
   EXPIRY_SLACK_MS,
   ITEM_RETENTION_SECONDS,
   POOL_MEMBERSHIP_CACHE_MS,
+  REJECTED_CREDENTIALS_COOLDOWN_MS,
   ROTATION_GUARD_SECONDS,
   TOKEN_LIFESPAN_SECONDS,
 } from '../contract/index.js';
@@ -16,7 +17,7 @@ import type { IdentityUrlPolicy } from './identity-url-policy.js';
 export interface TokenVendorConfig {
   /** @default 20 */
   readonly defaultMinValiditySeconds: number;
-  /** @default 25_000 (fits API Gateway's 29 s integration timeout) */
+  /** @default 24_000 (with the last Identity call, fits API Gateway's 29 s integration timeout) */
   readonly defaultMaxWaitMs: number;
   /** Longest a refresh lease is held before others may take over. @default 15_000 */
   readonly leaseDurationMs: number;
@@ -51,8 +52,13 @@ export interface TokenVendorConfig {
   readonly identityUrlPolicy: IdentityUrlPolicy;
   /** Lifespan of a new Marketo token, used to stagger pool members. @default 3600 */
   readonly tokenLifespanSeconds: number;
-  /** How long a pool's membership (listed from the credentials source) is reused. @default 60_000 */
+  /** How long a pool's membership (tag and secret agreeing) is reused. @default 5_000 */
   readonly poolMembershipCacheMs: number;
+  /**
+   * How long the refresher leaves a client alone after Identity rejected its credentials, unless its secret
+   * changed since (functions/core/credentials-backoff.ts). @default 900_000
+   */
+  readonly rejectedCredentialsCooldownMs: number;
   /**
    * After Identity reconfirmed a reported token (it is still valid there), how long further reports of that
    * token are answered from the store instead of asking Identity again. Bounds the Identity calls any
@@ -76,5 +82,6 @@ export const DEFAULT_TOKEN_VENDOR_CONFIG: TokenVendorConfig = {
   identityUrlPolicy: { allowedHosts: DEFAULT_IDENTITY_HOSTS },
   tokenLifespanSeconds: TOKEN_LIFESPAN_SECONDS,
   poolMembershipCacheMs: POOL_MEMBERSHIP_CACHE_MS,
+  rejectedCredentialsCooldownMs: REJECTED_CREDENTIALS_COOLDOWN_MS,
   invalidationCooldownMs: 60_000,
 };

@@ -71,6 +71,19 @@ describe('configFromContext', () => {
     });
   });
 
+  it('reads the vend function’s reserved concurrency as a number or false', () => {
+    const read = (value: unknown) =>
+      configFromContext(contextOf({ vendReservedConcurrency: value })).stackProps.vendor
+        ?.vendReservedConcurrency;
+    expect([read(50), read('50'), read(false), read('false'), read(undefined)]).toEqual([
+      50,
+      50,
+      false,
+      false,
+      undefined,
+    ]);
+  });
+
   it('reads the dashboard, fan-out and private-endpoint keys', () => {
     const config = configFromContext(
       contextOf({

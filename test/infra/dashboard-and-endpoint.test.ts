@@ -4,6 +4,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { API_TOKEN_ROTATING_METRIC } from '../../functions/contract/index.js';
 import type { BudgetMetricName } from '../../functions/core/budget/ports.js';
 import type { MetricName } from '../../functions/core/ports.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
@@ -21,6 +22,7 @@ const EMITTED: Record<MetricName, true> = {
   IdentityErrors: true,
   IdentityLatencyMs: true,
   CredentialsRejected: true,
+  ClientCredentialsRejected: true,
   TokenRotating: true,
   LeaseWaits: true,
   LeaseTakeovers: true,
@@ -37,6 +39,9 @@ const EMITTED: Record<MetricName, true> = {
   PoolMemberFailed: true,
   PoolGuaranteedRemainingSeconds: true,
 };
+
+/** Metrics the core emits per client (dimensions service and clientId), charted by a Metrics Insights query. */
+const PER_CLIENT: ReadonlySet<MetricName> = new Set<MetricName>(['ClientCredentialsRejected']);
 
 /** Every metric the budget emits (functions/core/budget/ports.ts). */
 const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
@@ -132,10 +137,24 @@ describe('MarketoTokenVendor dashboard', () => {
   it('charts every metric the core emits, in the MarketoTokenVendor namespace with the service dimension', () => {
     const rows = widgets.flatMap((w) => w.properties.metrics ?? []);
     const custom = rows.filter((row) => row[0] === 'MarketoTokenVendor');
-    for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', 'marketo-token-vendor']);
+    for (const row of custom) expect(row.slice(2, 4)).toEqual(['service', vendor.serviceName]);
     expect(new Set(custom.map((row) => row[1]))).toEqual(
-      new Set([...Object.keys(EMITTED), ...Object.keys(BUDGET_EMITTED)]),
+      new Set([
+        ...Object.keys(EMITTED).filter((name) => !PER_CLIENT.has(name as MetricName)),
+        ...Object.keys(BUDGET_EMITTED),
+        API_TOKEN_ROTATING_METRIC,
+      ]),
     );
+    const queries = rows.flatMap((row) =>
+      row.flatMap((part) =>
+        typeof part === 'object' && typeof part.expression === 'string' ? [part.expression] : [],
+      ),
+    );
+    for (const name of PER_CLIENT) {
+      expect(queries).toContain(
+        `SELECT MAX(${name}) FROM SCHEMA("MarketoTokenVendor", clientId, service) WHERE service = '${vendor.serviceName}' GROUP BY clientId`,
+      );
+    }
   });
 
   it('shows vends by outcome: memory, store and Identity', () => {
@@ -188,11 +207,12 @@ describe('MarketoTokenVendor dashboard', () => {
     ]);
   });
 
-  it('shows API 4xx, 5xx and latency, Lambda errors and throttles and the dead-letter queue depth', () => {
+  it('shows API 4xx, 5xx (and the intended 503 TokenRotating among them) and latency, Lambda errors and throttles and the dead-letter queue depth', () => {
     expect(metricsOf(widgetTitled(widgets, 'API requests and errors'))).toEqual([
       'AWS/ApiGateway/Count/Sum',
       'AWS/ApiGateway/4XXError/Sum',
       'AWS/ApiGateway/5XXError/Sum',
+      `MarketoTokenVendor/${API_TOKEN_ROTATING_METRIC}/Sum`,
     ]);
     expect(metricsOf(widgetTitled(widgets, 'API latency (ms)'))).toEqual(
       expect.arrayContaining(['AWS/ApiGateway/Latency/p50', 'AWS/ApiGateway/Latency/p99']),

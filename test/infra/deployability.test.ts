@@ -166,8 +166,15 @@ describe('API name of the metrics', () => {
 
   it("every alarm and dashboard ApiName dimension is its own vendor's API name", () => {
     const names = apiNames();
+    type Dimension = { Name: string; Value: unknown };
+    // A metric alarm names its dimensions itself; an alarm on metric math, in each of its metrics.
     const alarmDimensions = Object.values(template.findResources('AWS::CloudWatch::Alarm')).flatMap((alarm) =>
-      ((alarm.Properties.Dimensions ?? []) as { Name: string; Value: unknown }[])
+      [
+        ...((alarm.Properties.Dimensions ?? []) as Dimension[]),
+        ...(
+          (alarm.Properties.Metrics ?? []) as { MetricStat?: { Metric: { Dimensions?: Dimension[] } } }[]
+        ).flatMap((query) => query.MetricStat?.Metric.Dimensions ?? []),
+      ]
         .filter((d) => d.Name === 'ApiName')
         .map((d) => d.Value),
     );

@@ -44,9 +44,9 @@ describe('MarketoTokenVendor with options and grants', () => {
       pointInTimeRecovery: true,
     });
     vendor.grantVend(consumerRole(stack, 'TwoClients'), 'client-a', 'client.b');
-    vendor.grantVend(consumerRole(stack, 'AllClients'));
+    vendor.grantVendAll(consumerRole(stack, 'AllClients'));
     vendor.grantVendInstance(consumerRole(stack, 'OneInstance'), '123-ABC-456');
-    vendor.grantVendInstance(consumerRole(stack, 'AllInstances'));
+    vendor.grantVendAllInstances(consumerRole(stack, 'AllInstances'));
     vendor.grantInvoke(consumerRole(stack, 'DirectInvoker'));
     template = Template.fromStack(stack);
     apiId = stack.getLogicalId(vendor.api.node.defaultChild as CfnElement);
@@ -72,7 +72,7 @@ describe('MarketoTokenVendor with options and grants', () => {
       ]);
     });
 
-    it('without client ids allows every client through the wildcard', () => {
+    it('grantVendAll allows every client through the wildcard', () => {
       expect(policyStatementsOf('AllClients')).toEqual([
         {
           Action: 'execute-api:Invoke',
@@ -108,7 +108,7 @@ describe('MarketoTokenVendor with options and grants', () => {
       ]);
     });
 
-    it('without instances allows every pool through the wildcard', () => {
+    it('grantVendAllInstances allows every pool through the wildcard', () => {
       expect(policyStatementsOf('AllInstances')).toEqual([
         {
           Action: 'execute-api:Invoke',
@@ -135,12 +135,12 @@ describe('MarketoTokenVendor with options and grants', () => {
   });
 
   describe('alarm topic', () => {
-    it('is the alarm and OK action of all ten alarms', () => {
+    it('is the alarm and OK action of all eleven alarms', () => {
       const topic = { Ref: Match.stringLikeRegexp('^Alarms') };
       template.resourcePropertiesCountIs(
         'AWS::CloudWatch::Alarm',
         { AlarmActions: [topic], OKActions: [topic] },
-        10,
+        11,
       );
     });
   });

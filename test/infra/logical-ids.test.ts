@@ -67,6 +67,7 @@ const LOCKED_RESOURCE_IDS = [
   'VendorApitokensclientIdpermitsreleasePOSTC40C9150',
   'VendorBudgetDailyQuotaAlarmEE44EC32',
   'VendorBudgetTable5803AAA0',
+  'VendorCredentialsRejectedAlarm448DF538',
   'VendorDashboardA7613BFC',
   'VendorIdentityErrorsAlarmBAA6DE3B',
   // Issue 25: the refresher's backlog alarm (RefreshOverdue), added on purpose.

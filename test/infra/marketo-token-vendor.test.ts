@@ -167,10 +167,10 @@ describe('MarketoTokenVendor with default props', () => {
       );
     });
 
-    it('give the vend function a timeout covering the 25 s wait budget', () => {
+    it('give the vend function a timeout covering the 24 s wait budget within API Gateway’s 29 s', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp('^Vends'),
-        Timeout: 30,
+        Timeout: 29,
         MemorySize: 512,
       });
     });
@@ -194,13 +194,13 @@ describe('MarketoTokenVendor with default props', () => {
             TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'VendorTable') },
             SECRET_PREFIX: 'marketo-token-vendor/clients/',
             DEFAULT_MIN_VALIDITY_SECONDS: '20',
-            MAX_WAIT_MS: '25000',
+            MAX_WAIT_MS: '24000',
             LEASE_DURATION_MS: '15000',
             IDENTITY_ALLOWED_HOSTS: '*.mktorest.com',
             IDENTITY_TIMEOUT_MS: '5000',
             REFRESH_HORIZON_SECONDS: '60',
             REFRESH_CONCURRENCY: '8',
-            POWERTOOLS_SERVICE_NAME: 'marketo-token-vendor',
+            POWERTOOLS_SERVICE_NAME: 'Defaults-Vendor',
             POWERTOOLS_METRICS_NAMESPACE: 'MarketoTokenVendor',
             BUDGET_TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'BudgetTable') },
             BUDGET_ON_STORE_FAILURE: 'open',
@@ -436,16 +436,29 @@ describe('MarketoTokenVendor with default props', () => {
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Namespace: 'MarketoTokenVendor',
           MetricName: metricName,
-          Dimensions: [{ Name: 'service', Value: 'marketo-token-vendor' }],
+          Dimensions: [{ Name: 'service', Value: 'Defaults-Vendor' }],
           Statistic: 'Sum',
         });
       }
     });
 
-    it('watch API 5xx and errors and throttles of both functions', () => {
+    it('watch API 5xx (less the intended 503 TokenRotating answers) and errors and throttles of both functions', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/ApiGateway',
-        MetricName: '5XXError',
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'errors - FILL(rotating, 0)' }),
+          Match.objectLike({
+            Id: 'errors',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ Namespace: 'AWS/ApiGateway', MetricName: '5XXError' }),
+            }),
+          }),
+          Match.objectLike({
+            Id: 'rotating',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ Namespace: 'MarketoTokenVendor', MetricName: 'ApiTokenRotating' }),
+            }),
+          }),
+        ]),
       });
       template.resourcePropertiesCountIs(
         'AWS::CloudWatch::Alarm',
@@ -457,14 +470,14 @@ describe('MarketoTokenVendor with default props', () => {
         { Namespace: 'AWS/Lambda', MetricName: 'Throttles' },
         2,
       );
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 10); // nine + the budget's daily quota alarm
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 11); // ten + the budget's daily quota alarm
     });
 
     it('watch the refresher’s backlog: overdue refreshes in 3 of 5 minutes, or runs that stopped reporting', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'MarketoTokenVendor',
         MetricName: 'RefreshOverdue',
-        Dimensions: [{ Name: 'service', Value: 'marketo-token-vendor' }],
+        Dimensions: [{ Name: 'service', Value: 'Defaults-Vendor' }],
         Statistic: 'Maximum',
         Period: 60,
         Threshold: 1,

@@ -6,7 +6,7 @@ import { type RefreshPlanSettings, runRefreshPlan } from '../../functions/core/r
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
 import { FakeClock } from '../../testing/clocks.js';
 import { MemoryRefreshIndex, MemoryTokenStore } from '../../testing/memory-token-store.js';
-import { type AlarmDefinition, evaluateAlarm } from '../support/alarm-evaluator.js';
+import { type AlarmProperties, type AlarmWindow, alarmState } from '../support/alarm-evaluator.js';
 import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
 
 allowSlowSynthesis();
@@ -65,8 +65,12 @@ async function backlogPerMinute(minutes: number, workersRefresh: boolean): Promi
   return datapoints;
 }
 
+/** One datapoint of the alarm's metric per minute (`undefined`: no run reported). */
+const periods = (values: ReadonlyArray<number | undefined>) =>
+  values.map((RefreshOverdue) => ({ RefreshOverdue }));
+
 describe('the refresher backlog alarm', () => {
-  let alarm: AlarmDefinition;
+  let alarm: AlarmProperties & AlarmWindow;
 
   beforeAll(() => {
     const stack = new Stack(appWithoutBundling(), 'Backlog');
@@ -75,23 +79,23 @@ describe('the refresher backlog alarm', () => {
       Properties: { MetricName: 'RefreshOverdue' },
     });
     expect(Object.keys(alarms)).toHaveLength(1);
-    alarm = Object.values(alarms)[0]?.Properties as AlarmDefinition;
+    alarm = Object.values(alarms)[0]?.Properties as AlarmProperties & AlarmWindow;
   });
 
   it('fires when queued refreshes are lost: the overdue count rises and stays for three minutes', async () => {
     const datapoints = await backlogPerMinute(6, false);
     expect(datapoints.slice(0, 2)).toEqual([0, 0]);
-    expect(evaluateAlarm(alarm, datapoints.slice(0, 2))).toBe('OK');
-    expect(evaluateAlarm(alarm, datapoints)).toBe('ALARM');
+    expect(alarmState(alarm, periods(datapoints.slice(0, 2)))).toBe('OK');
+    expect(alarmState(alarm, periods(datapoints))).toBe('ALARM');
   });
 
   it('stays quiet while workers handle what the runs queue', async () => {
     const datapoints = await backlogPerMinute(10, true);
     expect(datapoints).toEqual(Array(10).fill(0));
-    expect(evaluateAlarm(alarm, datapoints)).toBe('OK');
+    expect(alarmState(alarm, periods(datapoints))).toBe('OK');
   });
 
   it('fires when the scheduled runs stop reporting at all', () => {
-    expect(evaluateAlarm(alarm, [0, 0, undefined, undefined, undefined])).toBe('ALARM');
+    expect(alarmState(alarm, periods([0, 0, undefined, undefined, undefined]))).toBe('ALARM');
   });
 });

@@ -38,12 +38,12 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
     const expected = {
       tableName: '<table>',
       secretPrefix: 'marketo-token-vendor/clients/',
-      maxWaitMs: 25_000,
+      maxWaitMs: 24_000,
       refreshHorizonMs: 60_000,
       refreshConcurrency: 8,
       vendor: {
         defaultMinValiditySeconds: 20,
-        defaultMaxWaitMs: 25_000,
+        defaultMaxWaitMs: 24_000,
         leaseDurationMs: 15_000,
         identityTimeoutMs: 5_000,
         identityUrlPolicy: { allowedHosts: ['*.mktorest.com'], allowInsecureLoopback: false },

@@ -152,7 +152,7 @@ describe('the app, synthesized with real bundles and cdk-nag', () => {
       template.resourcePropertiesCountIs(
         'AWS::CloudWatch::Alarm',
         { AlarmActions: ['arn:aws:sns:eu-west-1:111111111111:alarms'] },
-        10,
+        11,
       );
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         SSESpecification: {

@@ -1,13 +1,19 @@
 import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs_ from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DEFAULT_MIN_VALIDITY_SECONDS, MAX_MIN_VALIDITY_SECONDS } from '../../functions/contract/index.js';
 import type { TokenResponse } from '../../functions/http/vend-request.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
 import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { type TokenTaskProps, type TokenTaskResult, tokenTask } from '../../lib/token-task.js';
-import { appWithoutBundling } from './helpers.js';
+import { aslValidator, stateMachineDefinition } from '../support/asl.js';
+import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
+
+allowSlowSynthesis();
 
 /** The Task state `tokenTask` renders, as it appears in the state machine definition. */
 interface TokenTaskState {
@@ -83,11 +89,16 @@ describe('tokenTask', () => {
   });
 
   describe('retries', () => {
-    it('retries ApiGateway.503 and ApiGateway.429 with exponential backoff by default', () => {
+    // Step Functions raises the integration's non-2xx answers as `ApiGateway.<status>` in the current guide
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/connect-api-gateway.html#connect-api-gateway-errors)
+    // and as `APIGateway.<status>` in an earlier revision of the same page (awsdocs/aws-step-functions-developer-guide,
+    // doc_source/connect-api-gateway.md at 83ee806); error names are case-sensitive
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-error-representation).
+    it('retries 503 and 429 under both spellings of the error name, with exponential backoff by default', () => {
       const retry = render().Retry;
       expect(retry).toEqual([
         {
-          ErrorEquals: ['ApiGateway.503', 'ApiGateway.429'],
+          ErrorEquals: ['ApiGateway.503', 'APIGateway.503', 'ApiGateway.429', 'APIGateway.429'],
           IntervalSeconds: 2,
           BackoffRate: 2,
           MaxDelaySeconds: 30,
@@ -140,6 +151,97 @@ describe('tokenTask', () => {
       expect(() => tokenTask(stack, 'GetToken', { vendor, clientId: 'my-sync' })).toThrow(
         /^tokenTask "GetToken": the vendor's API is PRIVATE, and Step Functions' API Gateway integration cannot call private APIs.*Lambda/,
       );
+    });
+  });
+
+  /**
+   * A standard workflow keeps every state's input and output in its execution history for 90 days; an express
+   * workflow keeps none, and logs state data only with `includeExecutionData`
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/express-at-least-once-execution.html,
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_LoggingConfiguration.html).
+   * `states:GetExecutionHistory` returns that data by default (`includeExecutionData` defaults to true,
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
+   */
+  describe('a workflow that would keep the token in its history or logs', () => {
+    const workflow = (
+      machine: (stack: Stack, definition: sfn.IChainable) => sfn.StateMachineProps,
+      taskProps: Partial<TokenTaskProps> = {},
+      wrap: (stack: Stack, task: sfn.TaskStateBase) => sfn.IChainable = (_stack, task) => task,
+    ) => {
+      const app = appWithoutBundling();
+      const stack = new Stack(app, 'Workflow');
+      const vendor = new MarketoTokenVendor(stack, 'Vendor');
+      const task = tokenTask(stack, 'GetToken', { vendor, clientId: 'my-sync', ...taskProps });
+      const definition = wrap(stack, task);
+      new sfn.StateMachine(stack, 'Machine', machine(stack, definition));
+      return () => app.synth();
+    };
+    const logs = (stack: Stack, includeExecutionData: boolean): sfn.LogOptions => ({
+      destination: new logs_.LogGroup(stack, 'Logs'),
+      level: sfn.LogLevel.ALL,
+      includeExecutionData,
+    });
+    const body = (definition: sfn.IChainable) => sfn.DefinitionBody.fromChainable(definition);
+
+    it('fails synthesis in a STANDARD workflow (CDK’s default), naming the safe patterns and the opt-in', () => {
+      expect(workflow((_stack, definition) => ({ definitionBody: body(definition) }))).toThrow(
+        /tokenTask "GetToken": state machine Workflow\/Machine is STANDARD, whose execution history keeps every state's input and output for 90 days \(states:GetExecutionHistory\): the Marketo access token would be stored there\. Use an EXPRESS workflow whose logs leave execution data out, or let a Lambda task fetch its own token \(docs\/consumers\.md, "Step Functions"\); to accept it, set allowTokenInExecutionHistory: true/,
+      );
+    });
+
+    it('fails synthesis in a STANDARD workflow also when the task sits in a Parallel branch', () => {
+      expect(
+        workflow(
+          (_stack, definition) => ({ definitionBody: body(definition) }),
+          {},
+          (stack, task) => new sfn.Parallel(stack, 'Both').branch(task).branch(new sfn.Pass(stack, 'Other')),
+        ),
+      ).toThrow(/tokenTask "GetToken": state machine Workflow\/Machine is STANDARD/);
+    });
+
+    it('fails synthesis in an EXPRESS workflow whose logs include execution data', () => {
+      expect(
+        workflow((stack, definition) => ({
+          definitionBody: body(definition),
+          stateMachineType: sfn.StateMachineType.EXPRESS,
+          logs: logs(stack, true),
+        })),
+      ).toThrow(
+        /tokenTask "GetToken": state machine Workflow\/Machine logs execution data \(includeExecutionData: true\) at level ALL: the Marketo access token would be written to CloudWatch Logs/,
+      );
+    });
+
+    it('synthesizes in an EXPRESS workflow whose logs leave execution data out', () => {
+      expect(
+        workflow((stack, definition) => ({
+          definitionBody: body(definition),
+          stateMachineType: sfn.StateMachineType.EXPRESS,
+          logs: logs(stack, false),
+        })),
+      ).not.toThrow();
+    });
+
+    it('synthesizes in a STANDARD workflow when the user opts in with allowTokenInExecutionHistory', () => {
+      expect(
+        workflow((_stack, definition) => ({ definitionBody: body(definition) }), {
+          allowTokenInExecutionHistory: true,
+        }),
+      ).not.toThrow();
+    });
+  });
+
+  describe('the state machine definition it is part of', () => {
+    it('is valid ASL by asl-validator (schemas and paths), retry spellings included', () => {
+      const stack = new Stack(appWithoutBundling(), 'Asl');
+      const vendor = new MarketoTokenVendor(stack, 'Vendor');
+      const task = tokenTask(stack, 'GetToken', { vendor, clientId: 'my-sync', minValidity: 120 });
+      new sfn.StateMachine(stack, 'Machine', {
+        definitionBody: sfn.DefinitionBody.fromChainable(task),
+        stateMachineType: sfn.StateMachineType.EXPRESS,
+      });
+      const result = aslValidator(stateMachineDefinition(Template.fromStack(stack)));
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
     });
   });
 });

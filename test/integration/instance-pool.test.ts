@@ -1,4 +1,7 @@
+import { TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { INSTANCE_TAG } from '../../functions/adapters/secrets-manager-credentials.js';
+import { DEFAULT_SECRET_PREFIX } from '../../functions/contract/index.js';
 import { createTelemetry } from '../../functions/telemetry.js';
 import { createVendHandler } from '../../functions/vend.js';
 import { describe, expect, test } from '../../testing/fixture.js';
@@ -80,5 +83,39 @@ describe('instance pools on the simulator (virtual clock)', () => {
     )) as APIGatewayProxyResult;
     expect(result.statusCode).toBe(404);
     expect(JSON.parse(result.body).error.code).toBe('UnknownClient');
+  });
+
+  test('never vends a client tagged into a pool by someone who cannot write its secret (TagResource alone)', async ({
+    virtualWorld: world,
+  }) => {
+    world.register('tagged-pool-1', { instance: 'tagged' });
+    world.register('other-team-client');
+    const vendor = world.vendor({ config: { poolMembershipCacheMs: 1_000 } });
+    const handler = createVendHandler({ vendor, telemetry: createTelemetry('pool-it') });
+    const ask = async () =>
+      JSON.parse(
+        (
+          (await world.clock.settle(
+            Promise.resolve(handler(instanceEvent('tagged', 10), lambdaContext())),
+          )) as APIGatewayProxyResult
+        ).body,
+      ) as { clientId: string };
+    expect((await ask()).clientId).toBe('tagged-pool-1');
+    // The other team's token is then the freshest: a pool that trusted the tag would hand it out.
+    await world.clock.advance(2_000);
+    await world.clock.settle(vendor.getToken('other-team-client'));
+    // What a principal with secretsmanager:TagResource on the other team's secret can do.
+    await world.clients.secrets.send(
+      new TagResourceCommand({
+        SecretId: `${DEFAULT_SECRET_PREFIX}other-team-client`,
+        Tags: [{ Key: INSTANCE_TAG, Value: 'tagged' }],
+      }),
+    );
+    const served = new Set<string>();
+    for (let i = 0; i < 3; i += 1) {
+      await world.clock.advance(1_000);
+      served.add((await ask()).clientId);
+    }
+    expect([...served]).toEqual(['tagged-pool-1']);
   });
 });

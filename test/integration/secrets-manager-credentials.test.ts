@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
+  DescribeSecretCommand,
   RestoreSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -285,8 +286,12 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       expect(clients.find((c) => c.clientId === 'client-03')).toEqual({
         clientId: 'client-03',
         instance: 'inst-1',
+        changedAt: expect.any(Number),
       });
-      expect(clients.find((c) => c.clientId === 'client-04')).toEqual({ clientId: 'client-04' });
+      expect(clients.find((c) => c.clientId === 'client-04')).toEqual({
+        clientId: 'client-04',
+        changedAt: expect.any(Number),
+      });
       expect(listStub.calls('GetSecretValue')).toBe(0);
     });
 
@@ -304,6 +309,15 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       ]);
       expect(members.every((c) => c.instance === 'inst-1')).toBe(true);
       expect(listStub.calls('ListSecrets')).toBe(1);
+    });
+
+    it('reports when each secret last changed (its LastChangedDate), which ends a rejected client’s back-off', async () => {
+      const { LastChangedDate } = await listStub.client.send(
+        new DescribeSecretCommand({ SecretId: `${PREFIX}client-07` }),
+      );
+      const clients = await listSource.list();
+
+      expect(clients.find((c) => c.clientId === 'client-07')?.changedAt).toBe(LastChangedDate?.getTime());
     });
 
     it('skips names outside the exact prefix and names that are not valid client ids', async () => {

@@ -25,6 +25,23 @@ export const roleArnOf = (deployment: Deployment, logicalId: string): string =>
 export const methodArnOf = (deployment: Deployment, stage: string, method: string, path: string): string =>
   `arn:${PARTITION}:execute-api:${deployment.region}:${deployment.account}:${deployment.apiId}/${stage}/${method}${path}`;
 
+/**
+ * AWS managed policies the reader knows, by name, with the statements AWS publishes for them. A role with any
+ * other managed policy makes the reader throw rather than ignore what it may allow.
+ */
+const AWS_MANAGED_POLICIES: Readonly<Record<string, PolicyDocument>> = {
+  // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaBasicExecutionRole.html
+  'service-role/AWSLambdaBasicExecutionRole': {
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: '*',
+      },
+    ],
+  },
+};
+
 export class TemplatePolicies {
   private readonly resources: Resources;
   private readonly apiLogicalId: string;
@@ -83,11 +100,18 @@ export class TemplatePolicies {
     if ('logicalId' in role) {
       const resource = this.resources[role.logicalId];
       if (resource?.Type !== 'AWS::IAM::Role') throw new Error(`${role.logicalId} is not a role`);
-      if (resource.Properties?.ManagedPolicyArns !== undefined) {
-        throw new Error(`${role.logicalId} has managed policies, which this reader does not model`);
-      }
+      const managed = ((resource.Properties?.ManagedPolicyArns as unknown[] | undefined) ?? []).map((arn) => {
+        const name = String(this.resolve(arn)).replace(/^arn:[^:]+:iam::aws:policy\//, '');
+        const document = AWS_MANAGED_POLICIES[name];
+        if (document === undefined) {
+          throw new Error(
+            `${role.logicalId} has the managed policy ${name}, which this reader does not model`,
+          );
+        }
+        return document;
+      });
       const policies = resource.Properties?.Policies as Array<{ PolicyDocument: unknown }> | undefined;
-      inline = (policies ?? []).map((p) => p.PolicyDocument);
+      inline = [...(policies ?? []).map((p) => p.PolicyDocument), ...managed];
       reference = { Ref: role.logicalId };
     } else {
       reference = role.importedName;

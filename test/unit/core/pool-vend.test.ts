@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/vendor-config.js';
+import {
+  DEFAULT_TOKEN_VENDOR_CONFIG,
+  type TokenVendorConfig,
+} from '../../../functions/core/vendor-config.js';
 import { testCredentials } from '../../../testing/fake-identity.js';
 import { createMemoryVendor } from '../../../testing/memory-vendor.js';
 
@@ -7,14 +10,14 @@ const LIFESPAN_S = 60;
 const SLACK_MS = DEFAULT_TOKEN_VENDOR_CONFIG.expirySlackMs;
 
 /** An instance pool "acme" of `size` members, in memory (testing/memory-vendor.ts), with `LIFESPAN_S` tokens. */
-const pool = (size: number) =>
+const pool = (size: number, config: Partial<TokenVendorConfig> = { poolMembershipCacheMs: 5_000 }) =>
   createMemoryVendor({
     clients: Array.from({ length: size }, (_, i) => ({
       ...testCredentials(`acme-${i + 1}`),
       instance: 'acme',
     })),
     lifespanSeconds: LIFESPAN_S,
-    config: { tokenLifespanSeconds: LIFESPAN_S, poolMembershipCacheMs: 5_000 },
+    config: { tokenLifespanSeconds: LIFESPAN_S, ...config },
   });
 
 const mod = (v: number, p: number) => ((v % p) + p) % p;
@@ -28,6 +31,9 @@ describe.each([2, 3])('a pool of %i Custom Services', (size) => {
     const sweeps: Array<Promise<unknown>> = [];
     let served = 0;
     let smallestGapAfterWarmUp = Number.POSITIVE_INFINITY;
+    // Warm-up: the first sweep fetches what it can before the first ask (a consumer racing it for the lease at
+    // t = 0 would wait one lease poll: a cold start, not the steady state this measures).
+    await p.clock.settle(refresher.refreshAll({ horizonMs: 2000 }));
     for (let t = 0; t < 6 * LIFESPAN_S * 1000; t += 500) {
       if (t % 2000 === 0) sweeps.push(refresher.refreshAll({ horizonMs: 2000 }));
       const before = p.clock.now();
@@ -113,5 +119,53 @@ describe('instance pool vends', () => {
     expect(summary.pools[0].guaranteedMinRemainingSeconds).toBeGreaterThanOrEqual(
       LIFESPAN_S / 2 - SLACK_MS / 1000 - 1,
     );
+  });
+
+  describe('membership (issue 22: the instance tag alone is anyone-with-TagResource’s word)', () => {
+    it('never serves a client whose instance tag names the pool while its secret names another instance', async () => {
+      const p = pool(2);
+      const outsider = { ...testCredentials('other-team'), instance: 'other' };
+      p.identity.setSecret(outsider.clientId, outsider.clientSecret);
+      p.credentials.put(outsider);
+      const v = p.vendor();
+      await p.clock.settle(v.getInstanceToken('acme'));
+      await p.clock.advance(10_000);
+      // The outsider's token is the freshest: a pool that trusted the tag would hand it out.
+      await p.clock.settle(v.getToken('other-team'));
+      p.credentials.tag('other-team', 'acme');
+      await p.clock.advance(5_000);
+      const served = await p.clock.settle(p.vendor().getInstanceToken('acme'));
+      expect(served.clientId).toMatch(/^acme-/);
+      expect(p.logLines.join('\n')).toContain(
+        'pool member excluded: its instance tag and its secret disagree',
+      );
+    });
+
+    it('never serves a client whose secret names the pool while its tag does not (both must agree)', async () => {
+      const p = pool(1);
+      const untagged = { ...testCredentials('untagged'), instance: 'acme' };
+      p.identity.setSecret(untagged.clientId, untagged.clientSecret);
+      p.credentials.put(untagged);
+      p.credentials.tag('untagged', undefined);
+      const v = p.vendor();
+      for (let i = 0; i < 3; i += 1) {
+        expect((await p.clock.settle(v.getInstanceToken('acme'))).clientId).toBe('acme-1');
+        await p.clock.advance(1_000);
+      }
+    });
+
+    // The documented window (docs/pools.md, "Membership"): a pool change reaches authorization within 5 s.
+    it('stops serving a member moved out of the pool within 5 s, with the default settings', async () => {
+      const p = pool(2, {});
+      const v = p.vendor();
+      await p.clock.settle(v.getInstanceToken('acme'));
+      await p.clock.advance(10_000);
+      await p.clock.settle(v.getToken('acme-2'));
+      const moved = { ...(p.records[1] as (typeof p.records)[number]), instance: 'elsewhere' };
+      p.credentials.put(moved);
+      p.credentials.tag('acme-2', 'elsewhere');
+      await p.clock.advance(5_000);
+      expect((await p.clock.settle(v.getInstanceToken('acme'))).clientId).toBe('acme-1');
+    });
   });
 });

@@ -14,12 +14,12 @@ describe('readRuntimeConfig', () => {
     expect(readRuntimeConfig(base)).toEqual({
       tableName: 'tokens',
       secretPrefix: DEFAULT_SECRET_PREFIX,
-      maxWaitMs: 25_000,
+      maxWaitMs: 24_000,
       refreshHorizonMs: 60_000,
       refreshConcurrency: 8,
       vendor: {
         defaultMinValiditySeconds: 20,
-        defaultMaxWaitMs: 25_000,
+        defaultMaxWaitMs: 24_000,
         leaseDurationMs: 15_000,
         identityTimeoutMs: 5_000,
         identityUrlPolicy: { allowedHosts: [...DEFAULT_IDENTITY_HOSTS], allowInsecureLoopback: false },
@@ -91,7 +91,7 @@ describe('readRuntimeConfig', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(readRuntimeConfig({ ...base, [ENV.maxWaitMs]: '' }).maxWaitMs).toBe(25_000);
+    expect(readRuntimeConfig({ ...base, [ENV.maxWaitMs]: '' }).maxWaitMs).toBe(24_000);
   });
 });
 

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { FileCredentials } from '../../../functions/adapters/file-credentials.js';
 import { MemoryBudgetStore } from '../../../functions/adapters/memory-budget-store.js';
+import { API_TOKEN_ROTATING_METRIC } from '../../../functions/contract/index.js';
 import { createInstanceBudget } from '../../../functions/core/budget/index.js';
 import { systemClock } from '../../../functions/core/clock.js';
 import { CredentialsUnavailableError } from '../../../functions/core/errors.js';
@@ -97,6 +98,18 @@ describe('vend handler over API Gateway', () => {
     expect(body(result)).toMatchObject({ error: { code: 'TokenRotating' } });
   });
 
+  it('counts an answer 503 TokenRotating as ApiTokenRotating, the intended 503s the 5xx alarm leaves out', async () => {
+    const { api, telemetry } = setup(100);
+    const added = vi.spyOn(telemetry.metrics, 'addMetric');
+    await api(routeEvent('token', { clientId: 'client-a' }));
+    await api(
+      routeEvent('token', { clientId: 'client-a' }, { query: { minValidity: '200', maxWaitSeconds: '0' } }),
+    );
+    expect(added.mock.calls.filter(([name]) => name === API_TOKEN_ROTATING_METRIC)).toEqual([
+      [API_TOKEN_ROTATING_METRIC, 'Count', 1],
+    ]);
+  });
+
   it('answers 400 when maxWaitSeconds exceeds the configured maximum', async () => {
     const { api } = setup();
     const result = await api(
@@ -149,6 +162,16 @@ describe('vend handler over API Gateway', () => {
 });
 
 describe('vend handler on direct invoke', () => {
+  it('does not count a TokenRotating it throws as an API answer (the API 5xx metric never sees it)', async () => {
+    const { handler, telemetry } = setup(100);
+    const added = vi.spyOn(telemetry.metrics, 'addMetric');
+    await handler({ clientId: 'client-a' }, lambdaContext());
+    await expect(
+      handler({ clientId: 'client-a', minValidity: 200, maxWaitSeconds: 0 }, lambdaContext()),
+    ).rejects.toMatchObject({ code: 'TokenRotating' });
+    expect(added.mock.calls.filter(([name]) => name === API_TOKEN_ROTATING_METRIC)).toEqual([]);
+  });
+
   it('returns the token for {clientId, minValidity}', async () => {
     const { handler } = setup();
     const result = (await handler(
