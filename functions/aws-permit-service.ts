@@ -3,8 +3,6 @@
  * per-instance budget on it, and the permit routes' service. Kept apart from the token vendor's recipe
  * (aws-vendor.ts) so the token path does not change with it.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoBudgetStore } from './adapters/dynamo-budget-store.js';
 import { MemoryBudgetStore } from './adapters/memory-budget-store.js';
 import type { BudgetRuntimeConfig } from './config.js';
 import { type BudgetStore, createInstanceBudget } from './core/budget/index.js';
@@ -15,17 +13,39 @@ import { coreLogger, coreMetrics, type Telemetry } from './telemetry.js';
 
 /**
  * The budget table, failing fast like the vend path (a slow store must not hold a consumer's Marketo call for
- * long); without a table name, a memory store (the budget is then off and permits are unmetered).
+ * long), its SDK client loaded on the first permit request (a token vend never needs it); without a table
+ * name, a memory store (the budget is then off and permits are unmetered).
  */
 export function buildBudgetStore(tableName: string | undefined): BudgetStore {
   if (tableName === undefined) return new MemoryBudgetStore();
-  return new DynamoBudgetStore({
-    client: new DynamoDBClient({
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
-    }),
-    tableName,
-  });
+  let loaded: Promise<BudgetStore> | undefined;
+  const store = (): Promise<BudgetStore> => {
+    loaded ??= Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('./adapters/dynamo-budget-store.js'),
+    ]).then(
+      ([{ DynamoDBClient }, { DynamoBudgetStore }]) =>
+        new DynamoBudgetStore({
+          client: new DynamoDBClient({
+            maxAttempts: 2,
+            requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+          }),
+          tableName,
+        }),
+    );
+    return loaded;
+  };
+  return {
+    get: async (instance) => (await store()).get(instance),
+    save: async (next, expectedVersion, expireItemAtSeconds) =>
+      (await store()).save(next, expectedVersion, expireItemAtSeconds),
+    release: async (instance, permitId) => (await store()).release(instance, permitId),
+    setLimits: async (instance, limits, expireItemAtSeconds) =>
+      (await store()).setLimits(instance, limits, expireItemAtSeconds),
+    async *list() {
+      yield* (await store()).list();
+    },
+  };
 }
 
 /** The permit service on DynamoDB (or unmetered when no budget table is configured). */

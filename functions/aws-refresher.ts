@@ -2,8 +2,10 @@
  * The refresher on AWS: the vendor ({@link createAwsVendor}) and, when a refresh queue is configured, the
  * planner of its scheduled runs (the refresh index on the token table, the queue on SQS).
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoRefreshIndex } from './adapters/dynamo-refresh-index.js';
-import { createAwsVendor } from './aws-vendor.js';
+import { DynamoTokenStore } from './adapters/dynamo-token-store.js';
+import { createAwsVendor, FAST_SDK } from './aws-vendor.js';
 import type { RuntimeConfig } from './config.js';
 import {
   REFRESH_DELIVERY_LEAD_MS,
@@ -53,7 +55,10 @@ export const refreshPlanSettings = (
 
 /** The refresher's runtime: the vendor on AWS, and the planner when the config names a refresh queue. */
 export function createAwsRuntime(config: RuntimeConfig, telemetry: CoreTelemetry): AwsRuntime {
-  const { vendor, credentials, dynamo } = createAwsVendor(config, telemetry);
+  // The refresher writes at once: the SDK's client for the store and the index alike.
+  const dynamo = new DynamoDBClient(FAST_SDK);
+  const store = new DynamoTokenStore({ client: dynamo, tableName: config.tableName });
+  const { vendor, credentials } = createAwsVendor(config, telemetry, store);
   const { refreshQueue } = config;
   if (!refreshQueue) return { vendor };
   const deps = {

@@ -56,6 +56,15 @@ export interface MarketoTokenVendorProps {
    */
   readonly vendReservedConcurrency?: number | false;
   /**
+   * Execution environments of the vend function kept initialized (provisioned concurrency), so consumers up
+   * to this many at once never meet a cold start: the API and direct invokes then call the alias `live`
+   * (`vendAlias`), which this many environments serve warm. Billed while provisioned, used or not
+   * (docs/cost.md: about 4.32 USD a month per environment at 512 MB on arm64, list price). At most
+   * `vendReservedConcurrency`.
+   * @default - none: environments start on demand (cold start measured in docs/benchmarks.md §4)
+   */
+  readonly vendProvisionedConcurrency?: number;
+  /**
    * How long a refresh lease is held before other callers may take over. Must exceed `identityTimeout`.
    * @default Duration.seconds(15)
    */

@@ -3,6 +3,7 @@ import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -89,6 +90,8 @@ export class MarketoTokenVendor extends Construct {
   public readonly api: apigateway.RestApi;
   /** Serves the API and direct invokes. */
   public readonly vendFunction: nodejs.NodejsFunction;
+  /** The vend function's alias with provisioned concurrency, when `vendProvisionedConcurrency` is set. */
+  public readonly vendAlias?: lambda.Alias;
   /** Runs on the schedule and keeps every registered client's token fresh. */
   public readonly refreshFunction: nodejs.NodejsFunction;
   /** Fan-out batches of the refresher (SSE, TLS only, with a dead-letter queue). */
@@ -159,6 +162,8 @@ export class MarketoTokenVendor extends Construct {
     this.budgetTable = createBudgetTable(this, { encryptionKey: props.encryptionKey, removalPolicy });
     this.vendFunction = createVendorFunction(this, 'Vend', {
       entry: functionEntry('vend'),
+      // A cold start serves a stored token without loading the SDK: keep it out of the start-up file.
+      splitCode: true,
       description: 'Vends Marketo access tokens (API Gateway and direct invoke)',
       // Covers the longest wait a caller may be given, plus the final Identity call's tail, in whole seconds
       // (Lambda's unit); validation keeps it within API Gateway's integration timeout.
@@ -191,11 +196,18 @@ export class MarketoTokenVendor extends Construct {
     grantRefreshIndexQuery(this.refreshFunction, this.table);
     [this.refreshQueue, this.refreshDeadLetterQueue] = createRefreshFanOut(this, this.refreshFunction, props);
 
+    if (props.vendProvisionedConcurrency !== undefined) {
+      this.vendAlias = this.vendFunction.addAlias('live', {
+        provisionedConcurrentExecutions: props.vendProvisionedConcurrency,
+      });
+    }
+
     this.api = createTokenApi(this, {
       props,
       stageName: this.stageName,
       apiName: props.apiName ?? uniqueDefaultName(this),
-      vendFunction: this.vendFunction,
+      // With provisioned concurrency, callers must reach the alias its warm environments serve.
+      vendFunction: this.vendAlias ?? this.vendFunction,
       logRetention,
       removalPolicy,
     });
@@ -265,7 +277,7 @@ export class MarketoTokenVendor extends Construct {
    * Prefer {@link grantVend} unless the grantee is trusted with every client.
    */
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return this.vendFunction.grantInvoke(grantee);
+    return (this.vendAlias ?? this.vendFunction).grantInvoke(grantee);
   }
 
   /** Calls to Marketo Identity (custom metric `IdentityCalls`, Sum over 5 minutes). */

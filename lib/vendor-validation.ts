@@ -74,6 +74,17 @@ export function validateProps(props: MarketoTokenVendorProps): void {
       `vendReservedConcurrency must be a whole number from ${VEND_RESERVED_CONCURRENCY_RANGE.min} to ${VEND_RESERVED_CONCURRENCY_RANGE.max}, or false for no bound, got ${reserved}`,
     );
   }
+  const provisioned = props.vendProvisionedConcurrency;
+  if (provisioned !== undefined && !Token.isUnresolved(provisioned)) {
+    const ceiling =
+      reserved === false || reserved === undefined || Token.isUnresolved(reserved)
+        ? VEND_RESERVED_CONCURRENCY_RANGE.max
+        : Math.min(reserved, VEND_RESERVED_CONCURRENCY_RANGE.max);
+    check(
+      inRange(provisioned, { min: 1, max: ceiling }),
+      `vendProvisionedConcurrency must be a whole number from 1 to ${ceiling} (at most vendReservedConcurrency), got ${provisioned}`,
+    );
+  }
   const identityTimeoutMs = props.identityTimeout?.toMilliseconds() ?? DEFAULT_IDENTITY_TIMEOUT_MS;
   check(
     inRange(identityTimeoutMs, IDENTITY_TIMEOUT_MS_RANGE),

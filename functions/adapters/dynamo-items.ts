@@ -1,5 +1,4 @@
 import {
-  type AttributeValue,
   ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
@@ -9,28 +8,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 
 /**
- * Item plumbing shared by the DynamoDB adapters (token table, budget table): reading and writing single
- * attributes, telling a failed condition apart, paging a Scan, and creating a table for local mode and tests.
- * The adapters keep their own item shapes; only what is the same in both lives here.
+ * Item plumbing shared by the DynamoDB adapters (token table, budget table): telling a failed condition
+ * apart, paging a Scan, and creating a table for local mode and tests. Single attributes: dynamo-attributes.ts.
  */
-export type Item = Record<string, AttributeValue>;
+export { type Item, n, num, s, str } from './dynamo-attributes.js';
 
-/** A string attribute, or `undefined` when absent or of another type. */
-export const str = (item: Item, name: string): string | undefined => {
-  const value = item[name];
-  return value !== undefined && 'S' in value && typeof value.S === 'string' ? value.S : undefined;
-};
-
-/** A finite number attribute, or `undefined` when absent, of another type or not a number. */
-export const num = (item: Item, name: string): number | undefined => {
-  const value = item[name];
-  if (value === undefined || !('N' in value) || typeof value.N !== 'string') return undefined;
-  const parsed = Number(value.N);
-  return Number.isFinite(parsed) ? parsed : undefined;
-};
-
-export const n = (value: number): AttributeValue => ({ N: String(value) });
-export const s = (value: string): AttributeValue => ({ S: value });
+import type { Item } from './dynamo-attributes.js';
 
 /** By class, or by name when the error crossed a second copy of the SDK (bundles, tests). */
 const isAwsError = (error: unknown, type: abstract new (...args: never[]) => Error, name: string): boolean =>

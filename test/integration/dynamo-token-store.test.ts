@@ -2,7 +2,8 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRefreshIndex } from '../../functions/adapters/dynamo-refresh-index.js';
-import { DynamoTokenStore, itemToRecord } from '../../functions/adapters/dynamo-token-store.js';
+import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
+import { itemToRecord } from '../../functions/adapters/token-item.js';
 import type { StoredToken, TokenRecord } from '../../functions/core/ports.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 
