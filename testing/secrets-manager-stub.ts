@@ -104,6 +104,18 @@ class StubError extends Error {
 
 const seconds = (ms: number): number => ms / 1000;
 
+/** The SDK's deserialiser turns the wire's epoch seconds in `…Date` fields into Dates; the in-process client does too. */
+function asSdkOutput(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(asSdkOutput);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [
+      key,
+      key.endsWith('Date') && typeof field === 'number' ? new Date(field * 1000) : asSdkOutput(field),
+    ]),
+  );
+}
+
 /** Starts a plain node:http server speaking the Secrets Manager JSON protocol on 127.0.0.1:<ephemeral>. */
 export async function startSecretsManagerStub(
   options: SecretsManagerStubOptions = {},
@@ -443,7 +455,7 @@ export async function startSecretsManagerStub(
             {
               ...command.input,
             } as Record<string, unknown>,
-          ),
+          ).then(asSdkOutput),
         destroy() {},
       }) as unknown as SecretsManagerClient,
     calls: (op) => callCounts.get(op) ?? 0,

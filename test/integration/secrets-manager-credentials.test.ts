@@ -320,6 +320,12 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       expect(clients.find((c) => c.clientId === 'client-07')?.changedAt).toBe(LastChangedDate?.getTime());
     });
 
+    it('lists the same clients, with the same change dates, through the stub’s in-process client', async () => {
+      const inProcess = new SecretsManagerCredentials({ client: listStub.inProcessClient() });
+
+      expect(await inProcess.list()).toEqual(await listSource.list());
+    });
+
     it('skips names outside the exact prefix and names that are not valid client ids', async () => {
       const ids = (await listSource.list()).map((c) => c.clientId);
 
