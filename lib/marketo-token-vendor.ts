@@ -109,6 +109,8 @@ export class MarketoTokenVendor extends Construct {
   public readonly stageName: string;
   /** The operations dashboard, unless `dashboard: false`. */
   public readonly dashboard?: cloudwatch.Dashboard;
+  /** How often the refresher's scheduled run reads the refresh index (`refreshSchedule`). */
+  public readonly refreshPeriod: Duration;
 
   constructor(scope: Construct, id: string, props: MarketoTokenVendorProps = {}) {
     super(scope, id);
@@ -121,6 +123,7 @@ export class MarketoTokenVendor extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const refreshPeriod = props.refreshSchedule ?? Duration.minutes(1);
+    this.refreshPeriod = refreshPeriod;
     const maxWait = props.maxWait ?? Duration.millis(DEFAULT_MAX_WAIT_MS);
     const pointInTimeRecovery = props.pointInTimeRecovery ?? false;
 
@@ -292,10 +295,10 @@ export class MarketoTokenVendor extends Construct {
 
   /**
    * The refresher's backlog: refreshes due more than a minute ago and still not done, as each scheduled
-   * run counts them (custom metric `RefreshOverdue`, Maximum over 1 minute).
+   * run counts them (custom metric `RefreshOverdue`, Maximum over the schedule's period: one run each).
    */
   public metricRefreshOverdue(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('RefreshOverdue', { statistic: 'Maximum', period: Duration.minutes(1), ...options });
+    return this.metric('RefreshOverdue', { statistic: 'Maximum', period: this.refreshPeriod, ...options });
   }
 
   /** Clients the refresher failed to refresh (custom metric `RefreshFailed`, Sum over 5 minutes). */

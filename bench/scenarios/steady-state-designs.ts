@@ -25,6 +25,8 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const PERIOD_MS = 60_000;
 /** The refresh function's timeout before issue 25: the period plus 60 s. */
 const BEFORE_TIMEOUT_S = PERIOD_MS / 1000 + 60;
+/** `refreshConcurrency`'s default before issue 25. */
+const BEFORE_CONCURRENCY = 8;
 /** Deliveries before the dead-letter queue, both designs. */
 const MAX_RECEIVES = 3;
 
@@ -48,7 +50,7 @@ export const BEFORE_DESIGN: RefreshDesignSim = {
       vendor: env.vendor,
       telemetry: env.telemetry,
       horizonMs: PERIOD_MS,
-      concurrency: DEFAULT_REFRESH_CONCURRENCY,
+      concurrency: BEFORE_CONCURRENCY,
       thresholdClients: 500,
       batchSize: DEFAULT_REFRESH_BATCH_SIZE,
       listClients: () => env.listing.list(),

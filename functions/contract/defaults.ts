@@ -116,8 +116,12 @@ export const REFRESH_PERIOD_MINUTES_RANGE: Range = { min: 1, max: 14 };
 export const DEFAULT_REFRESH_HORIZON_SECONDS = 60;
 export const REFRESH_HORIZON_SECONDS_RANGE: Range = { min: 0, max: REFRESH_PERIOD_MINUTES_RANGE.max * 60 };
 
-/** Identity fetches a sweep keeps in flight at once. */
-export const DEFAULT_REFRESH_CONCURRENCY = 8;
+/**
+ * Identity fetches a sweep keeps in flight at once. 16 since issue 25 (8 before): a worker's message holds the
+ * refreshes due within about a second, about 28 at 100,000 clients; 8 at once queued them and let the expiry
+ * gap reach 955 ms, 16 keep it at 570 ms (docs/benchmarks.md §9).
+ */
+export const DEFAULT_REFRESH_CONCURRENCY = 16;
 export const REFRESH_CONCURRENCY_RANGE: Range = { min: 1, max: 64 };
 
 /** The range the deprecated `refreshFanOutThreshold` prop is still checked against (it is ignored). */

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshMessage } from '../../functions/core/ports.js';
@@ -97,5 +97,18 @@ describe('the refresher backlog alarm', () => {
 
   it('fires when the scheduled runs stop reporting at all', () => {
     expect(alarmState(alarm, periods([0, 0, undefined, undefined, undefined]))).toBe('ALARM');
+  });
+
+  it('evaluates one period per scheduled run, so a slower schedule is not taken for silent runs', () => {
+    const stack = new Stack(appWithoutBundling(), 'SlowSchedule');
+    new MarketoTokenVendor(stack, 'Vendor', { refreshSchedule: Duration.minutes(5) });
+    const [slow] = Object.values(
+      Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: 'RefreshOverdue' },
+      }),
+    ).map((resource) => resource.Properties as AlarmProperties & AlarmWindow & { Period: number });
+
+    expect(alarm).toMatchObject({ Period: 60 });
+    expect(slow).toMatchObject({ Period: 300, EvaluationPeriods: 5, DatapointsToAlarm: 3 });
   });
 });

@@ -40,7 +40,7 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       secretPrefix: 'marketo-token-vendor/clients/',
       maxWaitMs: 24_000,
       refreshHorizonMs: 60_000,
-      refreshConcurrency: 8,
+      refreshConcurrency: 16,
       vendor: {
         defaultMinValiditySeconds: 20,
         defaultMaxWaitMs: 24_000,
@@ -64,7 +64,7 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       identityTimeout: Duration.seconds(8),
       identityAllowedHosts: ['*.mktorest.com', 'identity.example.com'],
       refreshSchedule: Duration.minutes(5),
-      refreshConcurrency: 16,
+      refreshConcurrency: 24,
       refreshFanOutThreshold: 200,
       refreshBatchSize: 1_000,
     });
@@ -74,7 +74,7 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       secretPrefix: 'team-a/marketo/',
       maxWaitMs: 20_000,
       refreshHorizonMs: 300_000,
-      refreshConcurrency: 16,
+      refreshConcurrency: 24,
       refreshQueue: { queueUrl: '<REFRESH_QUEUE_URL>', batchSize: 1_000 },
       vendor: {
         defaultMinValiditySeconds: 90,

@@ -16,7 +16,7 @@ describe('readRuntimeConfig', () => {
       secretPrefix: DEFAULT_SECRET_PREFIX,
       maxWaitMs: 24_000,
       refreshHorizonMs: 60_000,
-      refreshConcurrency: 8,
+      refreshConcurrency: 16,
       vendor: {
         defaultMinValiditySeconds: 20,
         defaultMaxWaitMs: 24_000,

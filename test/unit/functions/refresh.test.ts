@@ -142,6 +142,6 @@ describe('refresh handler on the schedule', () => {
       { source: 'aws.events' },
       lambdaContext('refresh'),
     );
-    expect(sweeps).toEqual([{ horizonMs: 60_000, concurrency: 8 }]);
+    expect(sweeps).toEqual([{ horizonMs: 60_000, concurrency: 16 }]);
   });
 });
