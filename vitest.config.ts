@@ -14,6 +14,11 @@ export default defineConfig({
     // timers, so two workers halve the run; no test depends on the machine's speed (test/README.md).
     maxWorkers: 2,
     reporters: ['default', './test/support/plain-summary-reporter.ts'],
+    // A passing run reads as a summary: console output only for failing tests (test/support/log-capture.ts
+    // holds what is written straight to stdout/stderr the same way); TEST_OUTPUT=all shows everything.
+    silent: process.env.TEST_OUTPUT === 'all' ? false : 'passed-only',
+    // One line per file; a test is listed on its own only past 10 s (speeds belong to npm run bench).
+    slowTestThreshold: 10_000,
     // `npm test` runs with --coverage: the published code's coverage, a summary in the output, HTML in coverage/.
     coverage: {
       provider: 'v8',

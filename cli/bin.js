@@ -9,7 +9,9 @@ if (existsSync(new URL('./index.ts', import.meta.url))) {
   const { register } = await import('tsx/esm/api');
   register();
   const { main } = await import('./index.ts');
-  await main();
+  // Local mode lives in the repository only: `local env` / `local exec` are the clone's.
+  const { addLocalCommand } = await import('./local-env.ts');
+  await main(undefined, [addLocalCommand]);
 } else {
   await import('../dist/cli/main.js');
 }

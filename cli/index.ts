@@ -6,7 +6,7 @@
  */
 
 import { createRequire } from 'node:module';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import { DEFAULT_LOCAL_DATA_DIR, LOCAL_TABLE_NAME } from '../local/runtime-info.js';
 import { addClient } from './clients/add.js';
@@ -17,8 +17,9 @@ import { type RefreshOptions, refreshClients } from './clients/refresh.js';
 import { removeClientCommand } from './clients/remove.js';
 import { showStatus } from './clients/status.js';
 import { describeError, EXIT_OK, EXIT_USAGE, usageError } from './errors.js';
-import { setInstanceLimits, showInstances } from './instances.js';
+import { addInstancesCommands } from './instances-commands.js';
 import type { CliIo } from './io.js';
+import { collect, GLOBAL_HELP, integerIn, SHOWN_AS_ASKED, url } from './options.js';
 import { type GlobalOptions, openTarget, type Target } from './target.js';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors.js';
@@ -26,46 +27,27 @@ export type { CliIo } from './io.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * More commands for the program: in a clone of the repository, cli/bin.js adds `local env` / `local exec`
+ * (cli/local-env.ts), which need local mode's sources; the published package ships no local mode, and
+ * its CLI has no such command.
+ */
+export type CliExtension = (
+  program: Command,
+  io: CliIo,
+  env: Env,
+  setExitCode: (code: number) => void,
+) => void;
+
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-const integerIn =
-  (min: number, max: number) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
-    }
-    return n;
-  };
-
-const url = (value: string): string => {
-  if (!URL.canParse(value)) throw new InvalidArgumentError('must be a URL such as http://127.0.0.1:8000');
-  return value;
-};
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-/** Commander codes that mean "help or version was shown as asked": exit 0. */
-const SHOWN_AS_ASKED = new Set(['commander.helpDisplayed', 'commander.version']);
-
-const GLOBAL_HELP = `
-Examples:
-  # register a Custom Service (the secret is read from a hidden prompt)
-  $ marketo-token-vendor clients add my-sync --identity-url https://123-ABC-456.mktorest.com/identity --instance 123-ABC-456
-  # the same from a script: the secret comes from stdin, never from a flag
-  $ printf '%s' "$SECRET" | marketo-token-vendor clients add my-sync --identity-url https://123-ABC-456.mktorest.com/identity --secret-stdin
-  $ marketo-token-vendor clients list --table MarketoTokenVendor-Tokens --region eu-west-1
-  $ marketo-token-vendor clients status my-sync --local
-  $ marketo-token-vendor clients refresh --all --local
-
-Exit codes: 0 ok, 1 operation failed, 2 usage error.
-AWS mode honours AWS_REGION, AWS_PROFILE, TABLE_NAME, SECRET_PREFIX, IDENTITY_ALLOWED_HOSTS,
-AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SECRETS_MANAGER.
-Local mode (--local) uses the store of a running npm start, or opens <data-dir>/dynalite itself.
-`;
-
 /** Builds a fresh program whose output goes to `io` (no global state: runCli may run many times). */
-function buildProgram(io: CliIo, env: Env, setExitCode: (code: number) => void): Command {
+function buildProgram(
+  io: CliIo,
+  env: Env,
+  setExitCode: (code: number) => void,
+  extensions: readonly CliExtension[],
+): Command {
   const program = new Command('marketo-token-vendor')
     .description('Operate the Marketo token vendor: register clients, inspect and refresh their tokens')
     .version(version)
@@ -299,53 +281,9 @@ Examples:
       },
     );
 
-  const instances = program
-    .command('instances')
-    .description('the shared Marketo API budget per instance (REST host)');
-  instances
-    .command('status')
-    .description(
-      'per instance: calls in the current window, concurrency in use, daily use against quota and its reset',
-    )
-    .argument('[instance]', 'one instance (REST host), or all that used the budget')
-    .option('--json', 'machine-readable output')
-    .action(async (instance: string | undefined, options: { json?: boolean }, command: Command) => {
-      await withTarget(command, async (target) => {
-        await showInstances(target, io, { ...(instance === undefined ? {} : { instance }), ...options });
-        return EXIT_OK;
-      });
-    });
-  instances
-    .command('limits')
-    .description("override an instance's limits at run time (wins over the deployment's budget.limits)")
-    .argument('<instance>', 'REST host, e.g. 123-abc-456.mktorest.com')
-    .option('--calls-per-window <n>', 'calls per rolling 20 s', Number)
-    .option('--concurrent-calls <n>', 'calls at once', Number)
-    .option('--daily-quota <n>', 'calls per day (00:00 America/Chicago)', Number)
-    .option('--reserved-share <x>', 'share held back for integrations outside the vendor (0-0.9)', Number)
-    .option('--off', 'turn the budget off for this instance (permits unmetered)')
-    .option('--clear', 'remove the override')
-    .action(
-      async (
-        instance: string,
-        options: {
-          callsPerWindow?: number;
-          concurrentCalls?: number;
-          dailyQuota?: number;
-          reservedShare?: number;
-          off?: boolean;
-          clear?: boolean;
-        },
-        command: Command,
-      ) => {
-        const { clear, off, ...numbers } = options;
-        const override = clear ? undefined : { ...numbers, ...(off ? { enabled: false } : {}) };
-        await withTarget(command, async (target) => {
-          await setInstanceLimits(target, io, instance, override);
-          return EXIT_OK;
-        });
-      },
-    );
+  addInstancesCommands(program, io, withTarget);
+
+  for (const extend of extensions) extend(program, io, env, setExitCode);
 
   return program;
 }
@@ -354,11 +292,21 @@ Examples:
  * Runs the CLI on `argv` (arguments after the program name) with the given streams; resolves with the
  * exit code instead of exiting, so tests run it in-process.
  */
-export async function runCli(argv: readonly string[], io: CliIo, env: Env = process.env): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  env: Env = process.env,
+  extensions: readonly CliExtension[] = [],
+): Promise<number> {
   let exitCode = EXIT_OK;
-  const program = buildProgram(io, env, (code) => {
-    exitCode = code;
-  });
+  const program = buildProgram(
+    io,
+    env,
+    (code) => {
+      exitCode = code;
+    },
+    extensions,
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -371,7 +319,10 @@ export async function runCli(argv: readonly string[], io: CliIo, env: Env = proc
 }
 
 /** Entry point of the bin shim: the process's own streams, exit code set on the process. */
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+export async function main(
+  argv: readonly string[] = process.argv.slice(2),
+  extensions: readonly CliExtension[] = [],
+): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Output piped into `head` and the like: a closed pipe ends the command quietly, as other CLIs do.
   for (const stream of [process.stdout, process.stderr]) {
@@ -380,9 +331,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       throw error;
     });
   }
-  process.exitCode = await runCli(argv, {
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
-  });
+  process.exitCode = await runCli(
+    argv,
+    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+    process.env,
+    extensions,
+  );
 }

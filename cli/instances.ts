@@ -1,9 +1,9 @@
 /**
- * The `instances` commands (`instances status` / `instances limits`): the Marketo API budget per instance,
- * read from (and the operator override written to) the budget table through the same core code as the vend
- * function.
+ * The `instances` commands (`instances status` / `instances limits` / `instances usage`): the Marketo API
+ * budget per instance and its usage per consumer, read from (and the operator override written to) the budget
+ * table through the same core code as the vend function.
  */
-import type { InstanceLimits } from '../functions/contract/index.js';
+import { type InstanceLimits, quotaDay } from '../functions/contract/index.js';
 import type { BudgetStatus } from '../functions/core/budget/index.js';
 import { createInstanceBudget } from '../functions/core/budget/index.js';
 import { systemClock } from '../functions/core/clock.js';
@@ -57,4 +57,96 @@ export async function setInstanceLimits(
   const budget = createInstanceBudget({ store: await target.budgetStore(), clock: systemClock });
   const limits = await budget.setLimits(instance.toLowerCase(), override);
   io.stdout.write(`${instance.toLowerCase()}: ${JSON.stringify(limits)}\n`);
+}
+
+/** One consumer's row of `instances usage`. */
+interface UsageRow {
+  readonly consumer: string;
+  readonly client: string;
+  readonly calls: number;
+  readonly vends: number;
+  readonly marketo606: number;
+  readonly marketo615: number;
+  readonly marketo607: number;
+  readonly bulkJobs: number;
+  readonly extractMegabytes: number;
+}
+
+const number = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * Usage per consumer of one instance on one quota day (today by default): the top consumers by calls, with
+ * token vends, Marketo limit errors they reported and Bulk extracts; the vendor's count and Marketo's own.
+ */
+export async function showUsage(
+  target: Target,
+  io: CliIo,
+  instance: string,
+  options: { readonly json?: boolean; readonly day?: string; readonly top?: number },
+): Promise<void> {
+  const key = instance.toLowerCase();
+  const store = await target.budgetStore();
+  const day = options.day ?? quotaDay(systemClock.now());
+  const status = await createInstanceBudget({ store, clock: systemClock }).status(key);
+  const rows: UsageRow[] = (await store.readUsage(key, day))
+    .map(({ consumer, client, counts }) => ({
+      consumer,
+      client,
+      calls: counts.calls,
+      vends: counts.vends,
+      marketo606: counts.marketo606,
+      marketo615: counts.marketo615,
+      marketo607: counts.marketo607,
+      bulkJobs: counts.bulkJobs,
+      extractMegabytes: Math.round((counts.extractBytes / 1_000_000) * 10) / 10,
+    }))
+    .sort((a, b) => b.calls - a.calls || b.vends - a.vends || a.consumer.localeCompare(b.consumer));
+  const top = rows.slice(0, options.top ?? 10);
+  const today = day === quotaDay(systemClock.now());
+  const summary = {
+    instance: key,
+    day,
+    consumers: top,
+    ...(rows.length > top.length ? { moreConsumers: rows.length - top.length } : {}),
+    callsByConsumers: rows.reduce((sum, row) => sum + row.calls, 0),
+    ...(today ? { vendorDailyCount: status.usage.dailyUsed } : {}),
+    ...(today && status.marketo
+      ? { marketoCount: status.marketo.calls, marketoCountAt: new Date(status.marketo.at).toISOString() }
+      : {}),
+  };
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return;
+  }
+  const counted =
+    summary.marketoCount === undefined
+      ? ''
+      : `; Marketo counted ${number(summary.marketoCount)} at ${summary.marketoCountAt} (every integration of the instance)`;
+  io.stdout.write(
+    `${key}, quota day ${day} (America/Chicago): ${number(summary.callsByConsumers)} calls by the vendor's consumers${counted}\n`,
+  );
+  if (rows.length === 0) {
+    io.stdout.write('no consumer has used this instance through the vendor on that day\n');
+    return;
+  }
+  const header = ['consumer', 'client', 'calls', 'vends', '606', '615', '607', 'bulk jobs', 'extract MB'];
+  const cells = top.map((row) => [
+    row.consumer,
+    row.client,
+    number(row.calls),
+    number(row.vends),
+    number(row.marketo606),
+    number(row.marketo615),
+    number(row.marketo607),
+    number(row.bulkJobs),
+    row.extractMegabytes.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const format = (cols: readonly string[]) =>
+    cols
+      .map((col, i) => (i < 2 ? col.padEnd(widths[i] as number) : col.padStart(widths[i] as number)))
+      .join('  ');
+  io.stdout.write(`${format(header)}\n`);
+  for (const row of cells) io.stdout.write(`${format(row)}\n`);
+  if (summary.moreConsumers) io.stdout.write(`… and ${summary.moreConsumers} more (--top)\n`);
 }

@@ -20,6 +20,7 @@ import {
 } from '../functions/adapters/secrets-manager-credentials.js';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import type { BudgetStore } from '../functions/core/budget/ports.js';
+import type { UsageStore } from '../functions/core/budget/usage.js';
 import type {
   ClientCredentials,
   CredentialsSource,
@@ -87,8 +88,8 @@ export interface Target {
   store(): Promise<TokenStore>;
   /** Human-readable location of the token store. */
   storeDescription(): string;
-  /** The Marketo API budget's store (`instances` commands). */
-  budgetStore(): Promise<BudgetStore>;
+  /** The Marketo API budget's store, with usage per consumer beside it (`instances` commands). */
+  budgetStore(): Promise<BudgetStore & UsageStore>;
   close(): Promise<void>;
 }
 

@@ -97,6 +97,7 @@ export class MarketoApiError extends Error {
   }
 }
 
+/** API Gateway's `x-amzn-ErrorType` values (the part before `:`) and the client codes they stand for. */
 const ERROR_TYPE_TO_CODE: Readonly<Record<string, TokenVendorClientErrorCode>> = {
   MissingAuthenticationTokenException: 'MissingAuthenticationToken',
   IncompleteSignatureException: 'IncompleteSignature',
@@ -106,10 +107,37 @@ const ERROR_TYPE_TO_CODE: Readonly<Record<string, TokenVendorClientErrorCode>> =
   TooManyRequestsException: 'Throttled',
 };
 
+/**
+ * API Gateway's message for an access key it does not know. AWS services send it as
+ * `UnrecognizedClientException`; AWS's API Gateway 403 guide lists it under `AccessDeniedException`: the
+ * message decides.
+ */
+const UNKNOWN_KEY_MESSAGE = 'The security token included in the request is invalid.';
+
 const isApiCode = (value: unknown): value is (typeof API_ERROR_CODES)[number] =>
   typeof value === 'string' && (API_ERROR_CODES as readonly string[]).includes(value);
 
-/** Turns a non-2xx answer into a typed error, whichever layer produced it. */
+/** The code of a refusal API Gateway made itself, from its `x-amzn-ErrorType` or, without one, its message. */
+function gatewayCode(
+  status: number,
+  errorType: string,
+  message: string,
+): TokenVendorClientErrorCode | undefined {
+  const mapped = ERROR_TYPE_TO_CODE[errorType];
+  if (status === 403 && message === UNKNOWN_KEY_MESSAGE && (mapped ?? 'AccessDenied') === 'AccessDenied') {
+    return 'UnrecognizedClient';
+  }
+  if (mapped) return mapped;
+  if (status === 403 && message === 'Missing Authentication Token') return 'MissingAuthenticationToken';
+  if (status === 403 && message.startsWith('Signature expired')) return 'InvalidSignature';
+  return undefined;
+}
+
+/**
+ * Turns a non-2xx answer into a typed error, whichever layer produced it. A refusal of API Gateway's (or of
+ * local mode, which answers the same) names its kind in `x-amzn-ErrorType`; that beats the body's code, which
+ * the stack's gateway responses set to `AccessDenied` for every 403 (functions/contract/gateway-errors.ts).
+ */
 export function errorFromResponse(
   status: number,
   headers: Headers,
@@ -119,28 +147,21 @@ export function errorFromResponse(
   const extra = { status, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
   const apiError = (body as { error?: { code?: unknown; message?: unknown; retryAfterMs?: unknown } } | null)
     ?.error;
+  // The stack's gateway responses and the handler say `{error:{message}}`; API Gateway's defaults `{message}`.
+  const message = String(
+    apiError?.message ?? (body as { message?: unknown } | null)?.message ?? `HTTP ${status}`,
+  );
+  const errorType = (headers.get('x-amzn-errortype') ?? '').split(':')[0] ?? '';
+  const fromGateway = gatewayCode(status, errorType, message);
+  if (fromGateway) return new TokenVendorClientError(fromGateway, message, extra);
   if (apiError && isApiCode(apiError.code)) {
     const exactWait =
       typeof apiError.retryAfterMs === 'number' ? { retryAfterMs: apiError.retryAfterMs } : {};
-    return new TokenVendorClientError(apiError.code, String(apiError.message ?? apiError.code), {
-      ...extra,
-      ...exactWait,
-    });
+    return new TokenVendorClientError(apiError.code, message, { ...extra, ...exactWait });
   }
-  // API Gateway's own answers: `{"message": …}` with the type in `x-amzn-ErrorType` (`Type:detail`).
-  const message = String((body as { message?: unknown } | null)?.message ?? `HTTP ${status}`);
-  const errorType = (headers.get('x-amzn-errortype') ?? '').split(':')[0];
-  const mapped = ERROR_TYPE_TO_CODE[errorType];
-  if (mapped) return new TokenVendorClientError(mapped, message, extra);
   if (status === 429) return new TokenVendorClientError('Throttled', message, extra);
   if (status === 403 && message.includes('not authorized')) {
     return new TokenVendorClientError('AccessDenied', message, extra);
-  }
-  if (message === 'Missing Authentication Token') {
-    return new TokenVendorClientError('MissingAuthenticationToken', message, extra);
-  }
-  if (status === 403 && message.startsWith('Signature expired')) {
-    return new TokenVendorClientError('InvalidSignature', message, extra);
   }
   return new TokenVendorClientError(status >= 500 ? 'InternalError' : 'BadResponse', message, extra);
 }

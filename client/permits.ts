@@ -131,17 +131,34 @@ export function createPermits(options: {
   const basePathOf = (target: PermitTarget): string =>
     'clientId' in target ? `/tokens/${target.clientId}/permits` : `/instances/${target.instance}/permits`;
 
+  /** Releases on their way, for `close()` to wait for. */
+  const sending = new Set<Promise<unknown>>();
+
   const sendRelease = (basePath: string, permitId: string, marketoError?: MarketoLimitCode): void => {
     stats.vendorCalls += 1;
-    call({
+    const sent = call({
       method: 'POST',
       path: `${basePath}/release`,
       query: {},
       body: { permitId, ...(marketoError === undefined ? {} : { marketoError }) },
       retryBudgetMs: 0,
-    }).catch(() => {
-      // The lease lapses by itself: a lost release only holds the slot until then.
-    });
+    })
+      .catch(() => {
+        // The lease lapses by itself: a lost release only holds the slot until then.
+      })
+      .finally(() => sending.delete(sent));
+    sending.add(sent);
+  };
+
+  /** Sends every release still lingering, now, and waits for those on their way: a finished job holds no slot. */
+  const close = async (): Promise<void> => {
+    for (const [basePath, queue] of lingering) {
+      for (const entry of queue.splice(0)) {
+        clearTimeout(entry.timer);
+        sendRelease(basePath, entry.permitId);
+      }
+    }
+    await Promise.all(sending);
   };
 
   const acquire = async (target: PermitTarget): Promise<HeldPermit> => {
@@ -332,7 +349,7 @@ export function createPermits(options: {
     }
   };
 
-  return { acquire, release, run, stats: (): Readonly<BudgetStats> => ({ ...stats }) };
+  return { acquire, release, run, close, stats: (): Readonly<BudgetStats> => ({ ...stats }) };
 }
 
 export type Permits = ReturnType<typeof createPermits>;

@@ -62,6 +62,18 @@ const parseJson = (text: string): unknown => {
   }
 };
 
+/**
+ * The innermost message along a cause chain: fetch says only "fetch failed"; its cause says what failed
+ * (`connect ECONNREFUSED 127.0.0.1:8787`, `getaddrinfo ENOTFOUND …`).
+ */
+const innermostMessage = (error: unknown): string => {
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof Error && current.cause instanceof Error; depth += 1) {
+    current = current.cause;
+  }
+  return current instanceof Error ? current.message : String(current);
+};
+
 /** Creates the caller of the token API at `endpoint` (base URL including the stage). */
 export function createSignedCaller(options: {
   readonly endpoint: string;
@@ -110,10 +122,11 @@ export function createSignedCaller(options: {
         ...(payload === undefined ? {} : { body: payload }),
       });
     } catch (error) {
-      throw new TokenVendorClientError('NetworkError', `token vendor unreachable: ${String(error)}`, {
-        status: 0,
-        cause: error,
-      });
+      throw new TokenVendorClientError(
+        'NetworkError',
+        `token vendor unreachable (${base.origin}${basePath}): ${innermostMessage(error)}`,
+        { status: 0, cause: error },
+      );
     }
   };
 

@@ -115,4 +115,11 @@ export interface TokenClient {
   budgetStats(): Readonly<BudgetStats>;
   /** Forgets cached tokens (all, or one client's). */
   clear(clientId?: string): void;
+  /**
+   * Releases what the client holds: a permit whose release still lingers (it waits 25 ms to ride on the
+   * next permit request) is released now and every release on its way is awaited, so a finished job holds
+   * no concurrency slot of the instance's budget. Call it when a job (or a Lambda invocation) ends; the
+   * client stays usable, and the next `close()` releases what later calls left lingering.
+   */
+  close(): Promise<void>;
 }

@@ -53,6 +53,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       marketo.withTargetToken(instanceTarget(instance), fn, opts),
     marketoFetch: (clientId, url, init = {}) => marketo.marketoFetch(clientId, url, init),
     budgetStats: () => permits.stats(),
+    close: () => permits.close(),
     clear: (clientId) => tokens.clear(clientId === undefined ? undefined : clientTarget(clientId)),
   };
 }

@@ -128,7 +128,12 @@ export interface BudgetRuntimeConfig {
   readonly tableName?: string;
   readonly limits: BudgetConfig['limits'];
   readonly onStoreFailure: BudgetConfig['onStoreFailure'];
+  /** A vend function reconciles an instance with Marketo's usage.json this often (after serving it as long). */
+  readonly reconcileIntervalMs: number;
 }
+
+/** `BUDGET_RECONCILE_SECONDS`: 5 minutes by default, from 1 s (tests) to a day. */
+const RECONCILE_SECONDS = { fallback: 300, min: 1, max: 86_400 } as const;
 
 /** Reads and validates the budget's environment; fails fast naming the bad variable. */
 export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
@@ -164,9 +169,16 @@ export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
     }
   }
   const off = tableName === undefined ? { default: { ...limits.default, enabled: false } } : {};
+  const reconcileSeconds = integer(
+    env,
+    ENV.budgetReconcileSeconds,
+    RECONCILE_SECONDS.fallback,
+    RECONCILE_SECONDS,
+  );
   return {
     ...(tableName === undefined ? {} : { tableName }),
     limits: { ...limits, ...off },
     onStoreFailure: failure,
+    reconcileIntervalMs: reconcileSeconds * 1000,
   };
 }

@@ -24,6 +24,8 @@ export interface TelemetryOptions {
    * @default true
    */
   readonly warnOnEmptyMetrics?: boolean;
+  /** The logger to use (local mode's console logger prints the same calls for a terminal). @default a new Powertools logger */
+  readonly logger?: PowertoolsLogger;
 }
 
 /** Powertools Metrics' warning for a publish with no metrics (its text starts so). */
@@ -45,7 +47,7 @@ export function createTelemetry(
   options: TelemetryOptions = {},
 ): Telemetry {
   const service = env[ENV.serviceName] ?? serviceName;
-  const logger = new PowertoolsLogger({ serviceName: service });
+  const logger = options.logger ?? new PowertoolsLogger({ serviceName: service });
   return {
     logger,
     metrics: new Metrics({

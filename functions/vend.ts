@@ -9,6 +9,7 @@ import { readBudgetConfig, readRuntimeConfig } from './config.js';
 import { API_TOKEN_ROTATING_METRIC, DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
 import { isTokenVendorError } from './core/errors.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from './core/vendor-config.js';
 import { errorResponse } from './http/error-response.js';
 import type { PermitService } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
@@ -103,7 +104,12 @@ export const vendErrorMapping = (telemetry: Telemetry): MiddlewareObj<VendEvent,
  */
 export function createVendHandler(deps: VendHandlerDeps) {
   const { telemetry } = deps;
-  const api: ApiDeps = { ...deps, maxWaitMs: deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS };
+  const api: ApiDeps = {
+    ...deps,
+    maxWaitMs: deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+    // Usage per consumer: token vends are booked beside the permits.
+    ...(deps.permits?.usage === undefined ? {} : { usage: deps.permits.usage }),
+  };
 
   return middy<VendEvent, VendResult>()
     .use(injectLambdaContext(telemetry.logger, { resetKeys: true }))
@@ -124,7 +130,10 @@ export const handler = (event: VendEvent, context: Context): Promise<VendResult>
     const config = readRuntimeConfig();
     const telemetry = createTelemetry();
     const { vendor, credentials } = createAwsVendor(config, coreTelemetry(telemetry));
-    const permits = createAwsPermitService(readBudgetConfig(), credentials, telemetry);
+    const permits = createAwsPermitService(readBudgetConfig(), credentials, telemetry, {
+      vendor,
+      urlPolicy: config.vendor.identityUrlPolicy ?? DEFAULT_TOKEN_VENDOR_CONFIG.identityUrlPolicy,
+    });
     built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs, permits });
   }
   return built(event, context);

@@ -12,7 +12,12 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ENV, type InstanceLimits, limitsOverrideProblem } from '../functions/contract/index.js';
+import {
+  ENV,
+  type InstanceLimits,
+  limitsOverrideProblem,
+  METRICS_NAMESPACE,
+} from '../functions/contract/index.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
 
 /** Budget settings of the construct. */
@@ -138,6 +143,9 @@ export function budgetWidgets(vendor: MarketoTokenVendor): cloudwatch.IWidget[] 
         sum('MarketoRateLimited606', '606 rate'),
         sum('MarketoConcurrencyLimited615', '615 concurrency'),
         sum('MarketoDailyQuota607', '607 daily quota'),
+        sum('MarketoDailyQuota607Confirmed', '607 confirmed by Marketo'),
+        sum('MarketoUsageReads', 'usage.json reads (vendor)'),
+        sum('MarketoUsageReadFailures', 'usage.json reads failed'),
       ],
       width: 8,
     }),
@@ -146,6 +154,18 @@ export function budgetWidgets(vendor: MarketoTokenVendor): cloudwatch.IWidget[] 
       left: [metricDailyQuotaUsed(vendor)],
       leftYAxis: { min: 0, max: 100 },
       width: 8,
+    }),
+    // Usage per consumer (functions/budget-runtime.ts): one line per principal and client, both bounded sets.
+    new cloudwatch.GraphWidget({
+      title: 'Marketo calls by consumer (usage per consumer)',
+      left: [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${METRICS_NAMESPACE},service,Consumer,Client} MetricName="ConsumerCalls" service="${vendor.serviceName}"', 'Sum', 300)`,
+          label: '',
+          period,
+        }),
+      ],
+      width: 24,
     }),
   ];
 }

@@ -16,6 +16,7 @@ import { drain, PendingWork, sendJson } from './simulator/http.js';
 import { IdentityEndpoint, type IdentityFault, type IdentityRequestRecord } from './simulator/identity.js';
 import { RestEndpoint, type RestErrorCode, type RestRequestRecord } from './simulator/rest.js';
 import { type SimulatorClient, TokenIssuer } from './simulator/tokens.js';
+import { type DayUsage, OUTSIDE_USER, UsageCounter } from './simulator/usage.js';
 
 export type { IdentityFault, IdentityRequestRecord } from './simulator/identity.js';
 export {
@@ -25,6 +26,7 @@ export {
   simulatedLead,
 } from './simulator/rest.js';
 export type { SimulatorClient } from './simulator/tokens.js';
+export type { DayUsage } from './simulator/usage.js';
 
 /**
  * The demo client of local mode and `npm run simulator`. Its secret is a public demo value, which is
@@ -90,6 +92,7 @@ export class MarketoSimulator {
       pending: this.#pending,
       leadCount: options.leadCount ?? 1000,
       latencyMs: options.restLatencyMs ?? 0,
+      usage: new UsageCounter(now),
       ...(options.limits === undefined
         ? {}
         : { limiter: new MarketoLimiter(options.limits === true ? {} : options.limits, now) }),
@@ -246,6 +249,20 @@ export class MarketoSimulator {
         client_secret: clientSecret,
       }),
     );
+  }
+
+  /**
+   * Calls made today by integrations that do not use the vendor: they count in usage.json and against the
+   * daily quota (when limits are on) like any accepted call.
+   */
+  recordOutsideCalls(calls: number, userId = OUTSIDE_USER): void {
+    this.#rest.usage.record(userId, calls);
+    this.#rest.limiter?.spendDailyQuota(calls);
+  }
+
+  /** Today's calls as `GET /rest/v1/stats/usage.json` reports them (every accepted call, per API user). */
+  usageToday(): DayUsage {
+    return this.#rest.usage.today();
   }
 
   /** Identity requests received (successful or not), for one client id or in total. */

@@ -38,6 +38,8 @@ export interface RuntimeInfo {
   readonly simulatorUrl?: string;
   /** Base URL of the local token API. */
   readonly apiUrl: string;
+  /** The region requests to the API are signed for. @default 'us-east-1' (files of older versions lack it) */
+  readonly region?: string;
 }
 
 /** Paths of local mode's files under `dataDir`. */
@@ -85,6 +87,7 @@ export async function readRuntimeInfo(dataDir: string): Promise<RuntimeInfo | un
     credentialsFile,
     simulatorUrl,
     apiUrl,
+    region,
     dynamoCredentials,
   } = parsed;
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return undefined;
@@ -99,6 +102,7 @@ export async function readRuntimeInfo(dataDir: string): Promise<RuntimeInfo | un
     apiUrl,
     ...(nonEmpty(storeSocket) ? { storeSocket } : {}),
     ...(nonEmpty(simulatorUrl) ? { simulatorUrl } : {}),
+    ...(nonEmpty(region) ? { region } : {}),
     ...(isRecord(dynamoCredentials) &&
     nonEmpty(dynamoCredentials.accessKeyId) &&
     nonEmpty(dynamoCredentials.secretAccessKey)

@@ -9,6 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
+import { ShutdownInterruption } from '../functions/core/clock.js';
 import type { RefreshSummary } from '../functions/core/token-vendor-api.js';
 import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
 import { coreLogger, createTelemetry } from '../functions/telemetry.js';
@@ -20,6 +21,7 @@ import { type LocalRefresher, startRefresher } from './builders/refresher.js';
 import { startSimulator } from './builders/simulator.js';
 import { buildStore } from './builders/store.js';
 import { buildPermits, buildVendor } from './builders/vendor.js';
+import { LocalConsole, LocalConsoleLogger, type LogFormat } from './console-log.js';
 import { secureDataDir } from './data-dir.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-guard.js';
 import type { AccessLogEntry } from './local-api.js';
@@ -65,6 +67,13 @@ export interface LocalVendorOptions {
   readonly vendorConfig?: Partial<TokenVendorConfig>;
   /** Told about each answered request (for the console access log). */
   readonly onRequest?: (entry: AccessLogEntry) => void;
+  /**
+   * How log lines are written: `text`, one line each for a terminal, a repeated warning once per cause with
+   * a count (local/console-log.ts); `json`, Powertools' lines as the Lambdas write them. @default 'text'
+   */
+  readonly logFormat?: LogFormat;
+  /** Where `text` log lines go (tests). @default stdout, and stderr for warnings and errors */
+  readonly logWrite?: (line: string, error: boolean) => void;
   /** Told about background events (refresher sweeps, policy file problems, repaired file modes). */
   readonly onEvent?: (message: string) => void;
   /** Timeouts and caps of the API's HTTP server (tests shorten them). */
@@ -91,6 +100,8 @@ export interface LocalVendor {
   readonly credentialsSource: string;
   /** One refresher sweep now (also what the schedule runs). */
   refreshNow(): Promise<RefreshSummary>;
+  /** Writes the usage per consumer buffered in this process now (otherwise at most every second, and at stop). */
+  flushUsage(): Promise<void>;
   /**
    * Stops the API first (requests already running get `stopGraceMs` to finish), then the refresher, the
    * simulator and dynalite; idempotent.
@@ -138,7 +149,8 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
     if (stopped) return;
     stopped = true;
     const refresherStopped = refresher?.stop();
-    shutdown.abort(new Error('local vendor stopping'));
+    // Typed, so work it interrupts is not recorded as the client's failure (functions/core/clock.ts).
+    shutdown.abort(new ShutdownInterruption('local vendor stopping'));
     // The API first: requests already running (a permit release, a lease write) get a grace to finish
     // while the store and the simulator still answer them.
     await api.close(options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
@@ -159,8 +171,24 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       simulator = started;
     }
 
+    // The same logger calls as in Lambda, printed for a terminal unless JSON is asked for.
+    const localConsole =
+      options.logFormat === 'json'
+        ? undefined
+        : new LocalConsole(options.logWrite === undefined ? {} : { write: options.logWrite });
+    // Closed last (cleanups run in reverse): it prints the counts of repeated warnings.
+    if (localConsole) cleanups.unshift(async () => localConsole.close());
     // Requests refused before the engine records anything are normal here: no empty-metrics warning.
-    const telemetry = createTelemetry(LOCAL_SERVICE_NAME, env, { warnOnEmptyMetrics: false });
+    const telemetry = createTelemetry(LOCAL_SERVICE_NAME, env, {
+      warnOnEmptyMetrics: false,
+      ...(localConsole
+        ? {
+            logger: new LocalConsoleLogger(localConsole, {
+              serviceName: env[ENV.serviceName] ?? LOCAL_SERVICE_NAME,
+            }),
+          }
+        : {}),
+    });
 
     // Token store: dynalite persisted under the data directory, or the endpoint the environment names.
     const tableName = env[ENV.tableName] ?? LOCAL_TABLE_NAME;
@@ -205,9 +233,12 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       store,
       budgetTableName: env[ENV.budgetTableName] ?? `${tableName}-budget`,
       credentials: credentials.source,
+      vendor,
       telemetry,
       env,
     });
+    // Usage per consumer still buffered is written before the store closes.
+    cleanups.push(async () => permits.usage?.flush());
     const handle = await buildApiHandler({
       region,
       port: api.port,
@@ -237,6 +268,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       tableName,
       credentialsFile: credentialsPath,
       apiUrl: api.url,
+      region,
       ...(simulator ? { simulatorUrl: simulator.url } : {}),
     });
     api.serve(handle);
@@ -249,6 +281,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       storeEndpoint: dynamoOverride ? store.endpoint : `dynalite (${files.dynaliteDir})`,
       credentialsSource: credentials.location,
       refreshNow: refresher.sweep,
+      flushUsage: async () => permits.usage?.flush(),
       stop,
     };
   } catch (error) {

@@ -3,7 +3,8 @@
  * The simulator enforces Marketo's documented limits unless `--no-simulator-limits` is given: local mode
  * shows the shared API budget against an instance that refuses what a real one refuses.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LOG_FORMATS, type LogFormat } from './console-log.js';
 import { MARKETO_LIMITS } from './marketo-limits.js';
 import type { LocalVendorOptions } from './server.js';
 
@@ -16,6 +17,8 @@ export interface StartOptions {
   readonly dataDir: string;
   /** Whether the simulator enforces Marketo's limits (606 rate, 615 concurrency, 607 daily quota). */
   readonly simulatorLimits: boolean;
+  /** How log lines are printed: `text` for a terminal, `json` as the Lambdas write them. */
+  readonly logFormat: LogFormat;
 }
 
 const port = (value: string): number => {
@@ -38,7 +41,12 @@ export function startCommand(configure: (command: Command) => Command = (command
     .option('--lifespan <seconds>', 'lifespan of tokens the simulator issues', wholeNumber, 3600)
     .option('--refresh-interval <seconds>', 'refresher schedule (0: off)', wholeNumber, 60)
     .option('--data-dir <dir>', 'where the policy, credentials and token store live', '.local')
-    .option('--no-simulator-limits', "the simulator answers every call (no 606/615/607 at Marketo's limits)");
+    .option('--no-simulator-limits', "the simulator answers every call (no 606/615/607 at Marketo's limits)")
+    .addOption(
+      new Option('--log-format <format>', 'log lines for a terminal, or JSON as the Lambdas write them')
+        .choices(LOG_FORMATS)
+        .default('text'),
+    );
 }
 
 /** Parses `npm start`'s arguments (without `node` and the script). */
@@ -51,7 +59,13 @@ export const localVendorOptionsOf = (
   opts: StartOptions,
 ): Pick<
   LocalVendorOptions,
-  'port' | 'simulatorPort' | 'tokenLifespanSeconds' | 'refreshIntervalMs' | 'dataDir' | 'simulatorLimits'
+  | 'port'
+  | 'simulatorPort'
+  | 'tokenLifespanSeconds'
+  | 'refreshIntervalMs'
+  | 'dataDir'
+  | 'simulatorLimits'
+  | 'logFormat'
 > => ({
   port: opts.port,
   simulatorPort: opts.simulatorPort,
@@ -59,6 +73,7 @@ export const localVendorOptionsOf = (
   refreshIntervalMs: opts.refreshInterval * 1000,
   dataDir: opts.dataDir,
   ...(opts.simulatorLimits ? { simulatorLimits: true } : {}),
+  logFormat: opts.logFormat,
 });
 
 /** The banner line saying whether the simulator enforces Marketo's limits. */

@@ -3,7 +3,7 @@
  * key local mode generated for this data directory and a ready-to-paste `curl --aws-sigv4` line; Ctrl-C
  * (or SIGTERM) shuts it down cleanly.
  */
-import { routeOf, routePath } from '../functions/contract/index.js';
+import { startBanner } from './banner.js';
 import { UntrustedPathError } from './file-trust.js';
 import { DEMO_CLIENT } from './marketo-simulator.js';
 import { generatedKeyOf, readPolicyFile } from './policy.js';
@@ -51,36 +51,27 @@ try {
 // (a real team's, say) is never printed.
 const generatedKey = await readPolicyFile(local.paths.policy).then(generatedKeyOf, () => undefined);
 
-const lines = [
-  `Marketo token vendor (local mode) listening on ${local.url}`,
-  `  region:      ${local.region} (sign requests for service execute-api)`,
-  `  token store: ${local.storeEndpoint}`,
-  `  credentials: ${local.credentialsSource}`,
-  `  policy:      ${local.paths.policy}`,
-  ...(local.simulator
-    ? [
-        `  simulator:   ${local.simulator.identityUrl} (demo client "${DEMO_CLIENT.clientId}")`,
-        simulatorLimitsLine(opts.simulatorLimits),
-      ]
-    : []),
-  '',
-];
-if (generatedKey) {
-  lines.push(
-    `Local access key: ${generatedKey.accessKeyId}  secret: ${generatedKey.secretAccessKey}  (local-only, generated for this data directory, in the policy file)`,
-    '',
-    'Get a token:',
-    `  curl --aws-sigv4 "aws:amz:${local.region}:execute-api" --user ${generatedKey.accessKeyId}:${generatedKey.secretAccessKey} ${local.url}${routePath(routeOf('token'), DEMO_CLIENT.clientId)}`,
-    '',
-  );
-} else {
-  lines.push(
-    `Access keys: those in ${local.paths.policy} (local mode prints only the key it generated).`,
-    '',
-  );
-}
-lines.push('Ctrl-C to stop.');
-console.log(lines.join('\n'));
+console.log(
+  startBanner({
+    url: local.url,
+    region: local.region,
+    storeEndpoint: local.storeEndpoint,
+    credentialsSource: local.credentialsSource,
+    policyPath: local.paths.policy,
+    dataDir: opts.dataDir,
+    ...(local.simulator
+      ? {
+          simulator: {
+            identityUrl: local.simulator.identityUrl,
+            restUrl: local.simulator.restUrl,
+            demoClientId: DEMO_CLIENT.clientId,
+            limitsLine: simulatorLimitsLine(opts.simulatorLimits),
+          },
+        }
+      : {}),
+    ...(generatedKey ? { generatedKey } : {}),
+  }).join('\n'),
+);
 
 let stopping = false;
 const shutdown = async (signal: string): Promise<void> => {
@@ -93,3 +84,13 @@ const shutdown = async (signal: string): Promise<void> => {
 };
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGHUP', () => void shutdown('SIGHUP'));
+
+// `npm start` runs this process in place of its shell (package.json: `exec node --import tsx …`), so npm's
+// SIGINT/SIGTERM reach it. Should whatever started it die without passing a signal on (npm killed with
+// SIGKILL, a shell that does not forward), this process is handed to another parent: stop then too, rather
+// than keep the ports and the data directory.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart) void shutdown('parent process gone');
+}, 500).unref();

@@ -1,8 +1,7 @@
 import type {
   DueRefresh,
-  LastError,
   Lease,
-  RefreshedOutcome,
+  LeaseOutcome,
   RefreshIndex,
   RefreshPlanState,
   TokenRecord,
@@ -63,15 +62,16 @@ export class MemoryTokenStore implements TokenStore {
     return next;
   }
 
-  async completeLease(
-    clientId: string,
-    owner: string,
-    outcome: RefreshedOutcome | { readonly error: LastError },
-  ): Promise<boolean> {
+  async completeLease(clientId: string, owner: string, outcome: LeaseOutcome): Promise<boolean> {
     this.calls.completeLease += 1;
     await this.check();
     const item = this.items.get(clientId);
     if (!item || item.lease?.owner !== owner) return false;
+    if ('interrupted' in outcome) {
+      // Lapsed at any clock (this store has none of its own).
+      this.items.set(clientId, { ...item, lease: { owner, leaseUntil: 0 } });
+      return true;
+    }
     const { lease: _released, lastError: _cleared, ...kept } = item;
     if ('token' in outcome) {
       // A success replaces the index entry and the instance along with the token.

@@ -3,6 +3,7 @@
  * table, behind a loopback HTTP API) and its consumers, each calling the simulated Marketo instance through
  * the client library's `marketoFetch` as fast as it can until the deadline. Reports one result and exits.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent, createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -48,6 +49,8 @@ export interface BudgetWorkerResult {
   readonly permitLatencyMs: number[];
   /** Whole marketoFetch durations of calls that succeeded, ms. */
   readonly callLatencyMs: number[];
+  /** Per successful call: from `marketoFetch` to its request leaving for Marketo (the wait for a permit), ms. */
+  readonly permitWaitMs: number[];
   /** Durations of marketoFetch calls that ended in DailyQuotaExhausted, ms. */
   readonly quotaErrorMs: number[];
   readonly quotaErrorSample?: string;
@@ -166,9 +169,16 @@ async function main(): Promise<void> {
   const permitLatencyMs: number[] = [];
   let permitRequests = 0;
   let releaseRequests = 0;
+  /** The current consumer call: when its `marketoFetch` began, and when its Marketo request left. */
+  const currentCall = new AsyncLocalStorage<{ readonly started: number; sentAt?: number }>();
   const timedFetch: typeof fetch = async (url, init) => {
     const target = String(url);
-    if (!target.includes(`127.0.0.1:${port}/`) || !target.includes('/permits')) return fetch(url, init);
+    if (!target.includes(`127.0.0.1:${port}/`)) {
+      const call = currentCall.getStore();
+      if (call) call.sentAt = nowMs();
+      return fetch(url, init);
+    }
+    if (!target.includes('/permits')) return fetch(url, init);
     const release = target.endsWith('/release');
     if (release) releaseRequests += 1;
     else permitRequests += 1;
@@ -185,6 +195,7 @@ async function main(): Promise<void> {
     marketoErrors: {} as Record<string, number>,
     failures: {} as Record<string, number>,
     callLatencyMs: [] as number[],
+    permitWaitMs: [] as number[],
     quotaErrorMs: [] as number[],
     quotaErrorSample: undefined as string | undefined,
   };
@@ -216,15 +227,16 @@ async function main(): Promise<void> {
     const clientId = input.clientIds[index % input.clientIds.length] as string;
     while (Date.now() < deadline) {
       const started = nowMs();
+      const call: { readonly started: number; sentAt?: number } = { started };
       try {
-        const response = await client.marketoFetch(
-          clientId,
-          `${input.restUrl}/rest/v1/leads.json?batchSize=1`,
+        const response = await currentCall.run(call, () =>
+          client.marketoFetch(clientId, `${input.restUrl}/rest/v1/leads.json?batchSize=1`),
         );
         const body = (await response.json()) as { success?: boolean; errors?: Array<{ code?: string }> };
         if (body.success === true) {
           result.successAt.push(Date.now());
           result.callLatencyMs.push(nowMs() - started);
+          result.permitWaitMs.push((call.sentAt ?? started) - started);
         } else {
           count(result.marketoErrors, String(body.errors?.[0]?.code ?? 'unknown'));
         }

@@ -40,23 +40,35 @@ export function identityPolicy(
   };
 }
 
+/** What fixes a URL the policy refuses: the flag or the right URL to use, said the same by `add` and `refresh`. */
+export function identityUrlFix(url: string): string {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed === undefined) return 'give a full URL such as https://123-ABC-456.mktorest.com/identity';
+  if (LOOPBACK_HOSTS.includes(parsed.hostname)) {
+    return 'add --allow-loopback to use a local simulator (never for production)';
+  }
+  if (parsed.protocol !== 'https:') return 'use the https URL from Admin > Web Services';
+  return `copy the URL from Admin > Web Services, or add --allow-host ${parsed.hostname} if this really is a Marketo Identity endpoint`;
+}
+
+/** The fix for `url` when the policy refuses it, else `undefined`. */
+export function refusedUrlFix(url: string, policy: IdentityUrlPolicy): string | undefined {
+  try {
+    assertIdentityUrlAllowed(url, policy, 'identityUrl');
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof CredentialsMisconfiguredError)) throw error;
+    return identityUrlFix(url);
+  }
+}
+
 /** Validates a URL option against the policy; a refusal is a usage error naming the flag that fixes it. */
 export function checkUrl(url: string, flag: string, policy: IdentityUrlPolicy): void {
   try {
     assertIdentityUrlAllowed(url, policy, flag);
   } catch (error) {
     if (!(error instanceof CredentialsMisconfiguredError)) throw error;
-    const parsed = URL.canParse(url) ? new URL(url) : undefined;
-    const loopback = parsed !== undefined && LOOPBACK_HOSTS.includes(parsed.hostname);
-    const fix =
-      parsed === undefined
-        ? 'give a full URL such as https://123-ABC-456.mktorest.com/identity'
-        : loopback
-          ? 'add --allow-loopback to use a local simulator (never for production)'
-          : parsed.protocol !== 'https:'
-            ? 'use the https URL from Admin > Web Services'
-            : `copy the URL from Admin > Web Services, or add --allow-host ${parsed.hostname} if this really is a Marketo Identity endpoint`;
-    throw usageError(`${error.message} — ${fix}`);
+    throw usageError(`${error.message} — ${identityUrlFix(url)}`);
   }
 }
 

@@ -2,7 +2,7 @@
 import { Presets, SingleBar } from 'cli-progress';
 import pLimit from 'p-limit';
 import { ROTATION_GUARD_MS } from '../../functions/contract/index.js';
-import { isTokenVendorError } from '../../functions/core/errors.js';
+import { CredentialsMisconfiguredError, isTokenVendorError } from '../../functions/core/errors.js';
 import { fingerprint } from '../../functions/core/fingerprint.js';
 import { assertValidClientId } from '../../functions/core/ids.js';
 import type { TokenStore } from '../../functions/core/ports.js';
@@ -11,7 +11,7 @@ import { formatDuration } from '../client-view.js';
 import { describeError, usageError } from '../errors.js';
 import { type CliIo, writeLine } from '../io.js';
 import type { Target } from '../target.js';
-import { cliVendor, identityPolicy, type PolicyOptions } from './identity-policy.js';
+import { cliVendor, identityPolicy, type PolicyOptions, refusedUrlFix } from './identity-policy.js';
 import { notRegistered, readRegistration } from './registration.js';
 
 /** What one refresh did. */
@@ -34,6 +34,8 @@ async function refreshOne(
   store: TokenStore,
   clientId: string,
   options: RefreshOptions,
+  /** The flag or URL that fixes a client's Identity URL the policy refuses (as `clients add` says it). */
+  urlFix: (clientId: string) => Promise<string | undefined>,
 ): Promise<RefreshResult> {
   const vendOptions = { minValiditySeconds: 0, maxWaitMs: options.maxWait * 1000 };
   try {
@@ -68,7 +70,12 @@ async function refreshOne(
   } catch (error) {
     const code = isTokenVendorError(error) ? error.code : 'Error';
     const message = isTokenVendorError(error) ? error.message : describeError(error).message;
-    return { clientId, outcome: 'failed', line: `${clientId}: failed: ${code}: ${message}` };
+    const fix = error instanceof CredentialsMisconfiguredError ? await urlFix(clientId) : undefined;
+    return {
+      clientId,
+      outcome: 'failed',
+      line: `${clientId}: failed: ${code}: ${message}${fix === undefined ? '' : ` — ${fix}`}`,
+    };
   }
 }
 
@@ -85,11 +92,16 @@ export async function refreshClients(
   }
   if (clientId !== undefined) assertValidClientId(clientId);
   const store = await target.store();
-  const vendor = cliVendor(target, store, identityPolicy(options, env), options.maxWait * 1000);
+  const policy = identityPolicy(options, env);
+  const urlFix = async (id: string): Promise<string | undefined> => {
+    const url = (await readRegistration(target, id).catch(() => undefined))?.identityUrl;
+    return url === undefined ? undefined : refusedUrlFix(url, policy);
+  };
+  const vendor = cliVendor(target, store, policy, options.maxWait * 1000);
 
   if (clientId !== undefined) {
     if ((await readRegistration(target, clientId)) === undefined) throw notRegistered(target, clientId);
-    const result = await refreshOne(vendor, store, clientId, options);
+    const result = await refreshOne(vendor, store, clientId, options, urlFix);
     (result.outcome === 'failed' ? io.stderr : io.stdout).write(`${result.line}\n`);
     return result.outcome === 'failed' ? 1 : 0;
   }
@@ -113,7 +125,7 @@ export async function refreshClients(
   const results = await Promise.all(
     clients.map((c) =>
       limit(async () => {
-        const result = await refreshOne(vendor, store, c.clientId, options);
+        const result = await refreshOne(vendor, store, c.clientId, options, urlFix);
         bar.increment(1, { clientId: c.clientId });
         return result;
       }),

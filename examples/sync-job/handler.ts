@@ -96,6 +96,7 @@ export function createSyncJob(deps: SyncJobDeps) {
   };
 }
 
+let tokens: TokenClient | undefined;
 let job: ReturnType<typeof createSyncJob> | undefined;
 
 const required = (name: string): string => {
@@ -106,15 +107,22 @@ const required = (name: string): string => {
 
 /** Lambda entry: the token client is built once per execution environment and keeps its cache warm. */
 export const handler = async (event: SyncJobEvent = {}): Promise<SyncJobResult> => {
+  tokens ??= createTokenClient({
+    endpoint: required('TOKEN_VENDOR_ENDPOINT'),
+    region: required('AWS_REGION'),
+  });
   job ??= createSyncJob({
-    tokens: createTokenClient({
-      endpoint: required('TOKEN_VENDOR_ENDPOINT'),
-      region: required('AWS_REGION'),
-    }),
+    tokens,
     clientId: required('MARKETO_CLIENT_ID'),
     restUrl: required('MARKETO_REST_URL'),
   });
-  const result = await job(event);
-  console.log(JSON.stringify({ message: 'lead sync finished', ...result }));
-  return result;
+  try {
+    const result = await job(event);
+    console.log(JSON.stringify({ message: 'lead sync finished', ...result }));
+    return result;
+  } finally {
+    // The last permit's release would otherwise wait for the next call (Lambda freezes the environment):
+    // give the instance's concurrency slot back now.
+    await tokens.close();
+  }
 };

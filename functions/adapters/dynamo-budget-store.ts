@@ -7,6 +7,7 @@ import {
 import type { InstanceLimits } from '../contract/index.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState, RateGrant } from '../core/budget/state.js';
+import type { ConsumerUsage, UsageStore } from '../core/budget/usage.js';
 import {
   createTableAndWait,
   type Item,
@@ -17,6 +18,7 @@ import {
   scanItems,
   str,
 } from './dynamo-items.js';
+import { DynamoUsageStore } from './dynamo-usage-store.js';
 
 /**
  * Instance budgets in their own DynamoDB table (partition key `instance`), beside the token table: a
@@ -27,6 +29,9 @@ export interface DynamoBudgetStoreOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
 }
+
+/** Number attributes written only when set: reconciliation with Marketo's own count (issue 27). */
+const OPTIONAL_NUMBERS = ['reconciledAt', 'confirmedAt', 'marketoCount', 'marketoCountAt'] as const;
 
 /** Grants as `at:count;at:count` (one string: small, and always rewritten whole under the version check). */
 const encodeGrants = (grants: readonly RateGrant[]): string =>
@@ -57,7 +62,8 @@ const decodeLimits = (raw: string | undefined): Partial<InstanceLimits> | undefi
 /** Maps a raw item to a `BudgetState`; tolerant of missing attributes (they read as empty). */
 export function itemToBudgetState(item: Item): BudgetState | undefined {
   const instance = str(item, 'instance');
-  if (instance === undefined) return undefined;
+  // Items with a `kind` are not an instance's budget (usage per consumer: dynamo-usage-store.ts).
+  if (instance === undefined || str(item, 'kind') !== undefined) return undefined;
   const leases: Record<string, number> = {};
   const map = item.leases;
   if (map && 'M' in map && map.M) {
@@ -70,6 +76,12 @@ export function itemToBudgetState(item: Item): BudgetState | undefined {
   const narrowUntil = num(item, 'narrowUntil');
   const exhaustedDay = str(item, 'exhaustedDay');
   const limits = decodeLimits(str(item, 'limits'));
+  const optionalNumbers = Object.fromEntries(
+    OPTIONAL_NUMBERS.flatMap((name) => {
+      const value = num(item, name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
   return {
     instance,
     version: num(item, 'version') ?? 0,
@@ -81,16 +93,28 @@ export function itemToBudgetState(item: Item): BudgetState | undefined {
     ...(narrowUntil === undefined ? {} : { narrowUntil }),
     ...(exhaustedDay === undefined ? {} : { exhaustedDay }),
     ...(limits === undefined ? {} : { limits }),
+    ...optionalNumbers,
   };
 }
 
-export class DynamoBudgetStore implements BudgetStore {
+/** An instance's budget items, and beside them its usage per consumer (dynamo-usage-store.ts). */
+export class DynamoBudgetStore implements BudgetStore, UsageStore {
   readonly #client: DynamoDBClient;
   readonly #table: string;
+  readonly #usage: DynamoUsageStore;
 
   constructor(options: DynamoBudgetStoreOptions) {
     this.#client = options.client;
     this.#table = options.tableName;
+    this.#usage = new DynamoUsageStore(options);
+  }
+
+  addUsage(instance: string, day: string, rows: readonly ConsumerUsage[], expireAt: number): Promise<void> {
+    return this.#usage.addUsage(instance, day, rows, expireAt);
+  }
+
+  readUsage(instance: string, day: string): Promise<ConsumerUsage[]> {
+    return this.#usage.readUsage(instance, day);
   }
 
   async get(instance: string): Promise<BudgetState | undefined> {
@@ -114,6 +138,10 @@ export class DynamoBudgetStore implements BudgetStore {
     if (next.narrowUntil !== undefined) item.narrowUntil = n(next.narrowUntil);
     if (next.exhaustedDay !== undefined) item.exhaustedDay = s(next.exhaustedDay);
     if (next.limits !== undefined) item.limits = s(JSON.stringify(next.limits));
+    for (const name of OPTIONAL_NUMBERS) {
+      const value = next[name];
+      if (value !== undefined) item[name] = n(value);
+    }
     try {
       await this.#client.send(
         new PutItemCommand({

@@ -6,7 +6,7 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { isValidClientId, REFRESH_INDEX } from '../contract/index.js';
-import type { LastError, Lease, RefreshedOutcome, TokenRecord, TokenStore } from '../core/ports.js';
+import type { Lease, LeaseOutcome, TokenRecord, TokenStore } from '../core/ports.js';
 import { createTableAndWait, type Item, isConditionalCheckFailed, n, s, scanItems } from './dynamo-items.js';
 import { itemToRecord } from './token-item.js';
 
@@ -100,7 +100,7 @@ export class DynamoTokenStore implements TokenStore {
   async completeLease(
     clientId: string,
     owner: string,
-    outcome: RefreshedOutcome | { readonly error: LastError },
+    outcome: LeaseOutcome,
     expireItemAtSeconds: number,
   ): Promise<boolean> {
     const names: Record<string, string> = { '#version': 'version' };
@@ -168,6 +168,17 @@ export class DynamoTokenStore implements TokenStore {
         ...base,
         UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
         ExpressionAttributeValues: values,
+      });
+      return result !== undefined;
+    }
+    if ('interrupted' in outcome) {
+      // The holder stops: token, lastError and version stay; the lease lapses now for the next instance.
+      const result = await this.conditionalUpdate({
+        TableName: this.tableName,
+        Key: { clientId: s(clientId) },
+        ConditionExpression: 'leaseOwner = :owner',
+        UpdateExpression: 'SET leaseUntil = :now',
+        ExpressionAttributeValues: { ':owner': s(owner), ':now': n(this.now()) },
       });
       return result !== undefined;
     }

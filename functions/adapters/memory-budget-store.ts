@@ -1,13 +1,15 @@
 import type { InstanceLimits } from '../contract/index.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState } from '../core/budget/state.js';
+import { type ConsumerUsage, emptyCounts, USAGE_COUNTERS, type UsageStore } from '../core/budget/usage.js';
 
 /**
  * An in-process {@link BudgetStore} with the same compare-and-swap semantics as the DynamoDB one, for unit
  * tests and single-process use. It counts writes and can be told to fail, like an unreachable table.
  */
-export class MemoryBudgetStore implements BudgetStore {
+export class MemoryBudgetStore implements BudgetStore, UsageStore {
   readonly #items = new Map<string, BudgetState>();
+  readonly #usage = new Map<string, Map<string, ConsumerUsage>>();
   #failing = false;
   /** Conditional saves attempted (successful or not), releases and limit writes. */
   writes = 0;
@@ -77,5 +79,25 @@ export class MemoryBudgetStore implements BudgetStore {
   async *list(): AsyncGenerator<BudgetState> {
     this.#check();
     for (const item of this.#items.values()) yield structuredClone(item);
+  }
+
+  async addUsage(instance: string, day: string, rows: readonly ConsumerUsage[]): Promise<void> {
+    this.#check();
+    this.writes += 1;
+    const key = `${instance}#${day}`;
+    const item = this.#usage.get(key) ?? new Map<string, ConsumerUsage>();
+    for (const row of rows) {
+      const id = `${row.client}|${row.consumer}`;
+      const counts = { ...(item.get(id)?.counts ?? emptyCounts()) };
+      for (const name of USAGE_COUNTERS) counts[name] += row.counts[name];
+      item.set(id, { client: row.client, consumer: row.consumer, counts });
+    }
+    this.#usage.set(key, item);
+  }
+
+  async readUsage(instance: string, day: string): Promise<ConsumerUsage[]> {
+    this.#check();
+    this.reads += 1;
+    return structuredClone([...(this.#usage.get(`${instance}#${day}`)?.values() ?? [])]);
   }
 }

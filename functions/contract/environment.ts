@@ -22,6 +22,8 @@ export const ENV = {
   budgetTableName: 'BUDGET_TABLE_NAME',
   budgetLimits: 'BUDGET_LIMITS',
   budgetOnStoreFailure: 'BUDGET_ON_STORE_FAILURE',
+  // How often (seconds) a vend function reconciles an instance's daily count with Marketo's usage.json.
+  budgetReconcileSeconds: 'BUDGET_RECONCILE_SECONDS',
 } as const;
 
 export type EnvKey = (typeof ENV)[keyof typeof ENV];

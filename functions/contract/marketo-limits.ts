@@ -18,6 +18,12 @@ export interface InstanceLimits {
    * the vendor hands out at most 80 calls per window, 8 concurrent and 40,000 a day. @default 0
    */
   readonly reservedShare: number;
+  /**
+   * Share of the vendor's concurrent calls one client (or pool) may hold at once (0.1 to 1), so one
+   * consumer's long leases cannot take every slot of an instance from the others. Not a Marketo limit: the
+   * vendor's own fairness between the consumers of an instance. @default 0.5
+   */
+  readonly clientShare: number;
   /** @default true */
   readonly enabled: boolean;
 }
@@ -29,6 +35,7 @@ export const MARKETO_DEFAULT_LIMITS: InstanceLimits = Object.freeze({
   concurrentCalls: 10,
   dailyQuota: 50_000,
   reservedShare: 0,
+  clientShare: 0.5,
   enabled: true,
 });
 
@@ -41,6 +48,7 @@ export const INSTANCE_LIMIT_RANGES: Readonly<
   concurrentCalls: [1, 1_000],
   dailyQuota: [1, 100_000_000],
   reservedShare: [0, 0.9],
+  clientShare: [0.1, 1],
 });
 
 /**
@@ -58,7 +66,7 @@ export function limitsOverrideProblem(
     }
     const range = INSTANCE_LIMIT_RANGES[key as keyof typeof INSTANCE_LIMIT_RANGES];
     if (!range) return `unknown budget limit "${key.slice(0, 40)}"`;
-    const integer = key !== 'reservedShare';
+    const integer = key !== 'reservedShare' && key !== 'clientShare';
     if (
       typeof value !== 'number' ||
       !Number.isFinite(value) ||

@@ -1,6 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from './ports.js';
 
+/**
+ * The reason a process stopping aborts its shutdown signal with. Work it interrupts (a refresh waiting out
+ * a backoff) failed because the process stops, not because of the client: no `lastError` is written for it
+ * and a sweep does not count it as failed.
+ */
+export class ShutdownInterruption extends Error {
+  override readonly name = 'ShutdownInterruption';
+}
+
 /** The real clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),

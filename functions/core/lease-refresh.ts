@@ -1,4 +1,5 @@
 /** The store's refresh lease: across instances, it decides who calls Identity for a client. */
+import { ShutdownInterruption } from './clock.js';
 import {
   IdentityUnavailableError,
   isTokenVendorError,
@@ -171,6 +172,13 @@ async function refreshUnderLease(
         ? { ...fetched, reconfirmedAt: fetched.obtainedAt }
         : fetched;
   } catch (error) {
+    if (error instanceof ShutdownInterruption) {
+      // Not the client's failure: its last error (and token) stay as they were; the lease lapses now.
+      await store
+        .completeLease(clientId, instanceId, { interrupted: true }, itemExpiryEpochSeconds(state, previous))
+        .catch((storeError: unknown) => storeFailure(state, storeError, clientId));
+      throw error;
+    }
     const typed = isTokenVendorError(error) ? error : undefined;
     const lastError = {
       code: typed?.code ?? 'InternalError',

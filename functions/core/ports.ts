@@ -82,12 +82,14 @@ export interface TokenStore {
   /**
    * Stores the outcome of a refresh and releases the lease, only while `owner` still holds it.
    * A success replaces the token and clears `lastError`; a failure keeps the token and sets
-   * `lastError`. Returns false when the lease was lost (taken over) and nothing was written.
+   * `lastError`; an interruption (the process stops) changes neither and lets the lease lapse now, so
+   * another instance takes over at once. Returns false when the lease was lost (taken over) and nothing
+   * was written.
    */
   completeLease(
     clientId: string,
     owner: string,
-    outcome: RefreshedOutcome | { readonly error: LastError },
+    outcome: LeaseOutcome,
     expireItemAtSeconds: number,
   ): Promise<boolean>;
   /**
@@ -104,6 +106,9 @@ export interface TokenStore {
   /** Every item, for operators (`clients list`); not used on the vend path. */
   list(): AsyncIterable<TokenRecord>;
 }
+
+/** How a lease holder's refresh ended: a token, a failure, or interrupted by the process stopping. */
+export type LeaseOutcome = RefreshedOutcome | { readonly error: LastError } | { readonly interrupted: true };
 
 /** A client's entry in the refresh index. */
 export interface DueRefresh {

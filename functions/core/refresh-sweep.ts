@@ -1,5 +1,6 @@
 /** The refresher's sweep: fetch missing tokens, wait out and replace expiring ones, keep pools staggered. */
 import pLimit from 'p-limit';
+import { ShutdownInterruption } from './clock.js';
 import { rejectedCredentialsBackoff } from './credentials-backoff.js';
 import { CredentialsRejectedError, TokenVendorError, UnknownClientError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
@@ -37,6 +38,8 @@ export async function refreshAll(
     }
   };
   const fail = async (clientId: string, error: unknown): Promise<void> => {
+    // The process is stopping: not the client's failure.
+    if (error instanceof ShutdownInterruption) return;
     const code = error instanceof TokenVendorError ? error.code : 'InternalError';
     failures.push({ clientId, code });
     // Rejected credentials are reported per client (its own alarm names it), not as a RefreshFailed.

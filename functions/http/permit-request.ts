@@ -15,8 +15,15 @@ import {
   type MarketoLimitCode,
   type Route,
 } from '../contract/index.js';
-import type { InstanceBudget, Permit, PermitRequest } from '../core/budget/index.js';
-import { instanceKeyOf } from '../core/budget/index.js';
+import type {
+  BudgetContext,
+  InstanceBudget,
+  MarketoUsageReader,
+  Permit,
+  PermitRequest,
+  UsageRecorder,
+} from '../core/budget/index.js';
+import { instanceKeyOf, VENDOR_HOLDER } from '../core/budget/index.js';
 import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
 import { assertValidClientId, assertValidInstance } from '../core/ids.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
@@ -167,6 +174,13 @@ export const toPermitResponse = (permit: Permit): PermitResponse => ({
 export interface PermitServiceDeps {
   readonly budget: InstanceBudget;
   readonly credentials: CredentialsSource;
+  /**
+   * Marketo's usage read through the caller's client (or pool): confirms a reported 607 and reconciles the
+   * daily count. @default none: a reported 607 then never closes the day
+   */
+  readonly usageReader?: (target: PermitTarget) => MarketoUsageReader;
+  /** Books permits and reported 606/615/607 to the caller (usage per consumer). @default none */
+  readonly usage?: UsageRecorder;
   readonly logger?: Logger;
 }
 
@@ -181,15 +195,37 @@ export function createPermitService(deps: PermitServiceDeps) {
     return instanceKeyOf(await credentials.get(member.clientId));
   };
 
-  /** Acquire: the permit; release: `undefined`. Throws typed errors (PermitUnavailable, DailyQuotaExhausted, …). */
-  const execute = async (call: PermitCall): Promise<Permit | undefined> => {
+  /**
+   * Acquire: the permit; release: `undefined`. Throws typed errors (PermitUnavailable, DailyQuotaExhausted, …).
+   * `caller` is the calling principal: the permit is bound to it and the client it came through.
+   */
+  const execute = async (call: PermitCall, caller?: string): Promise<Permit | undefined> => {
     const key = await instanceKey(call.target);
-    if (call.marketoError !== undefined) await budget.report(key, call.marketoError);
+    const holder = caller === undefined ? undefined : { target: call.target, principal: caller };
+    const reader = deps.usageReader?.(call.target);
+    const context: BudgetContext = {
+      ...(holder === undefined ? {} : { holder }),
+      ...(reader === undefined
+        ? {}
+        : {
+            // The vendor's own usage.json read is a call on the instance too, booked to the vendor.
+            readUsage: () => {
+              deps.usage?.record(key, VENDOR_HOLDER, { calls: 1 });
+              return reader();
+            },
+          }),
+    };
+    if (call.marketoError !== undefined) {
+      if (holder) deps.usage?.record(key, holder, { [`marketo${call.marketoError}`]: 1 });
+      await budget.report(key, call.marketoError, context);
+    }
     if (call.action === 'release') {
-      await budget.release(key, call.permitId);
+      await budget.release(key, call.permitId, context);
       return undefined;
     }
-    return budget.acquire(key, call.request);
+    const permit = await budget.acquire(key, call.request, context);
+    if (holder) deps.usage?.record(key, holder, { calls: permit.count });
+    return permit;
   };
 
   /**
@@ -197,7 +233,8 @@ export function createPermitService(deps: PermitServiceDeps) {
    * typed errors (PermitUnavailable, DailyQuotaExhausted, …) for the one error mapping (`vendErrorMapping`).
    */
   const serve = async (call: PermitCall, caller: string): Promise<PermitAnswer> => {
-    const permit = await execute(call);
+    const permit = await execute(call, caller);
+    await deps.usage?.flushIfDue();
     deps.logger?.debug('permit', {
       action: call.action,
       ...call.target,
@@ -207,7 +244,7 @@ export function createPermitService(deps: PermitServiceDeps) {
     return permit === undefined ? { released: true } : toPermitResponse(permit);
   };
 
-  return { serve };
+  return { serve, usage: deps.usage };
 }
 
 export type PermitService = ReturnType<typeof createPermitService>;

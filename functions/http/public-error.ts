@@ -30,7 +30,14 @@ const INTERNALS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '[address]'],
   [/\[[0-9a-f.]*:[0-9a-f:.]*\](?::\d+)?|\b(?:[0-9a-f]{1,4}:){4,7}[0-9a-f]{1,4}\b/gi, '[address]'],
   [/(allowlist\s*\()[^)]*\)/gi, '$1[hosts])'],
-  [/\b(host(?:name)?\s+"?)[^\s"'(),]+/gi, '$1[host]'],
+  // After a word that announces a host (`host "x"`, TLS's `Host: x.`, `DNS:x`, undici's `attempted address:
+  // x:443`), only what looks like one: quoted, or a dotted name or `localhost` with an optional port. The
+  // English word after "host" in "Identity host could not be resolved" is not a host name and stays.
+  [/\b(host(?:name)?:?\s+|DNS:|attempted address:\s*)"[^"]*"/gi, '$1"[host]"'],
+  [
+    /\b(host(?:name)?:?\s+|DNS:|attempted address:\s*)(?:(?:[a-z0-9-]+\.)+[a-z0-9-]+|localhost)(?::\d+)?/gi,
+    '$1[host]',
+  ],
   [
     /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\s+(?!\[)[^\s"'(),]+/g,
     '$1 [host]',

@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES } from '../contract/index.js';
+import type { UsageRecorder } from '../core/budget/index.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { fingerprint } from '../core/fingerprint.js';
 import { assertValidClientId, assertValidInstance } from '../core/ids.js';
@@ -149,6 +150,8 @@ const execute = (vendor: TokenVendor, request: VendRequest): Promise<VendedToken
 export interface VendDeps {
   readonly vendor: TokenVendor;
   readonly telemetry: Telemetry;
+  /** Books each vend to its caller (usage per consumer). @default none */
+  readonly usage?: UsageRecorder;
 }
 
 /**
@@ -161,6 +164,13 @@ export async function serveVend(
   caller: string,
 ): Promise<TokenResponse> {
   const token = await execute(deps.vendor, request);
+  // Usage per consumer: the vend is booked to the caller, through the client (or pool) it asked for.
+  deps.usage?.recordVend(
+    'instance' in request ? { instance: request.instance } : { clientId: request.clientId },
+    token.clientId,
+    caller,
+  );
+  await deps.usage?.flushIfDue();
   deps.telemetry.logger.info('vend', {
     action: request.kind,
     ...('instance' in request ? { instance: request.instance } : {}),

@@ -10,7 +10,7 @@ const SWEEP_CONCURRENCY = 8;
 export interface LocalRefresher {
   /** One sweep now (also what the schedule runs). */
   sweep(): Promise<RefreshSummary>;
-  /** Schedules no further sweep; resolves when the scheduled sweep running (if any) has ended. */
+  /** Schedules no further sweep; resolves when every sweep running (scheduled or asked for) has ended. */
   stop(): Promise<void>;
 }
 
@@ -24,10 +24,11 @@ export function startRefresher(options: {
 }): LocalRefresher {
   const { vendor, intervalMs, shutdown, onEvent } = options;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
+  /** Sweeps under way, scheduled or asked for: `stop()` waits for all of them to write their outcomes. */
+  const running = new Set<Promise<unknown>>();
   let stopped = false;
 
-  const sweep = async (): Promise<RefreshSummary> => {
+  const runSweep = async (): Promise<RefreshSummary> => {
     const summary = await vendor.refreshAll({
       horizonMs: intervalMs > 0 ? intervalMs : DEFAULT_HORIZON_MS,
       concurrency: SWEEP_CONCURRENCY,
@@ -37,9 +38,15 @@ export function startRefresher(options: {
     );
     return summary;
   };
+  const sweep = (): Promise<RefreshSummary> => {
+    const swept = runSweep();
+    const settled = swept.catch(() => undefined).finally(() => running.delete(settled));
+    running.add(settled);
+    return swept;
+  };
   const schedule = (): void => {
     timer = setTimeout(() => {
-      running = sweep()
+      void sweep()
         .catch((error: unknown) => {
           if (!shutdown.aborted) onEvent(`refresher failed: ${(error as Error).name}`);
         })
@@ -56,7 +63,7 @@ export function startRefresher(options: {
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await running?.catch(() => undefined);
+      await Promise.all(running);
     },
   };
 }

@@ -4,7 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HttpIdentityClient } from '../../functions/adapters/http-identity-client.js';
+import { marketoUsageReaders } from '../../functions/adapters/http-marketo-usage.js';
 import { readBudgetConfig } from '../../functions/config.js';
+import { buildUsageRecorder } from '../../functions/consumer-usage.js';
 import { DEFAULT_IDENTITY_HOSTS, ENV } from '../../functions/contract/index.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { shutdownAwareClock, systemClock } from '../../functions/core/clock.js';
@@ -29,6 +31,12 @@ export interface LocalVendorWiring {
   readonly vendorConfig?: Partial<TokenVendorConfig>;
 }
 
+/** Marketo's hosts, plus the simulator on loopback over plain http (local mode only). */
+const LOCAL_URL_POLICY = {
+  allowedHosts: [...DEFAULT_IDENTITY_HOSTS, '127.0.0.1', 'localhost'],
+  allowInsecureLoopback: true,
+};
+
 /** The token engine of local mode. */
 export function buildVendor(wiring: LocalVendorWiring): TokenVendor {
   return wireVendor({
@@ -39,11 +47,7 @@ export function buildVendor(wiring: LocalVendorWiring): TokenVendor {
     telemetry: coreTelemetry(wiring.telemetry),
     instanceId: `local-${process.pid}-${randomUUID().slice(0, 8)}`,
     config: {
-      // Marketo's hosts, plus the simulator on loopback over plain http (local mode only).
-      identityUrlPolicy: {
-        allowedHosts: [...DEFAULT_IDENTITY_HOSTS, '127.0.0.1', 'localhost'],
-        allowInsecureLoopback: true,
-      },
+      identityUrlPolicy: LOCAL_URL_POLICY,
       tokenLifespanSeconds: wiring.tokenLifespanSeconds,
       ...wiring.vendorConfig,
     },
@@ -55,22 +59,33 @@ export async function buildPermits(wiring: {
   readonly store: LocalStore;
   readonly budgetTableName: string;
   readonly credentials: CredentialsSource;
+  /** The token engine: the vendor's own usage.json reads take their tokens from it. */
+  readonly vendor: TokenVendor;
   readonly telemetry: Telemetry;
   /** Read for `BUDGET_LIMITS`, as the Lambda reads it. */
   readonly env: Readonly<Record<string, string | undefined>>;
 }): Promise<PermitService> {
   const { budgetTableName, telemetry } = wiring;
+  const store = await wiring.store.budgetStore(budgetTableName);
   return createPermitService({
+    usage: buildUsageRecorder(store, wiring.credentials, telemetry),
     budget: createInstanceBudget(
       {
-        store: await wiring.store.budgetStore(budgetTableName),
+        store,
         clock: systemClock,
         metrics: coreMetrics(telemetry.metrics),
         logger: coreLogger(telemetry.logger),
       },
       // Per-instance limits as in the Lambda (`BUDGET_LIMITS`); the table is always there locally.
-      { limits: readBudgetConfig({ ...wiring.env, [ENV.budgetTableName]: budgetTableName }).limits },
+      (({ limits, reconcileIntervalMs }) => ({ limits, reconcileIntervalMs }))(
+        readBudgetConfig({ ...wiring.env, [ENV.budgetTableName]: budgetTableName }),
+      ),
     ),
     credentials: wiring.credentials,
+    usageReader: marketoUsageReaders({
+      vendor: wiring.vendor,
+      credentials: wiring.credentials,
+      urlPolicy: LOCAL_URL_POLICY,
+    }),
   });
 }

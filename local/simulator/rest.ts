@@ -11,6 +11,7 @@ import { requiredPermission, roleGrants } from '../../functions/contract/marketo
 import { limitMessage, type MarketoLimiter } from '../marketo-limits.js';
 import { drain, type PendingWork, requestId, sendJson, sendRestError } from './http.js';
 import type { TokenIssuer } from './tokens.js';
+import { USAGE_JSON_PATH, type UsageCounter } from './usage.js';
 
 /** A fake Marketo lead. */
 export interface SimulatedLead {
@@ -79,6 +80,8 @@ export class RestEndpoint {
   readonly #leadCount: number;
   /** Marketo's per-instance limits; undefined when off. */
   readonly limiter?: MarketoLimiter;
+  /** What usage.json reports: every accepted call, per API user. */
+  readonly usage: UsageCounter;
   #calls = 0;
   #queryParamUses = 0;
   /** Added to every answer (real timers): makes concurrency observable. */
@@ -90,12 +93,14 @@ export class RestEndpoint {
     readonly leadCount: number;
     readonly latencyMs: number;
     readonly limiter?: MarketoLimiter;
+    readonly usage: UsageCounter;
   }) {
     this.#issuer = options.issuer;
     this.#pending = options.pending;
     this.#leadCount = options.leadCount;
     this.latencyMs = options.latencyMs;
     this.limiter = options.limiter;
+    this.usage = options.usage;
   }
 
   forceError(code: RestErrorCode, times: number): void {
@@ -179,11 +184,16 @@ export class RestEndpoint {
       sendRestError(res, admitted.refused, limitMessage(admitted.refused, this.limiter?.limits));
       return admitted.refused;
     }
+    this.usage.record(this.#issuer.userOf(token) ?? 'unknown');
     try {
       if (this.latencyMs > 0) await this.#pending.wait(this.latencyMs);
       if (!this.#permits(req.method ?? 'GET', url, token)) {
         sendRestError(res, '603', REST_ERROR_MESSAGES['603']);
         return '603';
+      }
+      if (url.pathname === USAGE_JSON_PATH) {
+        sendJson(res, 200, { requestId: requestId(), success: true, result: [this.usage.today()] });
+        return 'ok';
       }
       if (url.pathname === '/rest/v1/leads.json') return this.#leads(res, url);
       sendJson(res, 200, { requestId: requestId(), success: true, result: [] });

@@ -162,4 +162,9 @@ export class TokenIssuer {
     const state = this.#issue(client, now + lifespanMs);
     return { state, expiresIn: Math.floor(lifespanMs / 1000) };
   }
+
+  /** The API user (`scope`) a token was issued to, for usage per user; undefined for a token never issued. */
+  userOf(accessToken: string): string | undefined {
+    return this.#issued.get(accessToken)?.scope;
+  }
 }

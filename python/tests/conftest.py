@@ -85,6 +85,8 @@ VENDORS: dict[str, dict[str, Any]] = {
             "callsPerWindow": TINY_LIMITS["callsPerWindow"],
             "rateWindowMs": TINY_LIMITS["windowMs"],
             "concurrentCalls": TINY_LIMITS["concurrentCalls"],
+            # One client is the instance's only consumer here: it may hold every slot (the default is half).
+            "clientShare": 1,
         },
         # Each call lasts long enough for a third one to overlap if nothing held it back.
         "restLatencyMs": 100,

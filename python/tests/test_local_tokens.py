@@ -7,7 +7,7 @@ import threading
 import pytest
 from conftest import FULL_KEY, NARROW_KEY, Vendor
 
-from marketo_token_vendor import TokenClient, TokenVendorClientError
+from marketo_token_vendor import AwsCredentials, TokenClient, TokenVendorClientError
 
 
 def _vend_requests(vendor: Vendor, path: str) -> list[dict[str, object]]:
@@ -47,6 +47,27 @@ def test_asks_the_vendor_once_for_sixteen_threads_that_want_a_token_at_the_same_
     assert len(seen) == 16
     assert len(set(seen)) == 1
     assert [r["status"] for r in _vend_requests(main_vendor, "/tokens/py-threads")] == [200]
+
+
+@pytest.mark.parametrize(
+    ("credentials", "region", "code"),
+    [
+        (AwsCredentials(FULL_KEY.access_key_id, "not-the-secret"), None, "InvalidSignature"),
+        (AwsCredentials("NOSUCHKEY", "whatever-secret"), None, "UnrecognizedClient"),
+        (FULL_KEY, "eu-west-1", "InvalidSignature"),
+    ],
+    ids=["a wrong secret", "an unknown key", "a signature for another region"],
+)
+def test_names_what_is_wrong_with_the_signature_in_the_error_code(
+    main_vendor: Vendor, credentials: AwsCredentials, region: str | None, code: str
+) -> None:
+    with (
+        TokenClient(main_vendor.url, region or main_vendor.region, credentials=credentials) as tokens,
+        pytest.raises(TokenVendorClientError) as refused,
+    ):
+        tokens.get_token("py-mrp")
+
+    assert (refused.value.code, refused.value.status) == (code, 403)
 
 
 def test_refuses_a_key_without_a_grant_for_the_client_with_access_denied(main_vendor: Vendor) -> None:

@@ -302,6 +302,30 @@ describe('clients commands in local mode (credentials file, persisted dynalite, 
       expect(views[1]?.lastError).toMatchObject({ code: 'CredentialsRejected' });
     });
 
+    it('says to add --allow-loopback when refresh --force meets a loopback Identity without it', async () => {
+      await cli(
+        [
+          'clients',
+          'add',
+          'sync-c',
+          '--identity-url',
+          simulator.identityUrl,
+          '--secret-stdin',
+          '--no-verify',
+        ],
+        { stdin: secret },
+      );
+      const strict = cliRunner(['--local', '--data-dir', dataDir], sensitive);
+
+      const run = await strict(['clients', 'refresh', 'sync-c', '--force']);
+      await cli(['clients', 'remove', 'sync-c', '--yes']);
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        'sync-c: failed: CredentialsMisconfigured: credentials of client "sync-c": identityUrl must use https — add --allow-loopback to use a local simulator (never for production)\n',
+      );
+    });
+
     it('refuses to remove without --yes when there is no terminal (exit code 2)', async () => {
       const run = await cli(['clients', 'remove', 'sync-b']);
 

@@ -15,7 +15,8 @@ describe('audit lines of concurrent requests', () => {
 
   beforeAll(async () => {
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
-    local = await startTestLocalVendor({ dataDirPrefix: 'mtv-audit-' });
+    // The Lambda-shaped JSON lines (local mode's console prints text by default, naming the request too).
+    local = await startTestLocalVendor({ dataDirPrefix: 'mtv-audit-', logFormat: 'json' });
     for (let i = 0; i < CONCURRENT; i += 1) {
       await local.addClient({ clientId: `audit-${i}`, clientSecret: `audit-secret-${i}-abcdef` });
     }

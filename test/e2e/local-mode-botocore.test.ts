@@ -2,6 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
+import { announce } from '../support/announce.js';
 
 const run = promisify(execFile);
 
@@ -16,7 +17,7 @@ const available = probe.status === 0;
 if (!available) {
   const reason = 'python3 with botocore is not installed';
   if (process.env.CI === 'true') throw new Error(`${reason} (required under CI=true)`);
-  console.warn(`skipping botocore SigV4 interop: ${reason}`);
+  announce(`skipping botocore SigV4 interop: ${reason}`);
 }
 
 /** Signs `GET signedUrl` with botocore, sends it to `sentTarget` (default: the same) and prints `status body`. */

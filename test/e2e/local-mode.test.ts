@@ -275,6 +275,25 @@ describe('local mode over HTTP on loopback', () => {
       expect(simulator.accessTokenQueryParamUses()).toBe(0);
     });
 
+    it.each([
+      [
+        'a wrong secret',
+        { ...ADMIN_KEY, secretAccessKey: 'not-the-secret' },
+        'us-east-1',
+        'InvalidSignature',
+      ],
+      [
+        'an unknown key',
+        { accessKeyId: 'NOSUCHKEY', secretAccessKey: 'whatever' },
+        'us-east-1',
+        'UnrecognizedClient',
+      ],
+      ['a signature for another region', ADMIN_KEY, 'eu-west-1', 'InvalidSignature'],
+    ] as const)('throws a typed error naming %s', async (_what, credentials, region, code) => {
+      const tokens = createTokenClient({ endpoint: local.url, region, credentials });
+      await expect(tokens.getToken('demo-client')).rejects.toMatchObject({ code, status: 403 });
+    });
+
     it('throws a typed AccessDenied error for a client its key may not use', async () => {
       const teamA = createTokenClient({ endpoint: local.url, region: 'us-east-1', credentials: TEAM_A_KEY });
       await expect(teamA.getToken('demo-client')).rejects.toMatchObject({

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenWorkflowStack } from '../../examples/step-functions/token-workflow-stack.js';
 import { configFromContext } from '../../lib/config.js';
 import { TokenVendorStack } from '../../lib/token-vendor-stack.js';
+import { announce } from '../support/announce.js';
 import { allowSlowSynthesis } from './helpers.js';
 
 allowSlowSynthesis();
@@ -58,9 +59,7 @@ const cdkJsonContext = (): Record<string, unknown> =>
 const version = cfnLintVersion();
 const inCi = process.env.CI === 'true';
 if (version === undefined && !inCi) {
-  console.warn(
-    'cfn-lint is not on the PATH: skipping the CloudFormation schema check (pip install cfn-lint)',
-  );
+  announce('cfn-lint is not on the PATH: skipping the CloudFormation schema check (pip install cfn-lint)');
 }
 
 describe('cfn-lint over every synthesized template', () => {

@@ -55,6 +55,9 @@ const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
   MarketoRateLimited606: true,
   MarketoConcurrencyLimited615: true,
   MarketoDailyQuota607: true,
+  MarketoDailyQuota607Confirmed: true,
+  MarketoUsageReads: true,
+  MarketoUsageReadFailures: true,
 };
 
 /** A metric row of a dashboard widget: `[namespace, name, dim, value, ..., {options}]` or `[{expression}]`. */
@@ -155,6 +158,15 @@ describe('MarketoTokenVendor dashboard', () => {
         `SELECT MAX(${name}) FROM SCHEMA("MarketoTokenVendor", clientId, service) WHERE service = '${vendor.serviceName}' GROUP BY clientId`,
       );
     }
+  });
+
+  it("shows Marketo calls per consumer: a SEARCH over this vendor's ConsumerCalls by Consumer and Client", () => {
+    const rows =
+      widgetTitled(widgets, 'Marketo calls by consumer (usage per consumer)').properties.metrics ?? [];
+
+    expect(rows.map((row) => (row[0] as { expression?: string }).expression)).toEqual([
+      'SEARCH(\'{MarketoTokenVendor,service,Consumer,Client} MetricName="ConsumerCalls" service="Stack-Vendor"\', \'Sum\', 300)',
+    ]);
   });
 
   it('shows vends by outcome: memory, store and Identity', () => {

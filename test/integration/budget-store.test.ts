@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBudgetTable, DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
 import {
   createInstanceBudget,
+  createUsageRecorder,
   DailyQuotaExhaustedError,
+  emptyCounts,
   instanceKeyOf,
   PermitUnavailableError,
 } from '../../functions/core/budget/index.js';
@@ -167,5 +169,27 @@ describe('budget on DynamoDB (dynalite)', () => {
 
     await expect(budget.acquire(instanceKeyOf(SYNC))).rejects.toMatchObject({ code: 'StoreUnavailable' });
     unreachable.destroy();
+  });
+
+  it('adds the usage two vend instances book for one consumer into one item, which the budget listing skips', async () => {
+    const { clock, store, budget } = await world();
+    const holder = {
+      target: { clientId: 'sync' },
+      principal: 'arn:aws:sts::111111111111:assumed-role/sync/a',
+    };
+    const recorders = [1, 2].map(() => createUsageRecorder({ store, clock }));
+    recorders[0]?.record(instanceKeyOf(SYNC), holder, { calls: 3, extractBytes: 1_500 });
+    recorders[1]?.record(instanceKeyOf(SYNC), holder, { calls: 2, marketo615: 1 });
+
+    await Promise.all(recorders.map((r) => r.flush()));
+
+    expect(await store.readUsage(instanceKeyOf(SYNC), '2026-12-01')).toEqual([
+      {
+        client: 'c:sync',
+        consumer: 'arn:aws:sts::111111111111:assumed-role/sync',
+        counts: { ...emptyCounts(), calls: 5, marketo615: 1, extractBytes: 1_500 },
+      },
+    ]);
+    expect(await budget.listStatus()).toEqual([]);
   });
 });

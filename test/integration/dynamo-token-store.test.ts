@@ -247,6 +247,26 @@ describe('DynamoTokenStore (against dynalite)', () => {
       expect((await rawItem('c1'))?.ttl).toEqual({ N: '2000000000' });
     });
 
+    it('keeps token, last error and version and lets the lease lapse now when the holder is interrupted', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+      await store.acquireLease('c1', seeded.version, lease('me'), 2_000_000_000);
+      const error = { code: 'IdentityUnavailable', message: 'Identity host could not be resolved', at: NOW };
+      await store.completeLease('c1', 'me', { error }, 2_000_000_000);
+      const failed = await store.get('c1');
+      await store.acquireLease('c1', failed?.version, lease('me'), 2_000_000_000);
+
+      const ok = await store.completeLease('c1', 'me', { interrupted: true }, 2_000_000_000);
+
+      expect(ok).toBe(true);
+      expect(await store.get('c1')).toEqual({
+        clientId: 'c1',
+        version: seeded.version + 3,
+        token: token('a'),
+        lastError: error,
+        lease: { owner: 'me', leaseUntil: NOW },
+      });
+    });
+
     it('returns false and writes nothing when the lease was taken over', async () => {
       const seeded = await seedToken('c1', token('a'), 2_000_000_000);
       await store.acquireLease('c1', seeded.version, lease('lapsed'), 2_000_000_000);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { captureText } from '../../testing/leak-scan.js';
+import { announce } from '../support/announce.js';
 
 const run = promisify(execFile);
 const PYTHON_DIR = resolve(import.meta.dirname, '../../python');
@@ -22,7 +23,7 @@ const missing =
       : undefined;
 if (missing) {
   if (process.env.CI === 'true') throw new Error(`${missing} (required under CI=true)`);
-  console.warn(`skipping the Python client's tests: ${missing}`);
+  announce(`skipping the Python client's tests: ${missing}`);
 }
 
 describe.skipIf(missing !== undefined)('the Python client (python/tests)', () => {
@@ -40,7 +41,7 @@ describe.skipIf(missing !== undefined)('the Python client (python/tests)', () =>
     );
     captureText(outcome.output);
     const summary = outcome.output.trim().split('\n').at(-1) ?? '';
-    process.stdout.write(`pytest python/tests: ${summary}\n`);
+    announce(`pytest python/tests: ${summary}`);
 
     expect(outcome.code, outcome.output.slice(-6000)).toBe(0);
     // A skip inside pytest (no node for local mode, no index for pip) is a skip with its reason printed.

@@ -11,5 +11,7 @@ export default function setup(): () => void {
   process.env.LEAK_SCAN_DIR = directory;
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  // The AWS SDK warns once per process that it will need Node 22; on Node 20 every worker would print it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return () => rmSync(directory, { recursive: true, force: true });
 }

@@ -1,22 +1,64 @@
 /**
  * Suite-wide log capture (a vitest setup file): everything code under test writes to stdout, stderr or
  * the console is appended to LEAK_SCAN_DIR, which the global teardown scans for secrets and tokens.
- * Output still reaches the terminal as usual.
+ *
+ * A passing run reads as a short summary: what the code under test writes straight to stdout and stderr
+ * (Powertools' JSON log lines and its "No application metrics to publish" warnings, local mode's access log,
+ * child processes' output piped through) is held and printed only for a test that fails, under a header
+ * naming it (what was written outside any test, when a test of the file failed); console calls follow
+ * vitest's `silent: 'passed-only'` (vitest.config.ts). `TEST_OUTPUT=all` prints everything as it comes.
+ * What a passing run must still show (why a test was skipped) goes through `announce`
+ * (test/support/announce.ts), which bypasses the holding.
  */
+import { afterAll, afterEach, beforeEach } from 'vitest';
 import { captureText } from '../../testing/leak-scan.js';
+import { ANNOUNCE } from './announce.js';
 
 const patched = Symbol.for('marketo-token-vendor.log-capture');
-const globals = globalThis as typeof globalThis & { [patched]?: boolean };
+const globals = globalThis as typeof globalThis & { [patched]?: HeldOutput };
 
-if (!globals[patched]) {
-  globals[patched] = true;
+type Write = (...args: unknown[]) => boolean;
+
+/** One held write, and the test that made it (`undefined`: outside any test). */
+interface Held {
+  readonly write: Write;
+  readonly chunk: unknown;
+  readonly test: string | undefined;
+}
+
+/** Output held until it is known whether the test that wrote it failed. */
+interface HeldOutput {
+  readonly passThrough: boolean;
+  /** stderr's own write, past the holding (for `announce`). */
+  rawStderr?: Write;
+  held: Held[];
+  /** The id of the test running now. */
+  current: string | undefined;
+  /** Whether a test of this file failed: what was written outside its tests is printed then. */
+  fileFailed: boolean;
+}
+
+const textOf = (chunk: unknown): string =>
+  typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+
+function install(): HeldOutput {
+  const state: HeldOutput = {
+    passThrough: process.env.TEST_OUTPUT === 'all',
+    held: [],
+    current: undefined,
+    fileFailed: false,
+  };
   for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    const write = stream.write.bind(stream) as Write;
+    if (stream === process.stderr) state.rawStderr = write;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      captureText(
-        typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk),
-      );
-      return write(chunk, ...rest);
+      captureText(textOf(chunk));
+      if (state.passThrough) return write(chunk, ...rest);
+      state.held.push({ write, chunk, test: state.current });
+      // Written, as far as the writer is concerned: call its callback as the stream would.
+      const callback = rest.find((arg): arg is () => void => typeof arg === 'function');
+      callback?.();
+      return true;
     }) as typeof stream.write;
   }
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
@@ -26,6 +68,44 @@ if (!globals[patched]) {
       original(...args);
     };
   }
+  return state;
+}
+
+const state = globals[patched] ?? install();
+globals[patched] = state;
+(globalThis as { [ANNOUNCE]?: (text: string) => void })[ANNOUNCE] = (text) => {
+  captureText(text);
+  (state.rawStderr ?? process.stderr.write.bind(process.stderr))(text);
+};
+
+/** Prints, under `header`, what `owner` wrote (and forgets it). */
+function release(owner: string | undefined, header: string): void {
+  const mine = state.held.filter((entry) => entry.test === owner);
+  state.held = state.held.filter((entry) => entry.test !== owner);
+  const first = mine[0];
+  if (first === undefined) return;
+  first.write(`\n---- output of ${header} ----\n`);
+  for (const { write, chunk } of mine) write(chunk);
+  first.write(`---- end of output of ${header} ----\n`);
+}
+
+if (!state.passThrough) {
+  beforeEach(({ task, onTestFailed }) => {
+    state.current = task.id;
+    onTestFailed(() => {
+      state.fileFailed = true;
+      release(task.id, `failed test "${task.name}"`);
+    });
+  });
+  afterEach(() => {
+    // What a passing test wrote is dropped with the rest when the file ends.
+    state.current = undefined;
+  });
+  afterAll(() => {
+    if (state.fileFailed) release(undefined, 'this file outside its tests (a test of it failed)');
+    state.held = [];
+    state.fileFailed = false;
+  });
 }
 
 function safeStringify(value: unknown): string {

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chown, lchown } from 'node:fs/promises';
+import { announce } from './announce.js';
 
 /** The second user. */
 export interface OtherUser {
@@ -90,7 +91,7 @@ export function secondUserSkipReason(title: string): string | undefined {
   if (process.env.CI === 'true') {
     throw new Error(`${title}: needs a second user, but ${reason} (required under CI=true)`);
   }
-  if (!warned.has(title)) console.warn(`skipping "${title}": needs a second user, but ${reason}`);
+  if (!warned.has(title)) announce(`skipping "${title}": needs a second user, but ${reason}`);
   warned.add(title);
   return reason;
 }

@@ -1,6 +1,7 @@
 import type { InstanceLimits } from '../../contract/index.js';
 import type { Clock, Logger } from '../ports.js';
-import type { BudgetMetrics, BudgetStore } from './ports.js';
+import type { PermitHolder } from './holder.js';
+import type { BudgetMetrics, BudgetStore, MarketoUsageReader } from './ports.js';
 import { type BudgetTiming, type BudgetUsage, DEFAULT_TIMING } from './state.js';
 
 /** What a consumer asks for before its Marketo call(s). */
@@ -15,6 +16,14 @@ export interface PermitRequest {
   readonly release?: string;
   /** Wait here (inside the vendor) up to this long for a slot before answering "retry later". @default 0 */
   readonly maxWaitMs?: number;
+}
+
+/** Who is asking, and how the vendor can ask Marketo about the instance on their behalf. */
+export interface BudgetContext {
+  /** The caller: leases are bound to it and counted against its client's share. @default nobody in particular */
+  readonly holder?: PermitHolder;
+  /** Reads Marketo's own count (a 607 is confirmed with it, the daily count reconciled). @default none */
+  readonly readUsage?: MarketoUsageReader;
 }
 
 /** A granted permit. */
@@ -45,6 +54,8 @@ export interface BudgetStatus {
   readonly resetsAt: number;
   readonly slowedDown: boolean;
   readonly exhausted: boolean;
+  /** What Marketo counted today at its last read (usage.json), every integration of the instance included. */
+  readonly marketo?: { readonly calls: number; readonly at: number };
 }
 
 export interface BudgetConfig {
@@ -57,6 +68,10 @@ export interface BudgetConfig {
   readonly maxWaitMs: number;
   /** Compare-and-swap attempts before answering "retry later". @default 40 */
   readonly maxConflicts: number;
+  /** A reported 607 is checked with Marketo at most this often per instance. @default 30_000 */
+  readonly confirmIntervalMs: number;
+  /** The daily count is brought up to Marketo's own at most this often per instance. @default 300_000 */
+  readonly reconcileIntervalMs: number;
   /**
    * When the store cannot be read or written: `open` grants unmetered permits (Marketo still enforces its
    * limits and clients back off on 606/615), `closed` refuses with 503. @default 'open'
@@ -75,6 +90,8 @@ export const DEFAULT_BUDGET_CONFIG: BudgetConfig = Object.freeze({
   maxLeaseMs: 60_000,
   maxWaitMs: 20_000,
   maxConflicts: 40,
+  confirmIntervalMs: 30_000,
+  reconcileIntervalMs: 300_000,
   onStoreFailure: 'open' as const,
   limits: {},
 });
@@ -94,10 +111,14 @@ export interface BudgetDeps {
 export type MarketoLimitCode = '606' | '607' | '615';
 
 export interface InstanceBudget {
-  acquire(instance: string, request?: PermitRequest): Promise<Permit>;
-  release(instance: string, permitId: string): Promise<void>;
-  /** A consumer saw 606/615/607: slow everyone down for a window, or close the day. */
-  report(instance: string, code: MarketoLimitCode): Promise<void>;
+  acquire(instance: string, request?: PermitRequest, context?: BudgetContext): Promise<Permit>;
+  /** Gives a permit's concurrency slot back; only the holder that took it can (`context.holder`). */
+  release(instance: string, permitId: string, context?: BudgetContext): Promise<void>;
+  /**
+   * A consumer saw 606/615/607. 606/615 slow everyone down for a window; a 607 closes the day only once
+   * Marketo confirms it to the vendor (`context.readUsage`): no single consumer's word blocks an instance.
+   */
+  report(instance: string, code: MarketoLimitCode, context?: BudgetContext): Promise<void>;
   status(instance: string): Promise<BudgetStatus>;
   setLimits(instance: string, override: Partial<InstanceLimits> | undefined): Promise<InstanceLimits>;
   listStatus(): Promise<BudgetStatus[]>;

@@ -3,19 +3,22 @@ import { type InstanceLimits, nextQuotaReset } from '../../contract/index.js';
 import { InvalidRequestError, StoreUnavailableError } from '../errors.js';
 import {
   type BudgetConfig,
+  type BudgetContext,
   type BudgetDeps,
   type BudgetStatus,
   DEFAULT_BUDGET_CONFIG,
   type InstanceBudget,
-  type MarketoLimitCode,
   type Permit,
   type PermitRequest,
 } from './budget-api.js';
 import { DailyQuotaExhaustedError, PermitUnavailableError } from './errors.js';
+import { holderClient, leaseKey, type PermitHolder } from './holder.js';
 import { type EffectiveLimits, effectiveLimits, resolveLimits } from './limits.js';
+import { createMarketoReports } from './marketo-reports.js';
 import type { BudgetMetrics } from './ports.js';
 import {
   type BudgetState,
+  claimScheduled,
   type Decision,
   decide,
   emptyState,
@@ -30,6 +33,9 @@ const WAKE_GRID_MS = 50;
 
 interface Pending {
   readonly ask: PermitAsk;
+  readonly holder?: PermitHolder;
+  /** Its rate slot was scheduled (pacing): at its instant, only the concurrency slot is left to claim. */
+  readonly scheduled?: { readonly at: number; readonly count: number };
   readonly maxWaitMs: number;
   readonly started: number;
   readonly waited: boolean;
@@ -126,7 +132,13 @@ export function createInstanceBudget(
   const drain = async (instance: string, queue: { pending: Pending[]; running: boolean }): Promise<void> => {
     queue.running = true;
     try {
-      while (queue.pending.length > 0) await round(instance, queue.pending.splice(0));
+      while (queue.pending.length > 0) {
+        const batch = queue.pending.splice(0);
+        // A round that fails unexpectedly (a bad stored override) answers its batch rather than leaving it hanging.
+        await round(instance, batch).catch((error: unknown) => {
+          for (const p of batch) p.reject(error);
+        });
+      }
     } finally {
       queue.running = false;
       if (queue.pending.length === 0) queues.delete(instance);
@@ -160,7 +172,24 @@ export function createInstanceBudget(
       }> = [];
       for (const pending of batch) {
         const permitId = newPermitId();
-        const decision = decide(state, pending.ask, permitId, effective, config.timing, now);
+        const key = leaseKey(permitId, pending.holder);
+        const decision = pending.scheduled
+          ? claimScheduled(
+              state,
+              { ...pending.ask, count: pending.scheduled.count },
+              key,
+              effective,
+              config.timing,
+              now,
+            )
+          : decide(
+              state,
+              { ...pending.ask, scheduleWithinMs: pending.maxWaitMs - (now - pending.started) },
+              key,
+              effective,
+              config.timing,
+              now,
+            );
         if (decision.next) {
           state = decision.next;
           changed = true;
@@ -195,20 +224,50 @@ export function createInstanceBudget(
       for (const { pending, permitId, decision } of decisions) {
         // The release (if any) is written: a waiter that comes back must not release again.
         const ask: PermitAsk = { ...pending.ask, release: undefined };
-        if (decision.kind === 'grant') {
-          metric('PermitsGranted', decision.count);
-          metric('DailyQuotaUsedPercent', (100 * decision.usage.dailyUsed) / effective.dailyQuota, 'Percent');
+        const granted = (
+          count: number,
+          leaseUntil: number | undefined,
+          usage: Permit['usage'],
+          at = pending.scheduled?.at ?? now,
+        ) => {
+          metric('PermitsGranted', count);
+          metric('DailyQuotaUsedPercent', (100 * (usage?.dailyUsed ?? 0)) / effective.dailyQuota, 'Percent');
           pending.resolve({
             permitId,
             instance,
-            count: decision.count,
+            count,
             useByMs: config.timing.permitUseByMs,
-            ...(decision.leaseUntil === undefined ? {} : { leaseUntil: decision.leaseUntil }),
+            ...(leaseUntil === undefined ? {} : { leaseUntil }),
             unmetered: false,
-            waitedMs: now - pending.started,
-            usage: decision.usage,
+            // A scheduled call's use-by time counts from its slot's instant, however late this answer is.
+            waitedMs: at - pending.started,
+            ...(usage === undefined ? {} : { usage }),
             resetsAt,
           });
+        };
+        if (decision.kind === 'grant') {
+          // A claimed slot is answered at its instant, not before (the claim ran a little ahead of it).
+          const early = (pending.scheduled?.at ?? now) - now;
+          if (early <= 0) granted(decision.count, decision.leaseUntil, decision.usage);
+          else
+            clock
+              .sleep(early)
+              .then(() => granted(decision.count, decision.leaseUntil, decision.usage), pending.reject);
+        } else if (decision.kind === 'scheduled') {
+          // Answered at the slot's instant; nobody asking after it goes first. Its concurrency slot is claimed
+          // `claimLeadMs` ahead, so the store's round trip is not taken from the consumer's use-by time.
+          if (!pending.waited) metric('PermitsWaited');
+          const scheduled = { at: decision.at, count: decision.count };
+          if (ask.concurrency) {
+            const claimIn = Math.max(0, decision.at - config.timing.claimLeadMs - now);
+            clock
+              .sleep(claimIn)
+              .then(() => enqueue(instance, { ...pending, ask, waited: true, scheduled }), pending.reject);
+          } else {
+            clock
+              .sleep(Math.max(0, decision.at - now))
+              .then(() => granted(decision.count, undefined, decision.usage, decision.at), pending.reject);
+          }
         } else if (decision.kind === 'exhausted') {
           metric('PermitsRefused');
           pending.reject(new DailyQuotaExhaustedError(resetsAt, now));
@@ -223,7 +282,9 @@ export function createInstanceBudget(
             pending.reject(new PermitUnavailableError(decision.reason, pauseMs));
           } else {
             if (!pending.waited) metric('PermitsWaited');
-            const again: Pending = { ...pending, ask, waited: true };
+            // A claim that found no concurrency slot asks anew: its scheduled rate slot stays spent.
+            const { scheduled: _spent, ...rest } = pending;
+            const again: Pending = { ...rest, ask, waited: true };
             clock.sleep(pauseMs).then(() => enqueue(instance, again), pending.reject);
           }
         }
@@ -240,13 +301,26 @@ export function createInstanceBudget(
     }
   };
 
-  const acquire = async (instance: string, request: PermitRequest = {}): Promise<Permit> => {
+  const acquire = async (
+    instance: string,
+    request: PermitRequest = {},
+    context: BudgetContext = {},
+  ): Promise<Permit> => {
     const { maxWaitMs, ...ask } = validate(request);
+    const { holder } = context;
+    const started = clock.now();
+    // Time spent here counts as waited (the consumer reckons its use-by time from it).
+    await reports.reconcileIfDue(instance, context.readUsage);
     return new Promise<Permit>((resolve, reject) => {
       enqueue(instance, {
-        ask: { ...ask, ...(request.release === undefined ? {} : { release: request.release }) },
+        ask: {
+          ...ask,
+          ...(request.release === undefined ? {} : { release: leaseKey(request.release, holder) }),
+          ...(holder === undefined ? {} : { client: holderClient(holder) }),
+        },
+        ...(holder === undefined ? {} : { holder }),
         maxWaitMs,
-        started: clock.now(),
+        started,
         waited: false,
         resolve,
         reject,
@@ -254,10 +328,11 @@ export function createInstanceBudget(
     });
   };
 
-  const release = async (instance: string, permitId: string): Promise<void> => {
+  const release = async (instance: string, permitId: string, context: BudgetContext = {}): Promise<void> => {
     if (permitId === UNMETERED) return;
     try {
-      await store.release(instance, permitId);
+      // Keyed by the holder too: a permit id named by anyone else finds no lease (issue 22).
+      await store.release(instance, leaseKey(permitId, context.holder));
     } catch (error) {
       // The lease lapses by itself; a failed release only holds the slot until then.
       metric('BudgetStoreErrors');
@@ -268,32 +343,17 @@ export function createInstanceBudget(
     }
   };
 
-  const report = async (instance: string, code: MarketoLimitCode): Promise<void> => {
-    metric(
-      code === '606'
-        ? 'MarketoRateLimited606'
-        : code === '615'
-          ? 'MarketoConcurrencyLimited615'
-          : 'MarketoDailyQuota607',
-    );
-    for (let attempt = 0; attempt < config.maxConflicts; attempt += 1) {
-      const now = clock.now();
-      const stored = await store.get(instance);
-      const effective = effectiveLimits(limitsOf(instance, stored));
-      const state = prune(stored ?? emptyState(instance, now), effective, config.timing, now);
-      const until = now + effective.rateWindowMs;
-      const next: BudgetState = {
-        ...state,
-        version: (stored?.version ?? 0) + 1,
-        ...(code === '606'
-          ? { slowUntil: until }
-          : code === '615'
-            ? { narrowUntil: until }
-            : { exhaustedDay: state.day }),
-      };
-      if (await store.save(next, stored?.version ?? 0, expireAt())) return;
-    }
-  };
+  const reports = createMarketoReports({
+    store,
+    clock,
+    config,
+    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    metric: (name) => metric(name),
+    limitsOf,
+    expireAt,
+    acquire: (instance, request, context) => acquire(instance, request, context),
+    release: (instance, permitId, context) => release(instance, permitId, context),
+  });
 
   const statusOf = (instance: string, stored: BudgetState | undefined): BudgetStatus => {
     const now = clock.now();
@@ -307,13 +367,16 @@ export function createInstanceBudget(
       resetsAt: nextQuotaReset(now),
       slowedDown: (state.slowUntil ?? 0) > now || (state.narrowUntil ?? 0) > now,
       exhausted: state.exhaustedDay === state.day || state.dayCount >= effective.dailyQuota,
+      ...(state.marketoCount === undefined || state.marketoCountAt === undefined
+        ? {}
+        : { marketo: { calls: state.marketoCount, at: state.marketoCountAt } }),
     };
   };
 
   return {
     acquire,
     release,
-    report,
+    report: reports.report,
     status: async (instance) => statusOf(instance, await store.get(instance)),
     async setLimits(instance, override) {
       const merged =

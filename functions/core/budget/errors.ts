@@ -1,18 +1,19 @@
 import { TokenVendorError } from '../errors.js';
+import type { WaitReason } from './state.js';
 
 /** No permit right now: the instance's rate window or concurrency is in use. Retry after `retryAfterMs`. */
 export class PermitUnavailableError extends TokenVendorError {
   readonly code = 'PermitUnavailable' as const;
-  readonly reason: 'rate' | 'concurrency' | 'contention';
+  readonly reason: WaitReason | 'contention';
   readonly retryAfterMs: number;
 
-  constructor(reason: 'rate' | 'concurrency' | 'contention', retryAfterMs: number) {
-    const what =
-      reason === 'rate'
-        ? "the instance's rate window is full"
-        : reason === 'concurrency'
-          ? "the instance's concurrent calls are all in use"
-          : 'too many consumers raced for the same permit';
+  constructor(reason: WaitReason | 'contention', retryAfterMs: number) {
+    const what = {
+      rate: "the instance's rate window is full",
+      concurrency: "the instance's concurrent calls are all in use",
+      'client-share': "this client holds its share of the instance's concurrent calls",
+      contention: 'too many consumers raced for the same permit',
+    }[reason];
     super(`${what}: retry in ${retryAfterMs} ms`, {
       retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
     });

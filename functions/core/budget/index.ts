@@ -2,6 +2,8 @@
 export * from './budget.js';
 export * from './budget-api.js';
 export * from './errors.js';
+export * from './holder.js';
 export * from './limits.js';
 export type * from './ports.js';
 export * from './state.js';
+export * from './usage.js';

@@ -9,16 +9,20 @@ export interface EffectiveLimits {
   readonly rateWindowMs: number;
   readonly concurrentCalls: number;
   readonly dailyQuota: number;
+  /** Concurrent calls one client (or pool) may hold (`clientShare` of the vendor's). */
+  readonly clientConcurrentCalls: number;
   readonly enabled: boolean;
 }
 
 export const effectiveLimits = (limits: InstanceLimits): EffectiveLimits => {
   const keep = 1 - limits.reservedShare;
+  const concurrentCalls = Math.max(1, Math.floor(limits.concurrentCalls * keep));
   return {
     callsPerWindow: Math.max(1, Math.floor(limits.callsPerWindow * keep)),
     rateWindowMs: limits.rateWindowMs,
-    concurrentCalls: Math.max(1, Math.floor(limits.concurrentCalls * keep)),
+    concurrentCalls,
     dailyQuota: Math.max(1, Math.floor(limits.dailyQuota * keep)),
+    clientConcurrentCalls: Math.max(1, Math.floor(concurrentCalls * limits.clientShare)),
     enabled: limits.enabled,
   };
 };

@@ -25,6 +25,25 @@ export interface BudgetStore {
   list(): AsyncIterable<BudgetState>;
 }
 
+/** What Marketo counted today for an instance (`GET /rest/v1/stats/usage.json`). */
+export type MarketoDayUsage =
+  | {
+      readonly kind: 'counted';
+      /** Calls Marketo counted today, by every integration of the instance. */
+      readonly calls: number;
+      /** Per API-only user (the Identity `scope`), as Marketo reports them. */
+      readonly users: ReadonlyArray<{ readonly userId: string; readonly calls: number }>;
+    }
+  /** Marketo answered the vendor's own call with 607: the day's quota is used up. */
+  | { readonly kind: 'exhausted' };
+
+/**
+ * Reads the instance's usage from Marketo with one REST call (the permit service builds it from the
+ * caller's client or pool). The budget calls it under a permit of its own; it throws when Marketo cannot be
+ * asked (no token, network, an answer without usage).
+ */
+export type MarketoUsageReader = () => Promise<MarketoDayUsage>;
+
 /** Metric names of the budget (documented in docs/operations.md). */
 export type BudgetMetricName =
   | 'PermitsGranted'
@@ -36,7 +55,10 @@ export type BudgetMetricName =
   | 'DailyQuotaUsedPercent'
   | 'MarketoRateLimited606'
   | 'MarketoConcurrencyLimited615'
-  | 'MarketoDailyQuota607';
+  | 'MarketoDailyQuota607'
+  | 'MarketoDailyQuota607Confirmed'
+  | 'MarketoUsageReads'
+  | 'MarketoUsageReadFailures';
 
 export interface BudgetMetrics {
   record(name: BudgetMetricName, value: number, unit: 'Count' | 'Percent'): void;

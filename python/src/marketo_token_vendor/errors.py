@@ -112,12 +112,33 @@ _ERROR_TYPE_TO_CODE: Mapping[str, ErrorCode] = {
     "AccessDeniedException": "AccessDenied",
     "TooManyRequestsException": "Throttled",
 }
+"""API Gateway's ``x-amzn-ErrorType`` values (the part before ``:``) and the codes they stand for."""
+
+_UNKNOWN_KEY_MESSAGE = "The security token included in the request is invalid."
+"""API Gateway's message for an access key it does not know. AWS services send it as
+``UnrecognizedClientException``; AWS's API Gateway 403 guide lists it under ``AccessDeniedException``: the
+message decides."""
 
 
 def _api_code(value: object) -> ApiErrorCode | None:
     for code in API_ERROR_CODES:
         if value == code:
             return code
+    return None
+
+
+def _gateway_code(status: int, error_type: str, message: str) -> ErrorCode | None:
+    """The code of a refusal API Gateway made itself, from its ``x-amzn-ErrorType`` or, without one, its
+    message."""
+    mapped = _ERROR_TYPE_TO_CODE.get(error_type)
+    if status == 403 and message == _UNKNOWN_KEY_MESSAGE and (mapped or "AccessDenied") == "AccessDenied":
+        return "UnrecognizedClient"
+    if mapped is not None:
+        return mapped
+    if status == 403 and message == "Missing Authentication Token":
+        return "MissingAuthenticationToken"
+    if status == 403 and message.startswith("Signature expired"):
+        return "InvalidSignature"
     return None
 
 
@@ -129,38 +150,43 @@ def error_from_response(
 ) -> TokenVendorClientError:
     """Turns a non-2xx answer into a typed error, whichever layer produced it (as the Node client does).
 
-    ``headers`` have lower-case names.
+    A refusal of API Gateway's (or of local mode, which answers the same) names its kind in
+    ``x-amzn-ErrorType``; that beats the body's code, which the stack's gateway responses set to
+    ``AccessDenied`` for every 403. ``headers`` have lower-case names.
     """
     api_error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(api_error, dict):
-        code = _api_code(api_error.get("code"))
-        if code is not None:
-            exact_wait = api_error.get("retryAfterMs")
-            return TokenVendorClientError(
-                code,
-                str(api_error.get("message", code)),
-                status=status,
-                retry_after_seconds=retry_after_seconds,
-                retry_after_ms=int(exact_wait)
-                if isinstance(exact_wait, (int, float)) and not isinstance(exact_wait, bool)
-                else None,
-            )
-    # API Gateway's own answers: {"message": …} with the type in x-amzn-ErrorType ("Type:detail").
-    raw_message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(api_error, dict):
+        api_error = None
+    # The stack's gateway responses and the handler say {"error": {"message"}}; API Gateway's own
+    # defaults say {"message"}.
+    raw_message = api_error.get("message") if api_error is not None else None
+    if raw_message is None and isinstance(body, dict):
+        raw_message = body.get("message")
     message = str(raw_message) if raw_message is not None else f"HTTP {status}"
 
-    def typed(code: ErrorCode) -> TokenVendorClientError:
-        return TokenVendorClientError(code, message, status=status, retry_after_seconds=retry_after_seconds)
+    def typed(code: ErrorCode, retry_after_ms: int | None = None) -> TokenVendorClientError:
+        return TokenVendorClientError(
+            code,
+            message,
+            status=status,
+            retry_after_seconds=retry_after_seconds,
+            retry_after_ms=retry_after_ms,
+        )
 
-    mapped = _ERROR_TYPE_TO_CODE.get(headers.get("x-amzn-errortype", "").split(":")[0])
-    if mapped is not None:
-        return typed(mapped)
+    from_gateway = _gateway_code(status, headers.get("x-amzn-errortype", "").split(":")[0], message)
+    if from_gateway is not None:
+        return typed(from_gateway)
+    code = _api_code(api_error.get("code")) if api_error is not None else None
+    if code is not None:
+        exact_wait = api_error.get("retryAfterMs") if api_error is not None else None
+        return typed(
+            code,
+            int(exact_wait)
+            if isinstance(exact_wait, (int, float)) and not isinstance(exact_wait, bool)
+            else None,
+        )
     if status == 429:
         return typed("Throttled")
     if status == 403 and "not authorized" in message:
         return typed("AccessDenied")
-    if message == "Missing Authentication Token":
-        return typed("MissingAuthenticationToken")
-    if status == 403 and message.startswith("Signature expired"):
-        return typed("InvalidSignature")
     return typed("InternalError" if status >= 500 else "BadResponse")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError
 
 from .clock import Clock
@@ -35,6 +37,25 @@ def _parse_retry_after(value: str | None) -> int | None:
     if value is None or not value.strip().isdigit():
         return None
     return int(value.strip())
+
+
+def _network_cause(error: BaseException) -> str:
+    """What failed, as the Node client names it: the system error's code and text (``ECONNREFUSED
+    (Connection refused)``), found along the chain botocore and urllib3 wrap it in; else the error's text."""
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in errno.errorcode:
+            return f"{errno.errorcode[current.errno]} ({current.strerror})"
+        # botocore keeps urllib3's error in kwargs["error"]; urllib3 keeps the socket's in __context__.
+        kwargs = getattr(current, "kwargs", None)
+        wrapped = kwargs.get("error") if isinstance(kwargs, dict) else None
+        pending.extend([wrapped, current.__cause__, current.__context__])
+    return str(error)
 
 
 def _parse_json(data: bytes) -> Any:
@@ -79,9 +100,9 @@ class SignedCaller:
         ).add_auth(request)
         try:
             response = self._transport.send(method, url, dict(request.headers.items()), payload)
-        except (OSError, HTTPClientError) as error:
+        except (OSError, HTTPClientError, BotocoreConnectionError) as error:
             raise TokenVendorClientError(
-                "NetworkError", f"token vendor unreachable: {error}", status=0
+                "NetworkError", f"token vendor unreachable ({self._base}): {_network_cause(error)}", status=0
             ) from error
         return response.status, response.headers, response.body
 

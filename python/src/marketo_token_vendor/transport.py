@@ -21,7 +21,8 @@ class HttpResponse:
 
 
 class Transport(Protocol):
-    """Sends one request. Raises ``OSError`` or botocore's ``HTTPClientError`` when no answer arrives."""
+    """Sends one request. Raises ``OSError``, or botocore's ``HTTPClientError`` or ``ConnectionError``
+    (``EndpointConnectionError``: connection refused, host not found), when no answer arrives."""
 
     def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> HttpResponse: ...
 

@@ -324,3 +324,57 @@ describe('client budget', () => {
     expect(client.budgetStats()).toMatchObject({ expired: 1 });
   });
 });
+
+describe('close', () => {
+  it('sends the release still lingering at once, so a finished job holds no concurrency slot', async () => {
+    const { client, lines, bodies } = world();
+    await client.marketoFetch('sync', MARKETO);
+
+    await client.close();
+
+    expect(lines).toEqual([
+      'POST /prod/tokens/sync/permits',
+      'GET /prod/tokens/sync',
+      'GET marketo',
+      'POST /prod/tokens/sync/permits/release',
+    ]);
+    expect(bodies.at(-1)).toEqual({ permitId: '00000001-0000-4000-8000-000000000000' });
+  });
+
+  it('waits for the release to be answered before it resolves', async () => {
+    const { client, lines } = world();
+    await client.marketoFetch('sync', MARKETO);
+    let answered = false;
+    const closing = client.close().then(() => {
+      answered = lines.includes('POST /prod/tokens/sync/permits/release');
+    });
+
+    await closing;
+
+    expect(answered).toBe(true);
+  });
+
+  it('stays usable: a call after close gets its permit and token, and the next close releases it', async () => {
+    const { client, lines } = world();
+    await client.marketoFetch('sync', MARKETO);
+    await client.close();
+
+    const response = await client.marketoFetch('sync', MARKETO);
+    await client.close();
+
+    expect(response.status).toBe(200);
+    expect(lines.slice(4)).toEqual([
+      'POST /prod/tokens/sync/permits',
+      'GET marketo',
+      'POST /prod/tokens/sync/permits/release',
+    ]);
+  });
+
+  it('resolves at once when nothing is held', async () => {
+    const { client, lines } = world();
+
+    await client.close();
+
+    expect(lines).toEqual([]);
+  });
+});

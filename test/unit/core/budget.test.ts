@@ -3,6 +3,7 @@ import { MemoryBudgetStore } from '../../../functions/adapters/memory-budget-sto
 import {
   createInstanceBudget,
   DailyQuotaExhaustedError,
+  DEFAULT_TIMING,
   type InstanceBudget,
   instanceKeyOf,
   PermitUnavailableError,
@@ -28,7 +29,9 @@ const world = (config: Parameters<typeof createInstanceBudget>[1] = {}) => {
       newPermitId: () => `permit-${++ids}`,
       metrics: { record: (name, value) => (metrics[name] = (metrics[name] ?? 0) + value) },
     },
-    config,
+    // These tests are about the window's accounting and the concurrency slots: pacing out of the way (a
+    // burst as large as the window); budget-pacing.test.ts has the pacing.
+    { timing: { ...DEFAULT_TIMING, burstCalls: 1_000 }, ...config },
   );
   return { clock, store, budget, metrics };
 };
@@ -68,6 +71,7 @@ describe('limits', () => {
       concurrentCalls: 10,
       dailyQuota: 50_000,
       reservedShare: 0,
+      clientShare: 0.5,
       enabled: true,
     });
   });
@@ -225,9 +229,9 @@ describe('daily quota', () => {
     expect(permit.usage?.dailyUsed).toBe(1);
   });
 
-  it('closes the day for everyone after a consumer reports a 607', async () => {
+  it('closes the day for everyone after a consumer reports a 607 that Marketo confirms', async () => {
     const { budget } = world();
-    await budget.report(HOST, '607');
+    await budget.report(HOST, '607', { readUsage: async () => ({ kind: 'exhausted' }) });
 
     await expect(budget.acquire(HOST)).rejects.toBeInstanceOf(DailyQuotaExhaustedError);
   });

@@ -1,111 +1,69 @@
+/**
+ * The lease holder's outcome when the process stops mid-refresh (issue 26): a shutdown is not the client's
+ * failure. Stopping local mode while a sweep retried a client whose Identity host did not resolve replaced
+ * its real last error (ENOTFOUND) with "unexpected error during refresh".
+ */
 import { describe, expect, it } from 'vitest';
-import type { TokenRecord, TokenStore } from '../../../functions/core/ports.js';
+import { ShutdownInterruption, shutdownAwareClock } from '../../../functions/core/clock.js';
+import type { LastError } from '../../../functions/core/ports.js';
 import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import { FakeClock } from '../../../testing/clocks.js';
 import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
-import { limitKeyThroughput } from '../../../testing/key-throughput-limit.js';
 import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
+import { until } from '../../../testing/until.js';
 
-const CLIENT = 'hot';
+const REAL_ERROR: LastError = {
+  code: 'IdentityUnavailable',
+  message: 'Identity host could not be resolved (ENOTFOUND)',
+  at: 1_700_000_000_000,
+};
 
-/** A client whose token expired, and a lease on it held by another Lambda (its refresh under way). */
-async function leaseHeldElsewhere(store: TokenStore, clock: FakeClock): Promise<void> {
-  await store.acquireLease(CLIENT, undefined, { owner: 'seed', leaseUntil: clock.now() + 1 }, 1);
-  await store.completeLease(
-    CLIENT,
-    'seed',
-    {
-      token: {
-        accessToken: 'expired-token:ab',
-        tokenType: 'bearer',
-        expiresAt: clock.now() - 1_000,
-        obtainedAt: clock.now() - 3_601_000,
-      },
-    },
-    1,
+/** A vendor on the real, shutdown-aware clock, whose client already failed once and whose Identity is down. */
+function stoppingWorld() {
+  const shutdown = new AbortController();
+  const clock = shutdownAwareClock(shutdown.signal);
+  const record = testCredentials('client-a');
+  const identity = new FakeIdentity(clock, [record]);
+  identity.fail('unavailable', 'unavailable', 'unavailable', 'unavailable');
+  const store = new MemoryTokenStore();
+  store.items.set('client-a', { clientId: 'client-a', version: 3, lastError: REAL_ERROR });
+  const vendor = createTokenVendor(
+    { store, credentials: new MemoryCredentials([record]), identity, clock, instanceId: 'stopping' },
+    { identityUrlPolicy: { allowedHosts: ['*.mktorest.com'] } },
   );
-  const record = (await store.get(CLIENT)) as TokenRecord;
-  await store.acquireLease(
-    CLIENT,
-    record.version,
-    { owner: 'elsewhere', leaseUntil: clock.now() + 15_000 },
-    1,
-  );
+  /** Stops the process once Identity has been asked (the refresh then waits out its backoff). */
+  const stopDuringRetry = async (): Promise<void> => {
+    await until(() => identity.callCount('client-a') >= 1);
+    shutdown.abort(new ShutdownInterruption('local vendor stopping'));
+  };
+  return { store, vendor, stopDuringRetry };
 }
 
-/** `inner` with its reads replaced by `get` (the other methods unchanged). */
-const withGet = (inner: TokenStore, get: TokenStore['get']): TokenStore =>
-  new Proxy(inner, {
-    get: (target, key, receiver) => (key === 'get' ? get : Reflect.get(target, key, receiver)),
+describe('a refresh interrupted by shutdown', () => {
+  it("keeps the client's real last error", async () => {
+    const w = stoppingWorld();
+
+    await Promise.all([w.vendor.refreshAll({ horizonMs: 60_000 }), w.stopDuringRetry()]);
+
+    expect(w.store.items.get('client-a')?.lastError).toEqual(REAL_ERROR);
   });
 
-/** Reads of the store, by consistency, with the instant each was made. */
-function countingStore(inner: TokenStore, clock: FakeClock) {
-  const reads: Array<{ at: number; consistent: boolean }> = [];
-  const store = withGet(inner, (clientId, options) => {
-    reads.push({ at: clock.now(), consistent: options?.consistent ?? true });
-    return inner.get(clientId, options);
-  });
-  return { store, reads };
-}
+  it('gives the lease up at once, so the next start need not wait for it to lapse', async () => {
+    const w = stoppingWorld();
 
-function world() {
-  const clock = new FakeClock();
-  const credentials = testCredentials(CLIENT);
-  const identity = new FakeIdentity(clock, [credentials]);
-  const memory = new MemoryTokenStore();
-  const vendor = (store: TokenStore) =>
-    createTokenVendor(
-      { store, credentials: new MemoryCredentials([credentials]), identity, clock, random: () => 0.5 },
-      {},
+    const outcome = await Promise.all([w.vendor.getToken('client-a'), w.stopDuringRetry()]).catch(
+      (error: unknown) => error,
     );
-  return { clock, identity, memory, vendor };
-}
 
-describe('waiting on another Lambda’s refresh lease', () => {
-  it('polls with eventually consistent reads, backing off from 100 ms to 1.6 s', async () => {
-    const w = world();
-    await leaseHeldElsewhere(w.memory, w.clock);
-    const { store, reads } = countingStore(w.memory, w.clock);
-    const start = w.clock.now();
-    const waiting = w.vendor(store).getToken(CLIENT, { maxWaitMs: 6_000 });
-    await w.clock.settle(waiting.catch(() => undefined));
-    const polls = reads.filter((r) => !r.consistent).map((r) => r.at - start);
-    expect(polls.slice(0, 7)).toEqual([0, 100, 300, 700, 1_500, 3_100, 4_700]);
+    expect(outcome).toBeInstanceOf(ShutdownInterruption);
+    const lease = w.store.items.get('client-a')?.lease;
+    expect(lease === undefined || lease.leaseUntil <= Date.now()).toBe(true);
   });
 
-  it('confirms with a strongly consistent read before acting on what a poll saw, and reads so only then', async () => {
-    const w = world();
-    await leaseHeldElsewhere(w.memory, w.clock);
-    const { store, reads } = countingStore(w.memory, w.clock);
-    const waiting = w.vendor(store).getToken(CLIENT, { maxWaitMs: 20_000 });
-    // The holder crashed: its lease lapses after 15 s and the waiter takes over.
-    const token = await w.clock.settle(waiting);
-    expect(token.source).toBe('identity');
-    // The vend's own first read, and the confirmation before it takes over the lapsed lease.
-    expect(reads.filter((r) => r.consistent)).toHaveLength(2);
-    expect(w.identity.callCount(CLIENT)).toBe(1);
-  });
+  it('is not counted as a failed refresh in the sweep', async () => {
+    const w = stoppingWorld();
 
-  it('keeps waiting when its reads are throttled, and never calls Identity without the lease', async () => {
-    const w = world();
-    await leaseHeldElsewhere(w.memory, w.clock);
-    // Each waiter's first read (the expired token, the lease) goes through; then every read is throttled for
-    // 2 s, as 5,000 waiters on one key would see.
-    const limited = limitKeyThroughput(w.memory, w.clock, { readUnitsPerSecond: 0, random: () => 0.5 });
-    const until = w.clock.now() + 2_000;
-    let reads = 0;
-    const store = withGet(w.memory, (clientId, options) => {
-      reads += 1;
-      return reads > 3 && w.clock.now() < until
-        ? limited.store.get(clientId, options)
-        : w.memory.get(clientId, options);
-    });
-    const waiters = Array.from({ length: 3 }, () => w.vendor(store).getToken(CLIENT, { maxWaitMs: 20_000 }));
-    const tokens = await w.clock.settle(Promise.all(waiters));
-    expect(limited.stats(CLIENT).failedReads).toBeGreaterThan(0);
-    // They waited for the lease to lapse (15 s) and one refreshed under it: one Identity call, never three.
-    expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
-    expect(w.identity.callCount(CLIENT)).toBe(1);
+    const [summary] = await Promise.all([w.vendor.refreshAll({ horizonMs: 60_000 }), w.stopDuringRetry()]);
+
+    expect(summary.failed).toBe(0);
   });
 });

@@ -97,7 +97,11 @@ describe('readRuntimeConfig', () => {
 
 describe('readBudgetConfig', () => {
   it('turns the budget off (unmetered permits) and fails open when no budget table is set', () => {
-    expect(readBudgetConfig({})).toEqual({ limits: { default: { enabled: false } }, onStoreFailure: 'open' });
+    expect(readBudgetConfig({})).toEqual({
+      limits: { default: { enabled: false } },
+      onStoreFailure: 'open',
+      reconcileIntervalMs: 300_000,
+    });
   });
 
   it('keeps per-instance limits keyed by lower-case host and reads the store-failure mode', () => {
@@ -112,6 +116,7 @@ describe('readBudgetConfig', () => {
       tableName: 'budget',
       limits: { 'abc-123.mktorest.com': { callsPerWindow: 50 }, default: { reservedShare: 0.2 } },
       onStoreFailure: 'closed',
+      reconcileIntervalMs: 300_000,
     });
   });
 

@@ -18,6 +18,7 @@ describe('runtime.json of a running local server', () => {
     tableName: 'marketo-token-vendor-local',
     credentialsFile: '/tmp/credentials.json',
     apiUrl: 'http://127.0.0.1:8787',
+    region: 'us-east-1',
     simulatorUrl: 'http://127.0.0.1:8788',
   };
 

@@ -28,6 +28,7 @@ describe('npm start options (local/start-options.ts)', () => {
         refreshIntervalMs: 60_000,
         dataDir: '.local',
         simulatorLimits: true,
+        logFormat: 'text',
       });
     });
 
@@ -69,6 +70,7 @@ describe('npm start options (local/start-options.ts)', () => {
         refreshIntervalMs: 0,
         dataDir: '/tmp/x',
         simulatorLimits: true,
+        logFormat: 'text',
       });
     });
 
@@ -86,6 +88,21 @@ describe('npm start options (local/start-options.ts)', () => {
       // Assess
       expect(refused).toBeInstanceOf(CommanderError);
       expect(refused).toMatchObject({ code: 'commander.invalidArgument' });
+    });
+  });
+
+  describe('log format', () => {
+    it('is text for a terminal by default, and json when asked', () => {
+      expect(parseStartOptions([], quietCommand()).logFormat).toBe('text');
+      expect(localVendorOptionsOf(parseStartOptions(['--log-format', 'json'], quietCommand()))).toMatchObject(
+        {
+          logFormat: 'json',
+        },
+      );
+    });
+
+    it('refuses a format it does not know', () => {
+      expect(() => parseStartOptions(['--log-format', 'xml'], quietCommand())).toThrow(CommanderError);
     });
   });
 });

@@ -30,6 +30,21 @@ const sweepingVendor = (gate?: Promise<void>) => {
   return { vendor, sweeps };
 };
 
+/** A gate a sweep waits at, and whether `refresher.stop()` had resolved before the gate opened. */
+async function stopWhileGated(
+  refresher: { stop(): Promise<void> },
+  release: () => void,
+): Promise<{ readonly stoppedWhileRunning: boolean; readonly stopping: Promise<void> }> {
+  let stopped = false;
+  const stopping = refresher.stop().then(() => {
+    stopped = true;
+  });
+  await vi.advanceTimersByTimeAsync(0);
+  const stoppedWhileRunning = stopped;
+  release();
+  return { stoppedWhileRunning, stopping };
+}
+
 describe('startRefresher', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -90,19 +105,33 @@ describe('startRefresher', () => {
       onEvent: () => undefined,
     });
     await vi.advanceTimersByTimeAsync(60_000);
-    let stopped = false;
 
-    const stopping = refresher.stop().then(() => {
-      stopped = true;
-    });
-    await vi.advanceTimersByTimeAsync(0);
-    const stoppedWhileRunning = stopped;
-    release();
+    const { stoppedWhileRunning, stopping } = await stopWhileGated(refresher, release);
     await stopping;
     await vi.advanceTimersByTimeAsync(600_000);
 
     expect(stoppedWhileRunning).toBe(false);
     expect(sweeps).toHaveLength(1);
+  });
+
+  it('stop() also waits for a sweep asked for with sweep(), so its outcome is written before the store closes', async () => {
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { vendor } = sweepingVendor(gate);
+    const refresher = startRefresher({
+      vendor,
+      intervalMs: 0,
+      shutdown: new AbortController().signal,
+      onEvent: () => undefined,
+    });
+    const asked = refresher.sweep();
+
+    const { stoppedWhileRunning, stopping } = await stopWhileGated(refresher, release);
+    await Promise.all([asked, stopping]);
+
+    expect(stoppedWhileRunning).toBe(false);
   });
 
   it('does not report a sweep that fails after shutdown began', async () => {
