@@ -199,8 +199,9 @@ class EventLog {
     for (const at of this.#events.get(name) ?? []) if (at >= from && at < to) n += 1;
     return n;
   }
+  /** The names starting with `prefix`, sorted (so two logs' figures compare whatever came first). */
   names(prefix: string): string[] {
-    return [...this.#events.keys()].filter((k) => k.startsWith(prefix));
+    return [...this.#events.keys()].filter((k) => k.startsWith(prefix)).sort();
   }
 }
 
@@ -217,6 +218,15 @@ interface InitializeStack {
   };
 }
 
+/** Logged besides `dynamo:GetItem` for an eventually consistent GetItem: half a read unit. */
+const EVENTUAL_READ = 'eventualRead';
+
+/** Whether a GetItem command's input (`args.input`) asks for a strongly consistent read. */
+const isConsistentRead = (args: unknown): boolean => {
+  const input = (args as { readonly input?: { readonly ConsistentRead?: boolean } }).input;
+  return input?.ConsistentRead === true;
+};
+
 /** Counts every command an SDK client sends (`<prefix><CommandName>`), on the virtual clock. */
 const countCommands = (
   client: DynamoDBClient | SecretsManagerClient,
@@ -226,7 +236,9 @@ const countCommands = (
 ): void => {
   (client as unknown as InitializeStack).middlewareStack.add(
     (next, context) => (args) => {
-      log.add(`${prefix}${(context.commandName ?? '?').replace(/Command$/, '')}`, clock.now());
+      const name = (context.commandName ?? '?').replace(/Command$/, '');
+      log.add(`${prefix}${name}`, clock.now());
+      if (name === 'GetItem' && !isConsistentRead(args)) log.add(EVENTUAL_READ, clock.now());
       return next(args);
     },
     { step: 'initialize', name: `benchCount${prefix}` },
@@ -289,6 +301,9 @@ const countingMemoryStore = (inner: MemoryTokenStore, log: EventLog, clock: Virt
       const operation = key === 'get' ? 'GetItem' : key === 'list' ? 'Scan' : 'UpdateItem';
       return (...args: unknown[]): unknown => {
         log.add(`dynamo:${operation}`, clock.now());
+        // The DynamoDB store reads strongly consistently unless asked otherwise.
+        const options = args[1] as { readonly consistent?: boolean } | undefined;
+        if (key === 'get' && options?.consistent === false) log.add(EVENTUAL_READ, clock.now());
         return value.apply(target, args);
       };
     },
@@ -613,18 +628,21 @@ export async function simulateSteadyState(options: SteadyStateSimOptions): Promi
           ? Number.NaN
           : (gapsSorted[Math.ceil(0.99 * gapsSorted.length) - 1] as number);
       const dynamoOps: Record<string, number> = {};
-      for (const name of events.names('dynamo:'))
-        dynamoOps[name.slice('dynamo:'.length)] = events.count(name, from, to);
+      for (const name of events.names('dynamo:')) {
+        const count = events.count(name, from, to);
+        if (count > 0) dynamoOps[name.slice('dynamo:'.length)] = count;
+      }
       const worker = meter.between('worker', from, to);
       const schedule = meter.between('schedule', from, to);
       const end = hourEnds[h] ?? { depth: 0, oldestMs: 0, expired: 0, deadLettered: 0 };
       const previous = hourEnds[h - 1] ?? { expired: 0, deadLettered: 0 };
-      // A strongly consistent GetItem of an item under 4 KB: 1 unit. An index query (eventually consistent):
-      // half a unit per 4 KB of entries read (about 100 bytes each), half a unit at least.
+      // A strongly consistent GetItem of an item under 4 KB: 1 unit, an eventually consistent one half. An index
+      // query (eventually consistent): half a unit per 4 KB of entries read (about 100 bytes each), half a
+      // unit at least.
       const queryUnits = indexQueries
         .filter((q) => q.at >= from && q.at < to)
         .reduce((sum, q) => sum + 0.5 * Math.max(1, Math.ceil((q.entries * INDEX_ENTRY_BYTES) / 4096)), 0);
-      const reads = (dynamoOps.GetItem ?? 0) + queryUnits;
+      const reads = (dynamoOps.GetItem ?? 0) - 0.5 * events.count(EVENTUAL_READ, from, to) + queryUnits;
       const tokenWrites =
         events.count('metric:RefreshFetched', from, to) + events.count('metric:RefreshWaited', from, to);
       figures.push({

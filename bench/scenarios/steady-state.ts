@@ -79,6 +79,8 @@ const countedFigures = (h: HourFigures) => ({
   workerBilledMs: h.workerBilledMs,
   messagesSent: h.messagesSent,
   storeRequests: h.dynamo,
+  readUnits: h.readUnits,
+  writeUnits: h.writeUnits,
   secretsList: h.secretsList,
   secretsGet: h.secretsGet,
 });
@@ -224,8 +226,9 @@ export const steadyStateScenario: Scenario = {
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...costRows,
       '',
-      'Read units: a strongly consistent GetItem of an item under 4 KB is 1 unit; an index query (eventually ' +
-        'consistent) half a unit per 4 KB read (an index entry is about 100 bytes). Write units: one per ' +
+      'Read units: a strongly consistent GetItem of an item under 4 KB is 1 unit, an eventually consistent one ' +
+        '(the lease path’s first look) half; an index query (eventually consistent) half a unit per 4 KB read ' +
+        '(an index entry is about 100 bytes). Write units: one per ' +
         'UpdateItem, plus two per token write in the after design (the index entry moves: DynamoDB deletes the ' +
         'old index item and puts the new one).',
       '',

@@ -265,9 +265,10 @@ export class DynamoTokenStore implements TokenStore {
   }
 
   /**
-   * Applies `input` and sets `ttl` to `expireItemAtSeconds` only where that raises it, so an item still
-   * holding a valid token never gets an earlier TTL. DynamoDB has no `max()` in update expressions, so
-   * the first attempt adds "ttl is lower" to the condition; if that fails, a second attempt without the
+   * Applies `input` and sets `ttl` to `expireItemAtSeconds` only where that does not lower it, so an item
+   * still holding a valid token never gets an earlier TTL. DynamoDB has no `max()` in update expressions, so
+   * the first attempt adds "ttl is not later" to the condition (an equal TTL, as when a refresh takes the
+   * lease before the stored expiry, is one write, not two); if that fails, a second attempt without the
    * TTL tells "TTL already later" (succeeds) from "someone else wrote" (fails again). No reads are
    * needed and the original condition stays atomic in both attempts.
    */
@@ -287,7 +288,7 @@ export class DynamoTokenStore implements TokenStore {
       UpdateExpression: withTtl,
       ConditionExpression: single
         ? input.ConditionExpression
-        : and(input.ConditionExpression ?? '', 'attribute_not_exists(#ttl) OR #ttl < :ttl'),
+        : and(input.ConditionExpression ?? '', 'attribute_not_exists(#ttl) OR #ttl <= :ttl'),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });

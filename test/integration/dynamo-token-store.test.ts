@@ -188,6 +188,26 @@ describe('DynamoTokenStore (against dynalite)', () => {
       expect((await rawItem('c1'))?.ttl).toEqual({ N: '2000000000' });
     });
 
+    it('takes the lease in one write when its TTL equals the item’s (a refresh before the stored expiry)', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+      let sent = 0;
+      db.client.middlewareStack.add(
+        (next) => (args) => {
+          sent += 1;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countSends' },
+      );
+      try {
+        const record = await store.acquireLease('c1', seeded.version, lease('me'), 2_000_000_000);
+
+        expect(record?.lease?.owner).toBe('me');
+        expect(sent).toBe(1);
+      } finally {
+        db.client.middlewareStack.remove('countSends');
+      }
+    });
+
     it('still reports a conflict when the TTL would not be raised and the version moved on', async () => {
       const seeded = await seedToken('c1', token('a'), 2_000_000_000);
 
