@@ -24,6 +24,7 @@ import { refresherScaleScenario } from './scenarios/refresher-scale.js';
 import { rotationScenario } from './scenarios/rotation.js';
 import { stampedeScenario } from './scenarios/stampede.js';
 import { steadyStateScenario } from './scenarios/steady-state.js';
+import { syncJobsScenario } from './scenarios/sync-jobs.js';
 import { vendLatencyScenario } from './scenarios/vend-latency.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -40,6 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
   poolsScenario,
   rotationScenario,
   budgetScenario,
+  syncJobsScenario,
 ];
 
 const program = new Command()

@@ -22,7 +22,7 @@ export function addInstancesCommands(program: Command, io: CliIo, withTarget: Wi
   instances
     .command('status')
     .description(
-      'per instance: calls in the current window, concurrency in use, daily use against quota and its reset',
+      'per instance: calls in the current window, concurrency in use, daily use against quota and its reset; Bulk API slots in use and bytes exported today',
     )
     .argument('[instance]', 'one instance (REST host), or all that used the budget')
     .option('--json', 'machine-readable output')

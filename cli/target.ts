@@ -11,6 +11,7 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { DynamoBudgetStore } from '../functions/adapters/dynamo-budget-store.js';
+import { DynamoBulkSlotStore } from '../functions/adapters/dynamo-bulk-slot-store.js';
 import { DynamoTokenStore } from '../functions/adapters/dynamo-token-store.js';
 import { FileCredentials, removeClient, upsertClient } from '../functions/adapters/file-credentials.js';
 import { HttpIdentityClient } from '../functions/adapters/http-identity-client.js';
@@ -21,6 +22,7 @@ import {
 import { DEFAULT_SECRET_PREFIX, ENV } from '../functions/contract/index.js';
 import type { BudgetStore } from '../functions/core/budget/ports.js';
 import type { UsageStore } from '../functions/core/budget/usage.js';
+import type { BulkSlotStore } from '../functions/core/bulk/ports.js';
 import type {
   ClientCredentials,
   CredentialsSource,
@@ -90,6 +92,8 @@ export interface Target {
   storeDescription(): string;
   /** The Marketo API budget's store, with usage per consumer beside it (`instances` commands). */
   budgetStore(): Promise<BudgetStore & UsageStore>;
+  /** The Bulk API slots' items in the budget table (`instances status`). */
+  bulkSlotStore(): Promise<BulkSlotStore>;
   close(): Promise<void>;
 }
 
@@ -260,6 +264,20 @@ export async function openTarget(
   const prefix = options.prefix ?? env[ENV.secretPrefix] ?? DEFAULT_SECRET_PREFIX;
   const tableName = options.table ?? env[ENV.tableName];
   let dynamo: DynamoDBClient | undefined;
+  /** The budget table (`--budget-table` or BUDGET_TABLE_NAME) on the command's DynamoDB client. */
+  const budgetTable = () => {
+    const name = options.budgetTable ?? env[ENV.budgetTableName];
+    if (name === undefined || name === '') {
+      throw usageError(
+        'no budget table — pass --budget-table <name> or set BUDGET_TABLE_NAME (the BudgetTable of the stack)',
+      );
+    }
+    dynamo ??= new DynamoDBClient({
+      ...base,
+      ...(options.endpointDynamodb === undefined ? {} : { endpoint: options.endpointDynamodb }),
+    });
+    return { client: dynamo, tableName: name };
+  };
   return {
     mode: 'aws',
     registry: new SecretsManagerRegistry(secrets, prefix),
@@ -279,17 +297,10 @@ export async function openTarget(
     },
     storeDescription: () => `DynamoDB table ${tableName ?? '(unset)'}`,
     async budgetStore() {
-      const budgetTable = options.budgetTable ?? env[ENV.budgetTableName];
-      if (budgetTable === undefined || budgetTable === '') {
-        throw usageError(
-          'no budget table — pass --budget-table <name> or set BUDGET_TABLE_NAME (the BudgetTable of the stack)',
-        );
-      }
-      dynamo ??= new DynamoDBClient({
-        ...base,
-        ...(options.endpointDynamodb === undefined ? {} : { endpoint: options.endpointDynamodb }),
-      });
-      return new DynamoBudgetStore({ client: dynamo, tableName: budgetTable });
+      return new DynamoBudgetStore(budgetTable());
+    },
+    async bulkSlotStore() {
+      return new DynamoBulkSlotStore(budgetTable());
     },
     async close() {
       secrets.destroy();
@@ -336,6 +347,10 @@ async function openLocalTarget(options: GlobalOptions, identity: IdentityClient)
       opened ??= open();
       // Local mode keeps the budget beside the token table (local/server.ts).
       return (await opened).budgetStore(options.budgetTable ?? `${tableName}-budget`);
+    },
+    async bulkSlotStore() {
+      opened ??= open();
+      return (await opened).bulkSlotStore(options.budgetTable ?? `${tableName}-budget`);
     },
     storeDescription: () =>
       running === undefined

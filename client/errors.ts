@@ -20,6 +20,9 @@ export const API_ERROR_CODES = [
   'InternalError',
   'PermitUnavailable',
   'DailyQuotaExhausted',
+  'BulkSlotUnavailable',
+  'DailyExportQuotaExhausted',
+  'BulkSlotNotHeld',
 ] as const;
 
 /** Codes for answers that come from API Gateway (or the local IAM emulation), or from the network. */
@@ -43,8 +46,10 @@ export class TokenVendorClientError extends Error {
   readonly status: number;
   /** Seconds after which a retry may succeed (from `Retry-After`), when the vendor said so. */
   readonly retryAfterSeconds?: number;
-  /** The exact wait the vendor named (`PermitUnavailable`: whole-second `Retry-After` is coarse). */
+  /** The exact wait the vendor named (`PermitUnavailable`, `BulkSlotUnavailable`: `Retry-After` is coarse). */
   readonly retryAfterMs?: number;
+  /** `DailyExportQuotaExhausted`: when the quota comes back (epoch ms; 00:00 America/Chicago). */
+  readonly resetsAt?: number;
 
   constructor(
     code: TokenVendorClientErrorCode,
@@ -53,6 +58,7 @@ export class TokenVendorClientError extends Error {
       readonly status: number;
       readonly retryAfterSeconds?: number;
       readonly retryAfterMs?: number;
+      readonly resetsAt?: number;
       readonly cause?: unknown;
     },
   ) {
@@ -61,6 +67,7 @@ export class TokenVendorClientError extends Error {
     this.status = options.status;
     this.retryAfterSeconds = options.retryAfterSeconds;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.resetsAt !== undefined) this.resetsAt = options.resetsAt;
   }
 
   override get name(): string {
@@ -70,10 +77,17 @@ export class TokenVendorClientError extends Error {
   /** Whether trying again later may succeed. */
   get retryable(): boolean {
     // A used-up daily quota only comes back at 00:00 America/Chicago: fail fast, do not retry.
-    if (this.code === 'DailyQuotaExhausted') return false;
+    if (this.code === 'DailyQuotaExhausted' || this.code === 'DailyExportQuotaExhausted') return false;
     return this.status === 429 || this.status === 503 || this.code === 'NetworkError';
   }
 }
+
+/**
+ * Whether the vendor answered that a route does not exist for this caller (an older deployment without it, or
+ * no grant on it): the budget's permits and Bulk slots then go on unmetered, Marketo still enforcing its limits.
+ */
+export const isRouteUnavailable = (error: TokenVendorClientError): boolean =>
+  error.code === 'AccessDenied' || error.code === 'MissingAuthenticationToken' || error.code === 'NotFound';
 
 /**
  * A Marketo REST answer that carried an error (`success: false`). Throw it from a `withToken` callback
@@ -145,8 +159,11 @@ export function errorFromResponse(
   retryAfterSeconds: number | undefined,
 ): TokenVendorClientError {
   const extra = { status, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
-  const apiError = (body as { error?: { code?: unknown; message?: unknown; retryAfterMs?: unknown } } | null)
-    ?.error;
+  const apiError = (
+    body as {
+      error?: { code?: unknown; message?: unknown; retryAfterMs?: unknown; resetsAt?: unknown };
+    } | null
+  )?.error;
   // The stack's gateway responses and the handler say `{error:{message}}`; API Gateway's defaults `{message}`.
   const message = String(
     apiError?.message ?? (body as { message?: unknown } | null)?.message ?? `HTTP ${status}`,
@@ -157,7 +174,12 @@ export function errorFromResponse(
   if (apiError && isApiCode(apiError.code)) {
     const exactWait =
       typeof apiError.retryAfterMs === 'number' ? { retryAfterMs: apiError.retryAfterMs } : {};
-    return new TokenVendorClientError(apiError.code, message, { ...extra, ...exactWait });
+    const resetsAt = typeof apiError.resetsAt === 'string' ? Date.parse(apiError.resetsAt) : Number.NaN;
+    return new TokenVendorClientError(apiError.code, message, {
+      ...extra,
+      ...exactWait,
+      ...(Number.isFinite(resetsAt) ? { resetsAt } : {}),
+    });
   }
   if (status === 429) return new TokenVendorClientError('Throttled', message, extra);
   if (status === 403 && message.includes('not authorized')) {

@@ -1,13 +1,23 @@
 /**
  * Consumer library of the Marketo token vendor: SigV4-signed token requests with an in-memory cache,
  * `withToken` / `marketoFetch` that recover from Marketo 601/602 once, typed errors (a 603 names the
- * permission the role lacks), and `useVendedTokens` for an existing node-marketo-rest client.
+ * permission the role lacks), `bulkExport` (a whole Bulk Extract under a slot of the instance's queue), and
+ * `useVendedTokens` for an existing node-marketo-rest client.
  */
+
+export type { BulkKind, BulkUsage } from '../functions/contract/index.js';
 export {
   ACCESS_DENIED_CODE,
   MarketoAccessDenied,
   type MarketoRequestLine,
 } from './access-denied.js';
+export type {
+  BulkExportEvent,
+  BulkExportOptions,
+  BulkExportResult,
+  BulkJobStatus,
+} from './bulk-export.js';
+export type { BulkSlotLease, BulkSlotOptions } from './bulk-slots.js';
 export {
   DEFAULT_MIN_VALIDITY_SECONDS,
   defaultRetryBudgetMs,

@@ -4,7 +4,7 @@
  * instance) and report it, fail fast with a typed error on 607. Used by `marketoFetch`, `withToken` and
  * `withInstanceToken` without being asked.
  */
-import { TokenVendorClientError } from './errors.js';
+import { isRouteUnavailable, TokenVendorClientError } from './errors.js';
 import type { ClientClock, SignedCaller } from './signed-call.js';
 
 /** Marketo's limit errors (HTTP 200 with `success:false`). */
@@ -233,13 +233,7 @@ export function createPermits(options: {
         }
         // The vendor has no permit route for us (an older deployment, or no grant on it) or cannot be
         // reached: Marketo still enforces its limits, so go on unmetered rather than fail the call.
-        if (
-          error.code === 'AccessDenied' ||
-          error.code === 'MissingAuthenticationToken' ||
-          error.code === 'NotFound'
-        ) {
-          unavailable = true;
-        }
+        if (isRouteUnavailable(error)) unavailable = true;
         stats.unmetered += 1;
         emit({ kind: 'unmetered', reason: error.code });
         return unmeteredPermit;

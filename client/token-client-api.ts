@@ -3,6 +3,8 @@
  * token-cache.ts (cache, single flight, invalidation), marketo-calls.ts (permits, 601/602 retries,
  * `marketoFetch`), token-target.ts (clients and pools as fetch targets), permits.ts (the API budget).
  */
+import type { BulkExportOptions, BulkExportResult } from './bulk-export.js';
+import type { BulkSlotLease, BulkSlotOptions } from './bulk-slots.js';
 import type { BudgetOptions, BudgetStats } from './permits.js';
 import type { AwsCredentialsInput, ClientClock } from './signed-call.js';
 
@@ -111,6 +113,18 @@ export interface TokenClient {
     fn: (token: MarketoToken) => Promise<T>,
     options?: GetTokenOptions,
   ): Promise<T>;
+  /**
+   * Runs a whole Bulk Extract under a slot of the instance's queue: slot, create, enqueue, poll with backoff
+   * (the slot renewed), the slot given back with the file's size, download. Each Marketo call is a
+   * `marketoFetch`. Throws `DailyExportQuotaExhausted` (with `resetsAt`) when the day's export quota is used
+   * up, `BulkSlotUnavailable` when no place frees within `maxSlotWaitMs`, `MarketoApiError` when the job fails.
+   */
+  bulkExport<T = string>(clientId: string, options: BulkExportOptions<T>): Promise<BulkExportResult<T>>;
+  /**
+   * A place in the instance's Bulk Extract or Import queue for a job you run yourself: call `renewIfDue()`
+   * while it runs and `release(bytes)` when it ended. Waits while every place is held.
+   */
+  acquireBulkSlot(clientId: string, options: BulkSlotOptions): Promise<BulkSlotLease>;
   /** What the shared API budget did for this client: permits, waits, 606/615/607 seen. */
   budgetStats(): Readonly<BudgetStats>;
   /** Forgets cached tokens (all, or one client's). */

@@ -3,6 +3,8 @@
  * of the shared API budget, the token cache and the Marketo calls made with its tokens.
  */
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { runBulkExport } from './bulk-export.js';
+import { createBulkSlots } from './bulk-slots.js';
 import { DEFAULT_MIN_VALIDITY_SECONDS, REQUEST_MIN_VALIDITY_SECONDS } from './defaults.js';
 import { createMarketoCalls } from './marketo-calls.js';
 import { createPermits } from './permits.js';
@@ -42,6 +44,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     });
   const tokens = createTokenCache({ call, clock });
   const marketo = createMarketoCalls({ permits, tokens, demand: requestDemand, fetch });
+  const bulkSlots = createBulkSlots({ call, clock });
 
   return {
     getToken: async (clientId, opts = {}) => tokens.get(clientTarget(clientId), tokenDemand(opts)),
@@ -52,6 +55,17 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     withInstanceToken: (instance, fn, opts = {}) =>
       marketo.withTargetToken(instanceTarget(instance), fn, opts),
     marketoFetch: (clientId, url, init = {}) => marketo.marketoFetch(clientId, url, init),
+    bulkExport: (clientId, opts) =>
+      runBulkExport(
+        {
+          slots: bulkSlots,
+          clock,
+          marketoFetch: (url, init = {}) => marketo.marketoFetch(clientId, url, init),
+        },
+        clientTarget(clientId).permits,
+        opts,
+      ),
+    acquireBulkSlot: (clientId, opts) => bulkSlots.acquire(clientTarget(clientId).permits, opts),
     budgetStats: () => permits.stats(),
     close: () => permits.close(),
     clear: (clientId) => tokens.clear(clientId === undefined ? undefined : clientTarget(clientId)),

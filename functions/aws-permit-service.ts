@@ -5,6 +5,7 @@
  */
 import { marketoUsageReaders } from './adapters/http-marketo-usage.js';
 import { MemoryBudgetStore } from './adapters/memory-budget-store.js';
+import { loadBudgetTableClient } from './budget-table-client.js';
 import type { BudgetRuntimeConfig } from './config.js';
 import { buildUsageRecorder } from './consumer-usage.js';
 import { type BudgetStore, createInstanceBudget, type UsageStore } from './core/budget/index.js';
@@ -16,26 +17,15 @@ import { createPermitService, type PermitService } from './http/permit-request.j
 import { coreLogger, coreMetrics, type Telemetry } from './telemetry.js';
 
 /**
- * The budget table, failing fast like the vend path (a slow store must not hold a consumer's Marketo call for
- * long), its SDK client loaded on the first permit request (a token vend never needs it); without a table
+ * The budget table, its client loaded on the first permit request (budget-table-client.ts); without a table
  * name, a memory store (the budget is then off and permits are unmetered).
  */
 export function buildBudgetStore(tableName: string | undefined): BudgetStore & UsageStore {
   if (tableName === undefined) return new MemoryBudgetStore();
   let loaded: Promise<BudgetStore & UsageStore> | undefined;
   const store = (): Promise<BudgetStore & UsageStore> => {
-    loaded ??= Promise.all([
-      import('@aws-sdk/client-dynamodb'),
-      import('./adapters/dynamo-budget-store.js'),
-    ]).then(
-      ([{ DynamoDBClient }, { DynamoBudgetStore }]) =>
-        new DynamoBudgetStore({
-          client: new DynamoDBClient({
-            maxAttempts: 2,
-            requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
-          }),
-          tableName,
-        }),
+    loaded ??= Promise.all([loadBudgetTableClient(), import('./adapters/dynamo-budget-store.js')]).then(
+      ([client, { DynamoBudgetStore }]) => new DynamoBudgetStore({ client, tableName }),
     );
     return loaded;
   };

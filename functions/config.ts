@@ -1,4 +1,8 @@
 import {
+  BUDGET_RECONCILE_SECONDS_RANGE,
+  type BulkLimits,
+  bulkLimitsOverrideProblem,
+  DEFAULT_BUDGET_RECONCILE_SECONDS,
   DEFAULT_IDENTITY_HOSTS,
   DEFAULT_IDENTITY_TIMEOUT_MS,
   DEFAULT_LEASE_DURATION_MS,
@@ -132,9 +136,6 @@ export interface BudgetRuntimeConfig {
   readonly reconcileIntervalMs: number;
 }
 
-/** `BUDGET_RECONCILE_SECONDS`: 5 minutes by default, from 1 s (tests) to a day. */
-const RECONCILE_SECONDS = { fallback: 300, min: 1, max: 86_400 } as const;
-
 /** Reads and validates the budget's environment; fails fast naming the bad variable. */
 export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
   const tableName = env[ENV.budgetTableName] || undefined;
@@ -144,36 +145,13 @@ export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
       `${ENV.budgetOnStoreFailure} must be "open" or "closed", got "${failure.slice(0, 40)}"`,
     );
   }
-  const limits: Record<string, Partial<InstanceLimits>> = {};
-  const raw = env[ENV.budgetLimits];
-  if (raw) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      throw new ConfigurationError(
-        `${ENV.budgetLimits} must be JSON like {"default": {"reservedShare": 0.2}}`,
-      );
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ConfigurationError(
-        `${ENV.budgetLimits} must be a JSON object keyed by instance host or "default"`,
-      );
-    }
-    for (const [instance, override] of Object.entries(parsed)) {
-      const problem = override === null ? 'invalid' : limitsOverrideProblem(override);
-      if (problem !== undefined) {
-        throw new ConfigurationError(`${ENV.budgetLimits} for "${instance.slice(0, 80)}": ${problem}`);
-      }
-      limits[instance.toLowerCase()] = override as Partial<InstanceLimits>;
-    }
-  }
+  const limits = readLimitsByInstance<InstanceLimits>(env, ENV.budgetLimits, limitsOverrideProblem);
   const off = tableName === undefined ? { default: { ...limits.default, enabled: false } } : {};
   const reconcileSeconds = integer(
     env,
     ENV.budgetReconcileSeconds,
-    RECONCILE_SECONDS.fallback,
-    RECONCILE_SECONDS,
+    DEFAULT_BUDGET_RECONCILE_SECONDS,
+    BUDGET_RECONCILE_SECONDS_RANGE,
   );
   return {
     ...(tableName === undefined ? {} : { tableName }),
@@ -181,4 +159,48 @@ export function readBudgetConfig(env: Env = process.env): BudgetRuntimeConfig {
     onStoreFailure: failure,
     reconcileIntervalMs: reconcileSeconds * 1000,
   };
+}
+
+/**
+ * Limits per instance from a JSON variable (`{"default": {…}, "<rest host>": {…}}`), each override checked
+ * by `problemOf`; fails fast naming the variable and the instance.
+ */
+function readLimitsByInstance<L>(
+  env: Env,
+  name: string,
+  problemOf: (override: Partial<Record<keyof L, unknown>>) => string | undefined,
+): Record<string, Partial<L>> {
+  const limits: Record<string, Partial<L>> = {};
+  const raw = env[name];
+  if (!raw) return limits;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError(`${name} must be JSON like {"default": {"reservedShare": 0.2}}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError(`${name} must be a JSON object keyed by instance host or "default"`);
+  }
+  for (const [instance, override] of Object.entries(parsed)) {
+    const problem =
+      typeof override !== 'object' || override === null
+        ? 'invalid'
+        : problemOf(override as Partial<Record<keyof L, unknown>>);
+    if (problem !== undefined) {
+      throw new ConfigurationError(`${name} for "${instance.slice(0, 80)}": ${problem}`);
+    }
+    limits[instance.toLowerCase()] = override as Partial<L>;
+  }
+  return limits;
+}
+
+/** The Bulk API slots' part of the runtime configuration (their table is the budget's). */
+export interface BulkRuntimeConfig {
+  readonly limits: { readonly [instance: string]: Partial<BulkLimits> | undefined };
+}
+
+/** Reads and validates `BULK_LIMITS`; fails fast naming the variable and the instance. */
+export function readBulkConfig(env: Env = process.env): BulkRuntimeConfig {
+  return { limits: readLimitsByInstance<BulkLimits>(env, ENV.bulkLimits, bulkLimitsOverrideProblem) };
 }

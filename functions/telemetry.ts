@@ -2,6 +2,7 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DEFAULT_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './contract/index.js';
 import type { BudgetMetrics } from './core/budget/ports.js';
+import type { BulkMetrics } from './core/bulk/ports.js';
 import type { Logger, MetricDimensions, MetricsSink } from './core/ports.js';
 
 /** Powertools logger and metrics shared by a handler module. */
@@ -66,8 +67,8 @@ export const coreLogger = (logger: PowertoolsLogger): Logger => ({
   error: (message, attributes) => logger.error(message, attributes ?? {}),
 });
 
-/** Adapts Powertools Metrics (EMF) to the core's metric ports: the engine's and the budget's. */
-export const coreMetrics = (metrics: Metrics): MetricsSink & BudgetMetrics => ({
+/** Adapts Powertools Metrics (EMF) to the core's metric ports: the engine's, the budget's and the Bulk slots'. */
+export const coreMetrics = (metrics: Metrics): MetricsSink & BudgetMetrics & BulkMetrics => ({
   record: (name: string, value: number, unit: keyof typeof MetricUnit, dimensions?: MetricDimensions) => {
     if (dimensions === undefined) {
       metrics.addMetric(name, MetricUnit[unit], value);

@@ -3,13 +3,15 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { createAwsBulkSlotService } from './aws-bulk-slot-service.js';
 import { createAwsPermitService } from './aws-permit-service.js';
 import { createAwsVendor } from './aws-vendor.js';
-import { readBudgetConfig, readRuntimeConfig } from './config.js';
+import { readBudgetConfig, readBulkConfig, readRuntimeConfig } from './config.js';
 import { API_TOKEN_ROTATING_METRIC, DEFAULT_MAX_WAIT_MS, type ErrorCode } from './contract/index.js';
 import { isTokenVendorError } from './core/errors.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
 import { DEFAULT_TOKEN_VENDOR_CONFIG } from './core/vendor-config.js';
+import type { BulkSlotService } from './http/bulk-slot-request.js';
 import { errorResponse } from './http/error-response.js';
 import type { PermitService } from './http/permit-request.js';
 import { DirectInvokeError, publicError } from './http/public-error.js';
@@ -38,6 +40,8 @@ export interface VendHandlerDeps {
   readonly maxWaitMs?: number;
   /** The Marketo API budget's permit routes. @default none: those routes answer 404 */
   readonly permits?: PermitService;
+  /** The Bulk API slot routes. @default none: those routes answer 404 */
+  readonly bulkSlots?: BulkSlotService;
 }
 
 // `httpMethod` alone marks an API event: one without `requestContext` must still get an HTTP answer.
@@ -59,6 +63,9 @@ const EXPECTED_CODES: ReadonlySet<ErrorCode> = new Set([
   'NotFound',
   'PermitUnavailable',
   'DailyQuotaExhausted',
+  'BulkSlotUnavailable',
+  'DailyExportQuotaExhausted',
+  'BulkSlotNotHeld',
 ]);
 
 /**
@@ -130,11 +137,19 @@ export const handler = (event: VendEvent, context: Context): Promise<VendResult>
     const config = readRuntimeConfig();
     const telemetry = createTelemetry();
     const { vendor, credentials } = createAwsVendor(config, coreTelemetry(telemetry));
-    const permits = createAwsPermitService(readBudgetConfig(), credentials, telemetry, {
+    const budget = readBudgetConfig();
+    const permits = createAwsPermitService(budget, credentials, telemetry, {
       vendor,
       urlPolicy: config.vendor.identityUrlPolicy ?? DEFAULT_TOKEN_VENDOR_CONFIG.identityUrlPolicy,
     });
-    built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs, permits });
+    const bulkSlots = createAwsBulkSlotService(
+      budget,
+      readBulkConfig(),
+      credentials,
+      telemetry,
+      permits.usage,
+    );
+    built = createVendHandler({ vendor, telemetry, maxWaitMs: config.maxWaitMs, permits, bulkSlots });
   }
   return built(event, context);
 };

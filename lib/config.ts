@@ -1,7 +1,13 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { type InstanceLimits, limitsOverrideProblem } from '../functions/contract/index.js';
+import {
+  BUDGET_RECONCILE_SECONDS_RANGE,
+  type BulkLimits,
+  bulkLimitsOverrideProblem,
+  type InstanceLimits,
+  limitsOverrideProblem,
+} from '../functions/contract/index.js';
 import { DEFAULT_API_THROTTLE } from './token-api.js';
 import type { TokenVendorStackProps, VendGrant } from './token-vendor-stack.js';
 import type { VendorBudgetProps } from './vendor-budget.js';
@@ -153,13 +159,21 @@ const checkedLimits = (
   return entry as Partial<InstanceLimits>;
 };
 
-const BUDGET_FIELDS = ['enabled', 'reservedShare', 'limits', 'onStoreFailure', 'dailyQuotaAlarmPercent'];
+const BUDGET_FIELDS = [
+  'enabled',
+  'reservedShare',
+  'limits',
+  'onStoreFailure',
+  'dailyQuotaAlarmPercent',
+  'reconcileIntervalSeconds',
+  'bulkLimits',
+];
 /** An instance's REST host (`123-abc-456.mktorest.com`, a port for local ones), or `default` for all. */
 const INSTANCE_KEY = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
 
 /**
  * The shared Marketo API budget: `{"enabled"?, "reservedShare"?, "limits"?, "onStoreFailure"?,
- * "dailyQuotaAlarmPercent"?}`. `enabled` and `reservedShare` apply to every instance (they are `limits.default`'s,
+ * "dailyQuotaAlarmPercent"?, "reconcileIntervalSeconds"?, "bulkLimits"?}`. `enabled` and `reservedShare` apply to every instance (they are `limits.default`'s,
  * so give each in one place only); `limits` sets Marketo's limits per instance (REST host, or `default`).
  */
 const budget = (get: Lookup): VendorBudgetProps | undefined => {
@@ -216,8 +230,43 @@ const budget = (get: Lookup): VendorBudgetProps | undefined => {
   if (percent !== undefined && !(typeof percent === 'number' && percent > 0 && percent <= 100)) {
     budgetFail('.dailyQuotaAlarmPercent', `must be a number from 1 to 100, got ${JSON.stringify(percent)}`);
   }
+  const reconcile = value.reconcileIntervalSeconds;
+  const { min, max } = BUDGET_RECONCILE_SECONDS_RANGE;
+  if (
+    reconcile !== undefined &&
+    !(Number.isInteger(reconcile) && (reconcile as number) >= min && (reconcile as number) <= max)
+  ) {
+    budgetFail(
+      '.reconcileIntervalSeconds',
+      `must be a whole number from ${min} to ${max}, got ${JSON.stringify(reconcile)}`,
+    );
+  }
+  const bulkLimits = value.bulkLimits;
+  if (bulkLimits !== undefined) {
+    if (typeof bulkLimits !== 'object' || bulkLimits === null || Array.isArray(bulkLimits)) {
+      budgetFail(
+        '.bulkLimits',
+        `must be an object keyed by instance REST host or "default", got ${JSON.stringify(bulkLimits)}`,
+      );
+    }
+    for (const [instance, entry] of Object.entries(bulkLimits as Record<string, unknown>)) {
+      if (instance !== 'default' && !INSTANCE_KEY.test(instance)) {
+        budgetFail(
+          '.bulkLimits',
+          `keys must be an instance's REST host or "default", got ${JSON.stringify(instance)}`,
+        );
+      }
+      const problem =
+        typeof entry === 'object' && entry !== null && !Array.isArray(entry)
+          ? bulkLimitsOverrideProblem(entry as Partial<BulkLimits>)
+          : `must be an object of Bulk limits, got ${JSON.stringify(entry)}`;
+      if (problem !== undefined) budgetFail(`.bulkLimits["${instance}"]:`, problem);
+    }
+  }
   return {
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    ...(reconcile === undefined ? {} : { reconcileInterval: Duration.seconds(reconcile as number) }),
+    ...(bulkLimits === undefined ? {} : { bulkLimits: bulkLimits as Record<string, Partial<BulkLimits>> }),
     ...(onStoreFailure === undefined ? {} : { onStoreFailure: onStoreFailure as 'open' | 'closed' }),
     ...(percent === undefined ? {} : { dailyQuotaAlarmPercent: percent as number }),
   };

@@ -55,7 +55,7 @@ const uniqueDefaultName = (vendor: Construct): string => {
   return `${stack.stackName}-${path}`;
 };
 
-/** The routes a grant on `name` covers (the route table's rows of that scope): token, invalidate, permits. */
+/** The routes a grant on `name` covers (the route table's rows of that scope): token, invalidate, permits, bulk slots. */
 const grantedPaths = (scope: GrantScope, name: string): Array<{ method: string; path: string }> =>
   routesGrantedBy(scope).map((route) => ({ method: route.method, path: routePath(route, name) }));
 
@@ -73,6 +73,10 @@ const grantedPaths = (scope: GrantScope, name: string): Array<{ method: string; 
  * - `POST /tokens/{clientId}/permits`, `POST /tokens/{clientId}/permits/release`,
  *   `POST /instances/{instance}/permits` and `POST /instances/{instance}/permits/release`: permits of the
  *   instance's shared Marketo API budget, served by the vend function too;
+ * - `POST /tokens/{clientId}/bulk-slots`, `POST /tokens/{clientId}/bulk-slots/renew`,
+ *   `POST /tokens/{clientId}/bulk-slots/release` and the same under `POST /instances/{instance}/bulk-slots`
+ *   (`POST /instances/{instance}/bulk-slots/renew`, `POST /instances/{instance}/bulk-slots/release`): places
+ *   in the instance's Bulk Extract and Import queues and its daily export quota, on the budget table;
  *
  * an EventBridge schedule for the refresher, with its SQS fan-out queue and dead-letter queue; CloudWatch
  * alarms; and a dashboard.
@@ -225,7 +229,9 @@ export class MarketoTokenVendor extends Construct {
    * Lets `grantee` call, for exactly the given client ids (at least one: an empty list fails, use
    * {@link grantVendAll} for every client), every route a client grant covers (the route table's
    * `grant: 'client'` rows): `GET /tokens/{clientId}`, `POST /tokens/{clientId}/invalidate` and the budget's
-   * `POST /tokens/{clientId}/permits` and `POST /tokens/{clientId}/permits/release`. A role of the API's
+   * `POST /tokens/{clientId}/permits` and `POST /tokens/{clientId}/permits/release`, and the Bulk API slots'
+   * `POST /tokens/{clientId}/bulk-slots`, `POST /tokens/{clientId}/bulk-slots/renew` and
+   * `POST /tokens/{clientId}/bulk-slots/release`. A role of the API's
    * account whose IAM policy the stack can write gets an IAM statement; a role of another account, or one the
    * stack cannot change, gets a resource-policy Allow naming exactly it on exactly these routes (another
    * account must still allow it in IAM, and be admitted by `allowedAccounts`, `organizationId` or
@@ -241,8 +247,8 @@ export class MarketoTokenVendor extends Construct {
   }
 
   /**
-   * Lets `grantee` vend EVERY client, current and future (`/tokens/*` on the token, invalidate and permit
-   * routes); not the pool routes. Same grantee rules as {@link grantVend}. Prefer naming the clients.
+   * Lets `grantee` vend EVERY client, current and future (`/tokens/*` on the token, invalidate, permit and
+   * Bulk slot routes); not the pool routes. Same grantee rules as {@link grantVend}. Prefer naming the clients.
    */
   public grantVendAll(grantee: iam.IGrantable): iam.Grant {
     return this.grantRoutes(grantee, { method: 'grantVendAll', what: 'clientId', names: 'every' });
@@ -252,7 +258,9 @@ export class MarketoTokenVendor extends Construct {
    * Lets `grantee` call, for exactly the given instances (at least one: use {@link grantVendAllInstances}
    * for every pool), every route an instance grant covers: `GET /instances/{instance}/token` (a token of any
    * client in the instance's pool), `POST /instances/{instance}/invalidate` and the budget's
-   * `POST /instances/{instance}/permits` and `POST /instances/{instance}/permits/release`. It does not open
+   * `POST /instances/{instance}/permits` and `POST /instances/{instance}/permits/release`, and the Bulk API
+   * slots' `POST /instances/{instance}/bulk-slots`, `POST /instances/{instance}/bulk-slots/renew` and
+   * `POST /instances/{instance}/bulk-slots/release`. It does not open
    * the members' per-client routes. Same grantee rules as {@link grantVend}.
    */
   public grantVendInstance(grantee: iam.IGrantable, ...instances: string[]): iam.Grant {

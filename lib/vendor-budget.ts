@@ -13,6 +13,9 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import {
+  BUDGET_RECONCILE_SECONDS_RANGE,
+  type BulkLimits,
+  bulkLimitsOverrideProblem,
   ENV,
   type InstanceLimits,
   limitsOverrideProblem,
@@ -37,6 +40,31 @@ export interface VendorBudgetProps {
   readonly onStoreFailure?: 'open' | 'closed';
   /** Daily quota share (percent) at which the alarm fires. @default 80 */
   readonly dailyQuotaAlarmPercent?: number;
+  /**
+   * Bulk API limits per instance (REST host, or `default`), for the Bulk slots kept in the budget table:
+   * `extractJobs` / `importJobs` (places of Marketo's queues, at most 10), `exportDailyBytes` (the daily export
+   * quota, if Marketo sold more than 500 MB), `reservedShare` for integrations outside the vendor.
+   * @default - Marketo's documented limits (10 queued extracts, 10 queued imports, 500,000,000 bytes a day)
+   */
+  readonly bulkLimits?: Readonly<Record<string, Partial<BulkLimits>>>;
+  /**
+   * How often a vend function brings an instance's daily count up to what Marketo counted
+   * (`GET /rest/v1/stats/usage.json`, integrations outside the vendor included): one Marketo call per
+   * instance per interval, from each vend function that served the instance that long. Whole seconds,
+   * from 1 s to a day.
+   * @default Duration.seconds(DEFAULT_BUDGET_RECONCILE_SECONDS) (5 minutes)
+   */
+  readonly reconcileInterval?: Duration;
+}
+
+/** The reconcile interval in seconds, refused at synthesis outside whole seconds from 1 s to a day. */
+function reconcileSeconds(interval: Duration): number {
+  const seconds = interval.toMilliseconds() / 1000;
+  const { min, max } = BUDGET_RECONCILE_SECONDS_RANGE;
+  if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
+    throw new Error(`budget.reconcileInterval must be whole seconds from ${min} to ${max}, got ${seconds} s`);
+  }
+  return seconds;
 }
 
 /** Validates the limits at synthesis (the message names the instance and the field). */
@@ -45,6 +73,11 @@ export function validateBudgetProps(props: VendorBudgetProps = {}): void {
     const problem = limitsOverrideProblem(override);
     if (problem !== undefined) throw new Error(`budget.limits["${instance}"]: ${problem}`);
   }
+  for (const [instance, override] of Object.entries(props.bulkLimits ?? {})) {
+    const problem = bulkLimitsOverrideProblem(override);
+    if (problem !== undefined) throw new Error(`budget.bulkLimits["${instance}"]: ${problem}`);
+  }
+  if (props.reconcileInterval !== undefined) reconcileSeconds(props.reconcileInterval);
   const percent = props.dailyQuotaAlarmPercent ?? 80;
   if (!(percent > 0 && percent <= 100)) {
     throw new Error(`budget.dailyQuotaAlarmPercent must be from 1 to 100, got ${percent}`);
@@ -82,6 +115,11 @@ export const budgetEnvironment = (
   [ENV.budgetTableName]: table.tableName,
   ...(props.limits === undefined ? {} : { [ENV.budgetLimits]: JSON.stringify(props.limits) }),
   [ENV.budgetOnStoreFailure]: props.onStoreFailure ?? 'open',
+  ...(props.bulkLimits === undefined ? {} : { [ENV.bulkLimits]: JSON.stringify(props.bulkLimits) }),
+  // Only when set: the handler's default (DEFAULT_BUDGET_RECONCILE_SECONDS) keeps templates unchanged.
+  ...(props.reconcileInterval === undefined
+    ? {}
+    : { [ENV.budgetReconcileSeconds]: String(reconcileSeconds(props.reconcileInterval)) }),
 });
 
 /** Least privilege: read and conditional writes on the budget table only. */

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { METRICS_NAMESPACE } from '../functions/contract/index.js';
 import type { MarketoTokenVendor } from './marketo-token-vendor.js';
 import { budgetWidgets } from './vendor-budget.js';
+import { bulkWidgets } from './vendor-bulk.js';
 
 /**
  * One screen for the on-call: the runtime's own metrics (EMF, namespace `MarketoTokenVendor`,
@@ -173,6 +174,7 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
     }),
   );
   dashboard.addWidgets(...budgetWidgets(vendor));
+  dashboard.addWidgets(...bulkWidgets(vendor));
   dashboard.addWidgets(
     new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: vendor.alarms, width: 24, height: 3 }),
   );

@@ -16,8 +16,6 @@ import { executeApiArn, isAllowed, type LocalPolicy } from './policy.js';
 import { checkTargetName, parseRequestTarget } from './request-target.js';
 import { SIGV4_MESSAGES, type SigV4Verifier } from './sigv4-verifier.js';
 
-export type { AccessLogEntry } from './access-log.js';
-
 /** The vend handler as local mode calls it (middy's handler type, narrowed). */
 export type VendHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<unknown>;
 

@@ -7,26 +7,18 @@
  *
  * This file is the simulator's server and lifecycle, and its one public face. Each idea lives beside it in
  * `simulator/`: the clients and their tokens (`tokens.ts`), Identity with its faults (`identity.ts`), REST
- * with its leads (`rest.ts`), the HTTP plumbing (`http.ts`); the instance's limits are in `marketo-limits.ts`.
+ * with its leads (`rest.ts`), Bulk Extract with its queue and daily export quota (`bulk.ts`), the HTTP
+ * plumbing (`http.ts`); the instance's limits are in `marketo-limits.ts`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type LimitCounters, MarketoLimiter, type SimulatedLimits } from './marketo-limits.js';
+import { type BulkCounters, BulkExtractEndpoint, type SimulatedBulkOptions } from './simulator/bulk.js';
 import { drain, PendingWork, sendJson } from './simulator/http.js';
 import { IdentityEndpoint, type IdentityFault, type IdentityRequestRecord } from './simulator/identity.js';
 import { RestEndpoint, type RestErrorCode, type RestRequestRecord } from './simulator/rest.js';
 import { type SimulatorClient, TokenIssuer } from './simulator/tokens.js';
 import { type DayUsage, OUTSIDE_USER, UsageCounter } from './simulator/usage.js';
-
-export type { IdentityFault, IdentityRequestRecord } from './simulator/identity.js';
-export {
-  type RestErrorCode,
-  type RestRequestRecord,
-  type SimulatedLead,
-  simulatedLead,
-} from './simulator/rest.js';
-export type { SimulatorClient } from './simulator/tokens.js';
-export type { DayUsage } from './simulator/usage.js';
 
 /**
  * The demo client of local mode and `npm run simulator`. Its secret is a public demo value, which is
@@ -65,6 +57,11 @@ export interface MarketoSimulatorOptions {
   readonly limits?: true | Partial<SimulatedLimits>;
   /** Added to every REST answer (real timers): makes concurrency observable. @default 0 */
   readonly restLatencyMs?: number;
+  /**
+   * Bulk Extract (`/bulk/v1/<object>/export/…`) with Marketo's queue (10, 2 processing) and daily export
+   * quota (500 MB), or this instance's own; `now` a faster clock for the jobs. @default Marketo's limits
+   */
+  readonly bulk?: Partial<SimulatedBulkOptions>;
 }
 
 /** A Marketo Identity + REST simulator on 127.0.0.1. */
@@ -93,6 +90,7 @@ export class MarketoSimulator {
       leadCount: options.leadCount ?? 1000,
       latencyMs: options.restLatencyMs ?? 0,
       usage: new UsageCounter(now),
+      bulk: new BulkExtractEndpoint(options.bulk ?? {}, now),
       ...(options.limits === undefined
         ? {}
         : { limiter: new MarketoLimiter(options.limits === true ? {} : options.limits, now) }),
@@ -228,6 +226,11 @@ export class MarketoSimulator {
     return this.#rest.limiter?.counters();
   }
 
+  /** What Bulk Extract saw: jobs, 1029 refusals, peaks, the day's exported bytes (in total and per client). */
+  bulkCounters(): BulkCounters {
+    return (this.#rest.bulk as BulkExtractEndpoint).counters();
+  }
+
   /** Uses up `calls` of today's daily quota at once; throws when limits are off. */
   spendDailyQuota(calls: number): void {
     if (!this.#rest.limiter) throw new Error('simulator limits are off');
@@ -299,12 +302,15 @@ export class MarketoSimulator {
   resetCounters(): void {
     this.#identity.resetCounters();
     this.#rest.resetCounters();
+    this.#rest.bulk?.resetCounters();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/identity/oauth/token') return this.#identity.handle(req, res, url);
-    if (url.pathname.startsWith('/rest/')) return this.#rest.handle(req, res, url);
+    if (url.pathname.startsWith('/rest/') || BulkExtractEndpoint.serves(url.pathname)) {
+      return this.#rest.handle(req, res, url);
+    }
     await drain(req);
     sendJson(res, 404, { error: 'not_found', error_description: `No route for ${url.pathname}` });
   }

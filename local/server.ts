@@ -14,7 +14,9 @@ import type { RefreshSummary } from '../functions/core/token-vendor-api.js';
 import type { TokenVendorConfig } from '../functions/core/vendor-config.js';
 import { coreLogger, createTelemetry } from '../functions/telemetry.js';
 import { createVendHandler } from '../functions/vend.js';
+import type { AccessLogEntry } from './access-log.js';
 import { buildApiHandler, claimApiPort } from './builders/api.js';
+import { buildBulkSlots } from './builders/bulk.js';
 import { buildCredentials } from './builders/credentials.js';
 import { claimDataDir } from './builders/data-dir.js';
 import { type LocalRefresher, startRefresher } from './builders/refresher.js';
@@ -24,7 +26,6 @@ import { buildPermits, buildVendor } from './builders/vendor.js';
 import { LocalConsole, LocalConsoleLogger, type LogFormat } from './console-log.js';
 import { secureDataDir } from './data-dir.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-guard.js';
-import type { AccessLogEntry } from './local-api.js';
 import type { SimulatedLimits } from './marketo-limits.js';
 import type { MarketoSimulator } from './marketo-simulator.js';
 import { perRequestLogger } from './request-telemetry.js';
@@ -35,10 +36,7 @@ import {
   removeRuntimeInfo,
   writeRuntimeInfo,
 } from './runtime-info.js';
-
-export { DataDirInUseError } from './builders/data-dir.js';
-export { PortInUseError } from './http-guard.js';
-export type { AccessLogEntry } from './local-api.js';
+import type { SimulatedBulkOptions } from './simulator/bulk.js';
 
 /** Options of {@link startLocalVendor}. */
 export interface LocalVendorOptions {
@@ -51,6 +49,8 @@ export interface LocalVendorOptions {
    * `true` for the documented values. @default off
    */
   readonly simulatorLimits?: true | Partial<SimulatedLimits>;
+  /** The simulator's Bulk Extract (queue, daily export quota, job time, file size). @default Marketo's limits */
+  readonly simulatorBulk?: Partial<SimulatedBulkOptions>;
   /** Whether to run the Marketo simulator (with the demo client). @default true */
   readonly simulator?: boolean;
   /** Lifespan of tokens the simulator issues, in seconds. @default 3600 */
@@ -166,6 +166,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
         port: options.simulatorPort ?? 8788,
         tokenLifespanSeconds,
         ...(options.simulatorLimits === undefined ? {} : { limits: options.simulatorLimits }),
+        ...(options.simulatorBulk === undefined ? {} : { bulk: options.simulatorBulk }),
       });
       cleanups.push(() => started.stop());
       simulator = started;
@@ -229,13 +230,22 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       tokenLifespanSeconds,
       ...(options.vendorConfig ? { vendorConfig: options.vendorConfig } : {}),
     });
+    const budgetTableName = env[ENV.budgetTableName] ?? `${tableName}-budget`;
     const permits = await buildPermits({
       store,
-      budgetTableName: env[ENV.budgetTableName] ?? `${tableName}-budget`,
+      budgetTableName,
       credentials: credentials.source,
       vendor,
       telemetry,
       env,
+    });
+    const bulkSlots = await buildBulkSlots({
+      store,
+      budgetTableName,
+      credentials: credentials.source,
+      telemetry,
+      env,
+      ...(permits.usage === undefined ? {} : { usage: permits.usage }),
     });
     // Usage per consumer still buffered is written before the store closes.
     cleanups.push(async () => permits.usage?.flush());
@@ -246,7 +256,7 @@ export async function startLocalVendor(options: LocalVendorOptions = {}): Promis
       policyPath,
       // One logger context per request: concurrent requests' audit lines each name their own request.
       vend: perRequestLogger(telemetry, (scoped) =>
-        createVendHandler({ vendor, telemetry: scoped, permits }),
+        createVendHandler({ vendor, telemetry: scoped, permits, bulkSlots }),
       ),
       onSigned: (req) => api.vouch(req),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),

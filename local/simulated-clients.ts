@@ -18,7 +18,8 @@ import { isValidClientId, LOOPBACK_HOSTS } from '../functions/contract/index.js'
 import { ALL_MARKETO_PERMISSIONS } from '../functions/contract/marketo-permissions.js';
 import { parseCredentialsRecord } from '../functions/core/credentials-record.js';
 import { readTrustedFile } from './file-trust.js';
-import { DEMO_CLIENT, type MarketoSimulator, type SimulatorClient } from './marketo-simulator.js';
+import { DEMO_CLIENT, type MarketoSimulator } from './marketo-simulator.js';
+import type { SimulatorClient } from './simulator/tokens.js';
 
 /** The field of a credentials file entry that makes it a simulated client with this role. */
 export const SIMULATED_ROLE_FIELD = 'simulatedRole';

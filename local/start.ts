@@ -4,10 +4,12 @@
  * (or SIGTERM) shuts it down cleanly.
  */
 import { startBanner } from './banner.js';
+import { DataDirInUseError } from './builders/data-dir.js';
 import { UntrustedPathError } from './file-trust.js';
+import { PortInUseError } from './http-guard.js';
 import { DEMO_CLIENT } from './marketo-simulator.js';
 import { generatedKeyOf, readPolicyFile } from './policy.js';
-import { DataDirInUseError, type LocalVendor, PortInUseError, startLocalVendor } from './server.js';
+import { type LocalVendor, startLocalVendor } from './server.js';
 import { localVendorOptionsOf, parseStartOptions, simulatorLimitsLine } from './start-options.js';
 
 // Everything this process creates (dynalite's files included) is for this user only.

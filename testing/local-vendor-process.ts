@@ -7,15 +7,17 @@
  * its vendors with it.
  *
  *   config:  {"vendors": {"<name>": {tokenLifespanSeconds?, simulatorLimits?, budgetLimits?, restLatencyMs?,
- *             policy?, clients?: [{clientId, clientSecret}]}}}
- *   command: {"vendor": "<name>", "op": "forceRestError" | "revokeToken" | "counters" | "resetCounters", …}
+ *             simulatorBulk?, bulkLimits?, policy?, clients?: [{clientId, clientSecret}]}}}
+ *   command: {"vendor": "<name>", "op": "forceRestError" | "revokeToken" | "counters" | "resetCounters"
+ *             | "advanceBulkClock", …}
  *
  * Protocol lines start with `@mtv ` (the vendors' own console output may share stdout).
  */
 import { createInterface } from 'node:readline';
+import type { AccessLogEntry } from '../local/access-log.js';
 import type { SimulatedLimits } from '../local/marketo-limits.js';
 import type { PolicyDocument } from '../local/policy.js';
-import type { AccessLogEntry } from '../local/server.js';
+import type { SimulatedBulkOptions } from '../local/simulator/bulk.js';
 import { startTestLocalVendor, type TestLocalVendor } from './local-vendor.js';
 
 /** How one vendor of the process is started. */
@@ -27,6 +29,16 @@ export interface ChildVendorConfig {
   readonly budgetLimits?: Readonly<Record<string, number>>;
   /** Latency of every simulated REST answer: makes concurrency observable. */
   readonly restLatencyMs?: number;
+  /**
+   * The simulator's Bulk Extract; with `virtualClock`, its jobs run on a clock that moves only by the
+   * `advanceBulkClock` command (a test's client moves it with its waits). @default Marketo's, on real time
+   */
+  readonly simulatorBulk?: Partial<Omit<SimulatedBulkOptions, 'now' | 'fileBytes'>> & {
+    readonly fileBytes?: number;
+    readonly virtualClock?: boolean;
+  };
+  /** The Bulk slots' limits (`BULK_LIMITS`' `default` entry), e.g. the simulator's daily export quota. */
+  readonly bulkLimits?: Readonly<Record<string, number>>;
   readonly policy?: PolicyDocument;
   readonly clients?: ReadonlyArray<{
     readonly clientId: string;
@@ -40,7 +52,8 @@ type Command =
   | { readonly op: 'forceRestError'; readonly code: '601' | '602'; readonly times?: number }
   | { readonly op: 'revokeToken'; readonly clientId: string }
   | { readonly op: 'counters'; readonly clientId?: string }
-  | { readonly op: 'resetCounters' };
+  | { readonly op: 'resetCounters' }
+  | { readonly op: 'advanceBulkClock'; readonly ms: number };
 
 export const PROTOCOL_PREFIX = '@mtv ';
 
@@ -51,10 +64,14 @@ const say = (message: unknown): void => {
 interface Running {
   readonly local: TestLocalVendor;
   readonly requests: AccessLogEntry[];
+  /** Moves the Bulk jobs' virtual clock on (a no-op on real time). */
+  readonly advanceBulkClock: (ms: number) => void;
 }
 
 const startOne = async (config: ChildVendorConfig): Promise<Running> => {
   const requests: AccessLogEntry[] = [];
+  let bulkNow = Date.now();
+  const { virtualClock, ...bulk } = config.simulatorBulk ?? {};
   const local = await startTestLocalVendor({
     dataDirPrefix: 'mtv-child-',
     ...(config.policy ? { policy: config.policy } : {}),
@@ -62,12 +79,24 @@ const startOne = async (config: ChildVendorConfig): Promise<Running> => {
       ? {}
       : { tokenLifespanSeconds: config.tokenLifespanSeconds }),
     ...(config.simulatorLimits === undefined ? {} : { simulatorLimits: config.simulatorLimits }),
-    env: config.budgetLimits ? { BUDGET_LIMITS: JSON.stringify({ default: config.budgetLimits }) } : {},
+    ...(config.simulatorBulk === undefined
+      ? {}
+      : { simulatorBulk: { ...bulk, ...(virtualClock ? { now: () => bulkNow } : {}) } }),
+    env: {
+      ...(config.budgetLimits ? { BUDGET_LIMITS: JSON.stringify({ default: config.budgetLimits }) } : {}),
+      ...(config.bulkLimits ? { BULK_LIMITS: JSON.stringify({ default: config.bulkLimits }) } : {}),
+    },
     onRequest: (entry) => requests.push(entry),
   });
   if (config.restLatencyMs !== undefined) local.sim.setRestLatency(config.restLatencyMs);
   for (const client of config.clients ?? []) await local.addClient(client);
-  return { local, requests };
+  return {
+    local,
+    requests,
+    advanceBulkClock: (ms) => {
+      bulkNow += ms;
+    },
+  };
 };
 
 const answer = (running: Running, command: Command): unknown => {
@@ -83,8 +112,12 @@ const answer = (running: Running, command: Command): unknown => {
       sim.resetCounters();
       running.requests.length = 0;
       return { ok: true };
+    case 'advanceBulkClock':
+      running.advanceBulkClock(command.ms);
+      return { ok: true };
     case 'counters':
       return {
+        bulk: sim.bulkCounters(),
         identityCalls: sim.identityCalls(command.clientId),
         restCalls: sim.restCalls(),
         accessTokenQueryParamUses: sim.accessTokenQueryParamUses(),

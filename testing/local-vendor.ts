@@ -13,6 +13,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type AwsCredentials,
+  createSignedCaller,
+  realClock,
+  type SignedCaller,
+} from '../client/signed-call.js';
 import { upsertClient } from '../functions/adapters/file-credentials.js';
 import type { MarketoSimulator } from '../local/marketo-simulator.js';
 import { type PolicyDocument, type PolicyKey, readGeneratedKey, writePolicyFile } from '../local/policy.js';
@@ -42,6 +48,8 @@ export interface TestLocalVendor extends LocalVendor {
   }): Promise<void>;
   /** The key local mode generated in its policy file (what `npm start` prints). */
   generatedKey(): Promise<PolicyKey>;
+  /** Signs calls to this local mode's API with a key of its policy (SigV4, as the client library does). */
+  signedCaller(credentials: AwsCredentials): SignedCaller;
   /**
    * Stops local mode, leak-scans the tokens its simulator issued and removes the data directory when this
    * start created it (not a `dataDir` passed in, nor one handed on by {@link restart}).
@@ -105,6 +113,14 @@ async function startOn(
       });
     },
     generatedKey: () => readGeneratedKey(local.paths.policy),
+    signedCaller: (credentials) =>
+      createSignedCaller({
+        endpoint: local.url,
+        region: local.region,
+        credentials,
+        fetch: (input, init) => fetch(input, init),
+        clock: realClock,
+      }),
     async stop() {
       await stopKeepingData();
       if (owns) await rm(options.dataDir, { recursive: true, force: true });

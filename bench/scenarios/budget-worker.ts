@@ -4,21 +4,15 @@
  * the client library's `marketoFetch` as fast as it can until the deadline. Reports one result and exits.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Agent, createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createTokenClient, TokenVendorClientError } from '../../client/index.js';
 import { DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
-import { matchRoute } from '../../functions/contract/index.js';
 import { createInstanceBudget } from '../../functions/core/budget/index.js';
 import { systemClock } from '../../functions/core/clock.js';
-import type { ClientCredentials, CredentialsSource } from '../../functions/core/ports.js';
-import type { TokenVendor } from '../../functions/core/token-vendor-api.js';
-import { errorResponse } from '../../functions/http/error-response.js';
 import { createPermitService } from '../../functions/http/permit-request.js';
-import { type ApiDeps, dispatchApiEvent } from '../../functions/http/router.js';
+import type { ApiDeps } from '../../functions/http/router.js';
 import { createTelemetry } from '../../functions/telemetry.js';
+import { benchCredentials, benchDynamoClient, NO_TOKEN_VENDOR } from '../lib/bench-lambda.js';
+import { startLoopbackVendApi } from '../lib/loopback-vend-api.js';
 import { nowMs } from '../lib/stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -65,13 +59,7 @@ export interface BudgetWorkerResult {
 
 const input = JSON.parse(process.argv[2] ?? '{}') as BudgetWorkerInput;
 
-const dynamo = new DynamoDBClient({
-  endpoint: input.dynamoEndpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  maxAttempts: 2,
-  requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
-});
+const dynamo = benchDynamoClient(input.dynamoEndpoint);
 const inner = new DynamoBudgetStore({ client: dynamo, tableName: input.tableName });
 let storeReads = 0;
 let storeWrites = 0;
@@ -89,83 +77,26 @@ const store: typeof inner = Object.assign(Object.create(inner) as typeof inner, 
     return inner.release(instance, permitId);
   },
 });
-const credentials: CredentialsSource = {
-  get: async (clientId): Promise<ClientCredentials> => ({
-    clientId,
-    clientSecret: 'bench-secret',
-    identityUrl: input.identityUrl,
-    restUrl: input.restUrl,
-  }),
-  list: async () => input.clientIds.map((clientId) => ({ clientId })),
-};
-/** The worker answers token requests itself (below): the vend handler's token routes are never reached. */
-const noTokens = (): Promise<never> => Promise.reject(new Error('tokens are served by the worker itself'));
-const noVendor: TokenVendor = {
-  getToken: noTokens,
-  invalidate: noTokens,
-  getInstanceToken: noTokens,
-  invalidateInstance: noTokens,
-  refreshAll: noTokens,
-  refreshDue: noTokens,
-};
+const credentials = benchCredentials(input);
 const api: ApiDeps = {
-  vendor: noVendor,
+  vendor: NO_TOKEN_VENDOR,
   telemetry: createTelemetry('budget-worker'),
   maxWaitMs: 0,
   permits: createPermitService({ budget: createInstanceBudget({ store, clock: systemClock }), credentials }),
 };
 
-const readBody = async (req: IncomingMessage): Promise<string> => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-};
-
-/** The vend Lambda's API surface this benchmark needs: the token route and the permit routes. */
-const server = createServer((req, res) => {
-  void (async () => {
-    const body = await readBody(req);
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.replace(/^\/prod/, '');
-    const [, kind, clientId, permits] = path.split('/');
-    if (kind === 'tokens' && permits === undefined) {
-      const answer = {
-        clientId,
-        accessToken: input.accessToken,
-        tokenType: 'bearer',
-        expiresAt: new Date(Date.now() + 3_000_000).toISOString(),
-        expiresIn: 3000,
-      };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-      return;
-    }
-    const matched = matchRoute(req.method ?? 'GET', path);
-    if (!matched) {
-      res.writeHead(404).end();
-      return;
-    }
-    const event = {
-      httpMethod: matched.route.method,
-      resource: matched.route.resource,
-      path,
-      pathParameters: { [matched.route.pathParameter]: matched.name },
-      body,
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEvent;
-    // The vend handler's dispatcher and its error answers, without the middy logging around them.
-    const response = await dispatchApiEvent(event, api, 'bench').catch(errorResponse);
-    res.writeHead(response.statusCode, response.headers as Record<string, string>).end(response.body);
-  })().catch((error: unknown) => {
-    process.stderr.write(`budget worker API: ${String(error)}\n`);
-    res.writeHead(500).end();
-  });
-});
-
 // A worker outlives nothing: when the parent goes, so does it.
 process.on('disconnect', () => process.exit(1));
 
 async function main(): Promise<void> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  // The vend Lambda's API surface this benchmark needs: the token route and the permit routes.
+  const vendApi = await startLoopbackVendApi({
+    api,
+    accessToken: input.accessToken,
+    caller: 'bench',
+    onError: (error) => process.stderr.write(`budget worker API: ${String(error)}\n`),
+  });
+  const vendHost = `${new URL(vendApi.endpoint).host}/`;
   const permitLatencyMs: number[] = [];
   let permitRequests = 0;
   let releaseRequests = 0;
@@ -173,7 +104,7 @@ async function main(): Promise<void> {
   const currentCall = new AsyncLocalStorage<{ readonly started: number; sentAt?: number }>();
   const timedFetch: typeof fetch = async (url, init) => {
     const target = String(url);
-    if (!target.includes(`127.0.0.1:${port}/`)) {
+    if (!target.includes(vendHost)) {
       const call = currentCall.getStore();
       if (call) call.sentAt = nowMs();
       return fetch(url, init);
@@ -203,7 +134,7 @@ async function main(): Promise<void> {
     bucket[key] = (bucket[key] ?? 0) + 1;
   };
   const client = createTokenClient({
-    endpoint: `http://127.0.0.1:${port}/prod`,
+    endpoint: vendApi.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
     fetch: timedFetch,
@@ -278,8 +209,7 @@ async function main(): Promise<void> {
     waits: stats.waits,
     expired: stats.expired,
   };
-  server.close();
-  server.closeAllConnections();
+  vendApi.close();
   dynamo.destroy();
   // Keep-alive sockets (to the simulator, to dynalite) would hold the process: leave once the report is out.
   process.send?.(out, () => process.exit(0));

@@ -30,20 +30,23 @@ const BEFORE_CONCURRENCY = 8;
 /** Deliveries before the dead-letter queue, both designs. */
 const MAX_RECEIVES = 3;
 
+/** The queue as the construct configures it for a function timeout: visibility 6 × it, kept (3 + 1) × that. */
+const queueFor = (timeoutSeconds: number): RefreshDesignSim['queue'] => ({
+  visibilityTimeoutMs: 6 * timeoutSeconds * 1000,
+  retentionMs: (MAX_RECEIVES + 1) * 6 * timeoutSeconds * 1000,
+  maxReceiveCount: MAX_RECEIVES,
+});
+
 /**
  * Before issue 25: every scheduled run lists every client, queues batches of 100 (past 500 clients), and
  * each worker invocation sweeps its batch with a 60 s horizon, sleeping until the expiries inside it.
- * Queue: visibility 6 × timeout, retention 4 × visibility; batch size 1, 10 invocations at once.
+ * Batch size 1, 10 invocations at once.
  */
 export const BEFORE_DESIGN: RefreshDesignSim = {
   id: 'before',
   label: 'before: every run lists every client and queues them all; workers sleep until each expiry',
   periodMs: PERIOD_MS,
-  queue: {
-    visibilityTimeoutMs: 6 * BEFORE_TIMEOUT_S * 1000,
-    retentionMs: (MAX_RECEIVES + 1) * 6 * BEFORE_TIMEOUT_S * 1000,
-    maxReceiveCount: MAX_RECEIVES,
-  },
+  queue: queueFor(BEFORE_TIMEOUT_S),
   mapping: { maxConcurrency: DEFAULT_REFRESH_WORKER_CONCURRENCY, batchSize: 1 },
   handler: (env): Handler =>
     createBeforeRefreshHandler({
@@ -67,11 +70,7 @@ export const AFTER_DESIGN: RefreshDesignSim = {
   id: 'after',
   label: 'after: runs read only the due refreshes from the index and queue them delayed to their instant',
   periodMs: PERIOD_MS,
-  queue: {
-    visibilityTimeoutMs: 6 * REFRESH_TIMEOUT_SECONDS * 1000,
-    retentionMs: (MAX_RECEIVES + 1) * 6 * REFRESH_TIMEOUT_SECONDS * 1000,
-    maxReceiveCount: MAX_RECEIVES,
-  },
+  queue: queueFor(REFRESH_TIMEOUT_SECONDS),
   mapping: { maxConcurrency: DEFAULT_REFRESH_WORKER_CONCURRENCY, batchSize: REFRESH_WORKER_BATCH_SIZE },
   indexWritesPerTokenWrite: 2,
   handler: (env): Handler =>

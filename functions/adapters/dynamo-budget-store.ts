@@ -1,23 +1,10 @@
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { InstanceLimits } from '../contract/index.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState, RateGrant } from '../core/budget/state.js';
 import type { ConsumerUsage, UsageStore } from '../core/budget/usage.js';
-import {
-  createTableAndWait,
-  type Item,
-  isConditionalCheckFailed,
-  n,
-  num,
-  s,
-  scanItems,
-  str,
-} from './dynamo-items.js';
+import { type Item, n, num, s, str } from './dynamo-attributes.js';
+import { createTableAndWait, isConditionalCheckFailed, putIfVersion, scanItems } from './dynamo-items.js';
 import { DynamoUsageStore } from './dynamo-usage-store.js';
 
 /**
@@ -30,8 +17,11 @@ export interface DynamoBudgetStoreOptions {
   readonly tableName: string;
 }
 
-/** Number attributes written only when set: reconciliation with Marketo's own count (issue 27). */
-const OPTIONAL_NUMBERS = ['reconciledAt', 'confirmedAt', 'marketoCount', 'marketoCountAt'] as const;
+/**
+ * Number attributes written only when set (issue 27): when the next call is due by the pacing (shared by
+ * every vend instance, or each would pace alone) and the reconciliation with Marketo's own count.
+ */
+const OPTIONAL_NUMBERS = ['paceAt', 'reconciledAt', 'confirmedAt', 'marketoCount', 'marketoCountAt'] as const;
 
 /** Grants as `at:count;at:count` (one string: small, and always rewritten whole under the version check). */
 const encodeGrants = (grants: readonly RateGrant[]): string =>
@@ -62,7 +52,8 @@ const decodeLimits = (raw: string | undefined): Partial<InstanceLimits> | undefi
 /** Maps a raw item to a `BudgetState`; tolerant of missing attributes (they read as empty). */
 export function itemToBudgetState(item: Item): BudgetState | undefined {
   const instance = str(item, 'instance');
-  // Items with a `kind` are not an instance's budget (usage per consumer: dynamo-usage-store.ts).
+  // Items with a `kind` are not an instance's budget (usage per consumer: dynamo-usage-store.ts; Bulk API
+  // slots: dynamo-bulk-slot-store.ts).
   if (instance === undefined || str(item, 'kind') !== undefined) return undefined;
   const leases: Record<string, number> = {};
   const map = item.leases;
@@ -142,28 +133,7 @@ export class DynamoBudgetStore implements BudgetStore, UsageStore {
       const value = next[name];
       if (value !== undefined) item[name] = n(value);
     }
-    try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#table,
-          Item: item,
-          ...(expectedVersion === 0
-            ? {
-                ConditionExpression: 'attribute_not_exists(#instance)',
-                ExpressionAttributeNames: { '#instance': 'instance' },
-              }
-            : {
-                ConditionExpression: '#version = :expected',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': n(expectedVersion) },
-              }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    return putIfVersion(this.#client, this.#table, 'instance', item, expectedVersion);
   }
 
   async release(instance: string, permitId: string): Promise<void> {

@@ -3,6 +3,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  PutItemCommand,
   ResourceInUseException,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -11,9 +12,7 @@ import {
  * Item plumbing shared by the DynamoDB adapters (token table, budget table): telling a failed condition
  * apart, paging a Scan, and creating a table for local mode and tests. Single attributes: dynamo-attributes.ts.
  */
-export { type Item, n, num, s, str } from './dynamo-attributes.js';
-
-import type { Item } from './dynamo-attributes.js';
+import { type Item, n } from './dynamo-attributes.js';
 
 /** By class, or by name when the error crossed a second copy of the SDK (bundles, tests). */
 const isAwsError = (error: unknown, type: abstract new (...args: never[]) => Error, name: string): boolean =>
@@ -21,6 +20,42 @@ const isAwsError = (error: unknown, type: abstract new (...args: never[]) => Err
 
 export const isConditionalCheckFailed = (error: unknown): boolean =>
   isAwsError(error, ConditionalCheckFailedException, 'ConditionalCheckFailedException');
+
+/**
+ * Writes `item` only if the stored item's `version` is still `expectedVersion` (0: no item under its
+ * `partitionKey` yet): the compare-and-swap every read-decide-write of the budget table ends with. Returns
+ * false when someone else wrote first.
+ */
+export async function putIfVersion(
+  client: DynamoDBClient,
+  tableName: string,
+  partitionKey: string,
+  item: Item,
+  expectedVersion: number,
+): Promise<boolean> {
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: item,
+        ...(expectedVersion === 0
+          ? {
+              ConditionExpression: 'attribute_not_exists(#key)',
+              ExpressionAttributeNames: { '#key': partitionKey },
+            }
+          : {
+              ConditionExpression: '#version = :expected',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': n(expectedVersion) },
+            }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
 
 /** Every item of a table through a consistent Scan, page after page. */
 export async function* scanItems(

@@ -6,7 +6,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { REFRESH_INDEX, REFRESH_PLAN_KEY } from '../contract/index.js';
 import type { DueRefresh, RefreshIndex, RefreshPlanState } from '../core/ports.js';
-import { type Item, isConditionalCheckFailed, n, num, s, str } from './dynamo-items.js';
+import { type Item, n, num, s, str } from './dynamo-attributes.js';
+import { isConditionalCheckFailed } from './dynamo-items.js';
 
 /** Options for {@link DynamoRefreshIndex}. */
 export interface DynamoRefreshIndexOptions {

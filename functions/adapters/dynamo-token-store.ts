@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isValidClientId, REFRESH_INDEX } from '../contract/index.js';
 import type { Lease, LeaseOutcome, TokenRecord, TokenStore } from '../core/ports.js';
-import { createTableAndWait, type Item, isConditionalCheckFailed, n, s, scanItems } from './dynamo-items.js';
+import { type Item, n, s } from './dynamo-attributes.js';
+import { createTableAndWait, isConditionalCheckFailed, scanItems } from './dynamo-items.js';
 import { itemToRecord } from './token-item.js';
 
 /** Options for {@link DynamoTokenStore}. The client is injected so tests and local mode can point it anywhere. */

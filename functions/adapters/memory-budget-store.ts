@@ -2,55 +2,23 @@ import type { InstanceLimits } from '../contract/index.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState } from '../core/budget/state.js';
 import { type ConsumerUsage, emptyCounts, USAGE_COUNTERS, type UsageStore } from '../core/budget/usage.js';
+import { MemoryVersionedItems } from './memory-versioned-items.js';
 
 /**
- * An in-process {@link BudgetStore} with the same compare-and-swap semantics as the DynamoDB one, for unit
- * tests and single-process use. It counts writes and can be told to fail, like an unreachable table.
+ * An in-process {@link BudgetStore} (and usage per consumer) with the same compare-and-swap semantics as the
+ * DynamoDB one, for unit tests and single-process use. It counts writes (saves, releases, limit and usage
+ * writes) and can be told to fail, like an unreachable table.
  */
-export class MemoryBudgetStore implements BudgetStore, UsageStore {
-  readonly #items = new Map<string, BudgetState>();
+export class MemoryBudgetStore extends MemoryVersionedItems<BudgetState> implements BudgetStore, UsageStore {
   readonly #usage = new Map<string, Map<string, ConsumerUsage>>();
-  #failing = false;
-  /** Conditional saves attempted (successful or not), releases and limit writes. */
-  writes = 0;
-  reads = 0;
-
-  /** From now on every call throws (`true`) or works again (`false`). */
-  setFailing(failing: boolean): void {
-    this.#failing = failing;
-  }
-
-  #check(): void {
-    if (this.#failing) {
-      const error = new Error('budget store unreachable');
-      error.name = 'ServiceUnavailable';
-      throw error;
-    }
-  }
-
-  async get(instance: string): Promise<BudgetState | undefined> {
-    this.#check();
-    this.reads += 1;
-    const item = this.#items.get(instance);
-    return item === undefined ? undefined : structuredClone(item);
-  }
-
-  async save(next: BudgetState, expectedVersion: number, _expireItemAtSeconds: number): Promise<boolean> {
-    this.#check();
-    this.writes += 1;
-    const current = this.#items.get(next.instance);
-    if ((current?.version ?? 0) !== expectedVersion) return false;
-    this.#items.set(next.instance, structuredClone(next));
-    return true;
-  }
 
   async release(instance: string, permitId: string): Promise<void> {
-    this.#check();
+    this.check();
     this.writes += 1;
-    const current = this.#items.get(instance);
+    const current = this.items.get(instance);
     if (!current) return;
     const { [permitId]: _gone, ...leases } = current.leases;
-    this.#items.set(instance, { ...current, leases, version: current.version + 1 });
+    this.items.set(instance, { ...current, leases, version: current.version + 1 });
   }
 
   async setLimits(
@@ -58,9 +26,9 @@ export class MemoryBudgetStore implements BudgetStore, UsageStore {
     limits: Partial<InstanceLimits> | undefined,
     _expireItemAtSeconds: number,
   ): Promise<void> {
-    this.#check();
+    this.check();
     this.writes += 1;
-    const current = this.#items.get(instance);
+    const current = this.items.get(instance);
     const { limits: _old, ...rest } = current ?? {
       instance,
       version: 0,
@@ -69,20 +37,15 @@ export class MemoryBudgetStore implements BudgetStore, UsageStore {
       day: '',
       dayCount: 0,
     };
-    this.#items.set(instance, {
+    this.items.set(instance, {
       ...rest,
       version: (current?.version ?? 0) + 1,
       ...(limits === undefined ? {} : { limits }),
     });
   }
 
-  async *list(): AsyncGenerator<BudgetState> {
-    this.#check();
-    for (const item of this.#items.values()) yield structuredClone(item);
-  }
-
   async addUsage(instance: string, day: string, rows: readonly ConsumerUsage[]): Promise<void> {
-    this.#check();
+    this.check();
     this.writes += 1;
     const key = `${instance}#${day}`;
     const item = this.#usage.get(key) ?? new Map<string, ConsumerUsage>();
@@ -96,7 +59,7 @@ export class MemoryBudgetStore implements BudgetStore, UsageStore {
   }
 
   async readUsage(instance: string, day: string): Promise<ConsumerUsage[]> {
-    this.#check();
+    this.check();
     this.reads += 1;
     return structuredClone([...(this.#usage.get(`${instance}#${day}`)?.values() ?? [])]);
   }

@@ -61,6 +61,14 @@ export interface Range {
   readonly max: number;
 }
 
+/**
+ * How often a vend function brings an instance's daily count up to Marketo's `usage.json` (after serving it
+ * that long): one Marketo call per instance per interval, against a count that otherwise misses the calls of
+ * integrations outside the vendor. From 1 s (tests) to a day.
+ */
+export const DEFAULT_BUDGET_RECONCILE_SECONDS = 300;
+export const BUDGET_RECONCILE_SECONDS_RANGE: Range = { min: 1, max: 86_400 };
+
 /** How long one refresher holds a client's lease while it calls Identity. */
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
 

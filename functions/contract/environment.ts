@@ -24,6 +24,9 @@ export const ENV = {
   budgetOnStoreFailure: 'BUDGET_ON_STORE_FAILURE',
   // How often (seconds) a vend function reconciles an instance's daily count with Marketo's usage.json.
   budgetReconcileSeconds: 'BUDGET_RECONCILE_SECONDS',
+  // Bulk API slots (functions/aws-bulk-slot-service.ts), on the budget's table: per-instance limit overrides
+  // as JSON `{"default": {…}, "<rest host>": {…}}` (extractJobs, importJobs, exportDailyBytes, reservedShare).
+  bulkLimits: 'BULK_LIMITS',
 } as const;
 
 export type EnvKey = (typeof ENV)[keyof typeof ENV];

@@ -24,6 +24,12 @@ export const ERROR_TABLE = {
   // and the instance's daily quota used up until 00:00 America/Chicago (not worth retrying before then).
   PermitUnavailable: { httpStatus: 429, retryable: true },
   DailyQuotaExhausted: { httpStatus: 429, retryable: false },
+  // Bulk API slots (functions/core/bulk): every place of Marketo's extract (or import) queue is held, or the
+  // jobs in flight may use up the day's export quota; the day's export quota used up until 00:00 Chicago;
+  // a renewal or end report for a slot the caller does not hold.
+  BulkSlotUnavailable: { httpStatus: 429, retryable: true },
+  DailyExportQuotaExhausted: { httpStatus: 429, retryable: false },
+  BulkSlotNotHeld: { httpStatus: 409, retryable: false },
   InternalError: { httpStatus: 500, retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 

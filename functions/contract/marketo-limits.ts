@@ -66,16 +66,30 @@ export function limitsOverrideProblem(
     }
     const range = INSTANCE_LIMIT_RANGES[key as keyof typeof INSTANCE_LIMIT_RANGES];
     if (!range) return `unknown budget limit "${key.slice(0, 40)}"`;
-    const integer = key !== 'reservedShare' && key !== 'clientShare';
-    if (
-      typeof value !== 'number' ||
-      !Number.isFinite(value) ||
-      (integer && !Number.isInteger(value)) ||
-      value < range[0] ||
-      value > range[1]
-    ) {
-      return `${key} must be ${integer ? 'a whole number' : 'a number'} from ${range[0]} to ${range[1]}, got ${String(value).slice(0, 40)}`;
-    }
+    const problem = limitValueProblem(key, value, range);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * Why `value` is not a setting of the limit `key`: a whole number within `range` (a share, `reservedShare`
+ * or `clientShare`, any number within it); `undefined` when it is.
+ */
+export function limitValueProblem(
+  key: string,
+  value: unknown,
+  range: readonly [number, number],
+): string | undefined {
+  const integer = key !== 'reservedShare' && key !== 'clientShare';
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    (integer && !Number.isInteger(value)) ||
+    value < range[0] ||
+    value > range[1]
+  ) {
+    return `${key} must be ${integer ? 'a whole number' : 'a number'} from ${range[0]} to ${range[1]}, got ${String(value).slice(0, 40)}`;
   }
   return undefined;
 }

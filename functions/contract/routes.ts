@@ -21,9 +21,11 @@ export interface RouteRow {
   /**
    * `rejected-token`: a JSON body `{"accessToken": "…"}` naming the token Marketo rejected (the construct
    * validates it with a request model). `permit`: an optional JSON body of permit options
-   * (`{count?, leaseMs?, maxWaitMs?, release?, marketoError?}`).
+   * (`{count?, leaseMs?, maxWaitMs?, release?, marketoError?}`). `bulk-slot`: a JSON body naming a Bulk API
+   * slot (`{kind, leaseMs?, expectedBytes?}` to take one, `{slotId, leaseMs?}` to renew, `{slotId, bytes}` to
+   * report the job's end).
    */
-  readonly body: 'none' | 'rejected-token' | 'permit';
+  readonly body: 'none' | 'rejected-token' | 'permit' | 'bulk-slot';
 }
 
 export const ROUTES = [
@@ -91,6 +93,55 @@ export const ROUTES = [
     pathParameter: 'instance',
     grant: 'instance',
     body: 'permit',
+  },
+  // Bulk API job slots, authorized like permits: a grant on a client (or pool) covers its instance's slots.
+  {
+    kind: 'bulk-slot',
+    method: 'POST',
+    resource: '/tokens/{clientId}/bulk-slots',
+    pathParameter: 'clientId',
+    grant: 'client',
+    body: 'bulk-slot',
+  },
+  {
+    kind: 'bulk-slot-renew',
+    method: 'POST',
+    resource: '/tokens/{clientId}/bulk-slots/renew',
+    pathParameter: 'clientId',
+    grant: 'client',
+    body: 'bulk-slot',
+  },
+  {
+    kind: 'bulk-slot-release',
+    method: 'POST',
+    resource: '/tokens/{clientId}/bulk-slots/release',
+    pathParameter: 'clientId',
+    grant: 'client',
+    body: 'bulk-slot',
+  },
+  {
+    kind: 'instance-bulk-slot',
+    method: 'POST',
+    resource: '/instances/{instance}/bulk-slots',
+    pathParameter: 'instance',
+    grant: 'instance',
+    body: 'bulk-slot',
+  },
+  {
+    kind: 'instance-bulk-slot-renew',
+    method: 'POST',
+    resource: '/instances/{instance}/bulk-slots/renew',
+    pathParameter: 'instance',
+    grant: 'instance',
+    body: 'bulk-slot',
+  },
+  {
+    kind: 'instance-bulk-slot-release',
+    method: 'POST',
+    resource: '/instances/{instance}/bulk-slots/release',
+    pathParameter: 'instance',
+    grant: 'instance',
+    body: 'bulk-slot',
   },
 ] as const satisfies readonly RouteRow[];
 

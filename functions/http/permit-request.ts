@@ -23,10 +23,10 @@ import type {
   PermitRequest,
   UsageRecorder,
 } from '../core/budget/index.js';
-import { instanceKeyOf, VENDOR_HOLDER } from '../core/budget/index.js';
-import { InvalidRequestError, UnknownClientError } from '../core/errors.js';
-import { assertValidClientId, assertValidInstance } from '../core/ids.js';
+import { VENDOR_HOLDER } from '../core/budget/index.js';
+import { InvalidRequestError } from '../core/errors.js';
 import type { CredentialsSource, Logger } from '../core/ports.js';
+import { type InstanceTarget, instanceKeyOfTarget, routeTarget } from './instance-target.js';
 import { parseJsonObjectBody } from './json-body.js';
 
 /** Take a permit, or give one back. */
@@ -50,7 +50,7 @@ export type PermitCall =
       readonly marketoError?: MarketoLimitCode;
     };
 
-export type PermitTarget = { readonly clientId: string } | { readonly instance: string };
+export type PermitTarget = InstanceTarget;
 
 const wholeNumber = (body: Record<string, unknown>, name: string): number | undefined => {
   const value = body[name];
@@ -128,15 +128,7 @@ export function parsePermitApiRequest(
   name: string | undefined,
   action: PermitAction,
 ): PermitCall {
-  let target: PermitTarget;
-  if (route.pathParameter === 'clientId') {
-    assertValidClientId(name);
-    target = { clientId: name };
-  } else {
-    assertValidInstance(name);
-    target = { instance: name };
-  }
-  return parsePermitBody(action, target, parseJsonObjectBody(event, MAX_BODY_BYTES) ?? {});
+  return parsePermitBody(action, routeTarget(route, name), parseJsonObjectBody(event, MAX_BODY_BYTES) ?? {});
 }
 
 /** The permit as the API returns it. */
@@ -188,12 +180,7 @@ export interface PermitServiceDeps {
 export function createPermitService(deps: PermitServiceDeps) {
   const { budget, credentials } = deps;
 
-  const instanceKey = async (target: PermitTarget): Promise<string> => {
-    if ('clientId' in target) return instanceKeyOf(await credentials.get(target.clientId));
-    const member = (await credentials.list()).find((c) => c.instance === target.instance);
-    if (!member) throw new UnknownClientError(`no client is registered for instance ${target.instance}`);
-    return instanceKeyOf(await credentials.get(member.clientId));
-  };
+  const instanceKey = (target: PermitTarget): Promise<string> => instanceKeyOfTarget(credentials, target);
 
   /**
    * Acquire: the permit; release: `undefined`. Throws typed errors (PermitUnavailable, DailyQuotaExhausted, …).

@@ -1,5 +1,6 @@
 import { type ErrorCode, isErrorCode } from '../contract/index.js';
 import { PermitUnavailableError } from '../core/budget/index.js';
+import { BulkSlotUnavailableError, DailyExportQuotaExhaustedError } from '../core/bulk/errors.js';
 import { isTokenVendorError, type TokenVendorError } from '../core/errors.js';
 
 /** What a caller is told about a failure: a stable code, a message fit for the caller, and when to retry. */
@@ -7,15 +8,22 @@ export interface PublicError {
   readonly code: ErrorCode;
   readonly message: string;
   readonly retryAfterSeconds?: number;
-  /** What the API body adds after code and message: a permit's exact wait (`retryAfterMs`) and its `reason`. */
+  /**
+   * What the API body adds after code and message: a permit's or slot's exact wait (`retryAfterMs`) and its
+   * `reason`; when the daily export quota resets (`resetsAt`, ISO 8601).
+   */
   readonly details?: Readonly<Record<string, string | number>>;
 }
 
 /** Fields an error carries for the caller beyond its message (whole-second Retry-After is coarse for a 20 s window). */
-const detailsOf = (error: TokenVendorError): PublicError['details'] =>
-  error instanceof PermitUnavailableError
-    ? { retryAfterMs: error.retryAfterMs, reason: error.reason }
-    : undefined;
+const detailsOf = (error: TokenVendorError): PublicError['details'] => {
+  if (error instanceof PermitUnavailableError || error instanceof BulkSlotUnavailableError) {
+    return { retryAfterMs: error.retryAfterMs, reason: error.reason };
+  }
+  if (error instanceof DailyExportQuotaExhaustedError)
+    return { resetsAt: new Date(error.resetsAt).toISOString() };
+  return undefined;
+};
 
 /**
  * Where the vendor's internals show in error messages written for operators: file paths (local credentials

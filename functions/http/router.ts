@@ -10,6 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type Route, type RouteKind, routeByResource } from '../contract/index.js';
 import { RouteNotFoundError } from '../core/errors.js';
 import { assertValidClientId, assertValidInstance } from '../core/ids.js';
+import { type BulkSlotAction, type BulkSlotService, parseBulkSlotApiRequest } from './bulk-slot-request.js';
 import { NO_STORE_HEADERS } from './error-response.js';
 import { type PermitAction, type PermitService, parsePermitApiRequest } from './permit-request.js';
 import { apiVendOptions, rejectedTokenIn, serveVend, type VendDeps } from './vend-request.js';
@@ -20,6 +21,8 @@ export interface ApiDeps extends VendDeps {
   readonly maxWaitMs: number;
   /** The Marketo API budget's permit routes; without it they answer 404 NotFound. */
   readonly permits?: PermitService;
+  /** The Bulk API slot routes; without it they answer 404 NotFound. */
+  readonly bulkSlots?: BulkSlotService;
 }
 
 /** One request API Gateway matched to a route of the table. */
@@ -42,6 +45,16 @@ const servePermit = async (
 ): Promise<object> => {
   if (!permits) throw new RouteNotFoundError(`no permit service for ${String(event.path)}`.slice(0, 300));
   return permits.serve(parsePermitApiRequest(event, route, name, action), caller);
+};
+
+const serveBulkSlot = async (
+  { event, route, name, caller }: RouteRequest,
+  { bulkSlots }: ApiDeps,
+  action: BulkSlotAction,
+): Promise<object> => {
+  if (!bulkSlots)
+    throw new RouteNotFoundError(`no bulk slot service for ${String(event.path)}`.slice(0, 300));
+  return bulkSlots.serve(parseBulkSlotApiRequest(event, route, name, action), caller);
 };
 
 /** Every route kind of the contract's table, bound to its handler. */
@@ -72,6 +85,12 @@ export const ROUTE_HANDLERS = {
   'permit-release': (request, deps) => servePermit(request, deps, 'release'),
   'instance-permit': (request, deps) => servePermit(request, deps, 'acquire'),
   'instance-permit-release': (request, deps) => servePermit(request, deps, 'release'),
+  'bulk-slot': (request, deps) => serveBulkSlot(request, deps, 'acquire'),
+  'bulk-slot-renew': (request, deps) => serveBulkSlot(request, deps, 'renew'),
+  'bulk-slot-release': (request, deps) => serveBulkSlot(request, deps, 'release'),
+  'instance-bulk-slot': (request, deps) => serveBulkSlot(request, deps, 'acquire'),
+  'instance-bulk-slot-renew': (request, deps) => serveBulkSlot(request, deps, 'renew'),
+  'instance-bulk-slot-release': (request, deps) => serveBulkSlot(request, deps, 'release'),
 } satisfies Record<RouteKind, RouteHandler>;
 
 /**

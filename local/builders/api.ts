@@ -3,9 +3,10 @@
  * costs nothing), and requests wait until the handler behind it is ready.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessLogEntry } from '../access-log.js';
 import { shareConnectionsFairly } from '../connection-slots.js';
 import { closeServer, createLimitedServer, type HttpLimits, listenOnLoopback } from '../http-guard.js';
-import { type AccessLogEntry, createLocalApiHandler, type VendHandler } from '../local-api.js';
+import { createLocalApiHandler, type VendHandler } from '../local-api.js';
 import { answerParserRefusals } from '../parser-refusal.js';
 import { ensurePolicyFile, LocalPolicy } from '../policy.js';
 import { createSigV4Verifier } from '../sigv4-verifier.js';

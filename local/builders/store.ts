@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createBudgetTable, DynamoBudgetStore } from '../../functions/adapters/dynamo-budget-store.js';
+import { DynamoBulkSlotStore } from '../../functions/adapters/dynamo-bulk-slot-store.js';
 import { createTokenTable, DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
 import { STORE_REGION, type StoreCredentials, startEmbeddedDynalite } from '../embedded-dynalite.js';
 import { storeClientOverSocket } from '../store-socket.js';
@@ -42,6 +43,8 @@ export interface LocalStore {
   readonly tokens: DynamoTokenStore;
   /** The Marketo API budget's table (created when missing) on the same store. */
   budgetStore(tableName: string): Promise<DynamoBudgetStore>;
+  /** The Bulk API slots' items in that budget table (created when missing). */
+  bulkSlotStore(tableName: string): Promise<DynamoBulkSlotStore>;
   close(): Promise<void>;
 }
 
@@ -95,6 +98,10 @@ export async function buildStore(options: LocalStoreOptions): Promise<LocalStore
     async budgetStore(tableName) {
       await createBudgetTable(client, tableName);
       return new DynamoBudgetStore({ client, tableName });
+    },
+    async bulkSlotStore(tableName) {
+      await createBudgetTable(client, tableName);
+      return new DynamoBulkSlotStore({ client, tableName });
     },
     close,
   };

@@ -9,7 +9,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requiredPermission, roleGrants } from '../../functions/contract/marketo-permissions.js';
 import { limitMessage, type MarketoLimiter } from '../marketo-limits.js';
-import { drain, type PendingWork, requestId, sendJson, sendRestError } from './http.js';
+import type { BulkExtractEndpoint } from './bulk.js';
+import { drain, type PendingWork, readBody, requestId, sendJson, sendRestError } from './http.js';
 import type { TokenIssuer } from './tokens.js';
 import { USAGE_JSON_PATH, type UsageCounter } from './usage.js';
 
@@ -82,6 +83,8 @@ export class RestEndpoint {
   readonly limiter?: MarketoLimiter;
   /** What usage.json reports: every accepted call, per API user. */
   readonly usage: UsageCounter;
+  /** Bulk Extract (`/bulk/v1/…/export/…`): under the same token, limit and role checks as REST. */
+  readonly bulk?: BulkExtractEndpoint;
   #calls = 0;
   #queryParamUses = 0;
   /** Added to every answer (real timers): makes concurrency observable. */
@@ -94,6 +97,7 @@ export class RestEndpoint {
     readonly latencyMs: number;
     readonly limiter?: MarketoLimiter;
     readonly usage: UsageCounter;
+    readonly bulk?: BulkExtractEndpoint;
   }) {
     this.#issuer = options.issuer;
     this.#pending = options.pending;
@@ -101,6 +105,7 @@ export class RestEndpoint {
     this.latencyMs = options.latencyMs;
     this.limiter = options.limiter;
     this.usage = options.usage;
+    this.bulk = options.bulk;
   }
 
   forceError(code: RestErrorCode, times: number): void {
@@ -135,12 +140,15 @@ export class RestEndpoint {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    await drain(req);
+    // Only a Bulk job's create carries a body the simulator reads (its JSON definition).
+    let body = '';
+    if (url.pathname.startsWith('/bulk/')) body = await readBody(req);
+    else await drain(req);
     this.#calls += 1;
     const method = req.method ?? 'GET';
     const match = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     const client = match ? this.#issuer.clientOfToken(match[1] as string) : undefined;
-    const code = await this.#answer(req, res, url, match?.[1]);
+    const code = await this.#answer(req, res, url, match?.[1], body);
     this.#requests.push({
       method,
       path: url.pathname,
@@ -156,6 +164,7 @@ export class RestEndpoint {
     res: ServerResponse,
     url: URL,
     token: string | undefined,
+    body: string,
   ): Promise<string> {
     const forced = this.#forcedErrors[0];
     if (forced) {
@@ -196,6 +205,15 @@ export class RestEndpoint {
         return 'ok';
       }
       if (url.pathname === '/rest/v1/leads.json') return this.#leads(res, url);
+      if (this.bulk && url.pathname.startsWith('/bulk/')) {
+        return this.bulk.handle(
+          res,
+          req.method ?? 'GET',
+          url,
+          body,
+          this.#issuer.clientOfToken(token)?.clientId,
+        );
+      }
       sendJson(res, 200, { requestId: requestId(), success: true, result: [] });
       return 'ok';
     } finally {

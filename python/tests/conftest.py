@@ -56,6 +56,11 @@ SHORT_LIFESPAN_SECONDS = 7
 #: A tiny instance, the same for the simulator and the budget: 8 calls per 2 s, 2 at once.
 TINY_LIMITS = {"callsPerWindow": 8, "windowMs": 2000, "concurrentCalls": 2}
 
+#: Bulk Extract on a clock of its own (moved by the tests' clients when they wait): jobs of 60 s, files of
+#: 2,000 bytes, a day of 20 files, the same quota for the simulator and the vendor's slots.
+BULK_FILE_BYTES = 2000
+BULK_DAILY_BYTES = 20 * BULK_FILE_BYTES
+
 VENDORS: dict[str, dict[str, Any]] = {
     "main": {
         "policy": _policy((FULL_KEY, "python-sync", ["*"]), (NARROW_KEY, "python-narrow", ["other-*"])),
@@ -91,6 +96,18 @@ VENDORS: dict[str, dict[str, Any]] = {
         # Each call lasts long enough for a third one to overlap if nothing held it back.
         "restLatencyMs": 100,
         "clients": [_client("py-budget")],
+    },
+    "bulk": {
+        "policy": _policy((FULL_KEY, "python-sync", ["*"])),
+        "budgetLimits": {"callsPerWindow": 10000, "concurrentCalls": 100},
+        "simulatorBulk": {
+            "processingMs": 60000,
+            "fileBytes": BULK_FILE_BYTES,
+            "exportDailyBytes": BULK_DAILY_BYTES,
+            "virtualClock": True,
+        },
+        "bulkLimits": {"exportDailyBytes": BULK_DAILY_BYTES},
+        "clients": [_client("py-bulk")],
     },
 }
 

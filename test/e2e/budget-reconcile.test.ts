@@ -1,11 +1,10 @@
 /**
  * A budget that knows what Marketo counted (issue 27), end to end in local mode: the simulator counts calls
  * the vendor never made (an integration outside it), and the vendor brings its daily count up to the
- * simulator's usage.json (here every second: BUDGET_RECONCILE_SECONDS=1) before it hands out the day's last
- * permits.
+ * simulator's usage.json (here every 3 s: BUDGET_RECONCILE_SECONDS=3, longer than the twelve permits asked
+ * after the first read take at the pacing's rate) before it hands out the day's last permits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignedCaller, realClock } from '../../client/signed-call.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { until } from '../../testing/until.js';
 
@@ -28,7 +27,7 @@ describe('the daily count reconciled with the simulator in local mode', () => {
       policy: { keys: [KEY] },
       env: {
         BUDGET_LIMITS: JSON.stringify({ default: { dailyQuota: QUOTA } }),
-        BUDGET_RECONCILE_SECONDS: '1',
+        BUDGET_RECONCILE_SECONDS: '3',
       },
       simulatorLimits: { dailyQuota: QUOTA },
     });
@@ -39,19 +38,14 @@ describe('the daily count reconciled with the simulator in local mode', () => {
 
   it('stops at the quota Marketo counts although 990 of the day went to an integration outside the vendor', async () => {
     local.sim.recordOutsideCalls(990);
-    const call = createSignedCaller({
-      endpoint: local.url,
-      region: 'us-east-1',
-      credentials: KEY,
-      fetch: (input, init) => fetch(input, init),
-      clock: realClock,
-    });
+    const call = local.signedCaller(KEY);
     const permit = () =>
       call({
         method: 'POST',
         path: `/tokens/${CLIENT.clientId}/permits`,
         query: {},
-        body: { concurrency: false },
+        // Answered at its turn of the pacing (one call due about every 212 ms past an idle burst).
+        body: { concurrency: false, maxWaitMs: 10_000 },
         retryBudgetMs: 0,
       }).then(
         () => 'granted',
@@ -65,11 +59,12 @@ describe('the daily count reconciled with the simulator in local mode', () => {
     for (let i = 0; i < 12; i += 1) answers.push(await permit());
 
     // Reconciled before the permit that brought the read: 990 outside calls + the vendor's own usage.json
-    // read = 991, and that permit 992, so eight permits are left of the 1,000.
+    // read = 991, and that permit 992, so eight permits are left of the 1,000. A later read (a machine slow
+    // enough for the loop to outlast an interval) takes one of them for its own permit.
+    const left = 8 - (vendorReads() - 1);
     expect(answers).toEqual([
-      ...Array<string>(8).fill('granted'),
-      ...Array<string>(4).fill('DailyQuotaExhausted'),
+      ...Array<string>(left).fill('granted'),
+      ...Array<string>(12 - left).fill('DailyQuotaExhausted'),
     ]);
-    expect(vendorReads()).toBe(1);
   });
 });

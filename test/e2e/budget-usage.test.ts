@@ -4,7 +4,6 @@
  * books each to its principal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignedCaller, realClock } from '../../client/signed-call.js';
 import { instanceKeyOf } from '../../functions/core/budget/index.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { cliRunner } from '../cli/helpers.js';
@@ -39,22 +38,23 @@ describe('usage per consumer in local mode', () => {
   afterAll(() => local.stop());
 
   const call = (key: typeof KEY_A, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>) =>
-    createSignedCaller({
-      endpoint: local.url,
-      region: 'us-east-1',
-      credentials: key,
-      fetch: (input, init) => fetch(input, init),
-      clock: realClock,
-    })({ method, path, query: {}, ...(body === undefined ? {} : { body }), retryBudgetMs: 0 }).then(
-      (answer) => answer.body as Record<string, unknown>,
-    );
+    local
+      .signedCaller(key)({
+        method,
+        path,
+        query: {},
+        ...(body === undefined ? {} : { body }),
+        retryBudgetMs: 0,
+      })
+      .then((answer) => answer.body as Record<string, unknown>);
 
   it('books permits, token vends and reported 606s to the principal that asked, per client', async () => {
     await call(KEY_A, 'GET', '/tokens/usage-a');
     for (let i = 0; i < 3; i += 1)
-      await call(KEY_A, 'POST', '/tokens/usage-a/permits', { concurrency: false });
-    await call(KEY_A, 'POST', '/tokens/usage-a/permits', { count: 4, concurrency: false });
-    const held = await call(KEY_B, 'POST', '/tokens/usage-b/permits', {});
+      await call(KEY_A, 'POST', '/tokens/usage-a/permits', { concurrency: false, maxWaitMs: 5_000 });
+    await call(KEY_A, 'POST', '/tokens/usage-a/permits', { count: 4, concurrency: false, maxWaitMs: 5_000 });
+    // Seven calls so far: past the idle burst, team B's is answered at its turn of the pacing.
+    const held = await call(KEY_B, 'POST', '/tokens/usage-b/permits', { maxWaitMs: 5_000 });
     await call(KEY_B, 'POST', '/tokens/usage-b/permits/release', {
       permitId: held.permitId,
       marketoError: '606',

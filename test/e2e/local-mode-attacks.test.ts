@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccessLogEntry } from '../../local/server.js';
+import type { AccessLogEntry } from '../../local/access-log.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { type RawResponse, rawExchange, signedHead, signedHeaders } from '../support/raw-http.js';
 

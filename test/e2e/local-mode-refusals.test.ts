@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ID_RULE } from '../../functions/contract/index.js';
-import type { AccessLogEntry } from '../../local/server.js';
+import type { AccessLogEntry } from '../../local/access-log.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 import { until } from '../../testing/until.js';
 import { rawExchange, signedHead } from '../support/raw-http.js';

@@ -6,7 +6,7 @@ import {
   TokenVendorClientError,
   useVendedTokens,
 } from '../../client/index.js';
-import type { AccessLogEntry } from '../../local/server.js';
+import type { AccessLogEntry } from '../../local/access-log.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
 
 /**

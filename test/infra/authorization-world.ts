@@ -42,13 +42,29 @@ const callsOf = (clientIds: readonly string[], instances: readonly string[]): Ca
  */
 export const CALLS: Calls = callsOf(['client-a', 'client-b'], ['123-ABC-456', '999-XYZ-000']);
 export const ALL_CALLS = [...CALLS.keys()];
-// A client grant covers its token and invalidate routes and the budget's permit routes (issue 16).
-export const CLIENT_A = [
-  'token client-a',
-  'invalidate client-a',
-  'permit client-a',
-  'permit-release client-a',
-];
+// A client grant covers its token and invalidate routes, the budget's permit routes (issue 16) and the Bulk
+// API slot routes (issue 27).
+export const clientRoutes = (id: string): string[] =>
+  [
+    'token',
+    'invalidate',
+    'permit',
+    'permit-release',
+    'bulk-slot',
+    'bulk-slot-renew',
+    'bulk-slot-release',
+  ].map((kind) => `${kind} ${id}`);
+export const CLIENT_A = clientRoutes('client-a');
+/** What a grant on the pool 123-ABC-456 covers. */
+export const POOL_ROUTES = [
+  'instance-token',
+  'instance-invalidate',
+  'instance-permit',
+  'instance-permit-release',
+  'instance-bulk-slot',
+  'instance-bulk-slot-renew',
+  'instance-bulk-slot-release',
+].map((kind) => `${kind} 123-ABC-456`);
 
 export const allow = (actions: string, resources: string | string[]): PolicyDocument => ({
   Statement: [{ Effect: 'Allow', Action: actions, Resource: resources }],

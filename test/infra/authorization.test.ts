@@ -35,6 +35,7 @@ import {
   ALL_CALLS,
   allowedRoutes,
   CLIENT_A,
+  clientRoutes,
   deployment,
   lambdaRole,
   ORG,
@@ -42,6 +43,7 @@ import {
   OUTSIDER_ACCOUNT,
   PARTNER_ACCOUNT,
   PARTNER_INVOKE_ANY,
+  POOL_ROUTES,
   type Principal,
   partner,
   STAGE,
@@ -246,6 +248,9 @@ describe('who can vend what on the synthesized stack', () => {
         `${apiArn}/POST/tokens/${id}/invalidate`,
         `${apiArn}/POST/tokens/${id}/permits`,
         `${apiArn}/POST/tokens/${id}/permits/release`,
+        `${apiArn}/POST/tokens/${id}/bulk-slots`,
+        `${apiArn}/POST/tokens/${id}/bulk-slots/renew`,
+        `${apiArn}/POST/tokens/${id}/bulk-slots/release`,
       ];
       const allows = (policies.resourcePolicy()?.Statement ?? []).filter((s) => s.Effect === 'Allow');
       expect(allows.map((s) => ({ principal: s.Principal, resources: s.Resource }))).toEqual([
@@ -266,12 +271,7 @@ describe('who can vend what on the synthesized stack', () => {
     });
 
     it('a same-account role granted one instance pool calls exactly that pool’s routes', () => {
-      expect(allowedRoutes(policies, inStack('PoolGranted'))).toEqual([
-        'instance-token 123-ABC-456',
-        'instance-invalidate 123-ABC-456',
-        'instance-permit 123-ABC-456',
-        'instance-permit-release 123-ABC-456',
-      ]);
+      expect(allowedRoutes(policies, inStack('PoolGranted'))).toEqual(POOL_ROUTES);
     });
 
     it('a same-account role without a grant vends nothing', () => {
@@ -283,12 +283,7 @@ describe('who can vend what on the synthesized stack', () => {
         caller: { roleArn: `arn:aws:iam::${VENDOR_ACCOUNT}:role/ops`, account: VENDOR_ACCOUNT, orgId: ORG },
         identityPolicies: [],
       };
-      expect(allowedRoutes(policies, ops)).toEqual([
-        'token client-b',
-        'invalidate client-b',
-        'permit client-b',
-        'permit-release client-b',
-      ]);
+      expect(allowedRoutes(policies, ops)).toEqual(clientRoutes('client-b'));
     });
 
     it('a same-account AdministratorAccess-like role vends everything (Table A: its IAM allow suffices)', () => {
@@ -414,12 +409,7 @@ describe('the packaged stack’s vendGrants (cdk.json: marketo-token-vendor:vend
   });
 
   it('let a partner role granted one pool call exactly that pool’s routes', () => {
-    expect(allowedRoutes(policies, partner('partner-reporting', [PARTNER_INVOKE_ANY]))).toEqual([
-      'instance-token 123-ABC-456',
-      'instance-invalidate 123-ABC-456',
-      'instance-permit 123-ABC-456',
-      'instance-permit-release 123-ABC-456',
-    ]);
+    expect(allowedRoutes(policies, partner('partner-reporting', [PARTNER_INVOKE_ANY]))).toEqual(POOL_ROUTES);
   });
 
   it('are read from cdk.json as a list and from -c as a JSON string', () => {

@@ -140,6 +140,22 @@ describe('configFromContext', () => {
       });
     });
 
+    it('reads the reconcile interval (seconds) and the Bulk limits from cdk.json', () => {
+      const config = configFromContext(
+        contextOf({
+          budget: {
+            reconcileIntervalSeconds: 60,
+            bulkLimits: { default: { reservedShare: 0.2 }, '123-abc-456.mktorest.com': { extractJobs: 6 } },
+          },
+        }),
+      );
+
+      expect(config.stackProps.vendor?.budget).toEqual({
+        reconcileInterval: Duration.seconds(60),
+        bulkLimits: { default: { reservedShare: 0.2 }, '123-abc-456.mktorest.com': { extractJobs: 6 } },
+      });
+    });
+
     it('reads the JSON string given with cdk -c, e.g. turning the budget off', () => {
       const config = configFromContext(contextOf({ budget: '{"enabled": false}' }));
 
@@ -205,6 +221,14 @@ describe('configFromContext', () => {
       [
         { onStoreFailure: 'retry' },
         /marketo-token-vendor:budget\.onStoreFailure must be "open" or "closed", got "retry"/,
+      ],
+      [
+        { reconcileIntervalSeconds: 0 },
+        /marketo-token-vendor:budget\.reconcileIntervalSeconds must be a whole number from 1 to 86400, got 0/,
+      ],
+      [
+        { bulkLimits: { default: { extractJobs: 12 } } },
+        /marketo-token-vendor:budget\.bulkLimits\["default"\]: extractJobs must be a whole number from 1 to 10, got 12/,
       ],
       [
         { dailyQuotaAlarmPercent: 0 },

@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_ROTATING_METRIC } from '../../functions/contract/index.js';
 import type { BudgetMetricName } from '../../functions/core/budget/ports.js';
+import type { BulkMetricName } from '../../functions/core/bulk/ports.js';
 import type { MetricName } from '../../functions/core/ports.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
 import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
@@ -58,6 +59,17 @@ const BUDGET_EMITTED: Record<BudgetMetricName, true> = {
   MarketoDailyQuota607Confirmed: true,
   MarketoUsageReads: true,
   MarketoUsageReadFailures: true,
+};
+
+/** Every metric the Bulk API slots emit (functions/core/bulk/ports.ts). */
+const BULK_EMITTED: Record<BulkMetricName, true> = {
+  BulkSlotsGranted: true,
+  BulkSlotsWaited: true,
+  BulkSlotsReclaimed: true,
+  BulkSlotsUnmetered: true,
+  BulkExportBytes: true,
+  DailyExportQuotaUsedPercent: true,
+  DailyExportQuotaRefusals: true,
 };
 
 /** A metric row of a dashboard widget: `[namespace, name, dim, value, ..., {options}]` or `[{expression}]`. */
@@ -145,6 +157,7 @@ describe('MarketoTokenVendor dashboard', () => {
       new Set([
         ...Object.keys(EMITTED).filter((name) => !PER_CLIENT.has(name as MetricName)),
         ...Object.keys(BUDGET_EMITTED),
+        ...Object.keys(BULK_EMITTED),
         API_TOKEN_ROTATING_METRIC,
       ]),
     );
@@ -166,6 +179,20 @@ describe('MarketoTokenVendor dashboard', () => {
 
     expect(rows.map((row) => (row[0] as { expression?: string }).expression)).toEqual([
       'SEARCH(\'{MarketoTokenVendor,service,Consumer,Client} MetricName="ConsumerCalls" service="Stack-Vendor"\', \'Sum\', 300)',
+    ]);
+  });
+
+  it('shows the Bulk API slots (granted, waited, reclaimed, unmetered, quota refusals) and the export quota used', () => {
+    expect(metricsOf(widgetTitled(widgets, 'Bulk API slots'))).toEqual([
+      'MarketoTokenVendor/BulkSlotsGranted/Sum',
+      'MarketoTokenVendor/BulkSlotsWaited/Sum',
+      'MarketoTokenVendor/BulkSlotsReclaimed/Sum',
+      'MarketoTokenVendor/BulkSlotsUnmetered/Sum',
+      'MarketoTokenVendor/DailyExportQuotaRefusals/Sum',
+    ]);
+    expect(metricsOf(widgetTitled(widgets, 'Bulk export: bytes and daily quota used'))).toEqual([
+      'MarketoTokenVendor/BulkExportBytes/Sum',
+      'MarketoTokenVendor/DailyExportQuotaUsedPercent/Maximum',
     ]);
   });
 

@@ -53,7 +53,7 @@ describe('MarketoTokenVendor with options and grants', () => {
   });
 
   describe('grantVend', () => {
-    it('with client ids allows execute-api:Invoke on exactly those clients’ GET and invalidate ARNs', () => {
+    it('with client ids allows execute-api:Invoke on exactly those clients’ token, invalidate, permit and bulk slot ARNs', () => {
       expect(policyStatementsOf('TwoClients')).toEqual([
         {
           Action: 'execute-api:Invoke',
@@ -63,10 +63,16 @@ describe('MarketoTokenVendor with options and grants', () => {
             executeApiArn(apiId, 'prod/POST/tokens/client-a/invalidate'),
             executeApiArn(apiId, 'prod/POST/tokens/client-a/permits'),
             executeApiArn(apiId, 'prod/POST/tokens/client-a/permits/release'),
+            executeApiArn(apiId, 'prod/POST/tokens/client-a/bulk-slots'),
+            executeApiArn(apiId, 'prod/POST/tokens/client-a/bulk-slots/renew'),
+            executeApiArn(apiId, 'prod/POST/tokens/client-a/bulk-slots/release'),
             executeApiArn(apiId, 'prod/GET/tokens/client.b'),
             executeApiArn(apiId, 'prod/POST/tokens/client.b/invalidate'),
             executeApiArn(apiId, 'prod/POST/tokens/client.b/permits'),
             executeApiArn(apiId, 'prod/POST/tokens/client.b/permits/release'),
+            executeApiArn(apiId, 'prod/POST/tokens/client.b/bulk-slots'),
+            executeApiArn(apiId, 'prod/POST/tokens/client.b/bulk-slots/renew'),
+            executeApiArn(apiId, 'prod/POST/tokens/client.b/bulk-slots/release'),
           ],
         },
       ]);
@@ -82,6 +88,9 @@ describe('MarketoTokenVendor with options and grants', () => {
             executeApiArn(apiId, 'prod/POST/tokens/*/invalidate'),
             executeApiArn(apiId, 'prod/POST/tokens/*/permits'),
             executeApiArn(apiId, 'prod/POST/tokens/*/permits/release'),
+            executeApiArn(apiId, 'prod/POST/tokens/*/bulk-slots'),
+            executeApiArn(apiId, 'prod/POST/tokens/*/bulk-slots/renew'),
+            executeApiArn(apiId, 'prod/POST/tokens/*/bulk-slots/release'),
           ],
         },
       ]);
@@ -93,7 +102,7 @@ describe('MarketoTokenVendor with options and grants', () => {
   });
 
   describe('grantVendInstance', () => {
-    it('with instances allows exactly their pool token and pool invalidate ARNs', () => {
+    it('with instances allows exactly their pool token, invalidate, permit and bulk slot ARNs', () => {
       expect(policyStatementsOf('OneInstance')).toEqual([
         {
           Action: 'execute-api:Invoke',
@@ -103,6 +112,9 @@ describe('MarketoTokenVendor with options and grants', () => {
             executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/invalidate'),
             executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/permits'),
             executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/permits/release'),
+            executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/bulk-slots'),
+            executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/bulk-slots/renew'),
+            executeApiArn(apiId, 'prod/POST/instances/123-ABC-456/bulk-slots/release'),
           ],
         },
       ]);
@@ -118,6 +130,9 @@ describe('MarketoTokenVendor with options and grants', () => {
             executeApiArn(apiId, 'prod/POST/instances/*/invalidate'),
             executeApiArn(apiId, 'prod/POST/instances/*/permits'),
             executeApiArn(apiId, 'prod/POST/instances/*/permits/release'),
+            executeApiArn(apiId, 'prod/POST/instances/*/bulk-slots'),
+            executeApiArn(apiId, 'prod/POST/instances/*/bulk-slots/renew'),
+            executeApiArn(apiId, 'prod/POST/instances/*/bulk-slots/release'),
           ],
         },
       ]);

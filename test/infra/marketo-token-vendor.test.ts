@@ -27,15 +27,15 @@ describe('MarketoTokenVendor with default props', () => {
   });
 
   describe('REST API', () => {
-    it('has exactly the four token methods and the four budget permit methods, every one requiring AWS_IAM', () => {
+    it('has exactly the four token methods, the four budget permit methods and the six Bulk API slot methods, every one requiring AWS_IAM', () => {
       const methods = template.findResources('AWS::ApiGateway::Method');
       const summary = Object.values(methods).map((m) => ({
         method: m.Properties.HttpMethod,
         auth: m.Properties.AuthorizationType,
       }));
-      expect(summary).toHaveLength(8);
+      expect(summary).toHaveLength(14);
       expect(summary.every((m) => m.auth === 'AWS_IAM')).toBe(true);
-      expect(summary.map((m) => m.method).sort()).toEqual(['GET', 'GET', ...Array(6).fill('POST')]);
+      expect(summary.map((m) => m.method).sort()).toEqual(['GET', 'GET', ...Array(12).fill('POST')]);
     });
 
     it('has no OPTIONS (CORS) method or any method without IAM authorization', () => {
@@ -47,12 +47,14 @@ describe('MarketoTokenVendor with default props', () => {
       );
     });
 
-    it('serves the client routes (GET token, POST invalidate, POST permits[/release]) and the same for instance pools', () => {
+    it('serves the client routes (GET token, POST invalidate, POST permits[/release], POST bulk-slots[/renew|/release]) and the same for instance pools', () => {
       const paths = Object.values(resources)
         .filter((r) => r.Type === 'AWS::ApiGateway::Resource')
         .map((r) => r.Properties.PathPart)
         .sort();
       expect(paths).toEqual([
+        'bulk-slots',
+        'bulk-slots',
         'instances',
         'invalidate',
         'invalidate',
@@ -60,6 +62,10 @@ describe('MarketoTokenVendor with default props', () => {
         'permits',
         'release',
         'release',
+        'release',
+        'release',
+        'renew',
+        'renew',
         'token',
         'tokens',
         '{clientId}',
@@ -199,7 +205,7 @@ describe('MarketoTokenVendor with default props', () => {
             IDENTITY_ALLOWED_HOSTS: '*.mktorest.com',
             IDENTITY_TIMEOUT_MS: '5000',
             REFRESH_HORIZON_SECONDS: '60',
-            REFRESH_CONCURRENCY: '8',
+            REFRESH_CONCURRENCY: '16',
             POWERTOOLS_SERVICE_NAME: 'Defaults-Vendor',
             POWERTOOLS_METRICS_NAMESPACE: 'MarketoTokenVendor',
             BUDGET_TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'BudgetTable') },

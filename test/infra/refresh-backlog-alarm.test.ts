@@ -2,24 +2,15 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RefreshMessage } from '../../functions/core/ports.js';
-import { type RefreshPlanSettings, runRefreshPlan } from '../../functions/core/refresh-planner.js';
+import { runRefreshPlan } from '../../functions/core/refresh-planner.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
 import { FakeClock } from '../../testing/clocks.js';
 import { MemoryRefreshIndex, MemoryTokenStore } from '../../testing/memory-token-store.js';
+import { MINUTE_PLAN_SETTINGS, silentLogger } from '../../testing/refresh-plan.js';
 import { type AlarmProperties, type AlarmWindow, alarmState } from '../support/alarm-evaluator.js';
 import { allowSlowSynthesis, appWithoutBundling } from './helpers.js';
 
 allowSlowSynthesis();
-
-const SETTINGS: RefreshPlanSettings = {
-  periodMs: 60_000,
-  marginMs: 60_000,
-  leadMs: 250,
-  overdueAfterMs: 60_000,
-  reconcileEveryMs: 3_600_000,
-  maxClientsPerMessage: 100,
-};
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * Scheduled runs, one a minute, over 100 clients due over the next ten minutes. `workersRefresh` says
@@ -50,14 +41,14 @@ async function backlogPerMinute(minutes: number, workersRefresh: boolean): Promi
         queue: { send: async (messages) => handled(messages) },
         credentials: { list: async () => [] },
         clock,
-        logger: silent,
+        logger: silentLogger,
         metrics: {
           record: (name, value) => {
             if (name === 'RefreshOverdue') overdue = Math.max(overdue, value);
           },
         },
       },
-      SETTINGS,
+      MINUTE_PLAN_SETTINGS,
     );
     datapoints.push(overdue);
     await clock.advance(60_000);
@@ -99,7 +90,7 @@ describe('the refresher backlog alarm', () => {
     expect(alarmState(alarm, periods([0, 0, undefined, undefined, undefined]))).toBe('ALARM');
   });
 
-  it('evaluates one period per scheduled run, so a slower schedule is not taken for silent runs', () => {
+  it('evaluates one period per scheduled run, so a slower schedule is not taken for silentLogger runs', () => {
     const stack = new Stack(appWithoutBundling(), 'SlowSchedule');
     new MarketoTokenVendor(stack, 'Vendor', { refreshSchedule: Duration.minutes(5) });
     const [slow] = Object.values(

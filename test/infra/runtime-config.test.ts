@@ -1,7 +1,12 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { type RuntimeConfig, readRuntimeConfig } from '../../functions/config.js';
+import {
+  type RuntimeConfig,
+  readBudgetConfig,
+  readBulkConfig,
+  readRuntimeConfig,
+} from '../../functions/config.js';
 import { MarketoTokenVendor } from '../../lib/marketo-token-vendor.js';
 import type { MarketoTokenVendorProps } from '../../lib/marketo-token-vendor-props.js';
 import { appWithoutBundling } from './helpers.js';
@@ -89,5 +94,37 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
     });
     const { refreshQueue: _, ...shared } = refresh;
     expect(withoutTokens(readRuntimeConfig(environments.vend))).toEqual(shared);
+  });
+
+  it('gives the vend function the Bulk API limits of budget.bulkLimits, as readBulkConfig reads them', () => {
+    const environments = functionEnvironments({
+      budget: {
+        bulkLimits: { default: { reservedShare: 0.2 }, '123-abc-456.mktorest.com': { extractJobs: 6 } },
+      },
+    });
+    expect(readBulkConfig(environments.vend)).toEqual({
+      limits: { default: { reservedShare: 0.2 }, '123-abc-456.mktorest.com': { extractJobs: 6 } },
+    });
+    expect(readBulkConfig(functionEnvironments({}).vend)).toEqual({ limits: {} });
+  });
+
+  it('gives the vend function budget.reconcileInterval as the interval readBudgetConfig reads', () => {
+    const environments = functionEnvironments({ budget: { reconcileInterval: Duration.minutes(1) } });
+
+    expect(readBudgetConfig(environments.vend).reconcileIntervalMs).toBe(60_000);
+    expect(readBudgetConfig(functionEnvironments({}).vend).reconcileIntervalMs).toBe(300_000);
+  });
+
+  it.each([
+    [Duration.millis(500), 'budget.reconcileInterval must be whole seconds from 1 to 86400, got 0.5 s'],
+    [Duration.days(2), 'budget.reconcileInterval must be whole seconds from 1 to 86400, got 172800 s'],
+  ])('refuses at synthesis a reconcile interval of %s', (interval, message) => {
+    expect(() => functionEnvironments({ budget: { reconcileInterval: interval } })).toThrow(message);
+  });
+
+  it("refuses at synthesis a Bulk limit past Marketo's queue, naming the instance and the field", () => {
+    expect(() => functionEnvironments({ budget: { bulkLimits: { default: { extractJobs: 12 } } } })).toThrow(
+      'budget.bulkLimits["default"]: extractJobs must be a whole number from 1 to 10, got 12',
+    );
   });
 });

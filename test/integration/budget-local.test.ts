@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient } from '../../client/index.js';
-import { createSignedCaller, realClock } from '../../client/signed-call.js';
 import { DEMO_CLIENT } from '../../local/marketo-simulator.js';
 import { registerSensitive } from '../../testing/leak-scan.js';
 import { startTestLocalVendor, type TestLocalVendor } from '../../testing/local-vendor.js';
@@ -40,13 +39,7 @@ describe('budget in local mode, the simulator enforcing 5 calls per 20 s', () =>
   afterAll(() => local.stop());
 
   it('refuses the permit route with 403 AccessDenied to a principal not granted a client of the instance', async () => {
-    const call = createSignedCaller({
-      endpoint: local.url,
-      region: 'us-east-1',
-      credentials: TEAM_B_KEY,
-      fetch: (input, init) => fetch(input, init),
-      clock: realClock,
-    });
+    const call = local.signedCaller(TEAM_B_KEY);
 
     const refused = await call({
       method: 'POST',

@@ -5,6 +5,7 @@ import {
   createInstanceBudget,
   createUsageRecorder,
   DailyQuotaExhaustedError,
+  DEFAULT_TIMING,
   emptyCounts,
   instanceKeyOf,
   PermitUnavailableError,
@@ -97,7 +98,12 @@ describe('budget on DynamoDB (dynalite)', () => {
   it('never over-grants when many vendor instances race on one item (conditional writes)', async () => {
     const { budgets, store } = await world(
       4,
-      { limits: { default: { callsPerWindow: 10, concurrentCalls: 100 } }, maxConflicts: 100 },
+      {
+        limits: { default: { callsPerWindow: 10, concurrentCalls: 100 } },
+        maxConflicts: 100,
+        // The window's accounting under races, pacing out of the way (a burst as large as the window).
+        timing: { ...DEFAULT_TIMING, burstCalls: 1_000 },
+      },
       { realSleep: true },
     );
     const key = instanceKeyOf(SYNC);
@@ -191,5 +197,39 @@ describe('budget on DynamoDB (dynalite)', () => {
       },
     ]);
     expect(await budget.listStatus()).toEqual([]);
+  });
+
+  it('keeps every field of an instance through a write and a read (pacing, reconciliation)', async () => {
+    const { store } = await world();
+    const state = {
+      instance: 'fields.mktorest.com',
+      version: 1,
+      grants: [{ at: START, count: 2 }],
+      leases: { 'c:a|0123456789ab|permit': START + 15_000 },
+      day: '2026-12-01',
+      dayCount: 2,
+      paceAt: START + 425,
+      reconciledAt: START - 1,
+      confirmedAt: START - 2,
+      marketoCount: 40_000,
+      marketoCountAt: START - 1,
+    };
+
+    await store.save(state, 0, Math.ceil(START / 1000) + 3600);
+
+    expect(await store.get('fields.mktorest.com')).toEqual(state);
+  });
+
+  it('paces grants across vendor instances: the second Lambda finds the first one’s burst spent', async () => {
+    const { budgets, store } = await world(2);
+    const [lambdaA, lambdaB] = budgets as [(typeof budgets)[number], (typeof budgets)[number]];
+    const key = instanceKeyOf(SYNC);
+    for (let i = 0; i < 6; i += 1) await lambdaA.acquire(key, { concurrency: false });
+
+    const refused = await lambdaB.acquire(key, { concurrency: false }).catch((e: unknown) => e);
+
+    // Six calls at once (the idle burst) put the next one 6 × 212.5 ms on: not due yet for any Lambda.
+    expect((await store.get(key))?.paceAt).toBe(START + 1_275);
+    expect(refused).toMatchObject({ code: 'PermitUnavailable', reason: 'rate' });
   });
 });

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allowedRoutes,
+  clientRoutes,
   deployment,
   PARTNER_INVOKE_ANY,
   partner,
@@ -256,12 +257,13 @@ describe('the npm package', () => {
     });
 
     // The docs ship with the package (README links resolve on npm) and are most of the tarball's growth, so
-    // the code has its own bound: a bundle that swells (a dependency compiled in) fails here, a new doc page does not.
-    it('keeps its compiled code under 800 kB unpacked', () => {
+    // the code has its own bound: a bundle that swells (a dependency compiled in: the AWS SDK's DynamoDB client
+    // alone is about 450 kB) fails here, a new doc page does not. 860 kB with issue 27's Bulk slots (+60 kB).
+    it('keeps its compiled code under 1 MB unpacked', () => {
       const codeBytes = packed.files
         .filter((f) => f.path.startsWith('dist/') || f.path.startsWith('cli/'))
         .reduce((sum, f) => sum + f.size, 0);
-      expect(codeBytes).toBeLessThan(800_000);
+      expect(codeBytes).toBeLessThan(1_000_000);
     });
 
     it('stays under 400 kB packed, docs included', () => {
@@ -354,16 +356,10 @@ describe('the npm package', () => {
         caller: { roleArn: `arn:aws:iam::${VENDOR_ACCOUNT}:role/partner-sync`, account: VENDOR_ACCOUNT },
         identityPolicies: policies.identityPolicies({ importedName: 'partner-sync' }),
       };
-      const client = (id: string) => [
-        `token ${id}`,
-        `invalidate ${id}`,
-        `permit ${id}`,
-        `permit-release ${id}`,
-      ];
       const calls = ['my-sync', PARTNER_CLIENT];
-      expect(allowedRoutes(policies, syncFunction, calls)).toEqual(client('my-sync'));
+      expect(allowedRoutes(policies, syncFunction, calls)).toEqual(clientRoutes('my-sync'));
       expect(allowedRoutes(policies, partner('partner-sync', [PARTNER_INVOKE_ANY]), calls)).toEqual(
-        client(PARTNER_CLIENT),
+        clientRoutes(PARTNER_CLIENT),
       );
       expect(allowedRoutes(policies, localNamesake, calls)).toEqual([]);
     });

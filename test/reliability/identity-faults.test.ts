@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenVendorConfig } from '../../functions/core/index.js';
-import type { IdentityFault } from '../../local/marketo-simulator.js';
+import type { IdentityFault } from '../../local/simulator/identity.js';
 import { describe, expect, test } from '../../testing/fixture.js';
 import { registerSensitive } from '../../testing/leak-scan.js';
 import type { World } from '../../testing/world.js';

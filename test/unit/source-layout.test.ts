@@ -42,6 +42,20 @@ describe('source files', () => {
   );
 });
 
+describe('re-exports', () => {
+  // One name, one home: a reader who follows an import lands where the name is defined. A package's
+  // index.ts is its public surface and the one file that re-exports.
+  it.for(['functions', 'lib', 'local', 'cli', 'client'])('under %s/ live only in index.ts files', (dir) => {
+    const reExporting = tsFiles(dir)
+      .filter((file) => !file.endsWith(`${sep}index.ts`))
+      .filter((file) =>
+        /^export\s+(?:type\s+)?(?:\*|\{[^}]*\})\s+from\s/m.test(readFileSync(join(ROOT, file), 'utf8')),
+      );
+
+    expect(reExporting).toEqual([]);
+  });
+});
+
 describe('testing/', () => {
   it('imports nothing from test/ (bench/ uses it without the test tree)', () => {
     const testDir = join(ROOT, 'test') + sep;

@@ -1,7 +1,8 @@
 """Python client of the Marketo token vendor: SigV4-signed token requests (botocore), a thread-safe
 in-memory cache with single flight per client, ``with_token`` / ``request`` that recover from Marketo
 601/602 once and name the permission a 603 lacks (``MarketoAccessDenied``), the shared API budget's
-permits, and errors whose ``code`` is the Node client's.
+permits, Marketo's Bulk API under the vendor's slots (``bulk_export``), and errors whose ``code`` is the Node
+client's.
 
     from marketo_token_vendor import TokenClient
 
@@ -11,6 +12,7 @@ permits, and errors whose ``code`` is the Node client's.
 
 from .access_denied import ACCESS_DENIED_CODE, MarketoAccessDenied
 from .budget import BudgetEvent, BudgetOptions, BudgetStats
+from .bulk import BulkExportEvent, BulkExportOptions, BulkExportResult, BulkKind, BulkSlot
 from .client import TokenClient
 from .clock import Clock, SystemClock
 from .credentials import AwsCredentials
@@ -56,6 +58,11 @@ __all__ = [
     "BudgetEvent",
     "BudgetOptions",
     "BudgetStats",
+    "BulkExportEvent",
+    "BulkExportOptions",
+    "BulkExportResult",
+    "BulkKind",
+    "BulkSlot",
     "Clock",
     "ErrorCode",
     "GatewayErrorCode",

@@ -15,6 +15,14 @@ from botocore.credentials import Credentials
 
 from .access_denied import MarketoAccessDenied, fail_on_access_denied
 from .budget import BudgetOptions, BudgetStats
+from .bulk import (
+    BulkExportOptions,
+    BulkExportResult,
+    BulkKind,
+    BulkSlot,
+    BulkSlots,
+    run_bulk_export,
+)
 from .clock import Clock, SystemClock
 from .credentials import AwsCredentials, credentials_source
 from .defaults import (
@@ -73,6 +81,7 @@ class TokenClient:
         )
         options = budget if isinstance(budget, BudgetOptions) else BudgetOptions(enabled=budget)
         self._permits = Permits(caller=self._caller, clock=self._clock, options=options)
+        self._bulk_slots = BulkSlots(self._caller, self._clock)
         self._cache = TokenCache(self._clock.now)
         self._default_min_validity = default_min_validity
         self._request_min_validity = request_min_validity
@@ -321,6 +330,37 @@ class TokenClient:
     def instance_permit(self, instance: str) -> AbstractContextManager[Permit]:
         """``permit`` for an instance pool."""
         return self._held_permit(instance_target(instance))
+
+    # -- Marketo's Bulk API under the vendor's slots ---------------------------------------------------
+
+    def bulk_export(
+        self,
+        client_id: str,
+        rest_url: str,
+        job: Mapping[str, Any],
+        options: BulkExportOptions | None = None,
+    ) -> BulkExportResult:
+        """Runs a whole Bulk Extract under a slot of the instance's queue: slot, create (``job`` is Marketo's
+        create body: ``fields``, ``filter``, ``format``), enqueue, poll with backoff (the slot renewed), the
+        slot given back with the file's size, download. Each Marketo call is a ``request``. Raises
+        ``DailyExportQuotaExhausted`` (with ``resets_at``) when the day's export quota is used up,
+        ``BulkSlotUnavailable`` when no place frees in time, ``MarketoApiError`` when the job fails."""
+        self._check_open()
+
+        def request(method: str, url: str, **fields: Any) -> MarketoResponse:
+            return self.request(client_id, method, url, **fields)
+
+        return run_bulk_export(
+            self._bulk_slots, request, self._clock, client_target(client_id).path, rest_url, job, options
+        )
+
+    def acquire_bulk_slot(self, client_id: str, kind: BulkKind, **options: Any) -> BulkSlot:
+        """A place in the instance's Bulk Extract or Import queue for a job you run yourself: call
+        ``renew_if_due()`` while it runs and ``release(file_bytes)`` when it ended. Waits while every place is
+        held. ``options``: ``lease_seconds``, ``expected_bytes``, ``max_wait_seconds``
+        (``BulkSlots.acquire``)."""
+        self._check_open()
+        return self._bulk_slots.acquire(client_target(client_id).path, kind, **options)
 
     def budget_stats(self) -> BudgetStats:
         """What the shared API budget did for this client: permits, waits, 606/615/607 seen."""

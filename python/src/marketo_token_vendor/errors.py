@@ -6,6 +6,7 @@ authorization, throttling) and of transport failures. A test compares both lists
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Literal, get_args
 
 ApiErrorCode = Literal[
@@ -23,6 +24,9 @@ ApiErrorCode = Literal[
     "InternalError",
     "PermitUnavailable",
     "DailyQuotaExhausted",
+    "BulkSlotUnavailable",
+    "DailyExportQuotaExhausted",
+    "BulkSlotNotHeld",
 ]
 """Codes the vendor's API returns in ``{"error": {"code", "message"}}``."""
 
@@ -51,7 +55,10 @@ class TokenVendorClientError(Exception):
     retry_after_seconds: int | None
     """Seconds after which a retry may succeed (from ``Retry-After``), when the vendor said so."""
     retry_after_ms: int | None
-    """The exact wait the vendor named (``PermitUnavailable``: whole-second ``Retry-After`` is coarse)."""
+    """The exact wait the vendor named (``PermitUnavailable``, ``BulkSlotUnavailable``): ``Retry-After``
+    is whole seconds."""
+    resets_at: float | None
+    """``DailyExportQuotaExhausted``: when the quota comes back (epoch seconds; 00:00 America/Chicago)."""
 
     def __init__(
         self,
@@ -61,6 +68,7 @@ class TokenVendorClientError(Exception):
         status: int,
         retry_after_seconds: int | None = None,
         retry_after_ms: int | None = None,
+        resets_at: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -68,12 +76,13 @@ class TokenVendorClientError(Exception):
         self.status = status
         self.retry_after_seconds = retry_after_seconds
         self.retry_after_ms = retry_after_ms
+        self.resets_at = resets_at
 
     @property
     def retryable(self) -> bool:
         """Whether trying again later may succeed."""
         # A used-up daily quota only comes back at 00:00 America/Chicago: fail fast, do not retry.
-        if self.code == "DailyQuotaExhausted":
+        if self.code in ("DailyQuotaExhausted", "DailyExportQuotaExhausted"):
             return False
         return self.status in (429, 503) or self.code == "NetworkError"
 
@@ -127,6 +136,14 @@ def _api_code(value: object) -> ApiErrorCode | None:
     return None
 
 
+def epoch_seconds(value: object) -> float | None:
+    """An ISO 8601 instant (``2026-12-02T06:00:00.000Z``) as epoch seconds; ``None`` when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 def _gateway_code(status: int, error_type: str, message: str) -> ErrorCode | None:
     """The code of a refusal API Gateway made itself, from its ``x-amzn-ErrorType`` or, without one, its
     message."""
@@ -164,13 +181,16 @@ def error_from_response(
         raw_message = body.get("message")
     message = str(raw_message) if raw_message is not None else f"HTTP {status}"
 
-    def typed(code: ErrorCode, retry_after_ms: int | None = None) -> TokenVendorClientError:
+    def typed(
+        code: ErrorCode, retry_after_ms: int | None = None, resets_at: float | None = None
+    ) -> TokenVendorClientError:
         return TokenVendorClientError(
             code,
             message,
             status=status,
             retry_after_seconds=retry_after_seconds,
             retry_after_ms=retry_after_ms,
+            resets_at=resets_at,
         )
 
     from_gateway = _gateway_code(status, headers.get("x-amzn-errortype", "").split(":")[0], message)
@@ -184,6 +204,7 @@ def error_from_response(
             int(exact_wait)
             if isinstance(exact_wait, (int, float)) and not isinstance(exact_wait, bool)
             else None,
+            epoch_seconds(api_error.get("resetsAt") if api_error is not None else None),
         )
     if status == 429:
         return typed("Throttled")

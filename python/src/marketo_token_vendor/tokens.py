@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from .errors import TokenVendorClientError
+from .errors import TokenVendorClientError, epoch_seconds
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 """Client ids and instance names share one alphabet (the vendor's and the Node client's)."""
@@ -93,7 +93,7 @@ def token_from_answer(body: object, received_at: float) -> MarketoToken:
     ):
         raise TokenVendorClientError("BadResponse", "token vendor answered without a token", status=200)
     by_lifetime = received_at + float(expires_in)
-    stated = _parse_iso(body.get("expiresAt"))
+    stated = epoch_seconds(body.get("expiresAt"))
     token_type, scope = body.get("tokenType"), body.get("scope")
     return MarketoToken(
         client_id=client_id,
@@ -103,17 +103,6 @@ def token_from_answer(body: object, received_at: float) -> MarketoToken:
         expires_at=by_lifetime if stated is None else min(stated, by_lifetime),
         scope=scope if isinstance(scope, str) else None,
     )
-
-
-def _parse_iso(value: object) -> float | None:
-    from datetime import datetime
-
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 @dataclass

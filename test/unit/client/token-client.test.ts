@@ -383,21 +383,21 @@ describe('client defaults', () => {
 
   it("call exactly the paths of the vendor's route table", async () => {
     const { readFileSync } = await import('node:fs');
-    // The token routes are built in token-target.ts, the permit routes (and their `/release`) in permits.ts.
-    const source = ['token-target.ts', 'permits.ts']
+    // The token routes are built in token-target.ts, the permit routes (and their `/release`) in permits.ts,
+    // the Bulk API slot routes (and their `/renew` and `/release`) in bulk-slots.ts.
+    const source = ['token-target.ts', 'permits.ts', 'bulk-slots.ts']
       .map((file) => readFileSync(new URL(`../../../client/${file}`, import.meta.url), 'utf8'))
       .join('\n');
     for (const route of contract.ROUTES) {
-      const release = route.resource.endsWith('/release');
-      const base = release ? route.resource.slice(0, -'/release'.length) : route.resource;
+      const action = /\/(release|renew)$/.exec(route.resource)?.[1];
+      const base = action ? route.resource.slice(0, -action.length - 1) : route.resource;
       const filled = (name: string) => `\`${base.replace(`{${route.pathParameter}}`, `\${${name}}`)}\``;
       const forms = [filled(route.pathParameter), filled(`target.${route.pathParameter}`)];
       expect(
         forms.some((form) => source.includes(form)),
         `${route.method} ${route.resource}`,
       ).toBe(true);
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
-      if (release) expect(source).toContain('`${basePath}/release`');
+      if (action) expect(source).toContain(`\`\${basePath}/${action}\``);
     }
   });
 

@@ -16,7 +16,7 @@ import {
 } from '../../../functions/contract/index.js';
 
 describe('contract: routes', () => {
-  it('lists the API routes (tokens, then the budget permits) with their method, template and parameter', () => {
+  it('lists the API routes (tokens, the budget permits, then the Bulk API slots) with their method, template and parameter', () => {
     expect(ROUTES.map((r) => `${r.method} ${r.resource}`)).toEqual([
       'GET /tokens/{clientId}',
       'POST /tokens/{clientId}/invalidate',
@@ -26,21 +26,33 @@ describe('contract: routes', () => {
       'POST /tokens/{clientId}/permits/release',
       'POST /instances/{instance}/permits',
       'POST /instances/{instance}/permits/release',
+      'POST /tokens/{clientId}/bulk-slots',
+      'POST /tokens/{clientId}/bulk-slots/renew',
+      'POST /tokens/{clientId}/bulk-slots/release',
+      'POST /instances/{instance}/bulk-slots',
+      'POST /instances/{instance}/bulk-slots/renew',
+      'POST /instances/{instance}/bulk-slots/release',
     ]);
   });
 
-  it('gives a client grant the client routes and an instance grant the instance routes, permits included', () => {
+  it('gives a client grant the client routes and an instance grant the instance routes, permits and bulk slots included', () => {
     expect(routesGrantedBy('client').map((r) => r.kind)).toEqual([
       'token',
       'invalidate',
       'permit',
       'permit-release',
+      'bulk-slot',
+      'bulk-slot-renew',
+      'bulk-slot-release',
     ]);
     expect(routesGrantedBy('instance').map((r) => r.kind)).toEqual([
       'instance-token',
       'instance-invalidate',
       'instance-permit',
       'instance-permit-release',
+      'instance-bulk-slot',
+      'instance-bulk-slot-renew',
+      'instance-bulk-slot-release',
     ]);
   });
 

@@ -13,17 +13,7 @@ import {
 } from '../../../functions/core/refresh-planner.js';
 import { FakeClock } from '../../../testing/clocks.js';
 import { MemoryRefreshIndex, MemoryTokenStore } from '../../../testing/memory-token-store.js';
-
-const SETTINGS: RefreshPlanSettings = {
-  periodMs: 60_000,
-  marginMs: 60_000,
-  leadMs: 250,
-  overdueAfterMs: 60_000,
-  reconcileEveryMs: 3_600_000,
-  maxClientsPerMessage: 100,
-};
-
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
+import { MINUTE_PLAN_SETTINGS, silentLogger } from '../../../testing/refresh-plan.js';
 
 /** A planner world: a store with index entries, a recording queue, a listing that counts its calls. */
 function plannerWorld(registered: readonly RegisteredClient[] = []) {
@@ -54,8 +44,8 @@ function plannerWorld(registered: readonly RegisteredClient[] = []) {
     });
   const run = (settings: Partial<RefreshPlanSettings> = {}) =>
     runRefreshPlan(
-      { index, queue, credentials, clock, logger: silent, metrics },
-      { ...SETTINGS, ...settings },
+      { index, queue, credentials, clock, logger: silentLogger, metrics },
+      { ...MINUTE_PLAN_SETTINGS, ...settings },
     );
   const queuedIds = () => sent.flatMap((m) => m.clients.map((c) => c.clientId)).sort();
   return { clock, store, index, sent, due, run, queuedIds, recorded, listings: () => listings };
@@ -152,10 +142,10 @@ describe('runRefreshPlan', () => {
         queue: { send: async () => expect.unreachable('a superseded run must not send') },
         credentials: { list: async () => [] },
         clock: w.clock,
-        logger: silent,
+        logger: silentLogger,
         metrics: { record() {} },
       },
-      SETTINGS,
+      MINUTE_PLAN_SETTINGS,
     );
     expect(racing).toMatchObject({ superseded: true, queued: 0 });
   });

@@ -120,6 +120,13 @@ describe('readBudgetConfig', () => {
     });
   });
 
+  it('reads how often an instance is reconciled with Marketo, naming the variable when out of range', () => {
+    expect(readBudgetConfig({ [ENV.budgetReconcileSeconds]: '60' }).reconcileIntervalMs).toBe(60_000);
+    expect(() => readBudgetConfig({ [ENV.budgetReconcileSeconds]: '0' })).toThrow(
+      new ConfigurationError(`${ENV.budgetReconcileSeconds} must be a whole number from 1 to 86400, got "0"`),
+    );
+  });
+
   it('names the variable when the store-failure mode is neither open nor closed', () => {
     expect(() => readBudgetConfig({ [ENV.budgetOnStoreFailure]: 'maybe' })).toThrow(
       new ConfigurationError(`${ENV.budgetOnStoreFailure} must be "open" or "closed", got "maybe"`),

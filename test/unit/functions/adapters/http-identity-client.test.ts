@@ -8,11 +8,8 @@ import {
   TokenVendorError,
 } from '../../../../functions/core/errors.js';
 import type { ClientCredentials } from '../../../../functions/core/ports.js';
-import {
-  createMarketoSimulator,
-  type IdentityFault,
-  type MarketoSimulator,
-} from '../../../../local/marketo-simulator.js';
+import { createMarketoSimulator, type MarketoSimulator } from '../../../../local/marketo-simulator.js';
+import type { IdentityFault } from '../../../../local/simulator/identity.js';
 import { registerSensitive } from '../../../../testing/leak-scan.js';
 
 /** Distinctive, with characters that change under URL encoding, so every encoded form can be searched. */
