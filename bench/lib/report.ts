@@ -141,8 +141,29 @@ export function spliceMarkdown(
     totalMs,
     command,
   );
-  return whole.replace(
-    '\n## Targets',
-    `\nSections re-run on ${machine.date} (${reports.map((r) => r.title).join(', ')}): \`${command}\`; the others are as the last full run wrote them.\n\n## Targets`,
-  );
+  // Earlier partial runs keep their note for the sections no later run has re-run.
+  const titles = merged.map((m) => m.title);
+  const earlier = existing.split('\n').flatMap((line) => {
+    const note = RERUN_NOTE.exec(line);
+    if (!note) return [];
+    const still = titles.filter(
+      (title) => (note[2] ?? '').includes(title) && !reports.some((r) => r.title === title),
+    );
+    return still.length === 0 ? [] : [rerunNote(note[1] ?? '', still, note[3] ?? '')];
+  });
+  const notes = [
+    ...earlier,
+    rerunNote(
+      machine.date,
+      reports.map((r) => r.title),
+      command,
+    ),
+  ];
+  return whole.replace('\n## Targets', `\n${notes.join('\n\n')}\n\n## Targets`);
 }
+
+/** The line naming a partial run: when, which sections, and its command. */
+const rerunNote = (date: string, titles: readonly string[], command: string): string =>
+  `Sections re-run on ${date} (${titles.join(', ')}): \`${command}\`; the others are as the last full run wrote them.`;
+const RERUN_NOTE =
+  /^Sections re-run on (\S+) \((.*)\): `(.*)`; the others are as the last full run wrote them\.$/;

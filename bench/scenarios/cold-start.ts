@@ -344,16 +344,18 @@ export const coldStartScenario: Scenario = {
         'evaluated only on a miss; the first request through the SDK’s client (client set-up, credential chain, ' +
         'endpoint rules, serde) was most of the first vend; and `functions/contract/quota-day.ts` built its ' +
         '`Intl.DateTimeFormat` for America/Chicago at import (about 25 ms of ICU time-zone data, only the budget ' +
-        'needs it). What changed: (1) the hit path’s one read is a GetItem signed by the SDK’s own signer ' +
-        '(`@smithy/signature-v4`, already a dependency) over `node:https` (functions/adapters/signed-get-item.ts, ' +
-        'the vend path’s timeouts and one retry); the SDK’s client loads on the first write (the lease, a token), ' +
+        'needs it). What changed: (1) the hit path’s one read is a GetItem signed by `aws4` (the signer ' +
+        '`@aws-lite/client` is built on) over `node:https` (functions/adapters/signed-get-item.ts, the vend path’s ' +
+        'timeouts and one retry); the SDK’s client loads on the first write (the lease, a token), ' +
         'where its conditional writes and retries are needed, and the budget table’s client on the first permit ' +
         'request; (2) the vend function is code-split, so the SDK’s code and built-ins stay out of the start-up ' +
-        'files; (3) the time-zone formatter is built on first use. Measured before choosing the signer, in fresh ' +
-        '`node` processes, import plus one GetItem against dynalite, CPU time over bare node (median of 11, this ' +
-        'busy machine, 2026-12-07): the SDK’s DynamoDB client 192 ms, `aws4fetch` 157 ms (Node’s `fetch` loads ' +
-        'undici on first use), `@aws-lite/client` (raw request, 119 KB bundled, no request timeout, engines Node ' +
-        '≥ 22) 85 ms, `@smithy/signature-v4` with `node:https` (21 KB) 65 ms.',
+        'files; (3) the time-zone formatter is built on first use. Measured to choose the signer, in fresh `node` ' +
+        'processes, each one file built with the functions’ esbuild settings doing import plus one GetItem against ' +
+        'dynalite, CPU time over bare node (median of 11, this machine, 2026-12-07): the SDK’s DynamoDB client ' +
+        '116 ms (331 KB bundled), `aws4fetch` 102 ms (Node’s `fetch` loads undici on first use), ' +
+        '`@aws-lite/client` 60 ms (raw request, 119 KB, no request timeout, engines Node ≥ 22), ' +
+        '`@smithy/signature-v4` with `node:https` 55 ms (21 KB; in the code-split bundle it also pulled shared ' +
+        'chunks of `@smithy/core` into the start-up files), `aws4` with `node:https` 39 ms (10 KB).',
       '',
       `Then ${r.runs} rounds, each starting fresh \`node\` processes one after another (bare \`node\` and ` +
         'every variant, interleaved, after one warm-up of each): the probe imports the staged entry and, for ' +
