@@ -1,18 +1,46 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import LongestFirstSequencer from './test/support/longest-first-sequencer.js';
+
+/**
+ * The construct's tests (test/infra) share one module graph per worker (`isolate: false`): each of their files
+ * would otherwise load aws-cdk-lib again and start the CloudFormation validation engine that every synthesis
+ * runs (a WebAssembly module, about 7 s), which cost more than their tests. They keep no state between files
+ * but what aws-cdk-lib caches itself. Every other file runs in a fresh module graph as before.
+ */
+const INFRA = 'test/infra/**/*.test.ts';
+
+/** What every test file gets, whichever project runs it. */
+const perFile: TestProjectInlineConfiguration['test'] = {
+  setupFiles: ['test/support/log-capture.ts'],
+  // Guards against a hang, not speed bounds: a CPU-bound synthesis (esbuild bundling, cdk-nag) that takes
+  // 2-5 s idle took 19 s under `npm run test:stress`; two minutes hold on a machine ten times slower.
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
+  pool: 'forks',
+};
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    ...perFile,
+    // Once for the run (projects do not extend this config, so it is not run again per project).
     globalSetup: ['test/support/global-setup.ts'],
-    setupFiles: ['test/support/log-capture.ts'],
-    // Guards against a hang, not speed bounds: a CPU-bound synthesis (esbuild bundling, cdk-nag) that takes
-    // 2-5 s idle took 19 s under `npm run test:stress`; two minutes hold on a machine ten times slower.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
+    projects: [
+      {
+        test: {
+          ...perFile,
+          name: 'main',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, INFRA],
+        },
+      },
+      { test: { ...perFile, name: 'infra', include: [INFRA], isolate: false } },
+    ],
     // Vitest's default is one worker fewer than the cores: one on a 2-core machine. Most files wait on sockets and
     // timers, so two workers halve the run; no test depends on the machine's speed (test/README.md).
     maxWorkers: 2,
+    // Longest files first from the last run's durations (rough figures when CI has no cache), the shared infra
+    // files last and together (test/support/longest-first-sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     reporters: ['default', './test/support/plain-summary-reporter.ts'],
     // A passing run reads as a summary: console output only for failing tests (test/support/log-capture.ts
     // holds what is written straight to stdout/stderr the same way); TEST_OUTPUT=all shows everything.

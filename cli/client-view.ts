@@ -133,7 +133,8 @@ function sharedApiUserNotes(views: readonly ClientView[]): string[] {
   return [...byUser].map(
     ([apiUser, clients]) =>
       `note: ${clients.join(', ')} share the API user ${apiUser}: Marketo counts usage and errors per API ` +
-      'user, so its statistics cannot tell them apart. Marketo advises one API-only user per application.',
+      'user, so its statistics cannot tell them apart; the vendor books its own usage per client and consumer ' +
+      '(instances usage <instance>). Marketo advises one API-only user per application.',
   );
 }
 

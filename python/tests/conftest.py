@@ -208,10 +208,14 @@ def require_local_mode() -> None:
     pytest.skip(reason)
 
 
+#: Local mode started at collection (``pytest_collection_modifyitems``), before the first test that needs it.
+_early_local_mode: list[LocalModeProcess] = []
+
+
 @pytest.fixture(scope="session")
 def local_mode() -> Iterator[dict[str, Vendor]]:
     require_local_mode()
-    process = LocalModeProcess(VENDORS)
+    process = _early_local_mode.pop() if _early_local_mode else LocalModeProcess(VENDORS)
     try:
         ready = process.next_answer(STARTUP_TIMEOUT_SECONDS)["ready"]
         yield {
@@ -225,3 +229,22 @@ def local_mode() -> Iterator[dict[str, Vendor]]:
 @pytest.fixture
 def main_vendor(local_mode: dict[str, Vendor]) -> Vendor:
     return local_mode["main"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Starts what the selected tests wait for while the others run: local mode (about 4 s to start idle, far
+    more on a busy machine) and ``pip install ./python`` (tests/test_install.py, mostly waiting on the package
+    index), whose test then runs last."""
+    if _missing_tools() is None and any("local_mode" in getattr(item, "fixturenames", ()) for item in items):
+        _early_local_mode.append(LocalModeProcess(VENDORS))
+    if any(item.path.name == "test_install.py" for item in items):
+        from test_install import start_install
+
+        start_install()
+        items.sort(key=lambda item: item.path.name == "test_install.py")
+
+
+def pytest_sessionfinish() -> None:
+    """Stops local mode if it was started at collection but no test ended up using it."""
+    while _early_local_mode:
+        _early_local_mode.pop().stop()

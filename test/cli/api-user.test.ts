@@ -78,7 +78,8 @@ describe('the owning API user in clients list and clients status', () => {
     expect(lines.slice(5)).toEqual([
       '',
       `note: sync-a, sync-b share the API user ${SHARED}: Marketo counts usage and errors per API user, so ` +
-        'its statistics cannot tell them apart. Marketo advises one API-only user per application.',
+        'its statistics cannot tell them apart; the vendor books its own usage per client and consumer ' +
+        '(instances usage <instance>). Marketo advises one API-only user per application.',
     ]);
   });
 

@@ -136,17 +136,15 @@ describe('the npm package', () => {
     const { stdout } = await timed('pack', () => npm(ROOT, ['pack', '--json', '--pack-destination', work]));
     packed = (JSON.parse(stdout) as PackResult[])[0] as PackResult;
     tarball = join(work, packed.filename);
-    // What `npm publish` would upload (the tree prepack just built; no second build).
-    const dryRun = await timed('publish --dry-run', () =>
+    // What `npm publish` would upload (the tree prepack just built; no second build). It reads only the
+    // repository, so it runs while the two projects install.
+    const dryRunDone = timed('publish --dry-run', () =>
       run('npm', ['publish', '--dry-run', '--ignore-scripts', '--json', '--no-audit'], {
         cwd: ROOT,
         maxBuffer: 16 * 1024 * 1024,
         env: { ...process.env, npm_config_update_notifier: 'false' },
       }),
     );
-    const publishOutput = JSON.parse(dryRun.stdout) as Record<string, typeof published>;
-    published = (publishOutput['marketo-token-vendor'] ?? publishOutput) as typeof published;
-    publishNotice = dryRun.stderr;
 
     appDir = join(work, 'cdk-app');
     clientDir = join(work, 'client-only');
@@ -174,25 +172,33 @@ describe('the npm package', () => {
         npm(clientDir, ['install', '--ignore-scripts', tarball]),
       ]),
     );
+    const dryRun = await dryRunDone;
+    const publishOutput = JSON.parse(dryRun.stdout) as Record<string, typeof published>;
+    published = (publishOutput['marketo-token-vendor'] ?? publishOutput) as typeof published;
+    publishNotice = dryRun.stderr;
 
     // Act: synthesize the user's app; bundling must use the local esbuild (CDK_DOCKER=false fails any
-    // fallback to Docker).
-    const synth = await timed('synth', () =>
-      run(process.execPath, ['app.mjs'], {
-        cwd: appDir,
-        env: { ...process.env, CDK_DOCKER: 'false', CDK_DISABLE_VERSION_CHECK: '1' },
-        maxBuffer: 16 * 1024 * 1024,
+    // fallback to Docker). At the same time, a `cdk init app --language typescript` project beside it
+    // (CommonJS, the CLI's feature flags), using the same installed package (node_modules of the directory
+    // above), synthesized by the aws-cdk CLI into its own cdk.out.
+    initDir = join(appDir, INIT_APP_NAME);
+    const [synth] = await Promise.all([
+      timed('synth', () =>
+        run(process.execPath, ['app.mjs'], {
+          cwd: appDir,
+          env: { ...process.env, CDK_DOCKER: 'false', CDK_DISABLE_VERSION_CHECK: '1' },
+          maxBuffer: 16 * 1024 * 1024,
+        }),
+      ),
+      timed('cdk init app synth', async () => {
+        recommendedFlags = await writeCdkInitApp(initDir, ROOT);
+        await cdkSynth(initDir, ROOT);
       }),
-    );
+    ]);
     const lastLine = synth.stdout.trim().split('\n').at(-1) ?? '{}';
     synthOutput = JSON.parse(lastLine) as typeof synthOutput;
-    // A `cdk init app --language typescript` project beside it (CommonJS, the CLI's feature flags), using the
-    // same installed package (node_modules of the directory above), synthesized by the aws-cdk CLI.
-    initDir = join(appDir, INIT_APP_NAME);
-    recommendedFlags = await writeCdkInitApp(initDir, ROOT);
-    await timed('cdk init app synth', () => cdkSynth(initDir, ROOT));
-    // Real work (pack, two npm installs, a synth): 88 s in one run here, over 240 s with every core busy; the
-    // bound is generous because it only has to stop a hang (timings above are printed, never asserted).
+    // Real work (pack, two npm installs, two synths): 88 s in one run here before the synths overlapped, over
+    // 240 s with every core busy; the bound is generous because it only has to stop a hang (timings above are printed, never asserted).
   }, 900_000);
 
   afterAll(async () => {

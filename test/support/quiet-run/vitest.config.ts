@@ -2,9 +2,11 @@
 import { defineConfig } from 'vitest/config';
 import suite from '../../../vitest.config.js';
 
+const { projects: _suiteProjects, ...settings } = suite.test ?? {};
+
 export default defineConfig({
   test: {
-    ...suite.test,
+    ...settings,
     include: ['test/support/quiet-run/*.check.ts'],
     coverage: { enabled: false },
   },
