@@ -13,7 +13,7 @@ import {
   routeOf,
   routePath,
   routesGrantedBy,
-} from '../../../functions/contract/index.js';
+} from '../../../../functions/contract/index.js';
 
 describe('contract: routes', () => {
   it('lists the API routes (tokens, the budget permits, then the Bulk API slots) with their method, template and parameter', () => {

@@ -5,12 +5,12 @@
  * off until its secret changes or a cooldown passes, and reports it per client.
  */
 import { describe, expect, it } from 'vitest';
-import { REJECTED_CREDENTIALS_COOLDOWN_MS } from '../../../functions/contract/index.js';
-import type { MetricName } from '../../../functions/core/ports.js';
-import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
-import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
+import { REJECTED_CREDENTIALS_COOLDOWN_MS } from '../../../../functions/contract/index.js';
+import type { MetricName } from '../../../../functions/core/ports.js';
+import { createTokenVendor } from '../../../../functions/core/token-vendor.js';
+import { FakeClock } from '../../../../testing/clocks.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../../testing/memory-token-store.js';
 
 const MINUTE = 60_000;
 

@@ -5,15 +5,15 @@ import type {
   RefreshMessage,
   RefreshQueue,
   RegisteredClient,
-} from '../../../functions/core/ports.js';
+} from '../../../../functions/core/ports.js';
 import {
   messagesFor,
   type RefreshPlanSettings,
   runRefreshPlan,
-} from '../../../functions/core/refresh-planner.js';
-import { FakeClock } from '../../../testing/clocks.js';
-import { MemoryRefreshIndex, MemoryTokenStore } from '../../../testing/memory-token-store.js';
-import { MINUTE_PLAN_SETTINGS, silentLogger } from '../../../testing/refresh-plan.js';
+} from '../../../../functions/core/refresh-planner.js';
+import { FakeClock } from '../../../../testing/clocks.js';
+import { MemoryRefreshIndex, MemoryTokenStore } from '../../../../testing/memory-token-store.js';
+import { MINUTE_PLAN_SETTINGS, silentLogger } from '../../../../testing/refresh-plan.js';
 
 /** A planner world: a store with index entries, a recording queue, a listing that counts its calls. */
 function plannerWorld(registered: readonly RegisteredClient[] = []) {

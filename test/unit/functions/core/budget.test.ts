@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBudgetStore } from '../../../functions/adapters/memory-budget-store.js';
+import { MemoryBudgetStore } from '../../../../functions/adapters/memory-budget-store.js';
 import {
   createInstanceBudget,
   DailyQuotaExhaustedError,
@@ -8,9 +8,9 @@ import {
   instanceKeyOf,
   PermitUnavailableError,
   resolveLimits,
-} from '../../../functions/core/budget/index.js';
-import { StoreUnavailableError } from '../../../functions/core/errors.js';
-import { FakeClock } from '../../../testing/clocks.js';
+} from '../../../../functions/core/budget/index.js';
+import { StoreUnavailableError } from '../../../../functions/core/errors.js';
+import { FakeClock } from '../../../../testing/clocks.js';
 
 const HOST = '123-abc-456.mktorest.com';
 // 2026-12-01 20:00 UTC = 14:00 in Chicago: the quota resets at 2026-12-02T06:00Z.

@@ -1,8 +1,8 @@
 /** A budget that knows what Marketo counted (issue 27): reconciliation with usage.json, fake clock. */
 import { describe, expect, it } from 'vitest';
-import { MemoryBudgetStore } from '../../../functions/adapters/memory-budget-store.js';
-import { createInstanceBudget, type MarketoUsageReader } from '../../../functions/core/budget/index.js';
-import { FakeClock } from '../../../testing/clocks.js';
+import { MemoryBudgetStore } from '../../../../functions/adapters/memory-budget-store.js';
+import { createInstanceBudget, type MarketoUsageReader } from '../../../../functions/core/budget/index.js';
+import { FakeClock } from '../../../../testing/clocks.js';
 
 const HOST = '123-abc-456.mktorest.com';
 const START = Date.UTC(2026, 11, 1, 20, 0, 0);

@@ -2,9 +2,9 @@
  * Permits without stalls (issue 27): grants spread over the rate window in arrival order, with a fake clock.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryBudgetStore } from '../../../functions/adapters/memory-budget-store.js';
-import { createInstanceBudget, PermitUnavailableError } from '../../../functions/core/budget/index.js';
-import { FakeClock } from '../../../testing/clocks.js';
+import { MemoryBudgetStore } from '../../../../functions/adapters/memory-budget-store.js';
+import { createInstanceBudget, PermitUnavailableError } from '../../../../functions/core/budget/index.js';
+import { FakeClock } from '../../../../testing/clocks.js';
 
 const HOST = '123-abc-456.mktorest.com';
 const START = Date.UTC(2026, 11, 1, 20, 0, 0);

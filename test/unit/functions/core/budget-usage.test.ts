@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBudgetStore } from '../../../functions/adapters/memory-budget-store.js';
-import { consumerOf, createUsageRecorder, emptyCounts } from '../../../functions/core/budget/index.js';
-import { FakeClock } from '../../../testing/clocks.js';
+import { MemoryBudgetStore } from '../../../../functions/adapters/memory-budget-store.js';
+import { consumerOf, createUsageRecorder, emptyCounts } from '../../../../functions/core/budget/index.js';
+import { FakeClock } from '../../../../testing/clocks.js';
 
 const HOST = '123-abc-456.mktorest.com';
 // 2026-12-01 20:00 UTC = 14:00 in Chicago: quota day 2026-12-01.

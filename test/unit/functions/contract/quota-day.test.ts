@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextQuotaReset, quotaDay } from '../../../functions/contract/quota-day.js';
+import { nextQuotaReset, quotaDay } from '../../../../functions/contract/quota-day.js';
 
 describe('the daily quota resets at 00:00 America/Chicago', () => {
   it('resets at 06:00 UTC in winter (CST, UTC-6)', () => {

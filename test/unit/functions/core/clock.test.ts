@@ -4,8 +4,8 @@
  * clock listened on its one long-lived shutdown signal once per sleep. One listener must serve them all.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { shutdownAwareClock } from '../../../functions/core/clock.js';
-import { createMemoryVendor } from '../../../testing/memory-vendor.js';
+import { shutdownAwareClock } from '../../../../functions/core/clock.js';
+import { createMemoryVendor } from '../../../../testing/memory-vendor.js';
 
 let warnings: Error[] = [];
 const onWarning = (warning: Error): void => {

@@ -5,9 +5,9 @@
  * All on a fake clock: instances are skewed views of one true time, which Identity (the fake) keeps.
  */
 import { describe, expect, it } from 'vitest';
-import type { Clock, IdentityClient, StoredToken } from '../../../functions/core/ports.js';
-import type { FakeClock } from '../../../testing/clocks.js';
-import { createMemoryVendor } from '../../../testing/memory-vendor.js';
+import type { Clock, IdentityClient, StoredToken } from '../../../../functions/core/ports.js';
+import type { FakeClock } from '../../../../testing/clocks.js';
+import { createMemoryVendor } from '../../../../testing/memory-vendor.js';
 
 const LIFESPAN_S = 3600;
 

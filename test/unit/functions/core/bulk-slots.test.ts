@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBulkSlotStore } from '../../../functions/adapters/memory-bulk-slot-store.js';
-import type { PermitHolder } from '../../../functions/core/budget/holder.js';
+import { MemoryBulkSlotStore } from '../../../../functions/adapters/memory-bulk-slot-store.js';
+import type { PermitHolder } from '../../../../functions/core/budget/holder.js';
 import {
   BulkSlotNotHeldError,
   BulkSlotUnavailableError,
   createBulkSlots,
   DailyExportQuotaExhaustedError,
   resolveBulkLimits,
-} from '../../../functions/core/bulk/index.js';
-import { StoreUnavailableError } from '../../../functions/core/errors.js';
-import { FakeClock } from '../../../testing/clocks.js';
+} from '../../../../functions/core/bulk/index.js';
+import { StoreUnavailableError } from '../../../../functions/core/errors.js';
+import { FakeClock } from '../../../../testing/clocks.js';
 
 const HOST = '123-abc-456.mktorest.com';
 // 2026-12-01 20:00 UTC = 14:00 in Chicago: the quota resets at 2026-12-02T06:00Z.

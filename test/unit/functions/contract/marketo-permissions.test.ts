@@ -6,8 +6,8 @@ import {
   PERMISSION_PROBES,
   requiredPermission,
   roleGrants,
-} from '../../../functions/contract/marketo-permissions.js';
-import table from '../../../functions/contract/marketo-permissions.json' with { type: 'json' };
+} from '../../../../functions/contract/marketo-permissions.js';
+import table from '../../../../functions/contract/marketo-permissions.json' with { type: 'json' };
 
 /**
  * The seed's permission list (docs/DESIGN "Bulk API, usage and permissions", Marketo's Custom Services page):

@@ -1,10 +1,10 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { type MarketoLimitCode as ClientLimitCode, marketoLimitCode } from '../../../client/index.js';
+import { type MarketoLimitCode as ClientLimitCode, marketoLimitCode } from '../../../../client/index.js';
 import {
   isMarketoLimitCode,
   MARKETO_LIMIT_CODES,
   type MarketoLimitCode,
-} from '../../../functions/contract/index.js';
+} from '../../../../functions/contract/index.js';
 
 /** Every three-digit code Marketo could answer with. */
 const EVERY_CODE = Array.from({ length: 900 }, (_, i) => String(100 + i));

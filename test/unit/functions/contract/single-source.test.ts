@@ -7,7 +7,7 @@ import {
   DEFAULT_SECRET_PREFIX,
   ENV,
   ROUTES,
-} from '../../../functions/contract/index.js';
+} from '../../../../functions/contract/index.js';
 
 /**
  * Issue 14 "done when": no fact of the contract is written twice in source. The id pattern and the route
@@ -15,7 +15,7 @@ import {
  * test/unit/client/token-client.test.ts).
  * Comment lines are ignored (docs may name a route). No file is exempt: the migration of issue 14 is done.
  */
-const root = join(import.meta.dirname, '../../..');
+const root = join(import.meta.dirname, '../../../..');
 const SCANNED = ['functions', 'lib', 'local', 'cli'];
 
 const sourceFiles = (dir: string): string[] =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatRefreshBatch, parseRefreshBatch } from '../../../functions/contract/index.js';
+import { formatRefreshBatch, parseRefreshBatch } from '../../../../functions/contract/index.js';
 
 describe('contract: refresh batch message', () => {
   it('reads back what it writes, pool members with their instance', () => {

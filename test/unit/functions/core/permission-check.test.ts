@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PERMISSION_PROBES } from '../../../functions/contract/marketo-permissions.js';
+import { PERMISSION_PROBES } from '../../../../functions/contract/marketo-permissions.js';
 import {
   checkPermissions,
   judgeAnswer,
   type PermissionCheckDeps,
   type RestAnswer,
-} from '../../../functions/core/permission-check.js';
+} from '../../../../functions/core/permission-check.js';
 
 const OK: RestAnswer = { status: 200, body: { success: true, result: [] } };
 const marketoError = (code: string): RestAnswer => ({

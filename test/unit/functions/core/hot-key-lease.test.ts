@@ -3,12 +3,12 @@
  * backoff and confirm once strongly consistently; throttled reads and lease writes are waited out under the lease.
  */
 import { describe, expect, it } from 'vitest';
-import type { TokenRecord, TokenStore } from '../../../functions/core/ports.js';
-import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
-import { limitKeyThroughput } from '../../../testing/key-throughput-limit.js';
-import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
+import type { TokenRecord, TokenStore } from '../../../../functions/core/ports.js';
+import { createTokenVendor } from '../../../../functions/core/token-vendor.js';
+import { FakeClock } from '../../../../testing/clocks.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../../testing/fake-identity.js';
+import { limitKeyThroughput } from '../../../../testing/key-throughput-limit.js';
+import { MemoryTokenStore } from '../../../../testing/memory-token-store.js';
 
 const CLIENT = 'hot';
 

@@ -4,12 +4,12 @@
  * its real last error (ENOTFOUND) with "unexpected error during refresh".
  */
 import { describe, expect, it } from 'vitest';
-import { ShutdownInterruption, shutdownAwareClock } from '../../../functions/core/clock.js';
-import type { LastError } from '../../../functions/core/ports.js';
-import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
-import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
-import { until } from '../../../testing/until.js';
+import { ShutdownInterruption, shutdownAwareClock } from '../../../../functions/core/clock.js';
+import type { LastError } from '../../../../functions/core/ports.js';
+import { createTokenVendor } from '../../../../functions/core/token-vendor.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../../testing/memory-token-store.js';
+import { until } from '../../../../testing/until.js';
 
 const REAL_ERROR: LastError = {
   code: 'IdentityUnavailable',

@@ -6,10 +6,10 @@ import {
   InvalidRequestError,
   TokenRotatingError,
   UnknownClientError,
-} from '../../../functions/core/errors.js';
-import type { TokenVendorConfig } from '../../../functions/core/index.js';
-import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/vendor-config.js';
-import { createMemoryVendor } from '../../../testing/memory-vendor.js';
+} from '../../../../functions/core/errors.js';
+import type { TokenVendorConfig } from '../../../../functions/core/index.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../../functions/core/vendor-config.js';
+import { createMemoryVendor } from '../../../../testing/memory-vendor.js';
 
 const LIFESPAN_S = 3600;
 

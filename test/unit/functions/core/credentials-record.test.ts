@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCredentialsRecord } from '../../../functions/core/credentials-record.js';
-import { CredentialsMisconfiguredError } from '../../../functions/core/errors.js';
+import { parseCredentialsRecord } from '../../../../functions/core/credentials-record.js';
+import { CredentialsMisconfiguredError } from '../../../../functions/core/errors.js';
 
 const SECRET = 'the-client-secret-value';
 const valid = {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { RegisteredClient } from '../../../functions/core/ports.js';
-import { createTokenVendor } from '../../../functions/core/token-vendor.js';
-import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../functions/core/vendor-config.js';
-import { FakeClock } from '../../../testing/clocks.js';
-import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../testing/fake-identity.js';
-import { MemoryTokenStore } from '../../../testing/memory-token-store.js';
+import type { RegisteredClient } from '../../../../functions/core/ports.js';
+import { createTokenVendor } from '../../../../functions/core/token-vendor.js';
+import { DEFAULT_TOKEN_VENDOR_CONFIG } from '../../../../functions/core/vendor-config.js';
+import { FakeClock } from '../../../../testing/clocks.js';
+import { FakeIdentity, MemoryCredentials, testCredentials } from '../../../../testing/fake-identity.js';
+import { MemoryTokenStore } from '../../../../testing/memory-token-store.js';
 
 const HORIZON_MS = 5_000;
 

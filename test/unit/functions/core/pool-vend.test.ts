@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_TOKEN_VENDOR_CONFIG,
   type TokenVendorConfig,
-} from '../../../functions/core/vendor-config.js';
-import { testCredentials } from '../../../testing/fake-identity.js';
-import { createMemoryVendor } from '../../../testing/memory-vendor.js';
+} from '../../../../functions/core/vendor-config.js';
+import { testCredentials } from '../../../../testing/fake-identity.js';
+import { createMemoryVendor } from '../../../../testing/memory-vendor.js';
 
 const LIFESPAN_S = 60;
 const SLACK_MS = DEFAULT_TOKEN_VENDOR_CONFIG.expirySlackMs;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rejectedCredentialsBackoff } from '../../../functions/core/credentials-backoff.js';
+import { rejectedCredentialsBackoff } from '../../../../functions/core/credentials-backoff.js';
 
 const MINUTE = 60_000;
 const rejectedAt = 1_000_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guaranteedRemainingMs, staggerDelayMs } from '../../../functions/core/pool.js';
+import { guaranteedRemainingMs, staggerDelayMs } from '../../../../functions/core/pool.js';
 
 const L = 3_600_000;
 

@@ -3,7 +3,7 @@
  * instance, in the core with a fake clock.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryBudgetStore } from '../../../functions/adapters/memory-budget-store.js';
+import { MemoryBudgetStore } from '../../../../functions/adapters/memory-budget-store.js';
 import {
   type BudgetContext,
   createInstanceBudget,
@@ -11,8 +11,8 @@ import {
   DEFAULT_TIMING,
   type MarketoDayUsage,
   PermitUnavailableError,
-} from '../../../functions/core/budget/index.js';
-import { FakeClock } from '../../../testing/clocks.js';
+} from '../../../../functions/core/budget/index.js';
+import { FakeClock } from '../../../../testing/clocks.js';
 
 const HOST = '123-abc-456.mktorest.com';
 // 2026-12-01 20:00 UTC = 14:00 in Chicago.
