@@ -4,12 +4,15 @@
  *
  *   npm run bench                         all scenarios, writes the report
  *   npm run bench -- --only stampede      one scenario (or a comma list), prints only
+ *   npm run bench -- --only steady --write  ... and replaces only its section of docs/benchmarks.md
  *   npm run bench -- --quick              smaller sizes for a smoke run (never written unless --write)
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { machineInfo } from './lib/machine.js';
-import { renderMarkdown, writeReport } from './lib/report.js';
+import { renderMarkdown, spliceMarkdown, writeReport } from './lib/report.js';
 import type { Scenario, ScenarioReport } from './lib/scenario.js';
 import { fmt, nowMs } from './lib/stats.js';
 import { budgetScenario } from './scenarios/budget.js';
@@ -20,6 +23,7 @@ import { poolsScenario } from './scenarios/pools.js';
 import { refresherScaleScenario } from './scenarios/refresher-scale.js';
 import { rotationScenario } from './scenarios/rotation.js';
 import { stampedeScenario } from './scenarios/stampede.js';
+import { steadyStateScenario } from './scenarios/steady-state.js';
 import { syncJobsScenario } from './scenarios/sync-jobs.js';
 import { vendLatencyScenario } from './scenarios/vend-latency.js';
 
@@ -32,6 +36,7 @@ export const SCENARIOS: readonly Scenario[] = [
   localApiScenario,
   coldStartScenario,
   refresherScaleScenario,
+  steadyStateScenario,
   expiryGapScenario,
   poolsScenario,
   rotationScenario,
@@ -92,8 +97,23 @@ async function main(): Promise<number> {
   const totalMs = nowMs() - started;
   if (write) {
     const docs = fileURLToPath(new URL('../docs', import.meta.url));
-    const command = `npm run bench${opts.quick ? ' -- --quick' : ''}`;
-    const files = writeReport(docs, renderMarkdown(machine, reports, totalMs, command), reports);
+    const flags = [
+      ...(opts.quick ? ['--quick'] : []),
+      ...(opts.only ? ['--only', opts.only.join(','), '--write'] : []),
+    ];
+    const command = `npm run bench${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`;
+    // A partial run replaces only its scenarios' sections of the report the last run wrote.
+    const markdown = opts.only
+      ? spliceMarkdown(
+          readFileSync(join(docs, 'benchmarks.md'), 'utf8'),
+          machine,
+          reports,
+          totalMs,
+          command,
+          SCENARIOS.map((s) => s.title),
+        )
+      : renderMarkdown(machine, reports, totalMs, command);
+    const files = writeReport(docs, markdown, reports);
     process.stdout.write(`\nwrote ${files.join(', ')}\n`);
   }
   const violations = reports.flatMap((r) => r.violations);

@@ -3,9 +3,9 @@
  * and the slot routes' service. Kept apart from the permit service's recipe (aws-permit-service.ts), which
  * it only shares the table with.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoBulkSlotStore } from './adapters/dynamo-bulk-slot-store.js';
+
 import { MemoryBulkSlotStore } from './adapters/memory-bulk-slot-store.js';
+import { loadBudgetTableClient } from './budget-table-client.js';
 import type { BudgetRuntimeConfig, BulkRuntimeConfig } from './config.js';
 import type { UsageRecorder } from './core/budget/index.js';
 import { type BulkSlotStore, createBulkSlots, recordBulkUsage } from './core/bulk/index.js';
@@ -14,16 +14,27 @@ import type { CredentialsSource } from './core/ports.js';
 import { type BulkSlotService, createBulkSlotService } from './http/bulk-slot-request.js';
 import { coreLogger, coreMetrics, type Telemetry } from './telemetry.js';
 
-/** The slots' items in the budget table, failing fast like the permit path; without a table, a memory store. */
+/**
+ * The slots' items in the budget table, its client loaded on the first slot request (budget-table-client.ts);
+ * without a table, a memory store.
+ */
 export function buildBulkSlotStore(tableName: string | undefined): BulkSlotStore {
   if (tableName === undefined) return new MemoryBulkSlotStore();
-  return new DynamoBulkSlotStore({
-    client: new DynamoDBClient({
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
-    }),
-    tableName,
-  });
+  let loaded: Promise<BulkSlotStore> | undefined;
+  const store = (): Promise<BulkSlotStore> => {
+    loaded ??= Promise.all([loadBudgetTableClient(), import('./adapters/dynamo-bulk-slot-store.js')]).then(
+      ([client, { DynamoBulkSlotStore }]) => new DynamoBulkSlotStore({ client, tableName }),
+    );
+    return loaded;
+  };
+  return {
+    get: async (instance) => (await store()).get(instance),
+    save: async (next, expectedVersion, expireItemAtSeconds) =>
+      (await store()).save(next, expectedVersion, expireItemAtSeconds),
+    async *list() {
+      yield* (await store()).list();
+    },
+  };
 }
 
 /**

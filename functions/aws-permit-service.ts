@@ -3,10 +3,9 @@
  * per-instance budget on it, and the permit routes' service. Kept apart from the token vendor's recipe
  * (aws-vendor.ts) so the token path does not change with it.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoBudgetStore } from './adapters/dynamo-budget-store.js';
 import { marketoUsageReaders } from './adapters/http-marketo-usage.js';
 import { MemoryBudgetStore } from './adapters/memory-budget-store.js';
+import { loadBudgetTableClient } from './budget-table-client.js';
 import type { BudgetRuntimeConfig } from './config.js';
 import { buildUsageRecorder } from './consumer-usage.js';
 import { type BudgetStore, createInstanceBudget, type UsageStore } from './core/budget/index.js';
@@ -18,18 +17,32 @@ import { createPermitService, type PermitService } from './http/permit-request.j
 import { coreLogger, coreMetrics, type Telemetry } from './telemetry.js';
 
 /**
- * The budget table, failing fast like the vend path (a slow store must not hold a consumer's Marketo call for
- * long); without a table name, a memory store (the budget is then off and permits are unmetered).
+ * The budget table, its client loaded on the first permit request (budget-table-client.ts); without a table
+ * name, a memory store (the budget is then off and permits are unmetered).
  */
 export function buildBudgetStore(tableName: string | undefined): BudgetStore & UsageStore {
   if (tableName === undefined) return new MemoryBudgetStore();
-  return new DynamoBudgetStore({
-    client: new DynamoDBClient({
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
-    }),
-    tableName,
-  });
+  let loaded: Promise<BudgetStore & UsageStore> | undefined;
+  const store = (): Promise<BudgetStore & UsageStore> => {
+    loaded ??= Promise.all([loadBudgetTableClient(), import('./adapters/dynamo-budget-store.js')]).then(
+      ([client, { DynamoBudgetStore }]) => new DynamoBudgetStore({ client, tableName }),
+    );
+    return loaded;
+  };
+  return {
+    get: async (instance) => (await store()).get(instance),
+    save: async (next, expectedVersion, expireItemAtSeconds) =>
+      (await store()).save(next, expectedVersion, expireItemAtSeconds),
+    release: async (instance, permitId) => (await store()).release(instance, permitId),
+    setLimits: async (instance, limits, expireItemAtSeconds) =>
+      (await store()).setLimits(instance, limits, expireItemAtSeconds),
+    async *list() {
+      yield* (await store()).list();
+    },
+    addUsage: async (instance, day, rows, expireItemAtSeconds) =>
+      (await store()).addUsage(instance, day, rows, expireItemAtSeconds),
+    readUsage: async (instance, day) => (await store()).readUsage(instance, day),
+  };
 }
 
 /**

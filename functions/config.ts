@@ -10,7 +10,6 @@ import {
   DEFAULT_MIN_VALIDITY_SECONDS,
   DEFAULT_REFRESH_BATCH_SIZE,
   DEFAULT_REFRESH_CONCURRENCY,
-  DEFAULT_REFRESH_FANOUT_THRESHOLD,
   DEFAULT_REFRESH_HORIZON_SECONDS,
   DEFAULT_SECRET_PREFIX,
   ENV,
@@ -23,7 +22,6 @@ import {
   type Range,
   REFRESH_BATCH_SIZE_RANGE,
   REFRESH_CONCURRENCY_RANGE,
-  REFRESH_FANOUT_THRESHOLD_RANGE,
   REFRESH_HORIZON_SECONDS_RANGE,
 } from './contract/index.js';
 import type { BudgetConfig } from './core/budget/index.js';
@@ -39,10 +37,10 @@ export interface RuntimeConfig {
   readonly maxWaitMs: number;
   readonly refreshHorizonMs: number;
   readonly refreshConcurrency: number;
-  /** Refresher fan-out over SQS; absent when REFRESH_QUEUE_URL is not set. */
-  readonly fanOut?: {
+  /** The refresher's queue of due refreshes (SQS); absent when REFRESH_QUEUE_URL is not set. */
+  readonly refreshQueue?: {
     readonly queueUrl: string;
-    readonly thresholdClients: number;
+    /** Most clients in one message. */
     readonly batchSize: number;
   };
   readonly vendor: Partial<TokenVendorConfig>;
@@ -96,14 +94,8 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     ),
     ...(queueUrl
       ? {
-          fanOut: {
+          refreshQueue: {
             queueUrl,
-            thresholdClients: integer(
-              env,
-              ENV.refreshFanOutThreshold,
-              DEFAULT_REFRESH_FANOUT_THRESHOLD,
-              REFRESH_FANOUT_THRESHOLD_RANGE,
-            ),
             batchSize: integer(
               env,
               ENV.refreshBatchSize,

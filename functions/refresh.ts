@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createAwsRuntime, type RefreshFanOut } from './aws-refresher.js';
+import { createAwsRuntime } from './aws-refresher.js';
 import { readRuntimeConfig } from './config.js';
 import {
   DEFAULT_REFRESH_CONCURRENCY,
@@ -10,30 +10,31 @@ import {
   ERROR_TABLE,
   isErrorCode,
   parseRefreshBatch,
+  REFRESH_WORKER_HORIZON_SECONDS,
 } from './contract/index.js';
 import type { RegisteredClient } from './core/ports.js';
-import { planRefreshBatches } from './core/refresh-plan.js';
+import type { RefreshPlanSummary } from './core/refresh-planner.js';
 import type { RefreshSummary, TokenVendor } from './core/token-vendor-api.js';
 import { coreTelemetry, createTelemetry, type Telemetry } from './telemetry.js';
 
 export interface RefreshHandlerDeps {
   readonly vendor: TokenVendor;
   readonly telemetry: Telemetry;
-  /** Tokens expiring within this window are waited out and replaced in this run. @default 60_000 */
+  /** Without a planner: tokens expiring within this window are waited out and replaced in a run. @default 60_000 */
   readonly horizonMs?: number;
   /** Identity fetches in flight at once. @default 8 */
   readonly concurrency?: number;
-  /** @default - no fan-out: every scheduled run sweeps all clients itself */
-  readonly fanOut?: RefreshFanOut;
+  /**
+   * One scheduled run of the refresh index's planner: queues the refreshes due before the next run, each
+   * delayed to its instant (functions/core/refresh-planner.ts).
+   * @default - no planner: every scheduled run sweeps all clients itself (local mode, tests)
+   */
+  readonly plan?: () => Promise<RefreshPlanSummary>;
+  /** A queued message's tokens due within this window are refreshed; later ones are stale. @default 5_000 */
+  readonly workerHorizonMs?: number;
 }
 
-/** What a scheduled run did when it fanned out instead of sweeping. */
-export interface FanOutSummary {
-  readonly clients: number;
-  readonly batches: number;
-}
-
-export type RefreshResult = RefreshSummary | FanOutSummary | SQSBatchResponse;
+export type RefreshResult = RefreshSummary | RefreshPlanSummary | SQSBatchResponse;
 
 const isSqsEvent = (event: unknown): event is SQSEvent =>
   typeof event === 'object' &&
@@ -45,31 +46,23 @@ const isSqsEvent = (event: unknown): event is SQSEvent =>
 const isRetryable = (code: string): boolean => isErrorCode(code) && ERROR_TABLE[code].retryable;
 
 /**
- * The refresher. On the schedule it sweeps every registered client, or, past the fan-out threshold, queues
- * batches; on an SQS event it sweeps the batches it was given. One failing client never stops the others.
- * A batch message is reported as failed (`batchItemFailures`), so SQS delivers it again and finally moves
- * it to the dead-letter queue, when the sweep failed or any of its clients failed for a reason a retry can
+ * The refresher. On the schedule it runs the planner (or, without one, sweeps every registered client); on
+ * an SQS event it refreshes the clients of each message, the messages at once, each message's tokens at
+ * their due instants (a message becomes visible just before them). One failing client never stops the
+ * others. A message is reported as failed (`batchItemFailures`), so SQS delivers it again and finally moves
+ * it to the dead-letter queue, when its sweep failed or any of its clients failed for a reason a retry can
  * cure. A message that does not parse is dropped (logged): no delivery will ever parse it. Failures no
  * retry cures (misconfigured or rejected credentials, unknown client) are logged and counted, not
  * redelivered: another Identity call would only repeat them.
  */
 export function createRefreshHandler(deps: RefreshHandlerDeps) {
-  const { vendor, telemetry, fanOut } = deps;
-  const sweepOptions = {
-    horizonMs: deps.horizonMs ?? DEFAULT_REFRESH_HORIZON_SECONDS * 1000,
-    concurrency: deps.concurrency ?? DEFAULT_REFRESH_CONCURRENCY,
-  };
+  const { vendor, telemetry, plan } = deps;
+  const concurrency = deps.concurrency ?? DEFAULT_REFRESH_CONCURRENCY;
+  const horizonMs = deps.horizonMs ?? DEFAULT_REFRESH_HORIZON_SECONDS * 1000;
+  const workerHorizonMs = deps.workerHorizonMs ?? REFRESH_WORKER_HORIZON_SECONDS * 1000;
 
-  const onSchedule = async (): Promise<RefreshSummary | FanOutSummary> => {
-    if (!fanOut) return vendor.refreshAll(sweepOptions);
-    const clients = await fanOut.listClients();
-    if (clients.length <= fanOut.thresholdClients) return vendor.refreshAll({ ...sweepOptions, clients });
-    const batches = planRefreshBatches(clients, fanOut.batchSize);
-    await fanOut.dispatch(batches);
-    const summary = { clients: clients.length, batches: batches.length };
-    telemetry.logger.info('refresh fanned out', summary);
-    return summary;
-  };
+  const onSchedule = (): Promise<RefreshSummary | RefreshPlanSummary> =>
+    plan ? plan() : vendor.refreshAll({ horizonMs, concurrency });
 
   /** True when the message must be delivered again. */
   const sweepMessage = async (record: SQSRecord): Promise<boolean> => {
@@ -86,7 +79,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
     }
     let summary: RefreshSummary;
     try {
-      summary = await vendor.refreshAll({ ...sweepOptions, clients });
+      summary = await vendor.refreshDue({ clients, horizonMs: workerHorizonMs, concurrency });
     } catch (error) {
       telemetry.logger.warn('refresh batch failed', {
         messageId: record.messageId,
@@ -106,11 +99,13 @@ export function createRefreshHandler(deps: RefreshHandlerDeps) {
   };
 
   const onBatches = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      if (await sweepMessage(record)) batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-    return { batchItemFailures };
+    // Each message's refreshes are due at their own instants: the messages are handled side by side.
+    const redeliver = await Promise.all(event.Records.map(sweepMessage));
+    return {
+      batchItemFailures: event.Records.filter((_, i) => redeliver[i]).map((record) => ({
+        itemIdentifier: record.messageId,
+      })),
+    };
   };
 
   return middy<unknown, RefreshResult>()
@@ -132,7 +127,7 @@ export const handler = (event: unknown, context: Context): Promise<RefreshResult
       telemetry,
       horizonMs: config.refreshHorizonMs,
       concurrency: config.refreshConcurrency,
-      ...(runtime.fanOut === undefined ? {} : { fanOut: runtime.fanOut }),
+      ...(runtime.plan === undefined ? {} : { plan: runtime.plan }),
     });
   }
   return built(event, context);

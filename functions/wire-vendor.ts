@@ -1,5 +1,3 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoTokenStore } from './adapters/dynamo-token-store.js';
 import { HttpIdentityClient } from './adapters/http-identity-client.js';
 import { systemClock } from './core/clock.js';
 import type {
@@ -14,12 +12,10 @@ import { createTokenVendor } from './core/token-vendor.js';
 import type { TokenVendor } from './core/token-vendor-api.js';
 import type { TokenVendorConfig } from './core/vendor-config.js';
 
-/** The token table: a ready store, or the DynamoDB client and table name to build one on. */
-export type StoreWiring = TokenStore | { readonly dynamo: DynamoDBClient; readonly tableName: string };
-
 /** Everything a vendor is made of. Only the store and the credentials source have no default. */
 export interface VendorWiring {
-  readonly store: StoreWiring;
+  /** The token table (each caller builds its own: the vend function's loads no SDK client until it writes). */
+  readonly store: TokenStore;
   readonly credentials: CredentialsSource;
   /** @default Marketo Identity over HTTPS (`HttpIdentityClient`) on {@link clock} */
   readonly identity?: IdentityClient;
@@ -33,14 +29,6 @@ export interface VendorWiring {
   readonly config?: Partial<TokenVendorConfig>;
 }
 
-const isTokenStore = (store: StoreWiring): store is TokenStore => !('dynamo' in store);
-
-/** The token store: the one given, or DynamoDB on the client and table given (item times on `clock`). */
-export function buildTokenStore(store: StoreWiring, clock: Clock): TokenStore {
-  if (isTokenStore(store)) return store;
-  return new DynamoTokenStore({ client: store.dynamo, tableName: store.tableName, now: clock.now });
-}
-
 /**
  * The one place a vendor is assembled from SDK clients, sources, telemetry and config: the Lambda runtime
  * (functions/aws-vendor.ts), local mode, the CLI, the reliability harness and the bench world all call it, so
@@ -51,7 +39,7 @@ export function wireVendor(wiring: VendorWiring): TokenVendor {
   const { logger, metrics } = wiring.telemetry ?? {};
   return createTokenVendor(
     {
-      store: buildTokenStore(wiring.store, clock),
+      store: wiring.store,
       credentials: wiring.credentials,
       identity: wiring.identity ?? new HttpIdentityClient({ now: clock.now }),
       clock,

@@ -27,8 +27,9 @@ export interface MarketoTokenVendorProps {
    */
   readonly secretPrefix?: string;
   /**
-   * How often the refresher runs (a rate, whole minutes, 1–14). The refresher waits out tokens that
-   * expire before its next run, so its timeout is this period plus 60 s.
+   * How often the refresher's scheduled run reads the refresh index (a rate, whole minutes, 1–14). Each run
+   * queues the refreshes due before the next run plus 60 s, as SQS messages delayed to just before their
+   * instants (SQS delays a message at most 15 minutes).
    * @default Duration.minutes(1)
    */
   readonly refreshSchedule?: Duration;
@@ -55,6 +56,15 @@ export interface MarketoTokenVendorProps {
    */
   readonly vendReservedConcurrency?: number | false;
   /**
+   * Execution environments of the vend function kept initialized (provisioned concurrency), so consumers up
+   * to this many at once never meet a cold start: the API and direct invokes then call the alias `live`
+   * (`vendAlias`), which this many environments serve warm. Billed while provisioned, used or not
+   * (docs/cost.md: about 4.32 USD a month per environment at 512 MB on arm64, list price). At most
+   * `vendReservedConcurrency`.
+   * @default - none: environments start on demand (cold start measured in docs/benchmarks.md §4)
+   */
+  readonly vendProvisionedConcurrency?: number;
+  /**
    * How long a refresh lease is held before other callers may take over. Must exceed `identityTimeout`.
    * @default Duration.seconds(15)
    */
@@ -70,23 +80,26 @@ export interface MarketoTokenVendorProps {
    */
   readonly identityAllowedHosts?: string[];
   /**
-   * How many clients the refresher handles at once.
-   * @default 8
+   * Identity calls one refresh invocation keeps in flight at once (a worker's message holds the refreshes
+   * due within about a second: at 100,000 clients about 28, which 16 replace within the 1 s gap).
+   * @default 16
    */
   readonly refreshConcurrency?: number;
   /**
-   * Above this many registered clients the scheduled refresher stops sweeping by itself and queues batches
-   * on SQS, which refresh invocations sweep in parallel (so 10,000 clients fit in one schedule period).
-   * @default 500
+   * No longer used: every scheduled run reads only the refreshes that are due from the table's refresh
+   * index, whatever the number of clients. Still checked (0–100,000), then ignored.
+   * @deprecated since issue 25; remove it from your props
+   * @default - ignored
    */
   readonly refreshFanOutThreshold?: number;
   /**
-   * Clients per fan-out batch (members of one instance pool always share a batch).
+   * Most clients in one refresh message (the refreshes due within the same second share a message; a pool
+   * member's worker lists the rest of its pool itself).
    * @default 100
    */
   readonly refreshBatchSize?: number;
   /**
-   * Most refresh invocations sweeping fan-out batches at once (2–1000).
+   * Most refresh worker invocations at once (2–1000): the event source mapping's maximum concurrency.
    * @default 10
    */
   readonly refreshWorkerConcurrency?: number;

@@ -3,6 +3,7 @@ import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -14,13 +15,15 @@ import {
   DEFAULT_VEND_RESERVED_CONCURRENCY,
   type GrantScope,
   METRICS_NAMESPACE,
+  REFRESH_INDEX,
+  REFRESH_TIMEOUT_SECONDS,
   routePath,
   routesGrantedBy,
   VEND_TIMEOUT_TAIL_MS,
 } from '../functions/contract/index.js';
 import { type GrantRequest, grantRoutes } from './api-authorization.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
-import { createRefreshFanOut, createRefreshSchedule } from './refresh-fan-out.js';
+import { createRefreshFanOut, createRefreshSchedule, grantRefreshIndexQuery } from './refresh-fan-out.js';
 import { createTokenApi } from './token-api.js';
 import { createAlarms } from './vendor-alarms.js';
 import {
@@ -91,6 +94,8 @@ export class MarketoTokenVendor extends Construct {
   public readonly api: apigateway.RestApi;
   /** Serves the API and direct invokes. */
   public readonly vendFunction: nodejs.NodejsFunction;
+  /** The vend function's alias with provisioned concurrency, when `vendProvisionedConcurrency` is set. */
+  public readonly vendAlias?: lambda.Alias;
   /** Runs on the schedule and keeps every registered client's token fresh. */
   public readonly refreshFunction: nodejs.NodejsFunction;
   /** Fan-out batches of the refresher (SSE, TLS only, with a dead-letter queue). */
@@ -108,6 +113,8 @@ export class MarketoTokenVendor extends Construct {
   public readonly stageName: string;
   /** The operations dashboard, unless `dashboard: false`. */
   public readonly dashboard?: cloudwatch.Dashboard;
+  /** How often the refresher's scheduled run reads the refresh index (`refreshSchedule`). */
+  public readonly refreshPeriod: Duration;
 
   constructor(scope: Construct, id: string, props: MarketoTokenVendorProps = {}) {
     super(scope, id);
@@ -120,6 +127,7 @@ export class MarketoTokenVendor extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const refreshPeriod = props.refreshSchedule ?? Duration.minutes(1);
+    this.refreshPeriod = refreshPeriod;
     const maxWait = props.maxWait ?? Duration.millis(DEFAULT_MAX_WAIT_MS);
     const pointInTimeRecovery = props.pointInTimeRecovery ?? false;
 
@@ -133,6 +141,14 @@ export class MarketoTokenVendor extends Construct {
       encryptionKey: props.encryptionKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: pointInTimeRecovery },
       removalPolicy,
+    });
+    // The refresh index: every token's successor's due instant, so a scheduled run reads only what is due.
+    this.table.addGlobalSecondaryIndex({
+      indexName: REFRESH_INDEX.name,
+      partitionKey: { name: REFRESH_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: REFRESH_INDEX.sortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['instance'],
     });
     if (!pointInTimeRecovery) {
       Validations.of(this.table).acknowledge({
@@ -153,6 +169,8 @@ export class MarketoTokenVendor extends Construct {
     this.budgetTable = createBudgetTable(this, { encryptionKey: props.encryptionKey, removalPolicy });
     this.vendFunction = createVendorFunction(this, 'Vend', {
       entry: functionEntry('vend'),
+      // A cold start serves a stored token without loading the SDK: keep it out of the start-up file.
+      splitCode: true,
       description: 'Vends Marketo access tokens (API Gateway and direct invoke)',
       // Covers the longest wait a caller may be given, plus the final Identity call's tail, in whole seconds
       // (Lambda's unit); validation keeps it within API Gateway's integration timeout.
@@ -170,8 +188,7 @@ export class MarketoTokenVendor extends Construct {
     this.refreshFunction = createVendorFunction(this, 'Refresh', {
       entry: functionEntry('refresh'),
       description: 'Keeps every registered Marketo client token fresh (scheduled)',
-      // Schedule period (the horizon it waits out) plus 60 s for the Identity calls after the wait.
-      timeout: refreshPeriod.plus(Duration.seconds(60)),
+      timeout: Duration.seconds(REFRESH_TIMEOUT_SECONDS),
       memorySize: props.memorySize ?? 512,
       environment,
       logRetention,
@@ -183,18 +200,21 @@ export class MarketoTokenVendor extends Construct {
     grantRuntimeAccess(this, this.vendFunction, this.table, this.secretPrefix, props.encryptionKey);
     grantBudgetAccess(this.vendFunction, this.budgetTable);
     grantRuntimeAccess(this, this.refreshFunction, this.table, this.secretPrefix, props.encryptionKey);
-    [this.refreshQueue, this.refreshDeadLetterQueue] = createRefreshFanOut(
-      this,
-      this.refreshFunction,
-      props,
-      refreshPeriod,
-    );
+    grantRefreshIndexQuery(this.refreshFunction, this.table);
+    [this.refreshQueue, this.refreshDeadLetterQueue] = createRefreshFanOut(this, this.refreshFunction, props);
+
+    if (props.vendProvisionedConcurrency !== undefined) {
+      this.vendAlias = this.vendFunction.addAlias('live', {
+        provisionedConcurrentExecutions: props.vendProvisionedConcurrency,
+      });
+    }
 
     this.api = createTokenApi(this, {
       props,
       stageName: this.stageName,
       apiName: props.apiName ?? uniqueDefaultName(this),
-      vendFunction: this.vendFunction,
+      // With provisioned concurrency, callers must reach the alias its warm environments serve.
+      vendFunction: this.vendAlias ?? this.vendFunction,
       logRetention,
       removalPolicy,
     });
@@ -268,7 +288,7 @@ export class MarketoTokenVendor extends Construct {
    * Prefer {@link grantVend} unless the grantee is trusted with every client.
    */
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return this.vendFunction.grantInvoke(grantee);
+    return (this.vendAlias ?? this.vendFunction).grantInvoke(grantee);
   }
 
   /** Calls to Marketo Identity (custom metric `IdentityCalls`, Sum over 5 minutes). */
@@ -279,6 +299,14 @@ export class MarketoTokenVendor extends Construct {
   /** Failed calls to Marketo Identity (custom metric `IdentityErrors`, Sum over 5 minutes). */
   public metricIdentityErrors(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('IdentityErrors', options);
+  }
+
+  /**
+   * The refresher's backlog: refreshes due more than a minute ago and still not done, as each scheduled
+   * run counts them (custom metric `RefreshOverdue`, Maximum over the schedule's period: one run each).
+   */
+  public metricRefreshOverdue(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RefreshOverdue', { statistic: 'Maximum', period: this.refreshPeriod, ...options });
   }
 
   /** Clients the refresher failed to refresh (custom metric `RefreshFailed`, Sum over 5 minutes). */

@@ -1,33 +1,36 @@
 import { Duration, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   DEFAULT_REFRESH_BATCH_SIZE,
-  DEFAULT_REFRESH_FANOUT_THRESHOLD,
   DEFAULT_REFRESH_WORKER_CONCURRENCY,
   ENV,
+  REFRESH_INDEX,
+  REFRESH_TIMEOUT_SECONDS,
+  REFRESH_WORKER_BATCH_SIZE,
 } from '../functions/contract/index.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
 
-/** Deliveries of a batch before it goes to the dead-letter queue (the handler reports failures per client). */
+/** Deliveries of a message before it goes to the dead-letter queue (the handler reports failures per client). */
 const REFRESH_MAX_RECEIVE_COUNT = 3;
 /** SQS limits: 12 hours of visibility, 14 days of retention. */
 const SQS_MAX_VISIBILITY_SECONDS = 43_200;
 const SQS_MAX_RETENTION_SECONDS = 1_209_600;
 
 /**
- * The refresher's fan-out: the scheduled run queues batches past the threshold; the same function
- * consumes them, one batch per invocation, up to `refreshWorkerConcurrency` at once.
+ * The refresher's queue: scheduled runs queue the due refreshes as messages delayed to their instants;
+ * the same function consumes them, up to `refreshWorkerConcurrency` invocations at once.
  */
 export function createRefreshFanOut(
   scope: Construct,
   refreshFunction: nodejs.NodejsFunction,
   props: MarketoTokenVendorProps,
-  refreshPeriod: Duration,
 ): [queue: sqs.Queue, deadLetters: sqs.Queue] {
   const deadLetters = new sqs.Queue(scope, 'RefreshDeadLetters', {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -38,7 +41,7 @@ export function createRefreshFanOut(
     id: 'AwsSolutions-SQS3',
     reason: 'This queue is itself the dead-letter queue of the refresh batches.',
   });
-  const timeout = refreshFunction.timeout ?? refreshPeriod.plus(Duration.seconds(60));
+  const timeout = refreshFunction.timeout ?? Duration.seconds(REFRESH_TIMEOUT_SECONDS);
   // AWS's guidance for Lambda consumers: six times the function timeout
   // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
   const visibilitySeconds = Math.min(SQS_MAX_VISIBILITY_SECONDS, timeout.toSeconds() * 6);
@@ -55,22 +58,29 @@ export function createRefreshFanOut(
   });
   refreshFunction.addEnvironment(ENV.refreshQueueUrl, queue.queueUrl);
   refreshFunction.addEnvironment(
-    ENV.refreshFanOutThreshold,
-    String(props.refreshFanOutThreshold ?? DEFAULT_REFRESH_FANOUT_THRESHOLD),
-  );
-  refreshFunction.addEnvironment(
     ENV.refreshBatchSize,
     String(props.refreshBatchSize ?? DEFAULT_REFRESH_BATCH_SIZE),
   );
   queue.grantSendMessages(refreshFunction);
   refreshFunction.addEventSource(
     new SqsEventSource(queue, {
-      batchSize: 1,
+      batchSize: REFRESH_WORKER_BATCH_SIZE,
       maxConcurrency: props.refreshWorkerConcurrency ?? DEFAULT_REFRESH_WORKER_CONCURRENCY,
       reportBatchItemFailures: true,
     }),
   );
   return [queue, deadLetters];
+}
+
+/** Lets the scheduled runs read the refresh index: `Query` on the index, nothing else of the table's. */
+export function grantRefreshIndexQuery(refreshFunction: nodejs.NodejsFunction, table: dynamodb.ITable): void {
+  refreshFunction.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'RefreshIndex',
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${REFRESH_INDEX.name}`],
+    }),
+  );
 }
 
 /** Runs the refresher every `refreshPeriod`. */

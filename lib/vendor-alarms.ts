@@ -91,6 +91,18 @@ export function createAlarms(vendor: MarketoTokenVendor, topic?: sns.ITopic): cl
     'The refresh function was throttled.',
   );
   add(
+    'RefreshBacklogAlarm',
+    vendor.metricRefreshOverdue(),
+    'Refreshes due more than a minute ago are still not done in 3 of the last 5 minutes (or scheduled runs stopped ' +
+      'reporting): lost or failing refresh messages, a throttled worker, or clients whose refresh keeps failing.',
+    {
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      // Every scheduled run reports the backlog, 0 included: silence means the runs themselves stopped.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    },
+  );
+  add(
     'RefreshDeadLettersAlarm',
     vendor.refreshDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
       ...fiveMinutes,

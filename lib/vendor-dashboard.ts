@@ -91,6 +91,7 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
         sum('Invalidations', 'invalidations'),
         sum('InvalidationsSuppressed', 'invalidations answered from the store'),
         sum('StoreErrors', 'store errors'),
+        sum('StoreThrottled', 'store throttled (hot key)'),
       ],
       width,
     }),
@@ -103,7 +104,14 @@ export function createDashboard(vendor: MarketoTokenVendor): cloudwatch.Dashboar
         sum('RefreshWaited', 'waited out expiry'),
         sum('RefreshFailed', 'failed'),
         sum('PoolMemberFailed', 'pool member failed'),
+        sum('RefreshQueued', 'queued by scheduled runs'),
       ],
+      width,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Refresh backlog: due over a minute ago, not done',
+      left: [stat('RefreshOverdue', 'Maximum', 'overdue')],
+      leftYAxis: { min: 0 },
       width,
     }),
     new cloudwatch.GraphWidget({

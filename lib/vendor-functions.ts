@@ -18,6 +18,7 @@ import {
   METRICS_NAMESPACE,
 } from '../functions/contract/index.js';
 import type { MarketoTokenVendorProps } from './marketo-token-vendor-props.js';
+import { FUNCTION_BUNDLE, splitBundleCode } from './split-bundle.js';
 
 /**
  * The handler source esbuild bundles at synth time. In this repository the construct runs from lib/*.ts
@@ -75,6 +76,12 @@ export interface VendorFunctionOptions {
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly retryAttempts?: number;
+  /**
+   * Code splitting: the entry file holds only what start-up needs, dynamically imported modules load from
+   * chunk files on first use (lib/split-bundle.ts). For the vend function, whose cold start is on a
+   * consumer's critical path.
+   */
+  readonly splitCode?: boolean;
   /** Reserved (and maximum) concurrent executions; none when undefined. */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -104,9 +111,11 @@ export function createVendorFunction(
       resources: [logGroup.logGroupArn],
     }),
   );
+  const code = options.splitCode
+    ? { code: splitBundleCode(options.entry), handler: 'index.handler' }
+    : { entry: options.entry, handler: 'handler' };
   const fn = new nodejs.NodejsFunction(scope, `${id}Function`, {
-    entry: options.entry,
-    handler: 'handler',
+    ...code,
     description: options.description,
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
@@ -118,21 +127,22 @@ export function createVendorFunction(
     environment: options.environment,
     retryAttempts: options.retryAttempts,
     reservedConcurrentExecutions: options.reservedConcurrentExecutions,
-    bundling: {
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      format: nodejs.OutputFormat.ESM,
-      mainFields: ['module', 'main'],
-      // esbuild is a devDependency: CDK runs it locally. Never fall back to Docker (CI has no engine).
-      forceDockerBundling: false,
-      // Bundle the AWS SDK instead of using the runtime's copy: pins the exact version the tests ran
-      // against (the runtime's SDK changes under us) and lets esbuild drop what we do not import.
-      bundleAwsSDK: true,
-      // CommonJS dependencies bundled into ESM (X-Ray SDK, parts of Smithy) call require() for Node
-      // built-ins; ESM has no require, so provide one.
-      banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
-    },
+    // Ignored when `code` is given (the split bundle builds with the same options).
+    ...(options.splitCode
+      ? {}
+      : {
+          bundling: {
+            minify: FUNCTION_BUNDLE.minify,
+            sourceMap: FUNCTION_BUNDLE.sourceMap,
+            sourcesContent: FUNCTION_BUNDLE.sourcesContent,
+            format: nodejs.OutputFormat.ESM,
+            mainFields: [...FUNCTION_BUNDLE.mainFields],
+            // esbuild is a devDependency: CDK runs it locally. Never fall back to Docker (CI has no engine).
+            forceDockerBundling: false,
+            bundleAwsSDK: true,
+            banner: FUNCTION_BUNDLE.banner,
+          },
+        }),
   });
   return fn;
 }

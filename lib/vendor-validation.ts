@@ -49,7 +49,7 @@ export function validateProps(props: MarketoTokenVendorProps): void {
     const seconds = schedule.toSeconds({ integral: false });
     check(
       seconds % 60 === 0 && inRange(seconds / 60, REFRESH_PERIOD_MINUTES_RANGE),
-      `refreshSchedule must be whole minutes between ${REFRESH_PERIOD_MINUTES_RANGE.min} and ${REFRESH_PERIOD_MINUTES_RANGE.max} (the refresh timeout is the period plus 60 s, at most 15 minutes), got ${seconds} seconds`,
+      `refreshSchedule must be whole minutes between ${REFRESH_PERIOD_MINUTES_RANGE.min} and ${REFRESH_PERIOD_MINUTES_RANGE.max} (a run queues the refreshes due within the period plus 60 s as messages delayed at most 15 minutes), got ${seconds} seconds`,
     );
   }
   if (resolvedNumber(props.defaultMinValiditySeconds)) {
@@ -72,6 +72,17 @@ export function validateProps(props: MarketoTokenVendorProps): void {
     check(
       inRange(reserved, VEND_RESERVED_CONCURRENCY_RANGE),
       `vendReservedConcurrency must be a whole number from ${VEND_RESERVED_CONCURRENCY_RANGE.min} to ${VEND_RESERVED_CONCURRENCY_RANGE.max}, or false for no bound, got ${reserved}`,
+    );
+  }
+  const provisioned = props.vendProvisionedConcurrency;
+  if (provisioned !== undefined && !Token.isUnresolved(provisioned)) {
+    const ceiling =
+      reserved === false || reserved === undefined || Token.isUnresolved(reserved)
+        ? VEND_RESERVED_CONCURRENCY_RANGE.max
+        : Math.min(reserved, VEND_RESERVED_CONCURRENCY_RANGE.max);
+    check(
+      inRange(provisioned, { min: 1, max: ceiling }),
+      `vendProvisionedConcurrency must be a whole number from 1 to ${ceiling} (at most vendReservedConcurrency), got ${provisioned}`,
     );
   }
   const identityTimeoutMs = props.identityTimeout?.toMilliseconds() ?? DEFAULT_IDENTITY_TIMEOUT_MS;

@@ -166,6 +166,14 @@ export class MarketoSimulator {
     return this.#tokens.currentToken(clientId);
   }
 
+  /**
+   * Makes a token expiring at `expiresAt` (epoch ms) the client's current one, as if issued a lifespan
+   * earlier: benchmarks start a steady state with expiries spread over the hour without an Identity call each.
+   */
+  seedToken(clientId: string, expiresAt: number): { readonly accessToken: string } {
+    return this.#tokens.seedToken(clientId, expiresAt);
+  }
+
   /** The client's current token becomes invalid at once (REST 601); the next Identity call issues a new one. */
   revokeToken(clientId: string): void {
     this.#tokens.revokeToken(clientId);
@@ -227,6 +235,23 @@ export class MarketoSimulator {
   spendDailyQuota(calls: number): void {
     if (!this.#rest.limiter) throw new Error('simulator limits are off');
     this.#rest.limiter.spendDailyQuota(calls);
+  }
+
+  /**
+   * Identity's answer to a client-credentials request without HTTP (counted as a call; no faults or
+   * latency): for benchmarks whose 100,000 clients would spend their time in loopback HTTP.
+   */
+  identityInProcess(
+    clientId: string,
+    clientSecret: string,
+  ): { status: number; body: Record<string, unknown> } {
+    return this.#identity.answerInProcess(
+      new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+      }),
+    );
   }
 
   /**

@@ -135,6 +135,11 @@ export class MemoryCredentials implements CredentialsSource {
     this.tags.set(clientId, instance);
   }
 
+  /** Unregisters a client (its secret deleted). */
+  remove(clientId: string): void {
+    this.records.delete(clientId);
+  }
+
   async get(clientId: string, options?: { readonly bypassCache?: boolean }): Promise<ClientCredentials> {
     this.reads.push({ clientId, bypassCache: options?.bypassCache === true });
     const record = this.records.get(clientId);

@@ -1,4 +1,12 @@
-import type { Lease, LeaseOutcome, TokenRecord, TokenStore } from '../functions/core/ports.js';
+import type {
+  DueRefresh,
+  Lease,
+  LeaseOutcome,
+  RefreshIndex,
+  RefreshPlanState,
+  TokenRecord,
+  TokenStore,
+} from '../functions/core/ports.js';
 
 /**
  * An in-memory `TokenStore` with DynamoDB's conditional-write semantics, for unit tests of the core.
@@ -6,7 +14,7 @@ import type { Lease, LeaseOutcome, TokenRecord, TokenStore } from '../functions/
  */
 export class MemoryTokenStore implements TokenStore {
   readonly items = new Map<string, TokenRecord>();
-  readonly calls = { get: 0, acquireLease: 0, completeLease: 0 };
+  readonly calls = { get: 0, acquireLease: 0, completeLease: 0, scheduleRefresh: 0 };
   private failures = 0;
   /** When set, every call throws (store down). */
   down = false;
@@ -25,7 +33,11 @@ export class MemoryTokenStore implements TokenStore {
     return Promise.resolve();
   }
 
-  async get(clientId: string): Promise<TokenRecord | undefined> {
+  /** Always consistent (`options.consistent` is ignored; testing/key-throughput-limit.ts models stale reads). */
+  async get(
+    clientId: string,
+    _options?: { readonly consistent?: boolean },
+  ): Promise<TokenRecord | undefined> {
     this.calls.get += 1;
     await this.check();
     return this.items.get(clientId);
@@ -60,13 +72,34 @@ export class MemoryTokenStore implements TokenStore {
       this.items.set(clientId, { ...item, lease: { owner, leaseUntil: 0 } });
       return true;
     }
-    const { lease: _released, lastError: _cleared, ...rest } = item;
-    const next: TokenRecord =
-      'token' in outcome
-        ? { ...rest, token: outcome.token, version: item.version + 1 }
-        : { ...rest, lastError: outcome.error, version: item.version + 1 };
-    this.items.set(clientId, next);
+    const { lease: _released, lastError: _cleared, ...kept } = item;
+    if ('token' in outcome) {
+      // A success replaces the index entry and the instance along with the token.
+      const { instance: _instance, refreshAt: _refreshAt, ...rest } = kept;
+      this.items.set(clientId, {
+        ...rest,
+        token: outcome.token,
+        version: item.version + 1,
+        ...(outcome.refreshAt === undefined ? {} : { refreshAt: outcome.refreshAt }),
+        ...(outcome.instance === undefined ? {} : { instance: outcome.instance }),
+      });
+    } else {
+      this.items.set(clientId, { ...kept, lastError: outcome.error, version: item.version + 1 });
+    }
     return true;
+  }
+
+  async scheduleRefresh(clientId: string, refreshAt: number | undefined): Promise<void> {
+    this.calls.scheduleRefresh += 1;
+    await this.check();
+    const item = this.items.get(clientId);
+    if (refreshAt === undefined) {
+      if (!item) return;
+      const { refreshAt: _removed, ...rest } = item;
+      this.items.set(clientId, rest);
+      return;
+    }
+    this.items.set(clientId, { ...(item ?? { clientId, version: 0 }), refreshAt });
   }
 
   async delete(clientId: string): Promise<void> {
@@ -77,5 +110,36 @@ export class MemoryTokenStore implements TokenStore {
   async *list(): AsyncIterable<TokenRecord> {
     await this.check();
     yield* this.items.values();
+  }
+}
+
+/** The refresh index over a {@link MemoryTokenStore}'s items, with an in-memory plan state. */
+export class MemoryRefreshIndex implements RefreshIndex {
+  plan: RefreshPlanState | undefined;
+  readonly calls = { due: 0, readPlan: 0, advancePlan: 0 };
+
+  constructor(private readonly store: MemoryTokenStore) {}
+
+  async *due(range: { readonly from?: number; readonly until: number }): AsyncGenerator<DueRefresh> {
+    this.calls.due += 1;
+    const from = range.from ?? Number.NEGATIVE_INFINITY;
+    const entries: DueRefresh[] = [];
+    for (const { clientId, refreshAt, instance } of this.store.items.values()) {
+      if (refreshAt !== undefined && refreshAt >= from && refreshAt < range.until)
+        entries.push({ clientId, refreshAt, ...(instance === undefined ? {} : { instance }) });
+    }
+    yield* entries.sort((a, b) => a.refreshAt - b.refreshAt);
+  }
+
+  async readPlan(): Promise<RefreshPlanState | undefined> {
+    this.calls.readPlan += 1;
+    return this.plan;
+  }
+
+  async advancePlan(expected: RefreshPlanState | undefined, next: RefreshPlanState): Promise<boolean> {
+    this.calls.advancePlan += 1;
+    if (this.plan?.version !== expected?.version) return false;
+    this.plan = next;
+    return true;
   }
 }

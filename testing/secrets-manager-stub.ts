@@ -81,6 +81,11 @@ export interface SecretsManagerStub {
    * (lets tests prove the caller filters on `DeletedDate` itself).
    */
   setListIncludesDeleted(include: boolean): void;
+  /**
+   * A client-shaped object answering `send(command)` in process, without HTTP, through the same handlers,
+   * faults and counts (benchmarks with 100,000 clients). Errors are thrown with the service's error name.
+   */
+  inProcessClient(): SecretsManagerClient;
   /** Calls received per operation (faulted ones included). */
   calls(op: SecretsManagerOp): number;
   resetCalls(): void;
@@ -99,6 +104,18 @@ class StubError extends Error {
 
 const seconds = (ms: number): number => ms / 1000;
 
+/** The SDK's deserialiser turns the wire's epoch seconds in `…Date` fields into Dates; the in-process client does too. */
+function asSdkOutput(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(asSdkOutput);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [
+      key,
+      key.endsWith('Date') && typeof field === 'number' ? new Date(field * 1000) : asSdkOutput(field),
+    ]),
+  );
+}
+
 /** Starts a plain node:http server speaking the Secrets Manager JSON protocol on 127.0.0.1:<ephemeral>. */
 export async function startSecretsManagerStub(
   options: SecretsManagerStubOptions = {},
@@ -111,6 +128,9 @@ export async function startSecretsManagerStub(
   const sockets = new Set<Socket>();
   let down = false;
   let listIncludesDeleted = false;
+  /** Filtered secret lists by id, read by the pages after the first (see ListSecrets). */
+  const listings = new Map<string, { readonly id: string; readonly secrets: StoredSecret[] }>();
+  let listingCounter = 0;
 
   const arnFor = (name: string) =>
     `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-${randomUUID().slice(0, 6)}`;
@@ -196,21 +216,39 @@ export async function startSecretsManagerStub(
           if (f.Key === 'tag-value') return s.tags.some((t) => prefixOf(t.Value));
           throw new StubError('InvalidParameterException', `stub does not support filter key ${f.Key}`);
         });
-      const all = [...secrets.values()].filter(
-        (s) => (includeDeleted || s.deletedDate === undefined) && matches(s),
-      );
       const pageSize = typeof body.MaxResults === 'number' ? body.MaxResults : defaultPageSize;
       if (pageSize < 1 || pageSize > 100)
         throw new StubError('InvalidParameterException', 'MaxResults out of range');
-      const start =
-        typeof body.NextToken === 'string' ? Number(Buffer.from(body.NextToken, 'base64url').toString()) : 0;
+      // NextToken is `<listing>:<offset>`: later pages read the listing the first page filtered, so
+      // listing 100,000 secrets costs one filter, not one per page.
+      const [listingId, offset] =
+        typeof body.NextToken === 'string'
+          ? Buffer.from(body.NextToken, 'base64url').toString().split(':')
+          : [undefined, '0'];
+      const start = Number(offset);
       if (!Number.isInteger(start) || start < 0)
         throw new StubError('InvalidNextTokenException', 'bad NextToken');
+      let listing = listingId === undefined ? undefined : listings.get(listingId);
+      if (!listing) {
+        listingCounter += 1;
+        listing = {
+          id: String(listingCounter),
+          secrets: [...secrets.values()].filter(
+            (s) => (includeDeleted || s.deletedDate === undefined) && matches(s),
+          ),
+        };
+        listings.set(listing.id, listing);
+        // Keep the few most recent listings (concurrent pagers), not every one ever made.
+        for (const id of listings.keys()) if (listings.size > 8) listings.delete(id);
+      }
+      const all = listing.secrets;
       const page = all.slice(start, start + pageSize);
       const next = start + pageSize;
       return {
         SecretList: page.map(describe),
-        ...(next < all.length ? { NextToken: Buffer.from(String(next)).toString('base64url') } : {}),
+        ...(next < all.length
+          ? { NextToken: Buffer.from(`${listing.id}:${next}`).toString('base64url') }
+          : {}),
       };
     },
     CreateSecret(body) {
@@ -340,6 +378,25 @@ export async function startSecretsManagerStub(
     }
   };
 
+  const invoke = async (op: SecretsManagerOp, body: Record<string, unknown>): Promise<unknown> => {
+    callCounts.set(op, (callCounts.get(op) ?? 0) + 1);
+    const fault = faults.get(op);
+    let failure: StubError | undefined;
+    if (fault && fault.remaining > 0) {
+      fault.remaining -= 1;
+      failure = new StubError(fault.type, `injected ${fault.type}`);
+    }
+    try {
+      if (failure) throw failure;
+      return handlers[op](body);
+    } catch (error) {
+      if (!(error instanceof StubError)) throw error;
+      const thrown = new Error(error.message);
+      thrown.name = error.type;
+      throw thrown;
+    }
+  };
+
   const server = createServer((req, res) => {
     void handle(req, res);
   });
@@ -390,6 +447,17 @@ export async function startSecretsManagerStub(
     setListIncludesDeleted(include) {
       listIncludesDeleted = include;
     },
+    inProcessClient: () =>
+      ({
+        send: (command: { constructor: { name: string }; input: object }) =>
+          invoke(
+            command.constructor.name.replace(/Command$/, '') as SecretsManagerOp,
+            {
+              ...command.input,
+            } as Record<string, unknown>,
+          ).then(asSdkOutput),
+        destroy() {},
+      }) as unknown as SecretsManagerClient,
     calls: (op) => callCounts.get(op) ?? 0,
     resetCalls() {
       callCounts.clear();

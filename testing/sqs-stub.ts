@@ -3,12 +3,31 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
+/** One message the stub accepted. */
+export interface SqsStubEntry {
+  readonly body: string;
+  /** `DelaySeconds` as sent (0 when absent). */
+  readonly delaySeconds: number;
+  /** When it arrived, on the stub's clock (`now`). */
+  readonly sentAt: number;
+}
+
+/** Options of {@link startSqsStub}. */
+export interface SqsStubOptions {
+  /** The clock `sentAt` is read from (a virtual clock in the benchmarks). @default Date.now */
+  readonly now?: () => number;
+}
+
 /** A loopback SQS speaking the JSON protocol for SendMessageBatch only: enough for the refresher fan-out. */
 export interface SqsStub {
   readonly endpoint: string;
   readonly client: SQSClient;
   /** Message bodies received, in order. */
   readonly received: string[];
+  /** The messages received, in order, with their delay and arrival time. */
+  readonly entries: SqsStubEntry[];
+  /** SendMessageBatch requests received (each is one billed SQS request). */
+  requests(): number;
   /** Refuses the next `times` entries with the given code. */
   refuseNext(times: number, code?: string): void;
   stop(): Promise<void>;
@@ -20,13 +39,16 @@ const readBody = async (req: IncomingMessage): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8');
 };
 
-export async function startSqsStub(): Promise<SqsStub> {
+export async function startSqsStub(options: SqsStubOptions = {}): Promise<SqsStub> {
+  const now = options.now ?? Date.now;
   const received: string[] = [];
+  const entries: SqsStubEntry[] = [];
+  let requests = 0;
   let refusals = { times: 0, code: 'InternalError' };
   const server = createServer(async (req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const input = JSON.parse((await readBody(req)) || '{}') as {
-      Entries?: Array<{ Id: string; MessageBody: string }>;
+      Entries?: Array<{ Id: string; MessageBody: string; DelaySeconds?: number }>;
     };
     res.setHeader('Content-Type', 'application/x-amz-json-1.0');
     if (target !== 'AmazonSQS.SendMessageBatch') {
@@ -39,6 +61,7 @@ export async function startSqsStub(): Promise<SqsStub> {
       );
       return;
     }
+    requests += 1;
     const Successful: unknown[] = [];
     const Failed: unknown[] = [];
     for (const entry of input.Entries ?? []) {
@@ -48,6 +71,7 @@ export async function startSqsStub(): Promise<SqsStub> {
         continue;
       }
       received.push(entry.MessageBody);
+      entries.push({ body: entry.MessageBody, delaySeconds: entry.DelaySeconds ?? 0, sentAt: now() });
       Successful.push({
         Id: entry.Id,
         MessageId: randomUUID(),
@@ -68,6 +92,8 @@ export async function startSqsStub(): Promise<SqsStub> {
     endpoint,
     client,
     received,
+    entries,
+    requests: () => requests,
     refuseNext(times, code = 'InternalError') {
       refusals = { times, code };
     },

@@ -42,4 +42,5 @@ export const NO_TOKEN_VENDOR: TokenVendor = {
   getInstanceToken: noTokens,
   invalidateInstance: noTokens,
   refreshAll: noTokens,
+  refreshDue: noTokens,
 };

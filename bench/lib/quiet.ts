@@ -19,3 +19,35 @@ export async function withDiscardedStdout<T>(work: () => Promise<T>): Promise<{ 
     process.stdout.write = original;
   }
 }
+
+/**
+ * Runs `work` with the handlers' Powertools telemetry turned down: logs at WARN, EMF metrics not written,
+ * and Powertools' "No application metrics to publish" warning dropped from stderr. For virtual-clock
+ * scenarios, where telemetry costs CPU but no virtual time, so it changes how long a run takes, not what
+ * it measures. Environment variables are read when a logger or metrics object is built: build them inside.
+ */
+export async function withQuietTelemetry<T>(work: () => Promise<T>): Promise<T> {
+  const saved = {
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL,
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED,
+  };
+  process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const originalError = process.stderr.write;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    if (String(chunk).includes('No application metrics to publish')) {
+      rest.find((r): r is () => void => typeof r === 'function')?.();
+      return true;
+    }
+    return (originalError as (...args: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
+  }) as typeof process.stderr.write;
+  try {
+    return (await withDiscardedStdout(work)).result;
+  } finally {
+    process.stderr.write = originalError;
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}

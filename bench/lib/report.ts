@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MachineInfo } from './machine.js';
-import type { ScenarioReport } from './scenario.js';
+import type { ScenarioReport, TargetCheck } from './scenario.js';
 import { fmt } from './stats.js';
 
 /** Renders the whole document. */
@@ -68,3 +68,102 @@ export function writeReport(docsDir: string, markdown: string, reports: readonly
   }
   return written;
 }
+
+/** A scenario's report as an earlier run wrote it into docs/benchmarks.md: its section and target rows. */
+type WrittenReport = Pick<ScenarioReport, 'title' | 'markdown' | 'targets'>;
+
+/** The scenarios' sections and target rows of a document {@link renderMarkdown} wrote. */
+export function parseWrittenReports(markdown: string): WrittenReport[] {
+  const lines = markdown.split('\n');
+  const notes = new Map<string, string>();
+  for (const line of lines) {
+    const missed = /^- \*\*(.+?): (.+?)\*\* — measured (.*?)\. (.*)$/.exec(line);
+    if (missed) notes.set(`${missed[1]}\u0000${missed[2]}`, missed[4] ?? '');
+  }
+  const targets = new Map<string, TargetCheck[]>();
+  const start = lines.indexOf('## Targets');
+  for (const line of lines.slice(start + 4)) {
+    if (!line.startsWith('| ')) break;
+    const [scenario = '', target = '', measured = '', met = ''] = line.slice(2, -2).split(' | ');
+    const note = notes.get(`${scenario}\u0000${target}`);
+    const list = targets.get(scenario) ?? [];
+    list.push({ target, measured, met: met === 'yes', ...(note ? { note } : {}) });
+    targets.set(scenario, list);
+  }
+  const reports: WrittenReport[] = [];
+  let current: { title: string; body: string[] } | undefined;
+  const flush = () => {
+    if (current && current.title !== 'Targets')
+      reports.push({
+        title: current.title,
+        markdown: current.body.join('\n').trim(),
+        targets: targets.get(current.title) ?? [],
+      });
+  };
+  for (const line of lines) {
+    if (line.startsWith('## ')) {
+      flush();
+      current =
+        line === '## Missed targets and what would close them'
+          ? undefined
+          : { title: line.slice(3), body: [] };
+    } else current?.body.push(line);
+  }
+  flush();
+  return reports;
+}
+
+/**
+ * The document with the sections of `reports` replaced (or added, in `order`) and every other scenario's
+ * section and targets kept as the earlier run wrote them; the machine table names both runs.
+ */
+export function spliceMarkdown(
+  existing: string,
+  machine: MachineInfo,
+  reports: readonly ScenarioReport[],
+  totalMs: number,
+  command: string,
+  order: readonly string[],
+): string {
+  const kept = parseWrittenReports(existing).filter((w) => !reports.some((r) => r.title === w.title));
+  const merged = [
+    ...kept,
+    ...reports.map((r) => ({ title: r.title, markdown: r.markdown, targets: r.targets })),
+  ];
+  const rank = (title: string) => {
+    const i = order.indexOf(title);
+    return i < 0 ? order.length : i;
+  };
+  merged.sort((a, b) => rank(a.title) - rank(b.title));
+  const whole = renderMarkdown(
+    machine,
+    merged.map((m) => ({ ...m, id: m.title, console: [], violations: [], charts: [], durationMs: 0 })),
+    totalMs,
+    command,
+  );
+  // Earlier partial runs keep their note for the sections no later run has re-run.
+  const titles = merged.map((m) => m.title);
+  const earlier = existing.split('\n').flatMap((line) => {
+    const note = RERUN_NOTE.exec(line);
+    if (!note) return [];
+    const still = titles.filter(
+      (title) => (note[2] ?? '').includes(title) && !reports.some((r) => r.title === title),
+    );
+    return still.length === 0 ? [] : [rerunNote(note[1] ?? '', still, note[3] ?? '')];
+  });
+  const notes = [
+    ...earlier,
+    rerunNote(
+      machine.date,
+      reports.map((r) => r.title),
+      command,
+    ),
+  ];
+  return whole.replace('\n## Targets', `\n${notes.join('\n\n')}\n\n## Targets`);
+}
+
+/** The line naming a partial run: when, which sections, and its command. */
+const rerunNote = (date: string, titles: readonly string[], command: string): string =>
+  `Sections re-run on ${date} (${titles.join(', ')}): \`${command}\`; the others are as the last full run wrote them.`;
+const RERUN_NOTE =
+  /^Sections re-run on (\S+) \((.*)\): `(.*)`; the others are as the last full run wrote them\.$/;

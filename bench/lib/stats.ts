@@ -59,3 +59,15 @@ export function spread(summary: Summary, unit = ' ms'): string {
 
 /** High-resolution milliseconds since an arbitrary origin. */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Mulberry32: a small seeded PRNG in [0, 1), so a simulation spreads the same instants on every run. */
+export const seededRandom = (seed: number): (() => number) => {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+};

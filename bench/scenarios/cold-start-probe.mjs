@@ -4,7 +4,8 @@
 //   node cold-start-probe.mjs <bundle> import             import the bundle, report, exit
 //   node cold-start-probe.mjs <bundle> vend <clientId>    import it and answer one GET /tokens/{clientId}
 //
-// Prints one line `PROBE {json}` (importMs, vendMs, statusCode) after the handler's own log lines, then
+// Prints one line `PROBE {json}` (importMs, vendMs, statusCode, cpuMs: the process's CPU time so far, which a
+// busy machine changes far less than wall time) after the handler's own log lines, then
 // exits at once (the SDK's keep-alive sockets would otherwise hold the process open).
 import { pathToFileURL } from 'node:url';
 
@@ -46,12 +47,14 @@ if (mode === 'vend') {
   statusCode = result.statusCode;
 }
 const vended = performance.now();
+const cpu = process.cpuUsage();
 process.stdout.write(
   `PROBE ${JSON.stringify({
     // performance.now() counts from process start: what ran before the import began is Node itself.
     bootMs: started,
     importMs: imported - started,
     vendMs: mode === 'vend' ? vended - imported : undefined,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     statusCode,
   })}\n`,
   () => process.exit(0),

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -21,6 +21,8 @@ import { barChartSvg } from '../lib/svg.js';
 
 const PROBE = fileURLToPath(new URL('./cold-start-probe.mjs', import.meta.url));
 const EAGER_ENTRY = fileURLToPath(new URL('./cold-start-eager-entry.ts', import.meta.url));
+/** Name of the hit-path variant in the results. */
+const HIT_VARIANT = 'vend: import + first vend (store hit)';
 /** Name of the reference variant in the results. */
 export const EAGER_VARIANT = 'reference: both SDK clients eager, import + first vend';
 
@@ -52,8 +54,13 @@ async function buildEagerReference(
   return { file, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file), { level: 9 }).length };
 }
 const CLIENT = 'cold-start-client';
-/** The issue's target for import + first hit vend, over bare node. */
-export const COLD_START_TARGET_MS = 35;
+/** Bare node, printing its own CPU time as the probe does. */
+const BARE_ARGS = [
+  '-e',
+  'const c = process.cpuUsage(); process.stdout.write(JSON.stringify({ cpuMs: (c.user + c.system) / 1000 }) + "\\n")',
+];
+/** The issue's target: the hit path's cold start at most this share of the reference's, over bare node. */
+export const COLD_START_RATIO_TARGET = 0.6;
 
 /** Options of {@link runColdStart}. */
 export interface ColdStartOptions {
@@ -71,6 +78,8 @@ export interface ProbeSeries {
   readonly importInside: Summary;
   /** First vend inside the process, ms (vend variants only). */
   readonly vendInside?: Summary;
+  /** CPU time of the process, ms. */
+  readonly cpu: Summary;
   readonly failures: number;
 }
 
@@ -82,10 +91,30 @@ export interface ColdStartResult {
   readonly nodeOptions: string;
   readonly bare: ProbeSeries;
   readonly series: readonly ProbeSeries[];
+  /** Per round: the hit path over bare node ÷ the reference over bare node, by wall and by CPU time. */
+  readonly hitToReference: { readonly wall: Summary; readonly cpu: Summary };
+  /** Bytes of the vend function's files a cold start loads: its entry and the chunks it imports statically. */
+  readonly startUpBytes: number;
+}
+
+/** The entry file and every chunk it imports statically (split bundles), in bytes. */
+function startUpBytes(entryFile: string): number {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    for (const match of code.matchAll(/(?:from|import)\s*"\.\/([^"]+\.mjs)"/g))
+      visit(join(dirname(file), match[1] as string));
+  };
+  visit(entryFile);
+  return [...seen].reduce((sum, file) => sum + statSync(file).size, 0);
 }
 
 interface ProbeOutput {
   readonly wallMs: number;
+  /** CPU time of the whole process (user + system). */
+  readonly cpuMs?: number;
   readonly importMs?: number;
   readonly vendMs?: number;
   readonly statusCode?: number;
@@ -109,7 +138,8 @@ const runProcess = (args: readonly string[], env: NodeJS.ProcessEnv): Promise<Pr
       const wallMs = nowMs() - started;
       const line = out.split('\n').find((l) => l.startsWith('PROBE '));
       if (args[0] === '-e') {
-        resolve({ wallMs, ok: code === 0 });
+        const cpu = /"cpuMs":([0-9.]+)/.exec(out);
+        resolve({ wallMs, ok: code === 0, ...(cpu ? { cpuMs: Number(cpu[1]) } : {}) });
         return;
       }
       if (!line) {
@@ -174,7 +204,7 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Cold
     const variants: ReadonlyArray<{ name: string; args: string[]; env: NodeJS.ProcessEnv }> = [
       { name: 'vend: import', args: [PROBE, vend.entryFile, 'import'], env: envFor(vend, true) },
       {
-        name: 'vend: import + first vend (store hit)',
+        name: HIT_VARIANT,
         args: [PROBE, vend.entryFile, 'vend', CLIENT],
         env: envFor(vend, true),
       },
@@ -189,10 +219,10 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Cold
     const bareRuns: ProbeOutput[] = [];
     const samples = new Map<string, ProbeOutput[]>(variants.map((v) => [v.name, []]));
     // One warm-up of each (file system cache), then interleaved rounds so drift hits every variant alike.
-    await runProcess(['-e', '0'], { PATH: process.env.PATH });
+    await runProcess(BARE_ARGS, { PATH: process.env.PATH });
     for (const v of variants) await runProcess(v.args, v.env);
     for (let round = 0; round < runs; round += 1) {
-      bareRuns.push(await runProcess(['-e', '0'], { PATH: process.env.PATH }));
+      bareRuns.push(await runProcess(BARE_ARGS, { PATH: process.env.PATH }));
       for (const v of variants) samples.get(v.name)?.push(await runProcess(v.args, v.env));
     }
     const toSeries = (variant: string, outputs: readonly ProbeOutput[]): ProbeSeries => {
@@ -202,12 +232,23 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Cold
         variant,
         wall: summarize(ok.map((o) => o.wallMs)),
         importInside: summarize(ok.flatMap((o) => (o.importMs === undefined ? [] : [o.importMs]))),
+        cpu: summarize(ok.flatMap((o) => (o.cpuMs === undefined ? [] : [o.cpuMs]))),
         ...(vendTimes.length > 0 ? { vendInside: summarize(vendTimes) } : {}),
         failures: outputs.length - ok.length,
       };
     };
     const bare = toSeries('bare node -e 0', bareRuns);
     const series = variants.map((v) => toSeries(v.name, samples.get(v.name) ?? []));
+    // The hit path against the reference, round by round (each round ran both, one after the other).
+    const hitRuns = samples.get(HIT_VARIANT) ?? [];
+    const referenceRuns = samples.get(EAGER_VARIANT) ?? [];
+    const ratios = (of: (o: ProbeOutput) => number | undefined): number[] =>
+      bareRuns.flatMap((b, i) => {
+        const [hit, ref, base] = [hitRuns[i], referenceRuns[i], b].map((o) => (o?.ok ? of(o) : undefined));
+        return hit === undefined || ref === undefined || base === undefined
+          ? []
+          : [(hit - base) / (ref - base)];
+      });
     for (const s of series)
       log(
         `  cold start ${s.variant}: wall p50 ${fmt(s.wall.p50)} ms (bare ${fmt(bare.wall.p50)} ms), ` +
@@ -226,6 +267,8 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Cold
       nodeOptions: vend.environment.NODE_OPTIONS ?? '',
       bare,
       series,
+      hitToReference: { wall: summarize(ratios((o) => o.wallMs)), cpu: summarize(ratios((o) => o.cpuMs)) },
+      startUpBytes: startUpBytes(vend.entryFile),
     };
   } finally {
     await dynamo.stop();
@@ -250,74 +293,97 @@ export const coldStartScenario: Scenario = {
     const hitOver = hit ? over(hit) : Number.NaN;
     const withMaps = r.series.find((s) => s.variant.includes('with --enable-source-maps'));
     const eager = r.series.find((s) => s.variant === EAGER_VARIANT);
-    const mapsMs = hit && withMaps ? over(withMaps) - over(hit) : Number.NaN;
-    const closing =
-      `The construct no longer runs the functions with \`NODE_OPTIONS=--enable-source-maps\`, which cost ${fmt(mapsMs)} ms ` +
-      '(the maps still ship for debugging). ' +
-      'What dominates (node --cpu-prof, this machine): V8 compiling the single ESM file (about 4.7 ms per 100 KB: ' +
-      'about 20 ms for this bundle, although the Secrets Manager client and the credential-provider chain in it ' +
-      'are only evaluated when needed), the SDK’s first DynamoDB request (client set-up, credential chain, ' +
-      'endpoint rules, schema serde: about 15 ms of the first vend), the ESM loader itself (about 7 ms) and ' +
-      'Powertools + middy (about 5 ms). Closing it needs the start-up file small: keep the SDK out of the vend ' +
-      'function’s entry (a second file loaded on a miss, i.e. code splitting, or the runtime’s SDK marked external) ' +
-      'and read the token with one SigV4-signed GetItem (@smithy/signature-v4 and node:https; prototyped: 15 KB, ' +
-      'about 3 ms import and 11 ms first GetItem on loopback). Not done: it puts a second, hand-signed DynamoDB ' +
-      'client on the hot path beside the SDK’s (still needed for the lease writes), which could only be checked ' +
-      'against dynalite here, and it changes the one-bundle layout the infrastructure specs fix';
+    const ratio = r.hitToReference;
+    const ratioMet = ratio.wall.p50 <= COLD_START_RATIO_TARGET;
     const targets: TargetCheck[] = [
       {
-        target: `vend bundle: fresh node imports it and answers its first vend ≤ ${COLD_START_TARGET_MS} ms over bare node (median)`,
-        measured: `${fmt(hitOver)} ms (import alone ${fmt(over(r.series[0] as ProbeSeries))} ms)`,
-        met: hitOver <= COLD_START_TARGET_MS,
-        ...(hitOver > COLD_START_TARGET_MS
-          ? { note: `missed by ${fmt(hitOver - COLD_START_TARGET_MS)} ms. ${closing}` }
-          : {}),
+        target:
+          `vend hit path (fresh node: import + first vend from the store) ≤ ${COLD_START_RATIO_TARGET}× the reference ` +
+          '(both SDK clients eager), over bare node, in the same run',
+        measured:
+          `${fmt(ratio.wall.p50)}× by wall time, per round [${fmt(ratio.wall.min)}–${fmt(ratio.wall.max)}] ` +
+          `(${fmt(hitOver)} ms vs ${eager ? fmt(over(eager)) : 'n/a'} ms); ${fmt(ratio.cpu.p50)}× by CPU time ` +
+          `[${fmt(ratio.cpu.min)}–${fmt(ratio.cpu.max)}]`,
+        met: ratioMet,
+        ...(ratioMet
+          ? {}
+          : {
+              note:
+                'the ratio moves with the machine’s load (the per-round spread shows by how much); re-measure on an ' +
+                'idle machine. What is left of the hit path: Node loading its built-ins (node:crypto for the audit ' +
+                'line’s fingerprint and the signer, node:https), Powertools and middy, the core, and the first signed request',
+            }),
       },
     ];
     const violations = r.series
       .filter((s) => s.failures > 0)
       .map((s) => `cold start: ${s.failures} of ${r.runs} probes of "${s.variant}" failed`);
+    const cpuOver = (x: ProbeSeries): number => x.cpu.p50 - r.bare.cpu.p50;
     const markdown = [
       'The deployable stack is synthesized in process with the cdk.json context (as `cdk synth` does), so ' +
-        'each bundle is built by the construct’s own `NodejsFunction` options with the local esbuild; the ' +
-        `synthesis with both bundles took ${fmt(r.synthMs / 1000)} s. Sizes are of the staged \`index.mjs\` ` +
-        '(gzip level 9 approximates the deployment zip; the source map ships beside it).',
+        'each function’s code is built as the construct builds it, with the local esbuild; the synthesis took ' +
+        `${fmt(r.synthMs / 1000)} s. The vend function is code-split (lib/split-bundle.ts): its entry \`index.mjs\` ` +
+        `and the chunks it imports statically, ${kb(r.startUpBytes)}, are what a cold start loads; the SDK’s ` +
+        'clients sit in chunks loaded on first use. Sizes are of the staged `index.mjs` (gzip level 9 approximates ' +
+        'the deployment zip; the source map ships beside it).',
       '',
-      '| Function | Bundle | gzip | Source map |',
+      '| Function | Entry file | gzip | Source map |',
       '|---|---:|---:|---:|',
       ...r.bundles.map((b) => `| ${b.name} | ${kb(b.bytes)} | ${kb(b.gzipBytes)} | ${kb(b.mapBytes)} |`),
       `| Reference: vend with both SDK clients eager | ${kb(r.reference.bytes)} | ${kb(r.reference.gzipBytes)} | |`,
       '',
-      'The reference is the issue’s “before”: the same handler with the DynamoDB and Secrets Manager clients ' +
-        'constructed at import (bench/scenarios/cold-start-eager-entry.ts), built with the construct’s esbuild ' +
-        'settings by the benchmark itself. The vend function as built loads Secrets Manager only on a miss and ' +
-        'leaves the refresher’s SQS fan-out out of its bundle (the refresh function keeps it).',
+      'The reference is the issue’s yardstick: the same handler with the DynamoDB and Secrets Manager clients ' +
+        'constructed at import (bench/scenarios/cold-start-eager-entry.ts), one file built with the functions’ ' +
+        'esbuild settings by the benchmark itself (its first vend now takes the signed read too, so it only pays ' +
+        'for loading the SDK: a conservative yardstick).',
       '',
-      `Then ${r.runs} rounds, each starting fresh \`node\` processes one after another (bare \`node -e 0\` and ` +
-        'every variant, interleaved, after one warm-up of each): the probe imports the staged bundle and, for ' +
+      'Where the vend function’s cold start went (node --cpu-prof of the hit path, this machine): the SDK’s ' +
+        'DynamoDB client, `@smithy/core` and the credential providers were most of the 459 KB single file, and a ' +
+        'single ESM file hoists the Node built-ins of every module in it (`node:zlib`, `node:child_process`, ' +
+        '`node:fs/promises`, `node:stream/web`, …) to its top, where every cold start loads them, even for modules ' +
+        'evaluated only on a miss; the first request through the SDK’s client (client set-up, credential chain, ' +
+        'endpoint rules, serde) was most of the first vend; and `functions/contract/quota-day.ts` built its ' +
+        '`Intl.DateTimeFormat` for America/Chicago at import (about 25 ms of ICU time-zone data, only the budget ' +
+        'needs it). What changed: (1) the hit path’s one read is a GetItem signed by `aws4` (the signer ' +
+        '`@aws-lite/client` is built on) over `node:https` (functions/adapters/signed-get-item.ts, the vend path’s ' +
+        'timeouts and one retry); the SDK’s client loads on the first write (the lease, a token), ' +
+        'where its conditional writes and retries are needed, and the budget table’s client on the first permit ' +
+        'request; (2) the vend function is code-split, so the SDK’s code and built-ins stay out of the start-up ' +
+        'files; (3) the time-zone formatter is built on first use. Measured to choose the signer, in fresh `node` ' +
+        'processes, each one file built with the functions’ esbuild settings doing import plus one GetItem against ' +
+        'dynalite, CPU time over bare node (median of 11, this machine, 2026-12-07): the SDK’s DynamoDB client ' +
+        '116 ms (331 KB bundled), `aws4fetch` 102 ms (Node’s `fetch` loads undici on first use), ' +
+        '`@aws-lite/client` 60 ms (raw request, 119 KB, no request timeout, engines Node ≥ 22), ' +
+        '`@smithy/signature-v4` with `node:https` 55 ms (21 KB; in the code-split bundle it also pulled shared ' +
+        'chunks of `@smithy/core` into the start-up files), `aws4` with `node:https` 39 ms (10 KB).',
+      '',
+      `Then ${r.runs} rounds, each starting fresh \`node\` processes one after another (bare \`node\` and ` +
+        'every variant, interleaved, after one warm-up of each): the probe imports the staged entry and, for ' +
         'the vend variants, calls its `handler` once with an API Gateway `GET /tokens/{clientId}` event. A fresh ' +
         'process has an empty memory, so its first vend is the cold Lambda’s hit path: one DynamoDB GetItem ' +
         '(dynalite on loopback, a token pre-seeded), no lease, no Secrets Manager (its endpoint is a closed ' +
         'loopback port), no Identity. The process runs with the function’s own environment from the template ' +
         `(including \`NODE_OPTIONS=${r.nodeOptions}\`), with the table name and endpoints pointing at loopback. ` +
-        '“Over bare node” is the median wall time (spawn to exit) minus the median of `node -e 0` ' +
+        '“Over bare node” is the median wall time (spawn to exit) minus the median of bare `node` ' +
         `(${fmt(r.bare.wall.p50)} ms, range ${fmt(r.bare.wall.min)}–${fmt(r.bare.wall.max)} ms); the bracket is the ` +
-        'fastest and slowest run minus the same median. “Inside” is measured in the probe with `performance.now()`.',
+        'fastest and slowest run minus the same median. “Inside” is measured in the probe with `performance.now()`; ' +
+        '“CPU” is the process’s own CPU time, which another process’s load changes much less than wall time.',
       '',
-      '| Variant | Over bare node: median [min–max] | Wall p50 | Import, inside: p50 (p95) | First vend, inside: p50 (p95) | Failed |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| Variant | Over bare node: median [min–max] | Wall p50 | CPU over bare node, p50 | Import, inside: p50 (p95) | First vend, inside: p50 (p95) | Failed |',
+      '|---|---:|---:|---:|---:|---:|---:|',
       ...r.series.map(
         (s) =>
-          `| ${s.variant} | ${spreadOver(s)} | ${fmt(s.wall.p50)} ms | ${fmt(s.importInside.p50)} ms (${fmt(s.importInside.p95)}) | ` +
+          `| ${s.variant} | ${spreadOver(s)} | ${fmt(s.wall.p50)} ms | ${fmt(cpuOver(s))} ms | ${fmt(s.importInside.p50)} ms (${fmt(s.importInside.p95)}) | ` +
           `${s.vendInside ? `${fmt(s.vendInside.p50)} ms (${fmt(s.vendInside.p95)})` : '–'} | ${s.failures} |`,
       ),
       '',
-      '',
       ...(eager && hit
         ? [
-            `Before/after on the hit path (import + first vend over bare node): reference with eager clients ` +
-              `${fmt(over(eager))} ms → as built ${fmt(over(hit))} ms` +
-              (withMaps ? `; as built but with the source-maps flag ${fmt(over(withMaps))} ms.` : '.'),
+            `**The hit path against the reference, in this run:** ${fmt(over(hit))} ms against ${fmt(over(eager))} ms ` +
+              `over bare node; round by round ${fmt(ratio.wall.p50)}× by wall time [${fmt(ratio.wall.min)}–` +
+              `${fmt(ratio.wall.max)}] and ${fmt(ratio.cpu.p50)}× by CPU time [${fmt(ratio.cpu.min)}–${fmt(ratio.cpu.max)}] ` +
+              `(target ≤ ${COLD_START_RATIO_TARGET}×)` +
+              (withMaps ? `; with the source-maps flag ${fmt(over(withMaps))} ms.` : '.'),
             '',
           ]
         : []),
@@ -336,7 +402,14 @@ export const coldStartScenario: Scenario = {
       ),
       series: [{ name: 'median over bare node', color: '#2b6cb0', values: r.series.map((s) => over(s)) }],
       yLabel: 'ms',
-      references: [{ value: COLD_START_TARGET_MS, label: `target ${COLD_START_TARGET_MS} ms` }],
+      references: eager
+        ? [
+            {
+              value: over(eager) * COLD_START_RATIO_TARGET,
+              label: `${COLD_START_RATIO_TARGET}× the reference`,
+            },
+          ]
+        : [],
       label: (v) => fmt(v),
     });
     return {

@@ -1,15 +1,23 @@
 /**
- * Scenario 5 extension, the refresher fan-out simulated locally: the scheduled run of the real refresh
- * handler lists every client and, past the threshold, plans batches (`planRefreshBatches`) and sends them
- * through the real SQS dispatcher to a loopback SQS stub; the messages are then delivered, one per
+ * Scenario 5 extension, the refresher's cold case simulated locally: the first scheduled run of the real
+ * refresh handler finds the refresh index empty, lists every client and queues them all at once (messages
+ * of 100) through the real SQS dispatcher to a loopback SQS stub; the messages are then delivered, one per
  * invocation, to at most W simulated refresh environments at once (the event source mapping's
- * `maxConcurrency`), each its own vendor instance sweeping its batch at the deployed concurrency.
+ * `maxConcurrency`), each its own vendor instance sweeping its message at the deployed concurrency.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DynamoRefreshIndex } from '../../functions/adapters/dynamo-refresh-index.js';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { SqsBatchDispatcher } from '../../functions/adapters/sqs-batch-dispatcher.js';
-import { createRefreshHandler, type FanOutSummary } from '../../functions/refresh.js';
+import {
+  REFRESH_DELIVERY_LEAD_MS,
+  REFRESH_OVERDUE_AFTER_SECONDS,
+  REFRESH_PLAN_MARGIN_SECONDS,
+  REFRESH_RECONCILE_MINUTES,
+} from '../../functions/contract/index.js';
+import { type RefreshPlanSummary, runRefreshPlan } from '../../functions/core/refresh-planner.js';
+import { createRefreshHandler } from '../../functions/refresh.js';
 import { coreLogger, coreMetrics, createTelemetry } from '../../functions/telemetry.js';
 import { lambdaContext } from '../../test/support/api-event.js';
 import { startSqsStub } from '../../testing/sqs-stub.js';
@@ -28,8 +36,6 @@ export interface FanOutOptions {
   readonly concurrency?: number;
   /** Clients per batch (`REFRESH_BATCH_SIZE`). @default 100 */
   readonly batchSize?: number;
-  /** Above this many clients the scheduled run fans out (`REFRESH_FANOUT_THRESHOLD`). @default 500 */
-  readonly thresholdClients?: number;
   /** Node processes hosting the environments (this machine has 2 cores). @default 2 */
   readonly processes?: number;
   /** A run still going after this is abandoned (safety net). @default 300_000 */
@@ -94,7 +100,6 @@ export async function runRefresherFanOut(
   const workers = options.workers ?? 10;
   const concurrency = options.concurrency ?? 8;
   const batchSize = options.batchSize ?? 100;
-  const thresholdClients = options.thresholdClients ?? 500;
   const processCount = Math.max(1, Math.min(options.processes ?? 2, workers));
   const giveUpMs = options.giveUpMs ?? 300_000;
   world.clock.offsetMs += 3600 * 1000 + 2_000;
@@ -138,24 +143,37 @@ export async function runRefresherFanOut(
       }),
       telemetry,
       concurrency,
-      fanOut: {
-        thresholdClients,
-        batchSize,
-        listClients: () => listing.list(),
-        dispatch: (batches) =>
-          new SqsBatchDispatcher({
-            client: sqs.client,
-            queueUrl: 'http://127.0.0.1/refresh-batches',
-          }).dispatch(batches),
-      },
+      // The first run of a deployment: the refresh index is empty, so the run lists every client and queues
+      // all of them at once.
+      plan: () =>
+        runRefreshPlan(
+          {
+            index: new DynamoRefreshIndex({ client: world.clients.dynamo, tableName: world.tableName }),
+            queue: new SqsBatchDispatcher({
+              client: sqs.client,
+              queueUrl: 'http://127.0.0.1/refresh-batches',
+            }),
+            credentials: listing,
+            clock: world.clock,
+            logger: coreLogger(telemetry.logger),
+            metrics: coreMetrics(telemetry.metrics),
+          },
+          {
+            periodMs: 60_000,
+            marginMs: REFRESH_PLAN_MARGIN_SECONDS * 1000,
+            leadMs: REFRESH_DELIVERY_LEAD_MS,
+            overdueAfterMs: REFRESH_OVERDUE_AFTER_SECONDS * 1000,
+            reconcileEveryMs: REFRESH_RECONCILE_MINUTES * 60_000,
+            maxClientsPerMessage: batchSize,
+          },
+        ),
     });
     const cpuBefore = process.cpuUsage();
     const started = nowMs();
     const { result: planned } = await withDiscardedStdout(
-      () => scheduled({ source: 'aws.events' }, lambdaContext('refresh')) as Promise<FanOutSummary>,
+      () => scheduled({ source: 'aws.events' }, lambdaContext('refresh')) as Promise<RefreshPlanSummary>,
     );
     const scheduleMs = nowMs() - started;
-    if (!('batches' in planned)) throw new Error('the scheduled run swept by itself instead of fanning out');
     // The event source mapping: one message per invocation, at most `workers` invocations at once.
     const queue = sqs.received.map((body, i) => ({ messageId: `batch-${i}`, body }));
     const batchMs: number[] = [];
@@ -204,12 +222,12 @@ export async function runRefresherFanOut(
       ),
     );
     return {
-      clients: planned.clients,
+      clients: planned.listed ?? 0,
       workers,
       concurrency,
       batchSize,
       processes: processCount,
-      batches: planned.batches,
+      batches: planned.messages,
       startUpMs,
       scheduleMs,
       wallMs,

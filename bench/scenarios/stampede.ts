@@ -11,6 +11,7 @@ import type { Scenario, ScenarioReport, TargetCheck } from '../lib/scenario.js';
 import { fmt, nowMs, type Summary, spread, summarize } from '../lib/stats.js';
 import { barChartSvg } from '../lib/svg.js';
 import { startBenchWorld } from '../lib/world.js';
+import { hotKeySection } from './hot-key.js';
 import type { ConsumerResult, ParentMessage, StampedeMode, WorkerMessage } from './stampede-protocol.js';
 
 /** Options of {@link runStampede}. */
@@ -239,6 +240,7 @@ export const stampedeScenario: Scenario = {
       rounds: quick ? 1 : 3,
       log,
     });
+    const hotKey = await hotKeySection(quick ? [300, 1_000] : [1_000, 5_000], log);
     const rows = result.sizes.map((s) => {
       const vendorCalls = s.vendor.map((r) => r.identityCalls);
       const baselineCalls = s.baseline.map((r) => r.identityCalls);
@@ -316,10 +318,10 @@ export const stampedeScenario: Scenario = {
     return {
       id: this.id,
       title: this.title,
-      markdown,
-      console: consoleLines,
-      targets,
-      violations: result.violations,
+      markdown: `${markdown}\n\n${hotKey.markdown}`,
+      console: [...consoleLines, ...hotKey.console],
+      targets: [...targets, ...hotKey.targets],
+      violations: [...result.violations, ...hotKey.violations],
       charts: [{ file: 'stampede.svg', alt: 'Identity calls per expiry', svg: chart }],
       durationMs: nowMs() - started,
     };

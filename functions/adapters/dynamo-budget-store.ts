@@ -3,17 +3,8 @@ import type { InstanceLimits } from '../contract/index.js';
 import type { BudgetStore } from '../core/budget/ports.js';
 import type { BudgetState, RateGrant } from '../core/budget/state.js';
 import type { ConsumerUsage, UsageStore } from '../core/budget/usage.js';
-import {
-  createTableAndWait,
-  type Item,
-  isConditionalCheckFailed,
-  n,
-  num,
-  putIfVersion,
-  s,
-  scanItems,
-  str,
-} from './dynamo-items.js';
+import { type Item, n, num, s, str } from './dynamo-attributes.js';
+import { createTableAndWait, isConditionalCheckFailed, putIfVersion, scanItems } from './dynamo-items.js';
 import { DynamoUsageStore } from './dynamo-usage-store.js';
 
 /**

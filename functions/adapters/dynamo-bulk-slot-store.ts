@@ -2,7 +2,8 @@ import { type DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/clien
 import { BULK_KINDS, type BulkKind } from '../contract/index.js';
 import type { BulkSlotStore } from '../core/bulk/ports.js';
 import type { BulkSlotLease, BulkState } from '../core/bulk/state.js';
-import { type Item, n, num, putIfVersion, s, str } from './dynamo-items.js';
+import { type Item, n, num, s, str } from './dynamo-attributes.js';
+import { putIfVersion } from './dynamo-items.js';
 
 /**
  * Bulk API slots in the budget table: one item per instance under the key `bulk#<instance>` (an instance

@@ -1,5 +1,4 @@
 import {
-  type AttributeValue,
   ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
@@ -10,28 +9,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 
 /**
- * Item plumbing shared by the DynamoDB adapters (token table, budget table): reading and writing single
- * attributes, telling a failed condition apart, paging a Scan, and creating a table for local mode and tests.
- * The adapters keep their own item shapes; only what is the same in both lives here.
+ * Item plumbing shared by the DynamoDB adapters (token table, budget table): telling a failed condition
+ * apart, paging a Scan, and creating a table for local mode and tests. Single attributes: dynamo-attributes.ts.
  */
-export type Item = Record<string, AttributeValue>;
-
-/** A string attribute, or `undefined` when absent or of another type. */
-export const str = (item: Item, name: string): string | undefined => {
-  const value = item[name];
-  return value !== undefined && 'S' in value && typeof value.S === 'string' ? value.S : undefined;
-};
-
-/** A finite number attribute, or `undefined` when absent, of another type or not a number. */
-export const num = (item: Item, name: string): number | undefined => {
-  const value = item[name];
-  if (value === undefined || !('N' in value) || typeof value.N !== 'string') return undefined;
-  const parsed = Number(value.N);
-  return Number.isFinite(parsed) ? parsed : undefined;
-};
-
-export const n = (value: number): AttributeValue => ({ N: String(value) });
-export const s = (value: string): AttributeValue => ({ S: value });
+import { type Item, n } from './dynamo-attributes.js';
 
 /** By class, or by name when the error crossed a second copy of the SDK (bundles, tests). */
 const isAwsError = (error: unknown, type: abstract new (...args: never[]) => Error, name: string): boolean =>
@@ -97,23 +78,56 @@ export async function* scanItems(
   } while (startKey !== undefined);
 }
 
+/** A global secondary index with a string partition key and a number sort key. */
+export interface SecondaryIndex {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  /** Attributes projected besides the keys. */
+  readonly include: readonly string[];
+}
+
 /**
- * Creates an on-demand table with a string partition key (as the CDK construct does) and waits until it
- * is ACTIVE. An existing table is fine. For local mode and tests; in AWS the stack owns the tables.
+ * Creates an on-demand table with a string partition key and, optionally, one global secondary index (as
+ * the CDK construct does) and waits until it is ACTIVE. An existing table is fine. For local mode and tests;
+ * in AWS the stack owns the tables.
  */
 export async function createTableAndWait(
   client: DynamoDBClient,
   tableName: string,
   partitionKey: string,
   timeoutMs = 120_000,
+  index?: SecondaryIndex,
 ): Promise<void> {
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          ...(index
+            ? [
+                { AttributeName: index.partitionKey, AttributeType: 'S' as const },
+                { AttributeName: index.sortKey, AttributeType: 'N' as const },
+              ]
+            : []),
+        ],
         KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
         BillingMode: 'PAY_PER_REQUEST',
+        ...(index
+          ? {
+              GlobalSecondaryIndexes: [
+                {
+                  IndexName: index.name,
+                  KeySchema: [
+                    { AttributeName: index.partitionKey, KeyType: 'HASH' },
+                    { AttributeName: index.sortKey, KeyType: 'RANGE' },
+                  ],
+                  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
+                },
+              ],
+            }
+          : {}),
       }),
     );
   } catch (error) {

@@ -5,17 +5,11 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import type { LastError, Lease, LeaseOutcome, StoredToken, TokenRecord, TokenStore } from '../core/ports.js';
-import {
-  createTableAndWait,
-  type Item,
-  isConditionalCheckFailed,
-  n,
-  num,
-  s,
-  scanItems,
-  str,
-} from './dynamo-items.js';
+import { isValidClientId, REFRESH_INDEX } from '../contract/index.js';
+import type { Lease, LeaseOutcome, TokenRecord, TokenStore } from '../core/ports.js';
+import { type Item, n, s } from './dynamo-attributes.js';
+import { createTableAndWait, isConditionalCheckFailed, scanItems } from './dynamo-items.js';
+import { itemToRecord } from './token-item.js';
 
 /** Options for {@link DynamoTokenStore}. The client is injected so tests and local mode can point it anywhere. */
 export interface DynamoTokenStoreOptions {
@@ -31,52 +25,6 @@ export interface DynamoTokenStoreOptions {
    * @default Date.now
    */
   readonly now?: () => number;
-}
-
-/**
- * Maps a raw item to a `TokenRecord`. Tolerant of items written by older versions: a missing
- * `version` reads as 0, and a token, lease or last error is present only when all of its fields are
- * (a half token is treated as no token, so it can never be handed out).
- */
-export function itemToRecord(item: Item): TokenRecord | undefined {
-  const clientId = str(item, 'clientId');
-  if (clientId === undefined) return undefined;
-  const accessToken = str(item, 'accessToken');
-  const tokenType = str(item, 'tokenType');
-  const expiresAt = num(item, 'expiresAt');
-  const obtainedAt = num(item, 'obtainedAt');
-  const reconfirmedAt = num(item, 'reconfirmedAt');
-  const requestedAt = num(item, 'requestedAt');
-  const scope = str(item, 'scope');
-  const token: StoredToken | undefined =
-    accessToken && tokenType && expiresAt !== undefined && obtainedAt !== undefined
-      ? {
-          accessToken,
-          tokenType,
-          expiresAt,
-          obtainedAt,
-          ...(scope === undefined ? {} : { scope }),
-          ...(reconfirmedAt === undefined ? {} : { reconfirmedAt }),
-          ...(requestedAt === undefined ? {} : { requestedAt }),
-        }
-      : undefined;
-  const leaseOwner = str(item, 'leaseOwner');
-  const leaseUntil = num(item, 'leaseUntil');
-  const lease: Lease | undefined =
-    leaseOwner && leaseUntil !== undefined ? { owner: leaseOwner, leaseUntil } : undefined;
-  const errorCode = str(item, 'lastErrorCode');
-  const errorAt = num(item, 'lastErrorAt');
-  const lastError: LastError | undefined =
-    errorCode && errorAt !== undefined
-      ? { code: errorCode, message: str(item, 'lastErrorMessage') ?? '', at: errorAt }
-      : undefined;
-  return {
-    clientId,
-    version: num(item, 'version') ?? 0,
-    ...(token === undefined ? {} : { token }),
-    ...(lease === undefined ? {} : { lease }),
-    ...(lastError === undefined ? {} : { lastError }),
-  };
 }
 
 /** Joins conditions with AND, parenthesising only OR clauses (DynamoDB rejects redundant parentheses). */
@@ -101,9 +49,13 @@ export class DynamoTokenStore implements TokenStore {
     this.now = options.now ?? Date.now;
   }
 
-  async get(clientId: string): Promise<TokenRecord | undefined> {
+  async get(clientId: string, options?: { readonly consistent?: boolean }): Promise<TokenRecord | undefined> {
     const result = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { clientId: s(clientId) }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { clientId: s(clientId) },
+        ConsistentRead: options?.consistent ?? true,
+      }),
     );
     return result.Item === undefined ? undefined : itemToRecord(result.Item);
   }
@@ -195,6 +147,23 @@ export class DynamoTokenStore implements TokenStore {
         values[':scope'] = s(token.scope);
       }
       names['#scope'] = 'scope';
+      // The refresh index: the successor's due instant (the index's sort key) and the client's pool.
+      names['#refreshAt'] = REFRESH_INDEX.sortKey;
+      names['#refreshDue'] = REFRESH_INDEX.partitionKey;
+      names['#instance'] = 'instance';
+      if (outcome.refreshAt === undefined) {
+        removes.push('#refreshAt', '#refreshDue');
+      } else {
+        sets.push('#refreshAt = :refreshAt', '#refreshDue = :refreshDue');
+        values[':refreshAt'] = n(outcome.refreshAt);
+        values[':refreshDue'] = s(REFRESH_INDEX.partitionValue);
+      }
+      if (outcome.instance === undefined) {
+        removes.push('#instance');
+      } else {
+        sets.push('#instance = :instance');
+        values[':instance'] = s(outcome.instance);
+      }
       // The new token replaces the old one, so its TTL is set outright (it may legitimately be earlier).
       const result = await this.conditionalUpdate({
         ...base,
@@ -233,6 +202,45 @@ export class DynamoTokenStore implements TokenStore {
     return result !== undefined;
   }
 
+  /**
+   * Moves (or removes) the client's refresh index entry. It is not part of the token's state, so `version`
+   * stays: a lease taken on the version read before still succeeds. A new (bare) item gets a TTL; an
+   * existing one keeps its own.
+   */
+  async scheduleRefresh(
+    clientId: string,
+    refreshAt: number | undefined,
+    expireItemAtSeconds: number,
+  ): Promise<void> {
+    const key = { clientId: s(clientId) };
+    const names = { '#refreshAt': REFRESH_INDEX.sortKey, '#refreshDue': REFRESH_INDEX.partitionKey };
+    if (refreshAt === undefined) {
+      await this.conditionalUpdate({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'REMOVE #refreshAt, #refreshDue',
+        ConditionExpression: 'attribute_exists(clientId)',
+        ExpressionAttributeNames: names,
+      });
+      return;
+    }
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression:
+          'SET #refreshAt = :at, #refreshDue = :due, updatedAt = :now, #ttl = if_not_exists(#ttl, :ttl)',
+        ExpressionAttributeNames: { ...names, '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':at': n(refreshAt),
+          ':due': s(REFRESH_INDEX.partitionValue),
+          ':now': n(this.now()),
+          ':ttl': n(expireItemAtSeconds),
+        },
+      }),
+    );
+  }
+
   async delete(clientId: string): Promise<void> {
     await this.client.send(
       new DeleteItemCommand({ TableName: this.tableName, Key: { clientId: s(clientId) } }),
@@ -242,7 +250,8 @@ export class DynamoTokenStore implements TokenStore {
   async *list(): AsyncGenerator<TokenRecord> {
     for await (const item of scanItems(this.client, this.tableName, this.scanPageSize)) {
       const record = itemToRecord(item);
-      if (record !== undefined) yield record;
+      // The refresher's plan item shares the table; its key is no client id.
+      if (record !== undefined && isValidClientId(record.clientId)) yield record;
     }
   }
 
@@ -257,9 +266,10 @@ export class DynamoTokenStore implements TokenStore {
   }
 
   /**
-   * Applies `input` and sets `ttl` to `expireItemAtSeconds` only where that raises it, so an item still
-   * holding a valid token never gets an earlier TTL. DynamoDB has no `max()` in update expressions, so
-   * the first attempt adds "ttl is lower" to the condition; if that fails, a second attempt without the
+   * Applies `input` and sets `ttl` to `expireItemAtSeconds` only where that does not lower it, so an item
+   * still holding a valid token never gets an earlier TTL. DynamoDB has no `max()` in update expressions, so
+   * the first attempt adds "ttl is not later" to the condition (an equal TTL, as when a refresh takes the
+   * lease before the stored expiry, is one write, not two); if that fails, a second attempt without the
    * TTL tells "TTL already later" (succeeds) from "someone else wrote" (fails again). No reads are
    * needed and the original condition stays atomic in both attempts.
    */
@@ -279,7 +289,7 @@ export class DynamoTokenStore implements TokenStore {
       UpdateExpression: withTtl,
       ConditionExpression: single
         ? input.ConditionExpression
-        : and(input.ConditionExpression ?? '', 'attribute_not_exists(#ttl) OR #ttl < :ttl'),
+        : and(input.ConditionExpression ?? '', 'attribute_not_exists(#ttl) OR #ttl <= :ttl'),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });
@@ -289,13 +299,18 @@ export class DynamoTokenStore implements TokenStore {
 }
 
 /**
- * Creates the token table (partition key `clientId`, on-demand, as the CDK construct does) and waits
- * until it is ACTIVE. An existing table is fine. For local mode and tests; in AWS the stack owns it.
+ * Creates the token table (partition key `clientId`, on-demand, with the refresh index, as the CDK
+ * construct does) and waits until it is ACTIVE. An existing table is fine. For local mode and tests; in AWS the stack owns it.
  */
 export async function createTokenTable(
   client: DynamoDBClient,
   tableName: string,
   options: { readonly timeoutMs?: number } = {},
 ): Promise<void> {
-  await createTableAndWait(client, tableName, 'clientId', options.timeoutMs);
+  await createTableAndWait(client, tableName, 'clientId', options.timeoutMs, {
+    name: REFRESH_INDEX.name,
+    partitionKey: REFRESH_INDEX.partitionKey,
+    sortKey: REFRESH_INDEX.sortKey,
+    include: ['instance'],
+  });
 }

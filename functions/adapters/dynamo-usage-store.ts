@@ -13,7 +13,7 @@ import {
   type UsageCounterName,
   type UsageStore,
 } from '../core/budget/usage.js';
-import { type Item, n, s } from './dynamo-items.js';
+import { type Item, n, s } from './dynamo-attributes.js';
 
 /** The item kind that marks usage items (the budget's listing skips them). */
 export const USAGE_ITEM_KIND = 'usage';

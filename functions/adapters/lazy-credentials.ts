@@ -1,4 +1,5 @@
 import type { CredentialsSource } from '../core/ports.js';
+import { listPool } from '../core/refresh-due.js';
 
 /**
  * Defers building a credentials source until the first call. The vend path's hot case (a cached token)
@@ -16,5 +17,6 @@ export function lazyCredentials(load: () => Promise<CredentialsSource>): Credent
   return {
     get: async (clientId, options) => (await resolve()).get(clientId, options),
     list: async () => (await resolve()).list(),
+    listInstance: async (instance) => listPool(await resolve(), instance),
   };
 }

@@ -1,4 +1,5 @@
 import {
+  type FilterNameStringType,
   GetSecretValueCommand,
   ListSecretsCommand,
   type SecretListEntry,
@@ -121,7 +122,25 @@ export class SecretsManagerCredentials implements CredentialsSource {
     }
   }
 
-  async list(): Promise<RegisteredClient[]> {
+  list(): Promise<RegisteredClient[]> {
+    return this.listWhere([{ Key: 'name', Values: [this.prefix] }]);
+  }
+
+  /**
+   * One pool's members: ListSecrets filtered on the instance tag as well, so the refresher finds a pool
+   * without listing every client. The service matches tag keys and values as prefixes, each on any tag:
+   * only an exact instance tag counts.
+   */
+  async listInstance(instance: string): Promise<RegisteredClient[]> {
+    const members = await this.listWhere([
+      { Key: 'name', Values: [this.prefix] },
+      { Key: 'tag-key', Values: [INSTANCE_TAG] },
+      { Key: 'tag-value', Values: [instance] },
+    ]);
+    return members.filter((member) => member.instance === instance);
+  }
+
+  private async listWhere(filters: Array<{ Key: FilterNameStringType; Values: string[] }>) {
     const clients: RegisteredClient[] = [];
     let nextToken: string | undefined;
     do {
@@ -129,7 +148,7 @@ export class SecretsManagerCredentials implements CredentialsSource {
       try {
         page = await this.client.send(
           new ListSecretsCommand({
-            Filters: [{ Key: 'name', Values: [this.prefix] }],
+            Filters: filters,
             ...(nextToken === undefined ? {} : { NextToken: nextToken }),
           }),
         );

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { formatRefreshBatch } from '../contract/index.js';
-import type { RegisteredClient } from '../core/ports.js';
+import { formatRefreshBatch, SQS_MAX_DELAY_SECONDS } from '../contract/index.js';
+import type { RefreshMessage, RefreshQueue, RegisteredClient } from '../core/ports.js';
 
 /**
  * SendMessageBatch limits: at most 10 entries, and at most 256 KiB (262,144 bytes) for one message and
@@ -69,16 +69,31 @@ function splitOversized(clients: readonly RegisteredClient[], limitBytes: number
   return parts;
 }
 
-/** Message bodies packed into requests of at most 10 entries and at most the payload limit in total. */
+/** One message body and when it is to become visible. */
+export interface PlannedBody {
+  readonly body: string;
+  readonly visibleAt: number;
+}
+
+/**
+ * Message bodies packed into requests of at most 10 entries and at most the payload limit in total; a
+ * message too large for SQS is split (each part keeps its `visibleAt`).
+ */
 export function planSqsRequests(
-  batches: ReadonlyArray<readonly RegisteredClient[]>,
+  messages: readonly RefreshMessage[],
   limitBytes: number = SQS_MAX_PAYLOAD_BYTES,
-): string[][] {
-  const bodies = batches.flatMap((batch) => splitOversized(batch, limitBytes)).map(bodyOf);
-  const requests: string[][] = [];
-  let current: string[] = [];
+): PlannedBody[][] {
+  const bodies = messages.flatMap((message) =>
+    splitOversized(message.clients, limitBytes).map((clients) => ({
+      body: bodyOf(clients),
+      visibleAt: message.visibleAt,
+    })),
+  );
+  const requests: PlannedBody[][] = [];
+  let current: PlannedBody[] = [];
   let currentBytes = 0;
-  for (const body of bodies) {
+  for (const planned of bodies) {
+    const { body } = planned;
     const bytes = bytesOf(body);
     if (bytes > limitBytes) {
       throw new Error(`refresh fan-out: one client's message is ${bytes} bytes, over SQS's ${limitBytes}`);
@@ -88,24 +103,46 @@ export function planSqsRequests(
       current = [];
       currentBytes = 0;
     }
-    current.push(body);
+    current.push(planned);
     currentBytes += bytes;
   }
   if (current.length > 0) requests.push(current);
   return requests;
 }
 
-/**
- * Sends refresh batches to the fan-out queue, as few SendMessageBatch requests as SQS's count and size
- * limits allow; fails if any message is refused.
- */
-export class SqsBatchDispatcher {
-  constructor(private readonly options: { readonly client: SQSClient; readonly queueUrl: string }) {}
+/** `DelaySeconds` that makes a message sent at `now` visible at `visibleAt` or up to a second before. */
+export const delaySecondsFor = (visibleAt: number, now: number): number =>
+  Math.min(SQS_MAX_DELAY_SECONDS, Math.max(0, Math.floor((visibleAt - now) / 1000)));
 
-  async dispatch(batches: ReadonlyArray<readonly RegisteredClient[]>): Promise<void> {
+/** Options for {@link SqsBatchDispatcher}. */
+export interface SqsBatchDispatcherOptions {
+  readonly client: SQSClient;
+  readonly queueUrl: string;
+  /** The clock delays are reckoned on (read before each request). @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * The refresh queue on SQS: messages in as few SendMessageBatch requests as SQS's count and size limits
+ * allow, each delayed (whole seconds, at most 15 minutes) so that it becomes visible at its `visibleAt` or
+ * up to a second before; fails if any message is refused.
+ */
+export class SqsBatchDispatcher implements RefreshQueue {
+  constructor(private readonly options: SqsBatchDispatcherOptions) {}
+
+  async send(messages: readonly RefreshMessage[]): Promise<void> {
+    const now = this.options.now ?? Date.now;
     let sent = 0;
-    for (const bodies of planSqsRequests(batches)) {
-      const entries = bodies.map((body, i) => ({ Id: String(sent + i), MessageBody: body }));
+    for (const bodies of planSqsRequests(messages)) {
+      const sentAt = now();
+      const entries = bodies.map(({ body, visibleAt }, i) => {
+        const delaySeconds = delaySecondsFor(visibleAt, sentAt);
+        return {
+          Id: String(sent + i),
+          MessageBody: body,
+          ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+        };
+      });
       sent += entries.length;
       const result = await this.options.client.send(
         new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }),

@@ -114,29 +114,91 @@ export const POOL_MEMBERSHIP_CACHE_MS = 5_000;
  */
 export const REJECTED_CREDENTIALS_COOLDOWN_MS = 15 * 60_000;
 
-/** Refresh schedule period: whole minutes (the refresher's timeout is the period plus 60 s, at most 15 min). */
+/**
+ * Refresh schedule period: whole minutes. A run queues the refreshes due within the period plus
+ * {@link REFRESH_PLAN_MARGIN_SECONDS}, delayed at most {@link SQS_MAX_DELAY_SECONDS}: 14 minutes at most.
+ */
 export const REFRESH_PERIOD_MINUTES_RANGE: Range = { min: 1, max: 14 };
 
 /** Tokens expiring within this window are replaced by a sweep; set to the schedule period. */
 export const DEFAULT_REFRESH_HORIZON_SECONDS = 60;
 export const REFRESH_HORIZON_SECONDS_RANGE: Range = { min: 0, max: REFRESH_PERIOD_MINUTES_RANGE.max * 60 };
 
-/** Identity fetches a sweep keeps in flight at once. */
-export const DEFAULT_REFRESH_CONCURRENCY = 8;
+/**
+ * Identity fetches a sweep keeps in flight at once. 16 since issue 25 (8 before): a worker's message holds the
+ * refreshes due within about a second, about 28 at 100,000 clients; 8 at once queued them and let the expiry
+ * gap reach 955 ms, 16 keep it at 570 ms (docs/benchmarks.md §9).
+ */
+export const DEFAULT_REFRESH_CONCURRENCY = 16;
 export const REFRESH_CONCURRENCY_RANGE: Range = { min: 1, max: 64 };
 
-/** Above this many clients a scheduled run queues batches instead of sweeping itself. */
-export const DEFAULT_REFRESH_FANOUT_THRESHOLD = 500;
+/** The range the deprecated `refreshFanOutThreshold` prop is still checked against (it is ignored). */
 export const REFRESH_FANOUT_THRESHOLD_RANGE: Range = { min: 0, max: 100_000 };
 
-/** Clients per fan-out batch (one SQS message, one worker invocation). */
+/** Most clients in one refresh message (the refreshes due within one second of each other). */
 export const DEFAULT_REFRESH_BATCH_SIZE = 100;
 export const REFRESH_BATCH_SIZE_RANGE: Range = { min: 1, max: 1_000 };
+
+/**
+ * The token table's index of due refreshes (a global secondary index): every item holding a token carries
+ * `refreshDue` (always {@link REFRESH_INDEX}.partitionValue) and `refreshAt` (epoch ms: when its successor
+ * is due), so the refresher queries the refreshes due in a window instead of reading every client.
+ */
+export const REFRESH_INDEX = {
+  name: 'RefreshDue',
+  partitionKey: 'refreshDue',
+  sortKey: 'refreshAt',
+  partitionValue: 'due',
+} as const;
+
+/** Key of the refresher's plan item in the token table (how far it has queued); never a valid client id. */
+export const REFRESH_PLAN_KEY = '#refresh-plan';
+
+/** SQS's longest message delay (`DelaySeconds`). */
+export const SQS_MAX_DELAY_SECONDS = 900;
+
+/**
+ * A scheduled run queues the refreshes due before its next run plus this margin (a run may start late), each
+ * as a message delayed to its due instant. One period plus the margin must fit {@link SQS_MAX_DELAY_SECONDS}.
+ */
+export const REFRESH_PLAN_MARGIN_SECONDS = 60;
+
+/**
+ * A refresh message becomes visible this long (plus up to one second, SQS delays being whole seconds) before
+ * its refresh is due, so the poller and the invocation are under way when the instant comes.
+ */
+export const REFRESH_DELIVERY_LEAD_MS = 250;
+
+/** A worker refreshes the tokens of its message due within this window; a later token means a stale message. */
+export const REFRESH_WORKER_HORIZON_SECONDS = 5;
+
+/**
+ * A refresh still not done this long after it was due is overdue: each run queues it again at once and
+ * counts it (metric `RefreshOverdue`, the backlog the alarm watches).
+ */
+export const REFRESH_OVERDUE_AFTER_SECONDS = 60;
+
+/** How often a scheduled run lists every registered client, to queue those without a token in the index. */
+export const REFRESH_RECONCILE_MINUTES = 60;
+
+/**
+ * The refresh function's timeout. No run waits for an expiry (a worker waits at most a few seconds for its
+ * message's instants); the longest run is a scheduled one listing every client once an hour (100,000
+ * clients are 1,000 ListSecrets pages).
+ */
+export const REFRESH_TIMEOUT_SECONDS = 300;
+
+/**
+ * Messages per refresh worker invocation (the event source mapping's batch size): one. A message's
+ * refreshes are due within about a second, and Identity calls in flight stay at most
+ * `refreshWorkerConcurrency` × `refreshConcurrency` even while a backlog drains.
+ */
+export const REFRESH_WORKER_BATCH_SIZE = 1;
 
 /** Reserved concurrency the construct accepts for the vend function (Lambda's own per-function limit is the account's). */
 export const VEND_RESERVED_CONCURRENCY_RANGE: Range = { min: 1, max: 10_000 };
 
-/** Fan-out worker invocations at once. */
+/** Refresh worker invocations at once (the event source mapping's maximum concurrency). */
 export const DEFAULT_REFRESH_WORKER_CONCURRENCY = 10;
 export const REFRESH_WORKER_CONCURRENCY_RANGE: Range = { min: 2, max: 1_000 };
 

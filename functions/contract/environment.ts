@@ -14,7 +14,6 @@ export const ENV = {
   refreshHorizonSeconds: 'REFRESH_HORIZON_SECONDS',
   refreshConcurrency: 'REFRESH_CONCURRENCY',
   refreshQueueUrl: 'REFRESH_QUEUE_URL',
-  refreshFanOutThreshold: 'REFRESH_FANOUT_THRESHOLD',
   refreshBatchSize: 'REFRESH_BATCH_SIZE',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',

@@ -3,7 +3,7 @@
  * full, 607 its daily quota is used up, 615 too many of its calls are running at once. A consumer reports
  * one it met anyway with its permit release (`marketoError`), and the budget slows the instance down.
  * client/permits.ts keeps its own copy, because the client imports nothing of the runtime;
- * test/unit/contract/limit-codes.test.ts checks that the two agree.
+ * test/unit/functions/contract/limit-codes.test.ts checks that the two agree.
  */
 export const MARKETO_LIMIT_CODES = ['606', '607', '615'] as const;
 

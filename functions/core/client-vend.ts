@@ -28,11 +28,11 @@ export interface ClientVending extends Pick<TokenVendor, 'getToken' | 'invalidat
 export function createClientVending(state: VendorState, singleFlight: SingleFlight): ClientVending {
   const { clock, config, logger, metrics, tokensInMemory } = state;
 
-  const storedToken = async (clientId: string): Promise<KnownToken> => {
+  const storedToken = async (clientId: string, consistent = true): Promise<KnownToken> => {
     const inMemory = tokensInMemory.get(clientId);
     let record: TokenRecord | undefined;
     try {
-      record = await state.store.get(clientId);
+      record = await state.store.get(clientId, { consistent });
     } catch (error) {
       storeFailure(state, error, clientId);
       return inMemory ? { token: inMemory, source: 'memory' } : { source: 'store' };
@@ -41,10 +41,14 @@ export function createClientVending(state: VendorState, singleFlight: SingleFlig
     return { token: record?.token, source: 'store', version: record?.version };
   };
 
-  const tokenFromMemoryOrStore = async (clientId: string, minValidityMs: number): Promise<KnownToken> => {
+  const tokenFromMemoryOrStore = async (
+    clientId: string,
+    minValidityMs: number,
+    consistent = true,
+  ): Promise<KnownToken> => {
     const inMemory = tokensInMemory.get(clientId);
     if (inMemory && isUsable(state, inMemory, minValidityMs)) return { token: inMemory, source: 'memory' };
-    return storedToken(clientId);
+    return storedToken(clientId, consistent);
   };
 
   /** A token with `minValidityMs` left by `deadline`: waits out a too-short one, refreshes a dead one. */
@@ -53,8 +57,11 @@ export function createClientVending(state: VendorState, singleFlight: SingleFlig
     minValidityMs: number,
     deadline: number,
   ): Promise<VendedToken> => {
+    // After waiting out a rotation the read is eventually consistent (half the units on a hot key): a
+    // usable token it shows is real, and anything else goes to the lease, which confirms before acting.
+    let consistent = true;
     for (;;) {
-      const { token, source } = await tokenFromMemoryOrStore(clientId, minValidityMs);
+      const { token, source } = await tokenFromMemoryOrStore(clientId, minValidityMs, consistent);
       if (token && isUsable(state, token, minValidityMs)) return vendedToken(state, clientId, token, source);
       if (token && isUnexpired(state, token)) {
         await waitForSuccessor(
@@ -66,6 +73,7 @@ export function createClientVending(state: VendorState, singleFlight: SingleFlig
             `less than the ${minValidityMs / 1000} s asked for, and its successor is only issued at expiry; ` +
             'retry after it',
         );
+        consistent = false;
         continue;
       }
       const refreshed = await singleFlight(clientId, token?.accessToken, deadline);

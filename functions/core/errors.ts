@@ -68,6 +68,13 @@ export class StoreUnavailableError extends TokenVendorError {
   readonly code = 'StoreUnavailable' as const;
 }
 
+/**
+ * The store refused a request for throughput: one item's partition serves 3,000 reads and 1,000 writes a
+ * second. The store is there and someone may hold the lease, so a waiter backs off; it never refreshes
+ * without the lease (that would turn a hot key into an Identity stampede). Same code to callers.
+ */
+export class StoreThrottledError extends StoreUnavailableError {}
+
 /** No such route or method (API Gateway normally answers these itself). */
 export class RouteNotFoundError extends TokenVendorError {
   readonly code = 'NotFound' as const;

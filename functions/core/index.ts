@@ -7,7 +7,7 @@ export * from './identity-url-policy.js';
 export * from './ids.js';
 export * from './pool.js';
 export type * from './ports.js';
-export * from './refresh-plan.js';
+export * from './refresh-planner.js';
 export * from './rejected-token.js';
 export * from './token-vendor.js';
 export type * from './token-vendor-api.js';

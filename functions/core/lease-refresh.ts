@@ -1,13 +1,22 @@
 /** The store's refresh lease: across instances, it decides who calls Identity for a client. */
 import { ShutdownInterruption } from './clock.js';
-import { IdentityUnavailableError, isTokenVendorError, UnknownClientError } from './errors.js';
+import {
+  IdentityUnavailableError,
+  isTokenVendorError,
+  StoreThrottledError,
+  StoreUnavailableError,
+  UnknownClientError,
+} from './errors.js';
 import { fetchFromIdentity, readCredentials } from './identity-fetch.js';
 import { jitter } from './jitter.js';
-import type { ClientCredentials, StoredToken, TokenRecord } from './ports.js';
+import type { ClientCredentials, RefreshedOutcome, StoredToken, TokenRecord } from './ports.js';
 import { itemExpiryEpochSeconds, readRecord, storeFailure } from './store-access.js';
-import { isLive } from './token-life.js';
+import { isLive, successorDueAt } from './token-life.js';
 import type { TokenSource } from './token-vendor-api.js';
 import type { VendorState } from './vendor-state.js';
+
+/** Backoffs a caller that knows nothing of the key rides out before treating throttling as an outage. */
+const COLD_THROTTLE_BACKOFFS = 3;
 
 /** A refresh's result: the token, and whether it came from Identity or from someone else's refresh. */
 export interface Refreshed {
@@ -20,6 +29,14 @@ export interface Refreshed {
  * holds the lease; otherwise takes the lease (compare-and-swap on the item's version), calls Identity and
  * stores the result. With `checkedSince` (an invalidation), a successful refresh completed after that
  * version also settles it, even if Identity kept the token.
+ *
+ * One item sits in one DynamoDB partition (3,000 read units a second): thousands of Lambdas waiting on one
+ * rotation must not poll it every 100 ms. So waiting is cheap: polls are eventually consistent (half a
+ * unit) and back off from `leasePollMs` to `leasePollMaxMs`; only before acting (taking the lease) does a
+ * waiter read strongly consistently, once. A throttled read or lease write is waited out the same way
+ * when the key is known to be hot (the caller holds the token being replaced, or has seen a lease), not
+ * answered by calling Identity without the lease; only throttling that outlasts a lease, or meets a client
+ * with no token yet, is treated as the store being unavailable (served from Identity, as before).
  */
 export async function refreshViaLease(
   state: VendorState,
@@ -30,6 +47,37 @@ export async function refreshViaLease(
 ): Promise<Refreshed> {
   const { clock, config, logger, metrics, instanceId, store } = state;
   let waited = false;
+  let pollMs = config.leasePollMs;
+  // Polls need not be strongly consistent; acting on what one saw does.
+  let consistent = false;
+  /** Sleeps one poll interval (never past `until`) and doubles the next. */
+  const backOff = async (until: number): Promise<void> => {
+    await clock.sleep(Math.min(jitter(pollMs, state.random), Math.max(1, until - clock.now())));
+    pollMs = Math.min(pollMs * 2, config.leasePollMaxMs);
+  };
+  let sawLease = false;
+  let throttledSince: number | undefined;
+  let throttledTimes = 0;
+  /**
+   * Waits out a throttled request: on a key known to be hot for up to a lease, otherwise for a few backoffs
+   * only (a store throttled as a whole is as good as unavailable: the caller is then served from Identity).
+   */
+  const rideOutThrottling = async (error: unknown): Promise<void> => {
+    if (!(error instanceof StoreThrottledError)) throw error;
+    throttledSince ??= clock.now();
+    throttledTimes += 1;
+    const hot = stale !== undefined || sawLease;
+    const givenUp = hot
+      ? clock.now() - throttledSince >= config.leaseDurationMs
+      : throttledTimes > COLD_THROTTLE_BACKOFFS;
+    if (givenUp) {
+      throw new StoreUnavailableError('token store unavailable (throttled)', {
+        cause: error,
+        retryAfterSeconds: 1,
+      });
+    }
+    await backOff(deadline);
+  };
   for (;;) {
     const now = clock.now();
     if (now >= deadline) {
@@ -38,7 +86,13 @@ export async function refreshViaLease(
         { retryAfterSeconds: 1 },
       );
     }
-    const record = await readRecord(state, clientId);
+    let record: TokenRecord | undefined;
+    try {
+      record = await readRecord(state, clientId, { consistent });
+    } catch (error) {
+      await rideOutThrottling(error);
+      continue;
+    }
     const current = record?.token;
     if (current && isLive(state, current)) {
       const replaced = current.accessToken !== stale;
@@ -56,9 +110,14 @@ export async function refreshViaLease(
     if (lease && lease.leaseUntil > now && lease.owner !== instanceId) {
       if (!waited) metrics.record('LeaseWaits', 1, 'Count');
       waited = true;
-      await clock.sleep(
-        Math.min(jitter(config.leasePollMs, state.random), Math.max(1, lease.leaseUntil - now)),
-      );
+      sawLease = true;
+      await backOff(lease.leaseUntil);
+      consistent = false;
+      continue;
+    }
+    if (!consistent) {
+      // The lease looks free (or lapsed): confirm with one strongly consistent read before taking it.
+      consistent = true;
       continue;
     }
     if (lease && lease.owner !== instanceId) {
@@ -84,7 +143,8 @@ export async function refreshViaLease(
         itemExpiryEpochSeconds(state, current),
       );
     } catch (error) {
-      throw storeFailure(state, error, clientId);
+      await rideOutThrottling(storeFailure(state, error, clientId));
+      continue;
     }
     if (!acquired) continue;
     return {
@@ -132,16 +192,46 @@ async function refreshUnderLease(
     throw error;
   }
   try {
-    const stored = await store.completeLease(
-      clientId,
-      instanceId,
-      { token },
-      itemExpiryEpochSeconds(state, token),
-    );
+    // The refresh index learns when the successor is due, and the pool the client belongs to.
+    const instance = (await credentials.catch(() => undefined))?.instance;
+    const outcome = {
+      token,
+      refreshAt: successorDueAt(state, token),
+      ...(instance === undefined ? {} : { instance }),
+    };
+    const stored = await completeThroughThrottling(state, clientId, outcome, deadline);
     if (!stored) logger.warn('refresh lease was taken over before the token was stored', { clientId });
   } catch (error) {
     // The token is real; consumers get it even if the store write failed.
     storeFailure(state, error, clientId);
   }
   return token;
+}
+
+/**
+ * Stores the token and releases the lease. Everyone waiting on the rotation waits for this one write: when a
+ * hot key throttles it, it is retried with backoff until the lease's end (a lapsed lease would leave them
+ * waiting for its takeover instead).
+ */
+async function completeThroughThrottling(
+  state: VendorState,
+  clientId: string,
+  outcome: RefreshedOutcome,
+  deadline: number,
+): Promise<boolean> {
+  const { clock, config, instanceId, store } = state;
+  for (let pauseMs = config.leasePollMs; ; pauseMs = Math.min(pauseMs * 2, config.leasePollMaxMs)) {
+    try {
+      return await store.completeLease(
+        clientId,
+        instanceId,
+        outcome,
+        itemExpiryEpochSeconds(state, outcome.token),
+      );
+    } catch (error) {
+      const failure = storeFailure(state, error, clientId);
+      if (!(failure instanceof StoreThrottledError) || clock.now() + pauseMs >= deadline) throw error;
+      await clock.sleep(jitter(pauseMs, state.random));
+    }
+  }
 }

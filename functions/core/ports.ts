@@ -46,12 +46,29 @@ export interface TokenRecord {
   readonly token?: StoredToken;
   readonly lease?: Lease;
   readonly lastError?: LastError;
+  /** The Marketo instance (pool) the client belonged to when its token was last stored. */
+  readonly instance?: string;
+  /** When the refresher should next act for this client (epoch ms); absent: not in the refresh index. */
+  readonly refreshAt?: number;
+}
+
+/** What a successful refresh stores besides the token. */
+export interface RefreshedOutcome {
+  readonly token: StoredToken;
+  /** When the token's successor is due: the refresh index's key (absent: left out of the index). */
+  readonly refreshAt?: number;
+  /** The client's instance, so the refresher can find its pool. */
+  readonly instance?: string;
 }
 
 /** Shared, strongly consistent store of tokens and refresh leases (DynamoDB in AWS). */
 export interface TokenStore {
-  /** Strongly consistent read; `undefined` when the client has no item yet. */
-  get(clientId: string): Promise<TokenRecord | undefined>;
+  /**
+   * The client's item; `undefined` when it has none yet. Strongly consistent unless `consistent: false`:
+   * an eventually consistent read costs half (DynamoDB) and may miss the last second's writes, so the
+   * engine uses it only to see whether anything changed, and confirms with a consistent read before acting.
+   */
+  get(clientId: string, options?: { readonly consistent?: boolean }): Promise<TokenRecord | undefined>;
   /**
    * Takes the refresh lease if the item is still at `expectedVersion` (`undefined`: the item must not
    * exist). Returns the updated record, or `undefined` when someone else wrote first.
@@ -75,6 +92,15 @@ export interface TokenStore {
     outcome: LeaseOutcome,
     expireItemAtSeconds: number,
   ): Promise<boolean>;
+  /**
+   * Moves the client's entry in the refresh index to `refreshAt` (a pool member whose fetch is deferred), or
+   * takes it out (`undefined`: the client is no longer registered). Creates a bare item if there is none.
+   */
+  scheduleRefresh(
+    clientId: string,
+    refreshAt: number | undefined,
+    expireItemAtSeconds: number,
+  ): Promise<void>;
   /** Removes the client's item (operator `clients remove`). */
   delete(clientId: string): Promise<void>;
   /** Every item, for operators (`clients list`); not used on the vend path. */
@@ -82,10 +108,50 @@ export interface TokenStore {
 }
 
 /** How a lease holder's refresh ended: a token, a failure, or interrupted by the process stopping. */
-export type LeaseOutcome =
-  | { readonly token: StoredToken }
-  | { readonly error: LastError }
-  | { readonly interrupted: true };
+export type LeaseOutcome = RefreshedOutcome | { readonly error: LastError } | { readonly interrupted: true };
+
+/** A client's entry in the refresh index. */
+export interface DueRefresh {
+  readonly clientId: string;
+  /** When its successor is due (epoch ms). */
+  readonly refreshAt: number;
+  readonly instance?: string;
+}
+
+/** How far the refresher's scheduled runs have queued refreshes, and when they last listed every client. */
+export interface RefreshPlanState {
+  /** Refreshes due before this instant (epoch ms) are queued. */
+  readonly plannedUntil: number;
+  /** When a run last listed every registered client (epoch ms). */
+  readonly reconciledAt: number;
+  /** Incremented by every run that moves the plan on; a run moves it on only from the version it read. */
+  readonly version: number;
+}
+
+/**
+ * The refresh index (DynamoDB: a global secondary index of the token table, eventually consistent) and the
+ * planner's state (one item of the table), read and written only by the refresher's scheduled runs.
+ */
+export interface RefreshIndex {
+  /** Entries with `from <= refreshAt < until`, soonest first. */
+  due(range: { readonly from?: number; readonly until: number }): AsyncIterable<DueRefresh>;
+  /** The plan state, strongly consistent; `undefined` before the first run. */
+  readPlan(): Promise<RefreshPlanState | undefined>;
+  /** Writes `next` only if the state is still `expected` (version compare-and-swap); false when another run won. */
+  advancePlan(expected: RefreshPlanState | undefined, next: RefreshPlanState): Promise<boolean>;
+}
+
+/** One message of refreshes, to become visible at `visibleAt` (epoch ms; SQS delays are whole seconds). */
+export interface RefreshMessage {
+  readonly visibleAt: number;
+  readonly clients: readonly RegisteredClient[];
+}
+
+/** The refresh queue (SQS): messages delivered to refresh workers once visible. */
+export interface RefreshQueue {
+  /** Sends every message or fails. */
+  send(messages: readonly RefreshMessage[]): Promise<void>;
+}
 
 /** A Marketo Custom Service's credentials, as registered by an operator. */
 export interface ClientCredentials {
@@ -115,6 +181,8 @@ export interface CredentialsSource {
   get(clientId: string, options?: { readonly bypassCache?: boolean }): Promise<ClientCredentials>;
   /** All registered clients (paginated underneath). */
   list(): Promise<RegisteredClient[]>;
+  /** The registered clients of one instance (a pool), without listing every client. @default list() filtered */
+  listInstance?(instance: string): Promise<RegisteredClient[]>;
 }
 
 /** A token as Marketo Identity returned it. */
@@ -168,12 +236,15 @@ export type MetricName =
   | 'LeaseWaits'
   | 'LeaseTakeovers'
   | 'StoreErrors'
+  | 'StoreThrottled'
   | 'TokenRemainingSeconds'
   | 'Invalidations'
   | 'InvalidationsSuppressed'
   | 'RefreshFetched'
   | 'RefreshWaited'
   | 'RefreshFailed'
+  | 'RefreshQueued'
+  | 'RefreshOverdue'
   | 'PoolMemberFailed'
   | 'PoolGuaranteedRemainingSeconds';
 

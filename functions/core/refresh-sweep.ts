@@ -2,11 +2,11 @@
 import pLimit from 'p-limit';
 import { ShutdownInterruption } from './clock.js';
 import { rejectedCredentialsBackoff } from './credentials-backoff.js';
-import { CredentialsRejectedError, TokenVendorError } from './errors.js';
+import { CredentialsRejectedError, TokenVendorError, UnknownClientError } from './errors.js';
 import { groupByInstance, guaranteedRemainingMs, staggerDelayMs } from './pool.js';
 import type { LastError, StoredToken } from './ports.js';
 import type { SingleFlight } from './single-flight.js';
-import { readRecord } from './store-access.js';
+import { itemExpiryEpochSeconds, readRecord } from './store-access.js';
 import { isUnexpired, successorDueAt } from './token-life.js';
 import type { PoolStatus, RefreshOptions, RefreshSummary } from './token-vendor-api.js';
 import type { VendorState } from './vendor-state.js';
@@ -26,7 +26,18 @@ export async function refreshAll(
   const counts = { fetched: 0, waited: 0, valid: 0, deferred: 0 };
   const failures: Array<{ clientId: string; code: string }> = [];
   const expiries = new Map<string, number>();
-  const fail = (clientId: string, error: unknown): void => {
+  /** Moves the client's refresh index entry (best effort: the next run finds a missed one overdue). */
+  const schedule = async (clientId: string, refreshAt: number | undefined): Promise<void> => {
+    try {
+      await state.store.scheduleRefresh(clientId, refreshAt, itemExpiryEpochSeconds(state));
+    } catch (error) {
+      logger.warn('refresh index entry not updated', {
+        clientId,
+        reason: error instanceof Error ? error.name : 'unknown error',
+      });
+    }
+  };
+  const fail = async (clientId: string, error: unknown): Promise<void> => {
     // The process is stopping: not the client's failure.
     if (error instanceof ShutdownInterruption) return;
     const code = error instanceof TokenVendorError ? error.code : 'InternalError';
@@ -35,10 +46,13 @@ export async function refreshAll(
     if (code === 'CredentialsRejected') metrics.record('ClientCredentialsRejected', 1, 'Count', { clientId });
     else metrics.record('RefreshFailed', 1, 'Count');
     logger.warn('refresh failed', { clientId, code });
+    // No longer registered: out of the refresh index, or every run would queue it again.
+    if (error instanceof UnknownClientError) await schedule(clientId, undefined);
   };
 
   // Phase 1: every client's current token (pool decisions need the other members' expiries).
   const tokens = new Map<string, StoredToken | undefined>();
+  const indexed = new Set<string>();
   const lastErrors = new Map<string, LastError>();
   const changedAt = new Map(
     clients.flatMap((c) => (c.changedAt === undefined ? [] : [[c.clientId, c.changedAt]])),
@@ -52,8 +66,9 @@ export async function refreshAll(
           tokens.set(clientId, token);
           if (record?.lastError) lastErrors.set(clientId, record.lastError);
           if (token) expiries.set(clientId, token.expiresAt);
+          if (record?.refreshAt !== undefined) indexed.add(clientId);
         } catch (error) {
-          fail(clientId, error);
+          await fail(clientId, error);
         }
       }),
     ),
@@ -74,16 +89,20 @@ export async function refreshAll(
         clientId,
         retryAt: new Date(backoff.until).toISOString(),
       });
-      fail(clientId, new CredentialsRejectedError('Identity rejected the credentials; backing off'));
+      await fail(clientId, new CredentialsRejectedError('Identity rejected the credentials; backing off'));
       return;
     }
     try {
       let outcome: 'fetched' | 'waited' = 'fetched';
-      if (token && isUnexpired(state, token)) {
-        if (token.expiresAt >= sweepStart + horizonMs) {
-          counts.valid += 1;
-          return;
-        }
+      if (token && isUnexpired(state, token) && token.expiresAt >= sweepStart + horizonMs) {
+        counts.valid += 1;
+        // A token stored before the refresh index existed: index it, so runs find it when it is due.
+        if (!indexed.has(clientId)) await schedule(clientId, successorDueAt(state, token));
+        return;
+      }
+      // Expired by its conservative expiry but not yet due: Identity may still hold it, so wait for the due
+      // instant (one round trip and the slack later), or the call would only bring it back.
+      if (token && successorDueAt(state, token) > clock.now()) {
         await clock.sleep(successorDueAt(state, token) - clock.now());
         outcome = 'waited';
       }
@@ -93,6 +112,8 @@ export async function refreshAll(
         if (delayMs > 0 && clock.now() + delayMs > sweepStart + horizonMs) {
           counts.deferred += 1;
           logger.info('pool member deferred to keep expiries staggered', { clientId, delayMs });
+          // A later run fetches it: the index says when.
+          await schedule(clientId, clock.now() + delayMs);
           return;
         }
         if (delayMs > 0) await clock.sleep(delayMs);
@@ -104,7 +125,7 @@ export async function refreshAll(
       counts[outcome] += 1;
       metrics.record(outcome === 'fetched' ? 'RefreshFetched' : 'RefreshWaited', 1, 'Count');
     } catch (error) {
-      fail(clientId, error);
+      await fail(clientId, error);
     }
   };
   const byNeed = (a: string, b: string): number =>

@@ -1,5 +1,5 @@
 /** The single flight: concurrent callers in one instance share one refresh, each with its own deadline. */
-import { IdentityUnavailableError, StoreUnavailableError } from './errors.js';
+import { IdentityUnavailableError, StoreThrottledError, StoreUnavailableError } from './errors.js';
 import { fetchFromIdentity, rotatingError } from './identity-fetch.js';
 import { type Refreshed, refreshViaLease } from './lease-refresh.js';
 import type { VendorState } from './vendor-state.js';
@@ -44,7 +44,8 @@ export function createSingleFlight(state: VendorState): SingleFlight {
       const flightDeadline = clock.now() + refreshBudgetMs;
       flight = refreshViaLease(state, clientId, stale, flightDeadline, checkedSince)
         .catch(async (error: unknown): Promise<Refreshed> => {
-          if (!(error instanceof StoreUnavailableError)) throw error;
+          // A throttled store is there (the key is hot): going around the lease would stampede Identity.
+          if (!(error instanceof StoreUnavailableError) || error instanceof StoreThrottledError) throw error;
           // Without the shared store, still serve: Identity returns the same token while it is valid.
           logger.warn('refreshing without the shared lease', { clientId });
           return { token: await fetchFromIdentity(state, clientId, flightDeadline), source: 'identity' };

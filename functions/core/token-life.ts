@@ -37,6 +37,11 @@ export function successorDueAt(state: VendorState, token: StoredToken): number {
  * A token (the soonest-expiring one, for a pool) is valid but too short for the caller, and Marketo issues
  * the next one only at expiry: sleeps until its successor is due if that fits before `deadline`, else
  * throws `TokenRotatingError` with the seconds until then (never hands out a token that dies in flight).
+ *
+ * The caller is one of possibly thousands of Lambdas waiting on this rotation, all reading one item (one
+ * DynamoDB partition: 3,000 read units a second). It wakes at a random point of the `rotationSpreadMs`
+ * after the due instant, so the waiters' reads arrive spread out and the refresher, at work from the due
+ * instant itself, reads and takes the lease before them.
  */
 export async function waitForSuccessor(
   state: VendorState,
@@ -52,5 +57,6 @@ export async function waitForSuccessor(
       retryAfterSeconds: Math.max(1, Math.ceil((dueAt - clock.now()) / 1000)),
     });
   }
-  await clock.sleep(dueAt - clock.now());
+  const wakeAt = dueAt + Math.floor(state.random() * state.config.rotationSpreadMs);
+  await clock.sleep(Math.max(dueAt, Math.min(wakeAt, deadline - 1)) - clock.now());
 }

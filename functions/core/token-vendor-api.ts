@@ -57,6 +57,16 @@ export interface RefreshOptions {
   readonly clients?: readonly RegisteredClient[];
 }
 
+/** Options of a refresher worker's sweep of one queued message. */
+export interface RefreshDueOptions {
+  /** The message's clients (a pool member brings its pool's other members along). */
+  readonly clients: readonly RegisteredClient[];
+  /** Tokens expiring within this window are waited out and replaced; later ones are left alone. */
+  readonly horizonMs: number;
+  /** Identity fetches in flight at once. @default 8 */
+  readonly concurrency?: number;
+}
+
 /** Outcome of one refresher sweep. */
 export interface RefreshSummary {
   readonly clients: number;
@@ -112,4 +122,10 @@ export interface TokenVendor {
    * expiry instant and fetches the successor. One failing client never stops the others.
    */
   refreshAll(options?: RefreshOptions): Promise<RefreshSummary>;
+  /**
+   * Refresher worker: sweeps one queued message's clients (and their pools' other members, for the
+   * stagger) with a short horizon, so a message delivered just before its refreshes are due waits seconds,
+   * never minutes.
+   */
+  refreshDue(options: RefreshDueOptions): Promise<RefreshSummary>;
 }

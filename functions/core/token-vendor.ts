@@ -7,10 +7,12 @@
  * - `lease-refresh.ts`: the store's refresh lease, which decides across instances who calls Identity;
  * - `single-flight.ts`: the single flight (one refresh per client in this instance), a deadline per caller;
  * - `client-vend.ts` / `pool-vend.ts`: vending a client's token / an instance pool's best token;
- * - `refresh-sweep.ts`: the refresher's sweep; `vend-options.ts`: per-request options.
+ * - `refresh-sweep.ts`: the refresher's sweep; `refresh-due.ts`: a worker's sweep of one queued message;
+ * - `refresh-planner.ts`: the scheduled run queuing due refreshes; `vend-options.ts`: per-request options.
  */
 import { createClientVending } from './client-vend.js';
 import { createPoolVending } from './pool-vend.js';
+import { refreshDue } from './refresh-due.js';
 import { refreshAll } from './refresh-sweep.js';
 import { createSingleFlight } from './single-flight.js';
 import type { TokenVendor, TokenVendorDeps } from './token-vendor-api.js';
@@ -35,5 +37,6 @@ export function createTokenVendor(
     getInstanceToken: pools.getInstanceToken,
     invalidateInstance: pools.invalidateInstance,
     refreshAll: (options) => refreshAll(state, singleFlight, options),
+    refreshDue: (options) => refreshDue(state, singleFlight, options),
   };
 }

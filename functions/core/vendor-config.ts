@@ -21,8 +21,18 @@ export interface TokenVendorConfig {
   readonly defaultMaxWaitMs: number;
   /** Longest a refresh lease is held before others may take over. @default 15_000 */
   readonly leaseDurationMs: number;
-  /** Poll interval of callers waiting on someone else's lease (jittered ±50%). @default 100 */
+  /**
+   * First poll interval of callers waiting on someone else's lease; each poll doubles it up to
+   * `leasePollMaxMs` (jittered ±50%), so thousands of waiters on one key stay under its read limit. @default 100
+   */
   readonly leasePollMs: number;
+  /** Longest poll interval of a caller waiting on someone else's lease. @default 1_600 */
+  readonly leasePollMaxMs: number;
+  /**
+   * Callers waiting for a rotation wake at random over this window after the successor should be stored,
+   * so thousands of them do not read the token's item in the same millisecond. @default 500
+   */
+  readonly rotationSpreadMs: number;
   /** Timeout of one Identity call. @default 5_000 */
   readonly identityTimeoutMs: number;
   /**
@@ -62,6 +72,8 @@ export const DEFAULT_TOKEN_VENDOR_CONFIG: TokenVendorConfig = {
   defaultMaxWaitMs: DEFAULT_MAX_WAIT_MS,
   leaseDurationMs: DEFAULT_LEASE_DURATION_MS,
   leasePollMs: 100,
+  leasePollMaxMs: 1_600,
+  rotationSpreadMs: 500,
   identityTimeoutMs: DEFAULT_IDENTITY_TIMEOUT_MS,
   // Both cover clock skew of ±2 s between Lambdas (test/reliability/process-faults.test.ts).
   rotationGuardSeconds: ROTATION_GUARD_SECONDS,

@@ -126,24 +126,40 @@ export class TokenIssuer {
     return [...this.#issued.keys()];
   }
 
+  /**
+   * Makes a token that expires at `expiresAt` the client's current one, as if Identity had issued it
+   * `lifespanMs` earlier (benchmarks start a steady state with expiries spread over the hour).
+   */
+  seedToken(clientId: string, expiresAt: number): { readonly accessToken: string } {
+    const client = this.#clients.get(clientId);
+    if (!client) throw new Error(`unknown simulator client "${clientId}"`);
+    return { accessToken: this.#issue(client, expiresAt).accessToken };
+  }
+
+  /** A new token for `client`, now its current one. */
+  #issue(client: SimulatorClient, expiresAt: number): TokenState {
+    const state: TokenState = {
+      accessToken: `${randomUUID()}:${this.#options.pod}`,
+      clientId: client.clientId,
+      scope: client.scope ?? `${client.clientId}@api-user.marketo-simulator.test`,
+      expiresAt,
+      revoked: false,
+    };
+    this.#current.set(client.clientId, state);
+    this.#issued.set(state.accessToken, state);
+    return state;
+  }
+
   /** Marketo's rule: the same token until it expires, then (after the edge window) a new one. */
   tokenFor(client: SimulatorClient): { state: TokenState; expiresIn: number } {
-    const { now: clock, lifespanMs, expiryEdgeMs, pod } = this.#options;
+    const { now: clock, lifespanMs, expiryEdgeMs } = this.#options;
     const now = clock();
     const current = this.#current.get(client.clientId);
     if (current && now < current.expiresAt) {
       return { state: current, expiresIn: Math.floor((current.expiresAt - now) / 1000) };
     }
     if (current && now < current.expiresAt + expiryEdgeMs) return { state: current, expiresIn: 0 };
-    const state: TokenState = {
-      accessToken: `${randomUUID()}:${pod}`,
-      clientId: client.clientId,
-      scope: client.scope ?? `${client.clientId}@api-user.marketo-simulator.test`,
-      expiresAt: now + lifespanMs,
-      revoked: false,
-    };
-    this.#current.set(client.clientId, state);
-    this.#issued.set(state.accessToken, state);
+    const state = this.#issue(client, now + lifespanMs);
     return { state, expiresIn: Math.floor(lifespanMs / 1000) };
   }
 

@@ -88,6 +88,8 @@ const LOCKED_RESOURCE_IDS = [
   'VendorCredentialsRejectedAlarm448DF538',
   'VendorDashboardA7613BFC',
   'VendorIdentityErrorsAlarmBAA6DE3B',
+  // Issue 25: the refresher's backlog alarm (RefreshOverdue), added on purpose.
+  'VendorRefreshBacklogAlarm3BB693C3',
   'VendorRefreshBatchesA829D3E7',
   'VendorRefreshBatchesPolicy1581D1CB',
   'VendorRefreshDeadLettersAlarmED496B8D',

@@ -181,10 +181,10 @@ describe('MarketoTokenVendor with default props', () => {
       });
     });
 
-    it('give the refresher the schedule period plus 60 s and no async retries', () => {
+    it('give the refresher 5 minutes (an hourly run lists every client; no run waits for an expiry) and no async retries', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp('^Keeps every'),
-        Timeout: 120,
+        Timeout: 300,
       });
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: logicalId('AWS::Lambda::Function', 'RefreshFunction') },
@@ -205,7 +205,7 @@ describe('MarketoTokenVendor with default props', () => {
             IDENTITY_ALLOWED_HOSTS: '*.mktorest.com',
             IDENTITY_TIMEOUT_MS: '5000',
             REFRESH_HORIZON_SECONDS: '60',
-            REFRESH_CONCURRENCY: '8',
+            REFRESH_CONCURRENCY: '16',
             POWERTOOLS_SERVICE_NAME: 'Defaults-Vendor',
             POWERTOOLS_METRICS_NAMESPACE: 'MarketoTokenVendor',
             BUDGET_TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'BudgetTable') },
@@ -230,7 +230,12 @@ describe('MarketoTokenVendor with default props', () => {
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         BillingMode: 'PAY_PER_REQUEST',
         KeySchema: [{ AttributeName: 'clientId', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'clientId', AttributeType: 'S' }],
+        // The refresh index's keys are attributes too.
+        AttributeDefinitions: [
+          { AttributeName: 'clientId', AttributeType: 'S' },
+          { AttributeName: 'refreshDue', AttributeType: 'S' },
+          { AttributeName: 'refreshAt', AttributeType: 'N' },
+        ],
         TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       });
     });
@@ -309,11 +314,25 @@ describe('MarketoTokenVendor with default props', () => {
       ]);
     });
 
-    it('gives the refresh role the same plus sending and consuming its own fan-out queue, nothing else', () => {
+    it('gives the refresh role the same plus querying the refresh index and its own queue, nothing else', () => {
       const queueArn = { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'RefreshBatches'), 'Arn'] };
       expect(statementsOf('RefreshRole')).toEqual([
         ...common('Refresh'),
         { Sid: 'ListClients', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
+        {
+          Sid: 'RefreshIndex',
+          Effect: 'Allow',
+          Action: 'dynamodb:Query',
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'VendorTable'), 'Arn'] },
+                '/index/RefreshDue',
+              ],
+            ],
+          },
+        },
         {
           Effect: 'Allow',
           Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
@@ -359,8 +378,27 @@ describe('MarketoTokenVendor with default props', () => {
       });
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
-          Variables: Match.objectLike({ REFRESH_FANOUT_THRESHOLD: '500', REFRESH_BATCH_SIZE: '100' }),
+          Variables: Match.objectLike({
+            REFRESH_FANOUT_THRESHOLD: Match.absent(),
+            REFRESH_BATCH_SIZE: '100',
+          }),
         },
+      });
+    });
+
+    it('keeps a refresh index on the token table: the due instant of each token’s successor, and its pool', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [{ AttributeName: 'clientId', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'RefreshDue',
+            KeySchema: [
+              { AttributeName: 'refreshDue', KeyType: 'HASH' },
+              { AttributeName: 'refreshAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['instance'] },
+          },
+        ],
       });
     });
 
@@ -438,7 +476,22 @@ describe('MarketoTokenVendor with default props', () => {
         { Namespace: 'AWS/Lambda', MetricName: 'Throttles' },
         2,
       );
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 10); // nine + the budget's daily quota alarm
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 11); // ten + the budget's daily quota alarm
+    });
+
+    it('watch the refresher’s backlog: overdue refreshes in 3 of 5 minutes, or runs that stopped reporting', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'MarketoTokenVendor',
+        MetricName: 'RefreshOverdue',
+        Dimensions: [{ Name: 'service', Value: 'Defaults-Vendor' }],
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'breaching',
+      });
     });
 
     it('have no actions when no topic is given', () => {

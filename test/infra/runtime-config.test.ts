@@ -45,7 +45,7 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       secretPrefix: 'marketo-token-vendor/clients/',
       maxWaitMs: 24_000,
       refreshHorizonMs: 60_000,
-      refreshConcurrency: 8,
+      refreshConcurrency: 16,
       vendor: {
         defaultMinValiditySeconds: 20,
         defaultMaxWaitMs: 24_000,
@@ -55,9 +55,9 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       },
     };
     expect(withoutTokens(readRuntimeConfig(environments.vend))).toEqual(expected);
-    const { fanOut, ...refresh } = withoutTokens(readRuntimeConfig(environments.refresh));
+    const { refreshQueue, ...refresh } = withoutTokens(readRuntimeConfig(environments.refresh));
     expect(refresh).toEqual(expected);
-    expect(fanOut).toEqual({ queueUrl: '<REFRESH_QUEUE_URL>', thresholdClients: 500, batchSize: 100 });
+    expect(refreshQueue).toEqual({ queueUrl: '<REFRESH_QUEUE_URL>', batchSize: 100 });
   });
 
   it('gives each prop to the setting it names', () => {
@@ -69,7 +69,7 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       identityTimeout: Duration.seconds(8),
       identityAllowedHosts: ['*.mktorest.com', 'identity.example.com'],
       refreshSchedule: Duration.minutes(5),
-      refreshConcurrency: 16,
+      refreshConcurrency: 24,
       refreshFanOutThreshold: 200,
       refreshBatchSize: 1_000,
     });
@@ -79,8 +79,8 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
       secretPrefix: 'team-a/marketo/',
       maxWaitMs: 20_000,
       refreshHorizonMs: 300_000,
-      refreshConcurrency: 16,
-      fanOut: { queueUrl: '<REFRESH_QUEUE_URL>', thresholdClients: 200, batchSize: 1_000 },
+      refreshConcurrency: 24,
+      refreshQueue: { queueUrl: '<REFRESH_QUEUE_URL>', batchSize: 1_000 },
       vendor: {
         defaultMinValiditySeconds: 90,
         defaultMaxWaitMs: 20_000,
@@ -92,7 +92,7 @@ describe('synthesized function environment read by readRuntimeConfig', { timeout
         },
       },
     });
-    const { fanOut: _, ...shared } = refresh;
+    const { refreshQueue: _, ...shared } = refresh;
     expect(withoutTokens(readRuntimeConfig(environments.vend))).toEqual(shared);
   });
 

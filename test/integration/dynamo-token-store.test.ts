@@ -1,7 +1,9 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoTokenStore, itemToRecord } from '../../functions/adapters/dynamo-token-store.js';
+import { DynamoRefreshIndex } from '../../functions/adapters/dynamo-refresh-index.js';
+import { DynamoTokenStore } from '../../functions/adapters/dynamo-token-store.js';
+import { itemToRecord } from '../../functions/adapters/token-item.js';
 import type { StoredToken, TokenRecord } from '../../functions/core/ports.js';
 import { createTestTable, type RunningDynalite, startDynalite } from '../../testing/dynalite.js';
 
@@ -186,6 +188,26 @@ describe('DynamoTokenStore (against dynalite)', () => {
       expect((await rawItem('c1'))?.ttl).toEqual({ N: '2000000000' });
     });
 
+    it('takes the lease in one write when its TTL equals the item’s (a refresh before the stored expiry)', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+      let sent = 0;
+      db.client.middlewareStack.add(
+        (next) => (args) => {
+          sent += 1;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countSends' },
+      );
+      try {
+        const record = await store.acquireLease('c1', seeded.version, lease('me'), 2_000_000_000);
+
+        expect(record?.lease?.owner).toBe('me');
+        expect(sent).toBe(1);
+      } finally {
+        db.client.middlewareStack.remove('countSends');
+      }
+    });
+
     it('still reports a conflict when the TTL would not be raised and the version moved on', async () => {
       const seeded = await seedToken('c1', token('a'), 2_000_000_000);
 
@@ -286,6 +308,71 @@ describe('DynamoTokenStore (against dynalite)', () => {
     });
   });
 
+  describe('refresh index entry', () => {
+    it('stores the successor’s due instant and the instance with the token, in the index’s attributes', async () => {
+      await store.acquireLease('c1', undefined, lease('me'), 2_000_000_000);
+      await store.completeLease(
+        'c1',
+        'me',
+        { token: token('a'), refreshAt: NOW + 3_600_250, instance: 'acme' },
+        1,
+      );
+
+      expect(await rawItem('c1')).toMatchObject({
+        refreshDue: { S: 'due' },
+        refreshAt: { N: String(NOW + 3_600_250) },
+        instance: { S: 'acme' },
+      });
+      expect(await store.get('c1')).toMatchObject({ refreshAt: NOW + 3_600_250, instance: 'acme' });
+    });
+
+    it('keeps the entry when a refresh fails, so the refresher finds it overdue', async () => {
+      await store.acquireLease('c1', undefined, lease('me'), 2_000_000_000);
+      await store.completeLease('c1', 'me', { token: token('a'), refreshAt: NOW }, 1);
+      const record = await store.get('c1');
+      await store.acquireLease('c1', record?.version, lease('me'), 2_000_000_000);
+      await store.completeLease(
+        'c1',
+        'me',
+        { error: { code: 'IdentityUnavailable', message: 'x', at: NOW } },
+        1,
+      );
+
+      expect((await store.get('c1'))?.refreshAt).toBe(NOW);
+    });
+
+    it('moves an entry without changing the item’s version, so a lease on the version read still succeeds', async () => {
+      const seeded = await seedToken('c1', token('a'), 2_000_000_000);
+
+      await store.scheduleRefresh('c1', NOW + 60_000, 2_000_000_000);
+
+      expect(await store.get('c1')).toMatchObject({ version: seeded.version, refreshAt: NOW + 60_000 });
+      expect(await store.acquireLease('c1', seeded.version, lease('me'), 2_000_000_000)).toBeDefined();
+    });
+
+    it('creates a bare item with a TTL when a client with no item is scheduled', async () => {
+      await store.scheduleRefresh('new', NOW + 60_000, 1_800_000_000);
+
+      expect(await rawItem('new')).toMatchObject({
+        refreshAt: { N: String(NOW + 60_000) },
+        ttl: { N: '1800000000' },
+      });
+      expect(await store.acquireLease('new', 0, lease('me'), 2_000_000_000)).toBeDefined();
+    });
+
+    it('takes an entry out of the index, and writes nothing for a client with no item', async () => {
+      await seedToken('c1', token('a'), 2_000_000_000);
+      await store.scheduleRefresh('c1', NOW, 2_000_000_000);
+
+      await store.scheduleRefresh('c1', undefined, 2_000_000_000);
+      await store.scheduleRefresh('nobody', undefined, 2_000_000_000);
+
+      expect(await rawItem('c1')).not.toHaveProperty('refreshDue');
+      expect((await store.get('c1'))?.refreshAt).toBeUndefined();
+      expect(await rawItem('nobody')).toBeUndefined();
+    });
+  });
+
   describe('delete and list', () => {
     it('deletes a client item', async () => {
       await seedToken('c1', token('a'), 2_000_000_000);
@@ -305,5 +392,86 @@ describe('DynamoTokenStore (against dynalite)', () => {
 
       expect(seen.sort()).toEqual([...ids].sort());
     });
+
+    it('leaves the refresher’s plan item out of the clients it lists', async () => {
+      await seedToken('c1', token('a'), 2_000_000_000);
+      await new DynamoRefreshIndex({ client: db.client, tableName }).advancePlan(undefined, {
+        plannedUntil: NOW,
+        reconciledAt: NOW,
+        version: 1,
+      });
+
+      const seen: string[] = [];
+      for await (const record of store.list()) seen.push(record.clientId);
+
+      expect(seen).toEqual(['c1']);
+    });
+  });
+});
+
+describe('DynamoRefreshIndex (against dynalite)', () => {
+  let db: RunningDynalite;
+  let store: DynamoTokenStore;
+  let index: DynamoRefreshIndex;
+
+  beforeAll(async () => {
+    db = await startDynalite();
+  });
+  afterAll(async () => {
+    await db.stop();
+  });
+  beforeEach(async () => {
+    const tableName = await createTestTable(db.client);
+    store = new DynamoTokenStore({ client: db.client, tableName, now: () => NOW });
+    index = new DynamoRefreshIndex({ client: db.client, tableName, pageSize: 2 });
+  });
+
+  const indexed = async (clientId: string, refreshAt: number, instance?: string) => {
+    await store.acquireLease(clientId, undefined, lease('me'), 2_000_000_000);
+    await store.completeLease(
+      clientId,
+      'me',
+      { token: token(clientId), refreshAt, ...(instance === undefined ? {} : { instance }) },
+      2_000_000_000,
+    );
+  };
+  const due = async (range: { from?: number; until: number }) => {
+    const entries = [];
+    for await (const entry of index.due(range)) entries.push(entry);
+    return entries;
+  };
+
+  it('returns the entries due in [from, until), soonest first, across pages', async () => {
+    await indexed('c', NOW + 3_000);
+    await indexed('a', NOW + 1_000, 'acme');
+    await indexed('b', NOW + 2_000);
+    await indexed('d', NOW + 4_000);
+    await indexed('e', NOW + 5_000);
+
+    expect(await due({ from: NOW + 1_000, until: NOW + 4_000 })).toEqual([
+      { clientId: 'a', refreshAt: NOW + 1_000, instance: 'acme' },
+      { clientId: 'b', refreshAt: NOW + 2_000 },
+      { clientId: 'c', refreshAt: NOW + 3_000 },
+    ]);
+    expect((await due({ until: NOW + 2_000 })).map((e) => e.clientId)).toEqual(['a']);
+  });
+
+  it('leaves out items without an entry (no token yet, or taken out)', async () => {
+    await store.acquireLease('leased', undefined, lease('me'), 2_000_000_000);
+    await indexed('gone', NOW);
+    await store.scheduleRefresh('gone', undefined, 2_000_000_000);
+
+    expect(await due({ until: Number.MAX_SAFE_INTEGER })).toEqual([]);
+  });
+
+  it('moves the plan on only from the version read, so of two overlapping runs one wins', async () => {
+    const first = { plannedUntil: NOW + 120_000, reconciledAt: NOW, version: 1 };
+    expect(await index.advancePlan(undefined, first)).toBe(true);
+    expect(await index.advancePlan(undefined, { ...first, version: 1 })).toBe(false);
+    expect(await index.readPlan()).toEqual(first);
+    const second = { ...first, plannedUntil: NOW + 180_000, version: 2 };
+    expect(await index.advancePlan(first, second)).toBe(true);
+    expect(await index.advancePlan(first, { ...second, version: 3 })).toBe(false);
+    expect(await index.readPlan()).toEqual(second);
   });
 });

@@ -1,19 +1,27 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoRefreshIndex } from '../../functions/adapters/dynamo-refresh-index.js';
 import { SecretsManagerCredentials } from '../../functions/adapters/secrets-manager-credentials.js';
 import { SqsBatchDispatcher } from '../../functions/adapters/sqs-batch-dispatcher.js';
-import type { RefreshSummary } from '../../functions/core/token-vendor-api.js';
-import { createRefreshHandler, type FanOutSummary } from '../../functions/refresh.js';
+import {
+  REFRESH_DELIVERY_LEAD_MS,
+  REFRESH_OVERDUE_AFTER_SECONDS,
+  REFRESH_PLAN_MARGIN_SECONDS,
+  REFRESH_RECONCILE_MINUTES,
+} from '../../functions/contract/index.js';
+import { type RefreshPlanSummary, runRefreshPlan } from '../../functions/core/refresh-planner.js';
+import { createRefreshHandler } from '../../functions/refresh.js';
 import { createTelemetry } from '../../functions/telemetry.js';
+import type { VirtualClock } from '../../testing/clocks.js';
 import { describe, expect, test as worldTest } from '../../testing/fixture.js';
 import { type SqsStub, startSqsStub } from '../../testing/sqs-stub.js';
-import type { World } from '../../testing/world.js';
+import { LOOPBACK_VENDOR_CONFIG, type World } from '../../testing/world.js';
 import { lambdaContext } from '../support/api-event.js';
 
 const CLIENTS = 24;
 
 /** `fanWorld`: the world with the file's clients registered; `sqs`: the loopback SQS stub. */
 const test = worldTest
-  .extend('fanWorld', { scope: 'file' }, async ({ world }): Promise<World> => {
+  .extend('fanWorld', { scope: 'file' }, async ({ virtualWorld: world }): Promise<World<VirtualClock>> => {
     // 24 clients, 5 batches of 5: the fan-out's shape at a tenth of the work, so the test's real-time
     // timeout holds on a busy machine (240 clients took 10 s idle and over 30 s with every core busy).
     for (let i = 0; i < CLIENTS; i += 1) world.register(`fan-${String(i).padStart(3, '0')}`);
@@ -47,52 +55,67 @@ const sqsEvent = (bodies: readonly string[]): SQSEvent => ({
  */
 const PATIENT = { identityTimeoutMs: 20_000, leaseDurationMs: 40_000 };
 
-describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
-  test('queues batches past the threshold, and workers sweeping them refresh every client once', {
+/** The planner of a deployment on the world's table and the SQS stub (the contract's settings). */
+const planner = (world: World<VirtualClock>, sqs: SqsStub) => () =>
+  runRefreshPlan(
+    {
+      // Tracked, so virtual time waits for their I/O.
+      index: world.clock.track(
+        new DynamoRefreshIndex({ client: world.clients.dynamo, tableName: world.tableName }),
+      ),
+      queue: world.clock.track(
+        new SqsBatchDispatcher({ client: sqs.client, queueUrl: 'http://queue', now: world.clock.now }),
+      ),
+      credentials: world.clock.track(new SecretsManagerCredentials({ client: world.secrets.client })),
+      clock: world.clock,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      metrics: { record() {} },
+    },
+    {
+      periodMs: 60_000,
+      marginMs: REFRESH_PLAN_MARGIN_SECONDS * 1000,
+      leadMs: REFRESH_DELIVERY_LEAD_MS,
+      overdueAfterMs: REFRESH_OVERDUE_AFTER_SECONDS * 1000,
+      reconcileEveryMs: REFRESH_RECONCILE_MINUTES * 60_000,
+      maxClientsPerMessage: 5,
+    },
+  );
+
+describe('refresher over the refresh index and SQS (dynalite, loopback SQS stub, the real SDK)', () => {
+  test('a first run lists every client and queues them all, a later one reads only the due refreshes', {
     timeout: 120_000,
   }, async ({ fanWorld: world, sqs }) => {
-    const credentials = new SecretsManagerCredentials({ client: world.secrets.client });
     const handler = createRefreshHandler({
       vendor: world.vendor({ config: PATIENT }),
       telemetry: createTelemetry('fan-out-it'),
-      fanOut: {
-        thresholdClients: 10,
-        batchSize: 5,
-        listClients: () => credentials.list(),
-        dispatch: (batches) =>
-          new SqsBatchDispatcher({ client: sqs.client, queueUrl: 'http://queue' }).dispatch(batches),
-      },
+      plan: planner(world, sqs),
     });
-    const planned = (await handler({ source: 'aws.events' }, lambdaContext('refresh'))) as FanOutSummary;
-    expect(planned).toEqual({ clients: CLIENTS, batches: 5 });
-    expect(sqs.received).toHaveLength(5);
+    const run = async (event: unknown) => world.clock.settle(handler(event, lambdaContext('refresh')));
+    const first = (await run({ source: 'aws.events' })) as RefreshPlanSummary;
+    expect(first).toMatchObject({ listed: CLIENTS, missing: CLIENTS, queued: CLIENTS, messages: 5 });
+    expect(sqs.entries.map((e) => e.delaySeconds)).toEqual([0, 0, 0, 0, 0]);
 
-    const workers = sqs.received.map((body) => handler(sqsEvent([body]), lambdaContext('refresh')));
-    const responses = (await Promise.all(workers)) as SQSBatchResponse[];
+    const responses = (await Promise.all(
+      sqs.received.map((body) => run(sqsEvent([body]))),
+    )) as SQSBatchResponse[];
     expect(responses.every((r) => r.batchItemFailures.length === 0)).toBe(true);
     expect(world.simulator.identityCalls()).toBe(CLIENTS);
-    for (const id of ['fan-000', 'fan-012', 'fan-023']) {
-      expect((await world.store().get(id))?.token).toBeDefined();
-    }
+    const item = await world.store().get('fan-012');
+    expect(item?.refreshAt).toBe((item?.token?.expiresAt ?? 0) + (LOOPBACK_VENDOR_CONFIG.expirySlackMs ?? 0));
+
+    // Fifty minutes on, nothing is due before the next run: nothing is listed, nothing queued.
+    await world.clock.advance(50 * 60_000);
+    const listedBefore = world.secrets.calls('ListSecrets');
+    expect(await run({ source: 'aws.events' })).toMatchObject({ queued: 0, overdue: 0 });
+    // 9.5 minutes more: every token's successor is due 30 s from now; each is queued, delayed 30 s.
+    await world.clock.advance(9.5 * 60_000);
+    expect(await run({ source: 'aws.events' })).toMatchObject({ queued: CLIENTS, messages: 5, overdue: 0 });
+    expect(world.secrets.calls('ListSecrets')).toBe(listedBefore);
+    expect(sqs.entries.slice(5).map((e) => e.delaySeconds)).toEqual([30, 30, 30, 30, 30]);
   });
 
-  test('sweeps by itself at or below the threshold', { timeout: 120_000 }, async ({ fanWorld: world }) => {
-    const credentials = new SecretsManagerCredentials({ client: world.secrets.client });
-    const handler = createRefreshHandler({
-      vendor: world.vendor({ config: PATIENT }),
-      telemetry: createTelemetry('fan-out-it'),
-      fanOut: {
-        thresholdClients: 100,
-        batchSize: 5,
-        listClients: () => credentials.list(),
-        dispatch: () => Promise.reject(new Error('must not fan out')),
-      },
-    });
-    const summary = (await handler({}, lambdaContext('refresh'))) as RefreshSummary;
-    expect(summary).toMatchObject({ clients: CLIENTS, valid: CLIENTS, failed: 0 });
-  });
-
-  test('drops a malformed batch message without failing the others', async ({ fanWorld: world }) => {
+  test('drops a malformed message without failing the others', async ({ fanWorld: world }) => {
+    // The message that parses names a client whose token is valid: nothing to do.
     const handler = createRefreshHandler({
       vendor: world.vendor(),
       telemetry: createTelemetry('fan-out-it'),
@@ -104,9 +127,11 @@ describe('refresher fan-out over SQS (loopback SQS stub, the real SDK)', () => {
     expect(response.batchItemFailures).toEqual([]);
   });
 
-  test('fails the scheduled run when SQS refuses a batch, so the schedule retries', async ({ sqs }) => {
+  test('fails the scheduled run when SQS refuses a message, so the schedule retries', async ({ sqs }) => {
     sqs.refuseNext(1);
-    const dispatcher = new SqsBatchDispatcher({ client: sqs.client, queueUrl: 'http://queue' });
-    await expect(dispatcher.dispatch([[{ clientId: 'x' }]])).rejects.toThrow(/1 of 1 messages refused/);
+    const queue = new SqsBatchDispatcher({ client: sqs.client, queueUrl: 'http://queue' });
+    await expect(queue.send([{ visibleAt: 0, clients: [{ clientId: 'x' }] }])).rejects.toThrow(
+      /1 of 1 messages refused/,
+    );
   });
 });

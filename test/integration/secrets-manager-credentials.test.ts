@@ -295,6 +295,22 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       expect(listStub.calls('GetSecretValue')).toBe(0);
     });
 
+    it('lists one pool’s members with one filtered call, without listing every client', async () => {
+      const members = await listSource.listInstance('inst-1');
+
+      expect(members.map((c) => c.clientId)).toEqual([
+        'client-03',
+        'client-09',
+        'client-15',
+        'client-21',
+        'client-27',
+        'client-33',
+        'client-39',
+      ]);
+      expect(members.every((c) => c.instance === 'inst-1')).toBe(true);
+      expect(listStub.calls('ListSecrets')).toBe(1);
+    });
+
     it('reports when each secret last changed (its LastChangedDate), which ends a rejected client’s back-off', async () => {
       const { LastChangedDate } = await listStub.client.send(
         new DescribeSecretCommand({ SecretId: `${PREFIX}client-07` }),
@@ -302,6 +318,12 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
       const clients = await listSource.list();
 
       expect(clients.find((c) => c.clientId === 'client-07')?.changedAt).toBe(LastChangedDate?.getTime());
+    });
+
+    it('lists the same clients, with the same change dates, through the stub’s in-process client', async () => {
+      const inProcess = new SecretsManagerCredentials({ client: listStub.inProcessClient() });
+
+      expect(await inProcess.list()).toEqual(await listSource.list());
     });
 
     it('skips names outside the exact prefix and names that are not valid client ids', async () => {

@@ -9,8 +9,10 @@
  * - Metric math: `+ - * /`, parentheses, numbers, ids and `FILL(x, value)`, which replaces x's missing
  *   datapoints with `value`; arithmetic on a missing datapoint yields none
  *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html).
- * - A period without a value is "missing data", treated per `TreatMissingData`; only `notBreaching` and
- *   `missing` are modelled (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+ * - A period without a value is "missing data", treated per `TreatMissingData`: `breaching`, `notBreaching`
+ *   and `missing` are modelled (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+ * - Over several periods ({@link alarmState}): ALARM when `DatapointsToAlarm` of the last `EvaluationPeriods`
+ *   periods breach.
  *
  * Not modelled (the vendor's alarms use none): other math functions, anomaly detection, Metrics Insights
  * queries. Meeting one throws.
@@ -129,8 +131,25 @@ export function breaches(alarm: AlarmProperties, datapoints: Datapoints): boolea
   if (compare === undefined) throw new Error(`${alarm.ComparisonOperator} is not modelled`);
   const value = alarmValue(alarm, datapoints);
   if (value === undefined) {
+    if (alarm.TreatMissingData === 'breaching') return true;
     if (alarm.TreatMissingData === 'notBreaching' || alarm.TreatMissingData === 'missing') return false;
     throw new Error(`TreatMissingData ${alarm.TreatMissingData} is not modelled`);
   }
   return compare(value, alarm.Threshold);
+}
+
+/** How many periods an alarm looks at, and how many of them must breach. */
+export interface AlarmWindow {
+  readonly EvaluationPeriods: number;
+  readonly DatapointsToAlarm?: number;
+}
+
+/** The alarm's state after `periods` (oldest first): ALARM when enough of the last periods breach. */
+export function alarmState(
+  alarm: AlarmProperties & AlarmWindow,
+  periods: readonly Datapoints[],
+): 'ALARM' | 'OK' {
+  const window = periods.slice(-alarm.EvaluationPeriods);
+  const breaching = window.filter((datapoints) => breaches(alarm, datapoints)).length;
+  return breaching >= (alarm.DatapointsToAlarm ?? alarm.EvaluationPeriods) ? 'ALARM' : 'OK';
 }

@@ -34,6 +34,7 @@ const ROUGH_SECONDS: Readonly<Record<string, number>> = {
   'test/integration/instance-pool.test.ts': 18,
   'test/cli/check.test.ts': 14,
   'test/bench/stampede.test.ts': 14,
+  'test/bench/steady-state.test.ts': 13,
   'test/e2e/secret-rotation.test.ts': 13,
   'test/e2e/bulk-export.test.ts': 11,
   'test/e2e/start-cli.test.ts': 10,

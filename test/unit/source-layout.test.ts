@@ -3,7 +3,7 @@
  * functions/ only the contract, the contract imports nothing outside itself, and the shared test world in
  * testing/ (used by bench/ too) stands on its own, without test/.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +53,24 @@ describe('re-exports', () => {
       );
 
     expect(reExporting).toEqual([]);
+  });
+});
+
+describe('test/unit/', () => {
+  // Powertools' tests/unit mirrors src: one home per source file, found by its path (test/README.md).
+  it('has only folders that mirror a source folder of the same path', () => {
+    const folders = readdirSync(join(ROOT, 'test', 'unit'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => relative(join(ROOT, 'test', 'unit'), join(entry.parentPath, entry.name)));
+    const withoutSource = folders.filter((folder) => {
+      try {
+        return !statSync(join(ROOT, folder)).isDirectory();
+      } catch {
+        return true;
+      }
+    });
+
+    expect(withoutSource).toEqual([]);
   });
 });
 

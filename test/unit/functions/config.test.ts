@@ -16,7 +16,7 @@ describe('readRuntimeConfig', () => {
       secretPrefix: DEFAULT_SECRET_PREFIX,
       maxWaitMs: 24_000,
       refreshHorizonMs: 60_000,
-      refreshConcurrency: 8,
+      refreshConcurrency: 16,
       vendor: {
         defaultMinValiditySeconds: 20,
         defaultMaxWaitMs: 24_000,
@@ -40,7 +40,6 @@ describe('readRuntimeConfig', () => {
       [ENV.identityAllowedHosts]: ' a.example.com , *.mktorest.com ,',
       [ENV.identityAllowInsecureLoopback]: 'true',
       [ENV.refreshQueueUrl]: 'https://sqs.local/q',
-      [ENV.refreshFanOutThreshold]: '50',
       [ENV.refreshBatchSize]: '25',
     });
     expect(config).toEqual({
@@ -49,7 +48,7 @@ describe('readRuntimeConfig', () => {
       maxWaitMs: 10_000,
       refreshHorizonMs: 120_000,
       refreshConcurrency: 4,
-      fanOut: { queueUrl: 'https://sqs.local/q', thresholdClients: 50, batchSize: 25 },
+      refreshQueue: { queueUrl: 'https://sqs.local/q', batchSize: 25 },
       vendor: {
         defaultMinValiditySeconds: 30,
         defaultMaxWaitMs: 10_000,
@@ -60,8 +59,8 @@ describe('readRuntimeConfig', () => {
     });
   });
 
-  it('has no fan-out without a queue URL', () => {
-    expect(readRuntimeConfig({ ...base, [ENV.refreshBatchSize]: '25' }).fanOut).toBeUndefined();
+  it('has no refresh queue without a queue URL', () => {
+    expect(readRuntimeConfig({ ...base, [ENV.refreshBatchSize]: '25' }).refreshQueue).toBeUndefined();
   });
 
   it('refuses a missing table name, naming the variable', () => {

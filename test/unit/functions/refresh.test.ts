@@ -20,19 +20,21 @@ const summary = (failures: RefreshSummary['failures']): RefreshSummary => ({
   pools: [],
 });
 
-/** A vendor whose sweeps answer `sweep`; every other method is outside these tests. */
+/** A vendor whose sweeps (whole or of one message) answer `sweep`; every other method is outside these tests. */
 function sweepingVendor(sweep: (options: RefreshOptions | undefined) => Promise<RefreshSummary>) {
   const sweeps: Array<RefreshOptions | undefined> = [];
   const unused = () => Promise.reject(new Error('not used by the refresher'));
+  const record = (options: RefreshOptions | undefined) => {
+    sweeps.push(options);
+    return sweep(options);
+  };
   const vendor: TokenVendor = {
     getToken: unused,
     invalidate: unused,
     getInstanceToken: unused,
     invalidateInstance: unused,
-    refreshAll: (options) => {
-      sweeps.push(options);
-      return sweep(options);
-    },
+    refreshAll: record,
+    refreshDue: record,
   };
   return { vendor, sweeps };
 }
@@ -88,6 +90,27 @@ describe('refresh handler on fan-out messages', () => {
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
   });
 
+  it('sweeps a message with the worker horizon of 5 s, never the schedule period', async () => {
+    const { vendor, sweeps } = sweepingVendor(async () => summary([]));
+    await run(vendor, sqsEvent(record('m-1', batchBody('a'))));
+    expect(sweeps.map((s) => s?.horizonMs)).toEqual([5_000]);
+  });
+
+  it('handles the messages of one event side by side, each due at its own instant', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { vendor, sweeps } = sweepingVendor(async () => {
+      if (sweeps.length === 2) release();
+      await gate;
+      return summary([]);
+    });
+    const result = await run(vendor, sqsEvent(record('m-1', batchBody('a')), record('m-2', batchBody('b'))));
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(sweeps).toHaveLength(2);
+  });
+
   it('sweeps exactly the clients of the message', async () => {
     const { vendor, sweeps } = sweepingVendor(async () => summary([]));
     await run(
@@ -97,5 +120,28 @@ describe('refresh handler on fan-out messages', () => {
       ),
     );
     expect(sweeps.map((s) => s?.clients)).toEqual([[{ clientId: 'a', instance: 'i-1' }, { clientId: 'b' }]]);
+  });
+});
+
+describe('refresh handler on the schedule', () => {
+  it('runs the planner when there is one, and sweeps no client itself', async () => {
+    const { vendor, sweeps } = sweepingVendor(async () => summary([]));
+    const planned = { from: 1, until: 2, queued: 3, messages: 1, overdue: 0 };
+    const handler = createRefreshHandler({
+      vendor,
+      telemetry: createTelemetry('refresh-test'),
+      plan: async () => planned,
+    });
+    expect(await handler({ source: 'aws.events' }, lambdaContext('refresh'))).toEqual(planned);
+    expect(sweeps).toEqual([]);
+  });
+
+  it('sweeps every client with the schedule horizon when there is no planner (local mode)', async () => {
+    const { vendor, sweeps } = sweepingVendor(async () => summary([]));
+    await createRefreshHandler({ vendor, telemetry: createTelemetry('refresh-test'), horizonMs: 60_000 })(
+      { source: 'aws.events' },
+      lambdaContext('refresh'),
+    );
+    expect(sweeps).toEqual([{ horizonMs: 60_000, concurrency: 16 }]);
   });
 });

@@ -282,6 +282,9 @@ describe('vend handler error mapping (middy onError)', () => {
     refreshAll: async () => {
       throw error;
     },
+    refreshDue: async () => {
+      throw error;
+    },
   });
 
   it('answers an unexpected error with a bland 500 InternalError and no-store', async () => {
