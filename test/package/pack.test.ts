@@ -272,8 +272,10 @@ describe('the npm package', () => {
       expect(codeBytes).toBeLessThan(1_000_000);
     });
 
-    it('stays under 400 kB packed, docs included', () => {
-      expect(packed.size).toBeLessThan(400_000);
+    // 404 kB once issues 25 and 27 landed (their code, docs and benchmark report); a compiled-in SDK client
+    // would add about 150 kB packed.
+    it('stays under 450 kB packed, docs included', () => {
+      expect(packed.size).toBeLessThan(450_000);
     });
   });
 
