@@ -8,6 +8,12 @@ import LongestFirstSequencer from './test/support/longest-first-sequencer.js';
  * but what aws-cdk-lib caches itself. Every other file runs in a fresh module graph as before.
  */
 const INFRA = 'test/infra/**/*.test.ts';
+/**
+ * The unit files share one module graph per worker too: each is quick (tens of milliseconds) and would
+ * otherwise pay for its imports again (the SDK clients, Powertools). They restore what they change (fake
+ * timers, spies, `process.env`) in `afterEach`.
+ */
+const UNIT = 'test/unit/**/*.test.ts';
 
 /** What every test file gets, whichever project runs it. */
 const perFile: TestProjectInlineConfiguration['test'] = {
@@ -30,9 +36,10 @@ export default defineConfig({
           ...perFile,
           name: 'main',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, INFRA],
+          exclude: [...configDefaults.exclude, INFRA, UNIT],
         },
       },
+      { test: { ...perFile, name: 'unit', include: [UNIT], isolate: false } },
       { test: { ...perFile, name: 'infra', include: [INFRA], isolate: false } },
     ],
     // Vitest's default is one worker fewer than the cores: one on a 2-core machine. Most files wait on sockets and

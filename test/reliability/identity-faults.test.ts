@@ -36,7 +36,7 @@ async function coldVend(
   return { clientId, answer, record, identityCalls: world.simulator.identityCalls(clientId) };
 }
 
-describe('Identity faults on a cold vend (no valid token anywhere)', () => {
+describe.concurrent('Identity faults on a cold vend (no valid token anywhere)', () => {
   test('answers 503 IdentityUnavailable within the budget when Identity never answers (timeout)', async ({
     world,
   }) => {

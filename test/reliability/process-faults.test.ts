@@ -17,9 +17,12 @@ const SKEW_ALLOWANCE: Partial<TokenVendorConfig> = {
 };
 const SKEWS_MS = [-2_000, 0, 2_000];
 
-describe('lease holder killed mid-refresh', () => {
+// Every describe is concurrent, so the file's tests run side by side; each moves its world's clock, so each has
+// a world of its own (`ownWorld`, or one it starts).
+
+describe.concurrent('lease holder killed mid-refresh', () => {
   test('lets another instance take over once the lease lapses, with one Identity call at Marketo', async ({
-    world,
+    ownWorld: world,
   }) => {
     const clientId = world.newClient('process-fault');
     const frozen = new FreezableIdentity();
@@ -51,11 +54,11 @@ describe('lease holder killed mid-refresh', () => {
   });
 });
 
-describe('clock skew of ±2 s between instances', () => {
+describe.concurrent('clock skew of ±2 s between instances', () => {
   // Issue 15: the engine asks at the expiry (not 2.5 s after it); a clock running ahead may ask once early,
   // learns from `expires_in` when the token really dies, and asks once more.
   test('rotates an expiring token with at most one extra Identity call across instances skewed -2, 0 and +2 s', async ({
-    world,
+    ownWorld: world,
   }) => {
     const clientId = world.newClient('process-fault');
     const first = await makeVendor(world).getToken(clientId);
@@ -86,7 +89,7 @@ describe('clock skew of ±2 s between instances', () => {
   });
 
   test('never serves a token that really expired, even when its writer ran 2 s fast and its reader 2 s slow', async ({
-    world,
+    ownWorld: world,
   }) => {
     const clientId = world.newClient('process-fault');
     const fastWriter = makeVendor(world, {
@@ -113,7 +116,7 @@ describe('clock skew of ±2 s between instances', () => {
   });
 });
 
-describe('refresher invocation killed half-way', () => {
+describe.concurrent('refresher invocation killed half-way', () => {
   test('leaves finished clients stored, and the next run completes the rest', async () => {
     const local = await startWorld();
     try {

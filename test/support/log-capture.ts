@@ -19,11 +19,15 @@ const globals = globalThis as typeof globalThis & { [patched]?: HeldOutput };
 
 type Write = (...args: unknown[]) => boolean;
 
-/** One held write, and the test that made it (`undefined`: outside any test). */
+/**
+ * One held write, and the tests running when it was made (none: outside any test). Tests of a
+ * `describe.concurrent` run side by side, so a write belongs to every test running then: a failing test
+ * shows all it wrote, and what the others wrote meanwhile.
+ */
 interface Held {
   readonly write: Write;
   readonly chunk: unknown;
-  readonly test: string | undefined;
+  readonly tests: readonly string[];
 }
 
 /** Output held until it is known whether the test that wrote it failed. */
@@ -32,8 +36,8 @@ interface HeldOutput {
   /** stderr's own write, past the holding (for `announce`). */
   rawStderr?: Write;
   held: Held[];
-  /** The id of the test running now. */
-  current: string | undefined;
+  /** The ids of the tests running now (more than one in a concurrent describe). */
+  running: Set<string>;
   /** Whether a test of this file failed: what was written outside its tests is printed then. */
   fileFailed: boolean;
 }
@@ -45,7 +49,7 @@ function install(): HeldOutput {
   const state: HeldOutput = {
     passThrough: process.env.TEST_OUTPUT === 'all',
     held: [],
-    current: undefined,
+    running: new Set(),
     fileFailed: false,
   };
   for (const stream of [process.stdout, process.stderr]) {
@@ -54,7 +58,7 @@ function install(): HeldOutput {
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
       captureText(textOf(chunk));
       if (state.passThrough) return write(chunk, ...rest);
-      state.held.push({ write, chunk, test: state.current });
+      state.held.push({ write, chunk, tests: [...state.running] });
       // Written, as far as the writer is concerned: call its callback as the stream would.
       const callback = rest.find((arg): arg is () => void => typeof arg === 'function');
       callback?.();
@@ -78,10 +82,12 @@ globals[patched] = state;
   (state.rawStderr ?? process.stderr.write.bind(process.stderr))(text);
 };
 
-/** Prints, under `header`, what `owner` wrote (and forgets it). */
+/** Prints, under `header`, what was written while `owner` ran (`undefined`: outside any test), and forgets it. */
 function release(owner: string | undefined, header: string): void {
-  const mine = state.held.filter((entry) => entry.test === owner);
-  state.held = state.held.filter((entry) => entry.test !== owner);
+  const isMine = (entry: Held) =>
+    owner === undefined ? entry.tests.length === 0 : entry.tests.includes(owner);
+  const mine = state.held.filter(isMine);
+  state.held = state.held.filter((entry) => !isMine(entry));
   const first = mine[0];
   if (first === undefined) return;
   first.write(`\n---- output of ${header} ----\n`);
@@ -91,15 +97,15 @@ function release(owner: string | undefined, header: string): void {
 
 if (!state.passThrough) {
   beforeEach(({ task, onTestFailed }) => {
-    state.current = task.id;
+    state.running.add(task.id);
     onTestFailed(() => {
       state.fileFailed = true;
       release(task.id, `failed test "${task.name}"`);
     });
   });
-  afterEach(() => {
+  afterEach(({ task }) => {
     // What a passing test wrote is dropped with the rest when the file ends.
-    state.current = undefined;
+    state.running.delete(task.id);
   });
   afterAll(() => {
     if (state.fileFailed) release(undefined, 'this file outside its tests (a test of it failed)');

@@ -8,28 +8,29 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * - a file's duration from vitest's cache of the last run when there is one, else the rough figure below
  *   (CI installs node_modules afresh, and with it vitest's cache: vitest alone would order by file size, and
  *   the Python suite, a small file of 40 s, would start last);
- * - the construct's files (the `infra` project, one shared module graph per worker) last and together, so a
- *   worker that finishes one takes the next in the same process (aws-cdk-lib loaded once per worker); they
- *   take a few seconds each there, the right size for the tail;
+ * - the files of the projects that share one module graph per worker (`infra`, then `unit`) last and together,
+ *   so a worker that finishes one takes the next in the same process (aws-cdk-lib loaded once per worker);
+ *   they take a few seconds or less each there, the right size for the tail;
  * - a file that failed last time first, as vitest does.
  *
  * Only the order depends on these figures; a wrong or missing one costs minutes of wall time, never a result.
  */
 const ROUGH_SECONDS: Readonly<Record<string, number>> = {
-  // Seconds per file in one loaded run (2026-12-07), rounded; files under 8 s are left out.
+  // Seconds per file in one loaded run (2026-12-07; four files since run side by side inside), rounded; files
+  // under 8 s are left out.
   'test/package/pack.test.ts': 95,
   'test/python/pytest.test.ts': 40,
-  'test/reliability/identity-faults.test.ts': 33,
+  'test/reliability/identity-faults.test.ts': 11,
   'test/cli/local-mode.test.ts': 30,
-  'test/bench/sync-jobs.test.ts': 25,
+  'test/bench/sync-jobs.test.ts': 13,
   'test/bench/rotation.test.ts': 25,
   'test/cli/local-runtime.test.ts': 24,
   'test/e2e/rotation.test.ts': 22,
   'test/e2e/local-mode-gateway-parity.test.ts': 21,
-  'test/integration/token-engine.test.ts': 21,
+  'test/integration/token-engine.test.ts': 11,
   'test/bench/expiry-gap.test.ts': 20,
   'test/e2e/newcomer.test.ts': 20,
-  'test/reliability/process-faults.test.ts': 19,
+  'test/reliability/process-faults.test.ts': 11,
   'test/integration/instance-pool.test.ts': 18,
   'test/cli/check.test.ts': 14,
   'test/bench/stampede.test.ts': 14,

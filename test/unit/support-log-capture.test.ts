@@ -32,6 +32,14 @@ describe('a test run with the suite settings', () => {
     expect(text).toContain('FAILING-CONSOLE');
   });
 
+  it('prints all that a failing concurrent test wrote, and what others wrote while it ran', async () => {
+    const text = await output;
+    expect(text).toContain('---- output of failed test "writes while the other runs, and fails" ----');
+    expect(text).toContain('CONCURRENT-FAILING-BEFORE');
+    expect(text).toContain('CONCURRENT-FAILING-AFTER');
+    expect(text).toContain('CONCURRENT-PASSING');
+  });
+
   it('prints what is announced (a skip reason) in a passing file', async () => {
     expect(await output).toContain('ANNOUNCED: a skip reason');
   });
