@@ -23,6 +23,12 @@ export interface DataDirRepair {
 const PRIVATE_DIR = 0o700;
 const PRIVATE_FILE = 0o600;
 
+/** `false` for an entry that no longer exists (ENOENT); any other failure is thrown. */
+const vanished = (error: unknown): false => {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+  throw error;
+};
+
 /**
  * Creates `dataDir` (0700) if needed, refuses it (`UntrustedPathError`) when another user owns or can write
  * it, anything in it, or a symbolic link on the way, and makes every directory in it 0700 and every file
@@ -53,7 +59,8 @@ export async function secureDataDir(dataDir: string): Promise<DataDirRepair> {
     const wanted = info.isDirectory() ? PRIVATE_DIR : PRIVATE_FILE;
     const mode = info.mode & 0o777;
     if ((info.isDirectory() || info.isFile()) && (mode & 0o077) !== 0) {
-      await chmod(path, wanted);
+      // Another CLI run's lock directory comes and goes: gone since the lstat, it has nothing to tighten.
+      if (!(await chmod(path, wanted).then(() => true, vanished))) return;
       tightened.push(relative);
       if (relative === LOCAL_CREDENTIALS_FILE) {
         warnings.push(
