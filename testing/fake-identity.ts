@@ -144,7 +144,8 @@ export class MemoryCredentials implements CredentialsSource {
     this.reads.push({ clientId, bypassCache: options?.bypassCache === true });
     const record = this.records.get(clientId);
     if (!record) throw new UnknownClientError(`no credentials registered for client "${clientId}"`);
-    return record;
+    const changedAt = this.changedAt.get(clientId);
+    return changedAt === undefined ? record : { ...record, changedAt };
   }
 
   async list(): Promise<RegisteredClient[]> {

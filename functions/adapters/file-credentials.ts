@@ -104,12 +104,14 @@ export class FileCredentials implements CredentialsSource {
   private async reload(force: boolean): Promise<Snapshot> {
     let text: string;
     let key: string;
+    let modifiedAt: number;
     try {
       const handle = await open(this.path, 'r');
       try {
         const info = await handle.stat();
         // ctime too: a chmod or chown must be checked again as well.
         key = `${info.mtimeMs}:${info.ctimeMs}:${info.size}:${info.ino}`;
+        modifiedAt = Math.floor(info.mtimeMs);
         if (!force && this.snapshot?.key === key) return this.snapshot;
         if (this.verifyFile) {
           try {
@@ -134,7 +136,15 @@ export class FileCredentials implements CredentialsSource {
         { cause: error },
       );
     }
-    this.snapshot = this.parse(text, key);
+    const parsed = this.parse(text, key);
+    // The file's mtime stands for each client's change: a rewrite for another client only lets it be asked sooner.
+    const clients = new Map(
+      [...parsed.clients].map(([clientId, entry]) => [
+        clientId,
+        entry instanceof CredentialsMisconfiguredError ? entry : { ...entry, changedAt: modifiedAt },
+      ]),
+    );
+    this.snapshot = { ...parsed, clients };
     return this.snapshot;
   }
 

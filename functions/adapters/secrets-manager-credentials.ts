@@ -182,9 +182,12 @@ export class SecretsManagerCredentials implements CredentialsSource {
   private async read(clientId: string): Promise<ClientCredentials> {
     const secretName = `${this.prefix}${clientId}`;
     let secretString: string | undefined;
+    let changedAt: number | undefined;
     try {
       const result = await this.client.send(new GetSecretValueCommand({ SecretId: secretName }));
       secretString = result.SecretString;
+      // A new value is a new version: its creation is when the credentials last changed.
+      changedAt = result.CreatedDate?.getTime();
     } catch (error) {
       const name = errorName(error);
       if (name === 'ResourceNotFoundException') {
@@ -204,7 +207,8 @@ export class SecretsManagerCredentials implements CredentialsSource {
         `secret ${secretName}: has no SecretString (binary secrets are not supported)`,
       );
     }
-    return parseCredentialsRecord(secretString, clientId, `secret ${secretName}`);
+    const record = parseCredentialsRecord(secretString, clientId, `secret ${secretName}`);
+    return changedAt === undefined ? record : { ...record, changedAt };
   }
 }
 

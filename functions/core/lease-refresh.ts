@@ -1,6 +1,8 @@
 /** The store's refresh lease: across instances, it decides who calls Identity for a client. */
 import { ShutdownInterruption } from './clock.js';
+import { rejectedCredentialsBackoff } from './credentials-backoff.js';
 import {
+  CredentialsRejectedError,
   IdentityUnavailableError,
   isTokenVendorError,
   StoreThrottledError,
@@ -128,7 +130,12 @@ export async function refreshViaLease(
     // Read the secret while the lease write is in flight: it is on the miss path's critical path. A client
     // with no item yet may not be registered at all: read first, so an unknown id writes nothing (other
     // credential failures still take the lease, to record the error for operators).
-    const credentials = readCredentials(state, clientId, false);
+    const rejected = record?.lastError !== undefined && backedOff(state, record.lastError) !== undefined;
+    const credentials = rejected
+      ? credentialsUnlessRejected(state, clientId, record?.lastError)
+      : readCredentials(state, clientId, false);
+    // Refused before the lease, so the refusal writes nothing and the cooldown still ends when it should.
+    if (rejected) await credentials;
     const read = credentials.catch((error: unknown) => {
       if (error instanceof UnknownClientError) throw error;
     });
@@ -152,6 +159,45 @@ export async function refreshViaLease(
       source: 'identity',
     };
   }
+}
+
+/** The rejected-credentials back-off of `lastError` now, given when the secret last changed. */
+const backedOff = (state: VendorState, lastError: TokenRecord['lastError'], secretChangedAt?: number) =>
+  rejectedCredentialsBackoff({
+    lastError,
+    now: state.clock.now(),
+    cooldownMs: state.config.rejectedCredentialsCooldownMs,
+    ...(secretChangedAt === undefined ? {} : { secretChangedAt }),
+  });
+
+/**
+ * The credentials to ask Identity with, unless Identity rejected this client's credentials within the
+ * cooldown and its secret has not changed since (one fresh read tells): then `CredentialsRejected` at once.
+ * A consumer retrying such a client in a loop would otherwise spend two Identity calls an ask against the
+ * instance's shared limits (issues 22 and 27); the refresher backs off the same way (credentials-backoff.ts).
+ */
+async function credentialsUnlessRejected(
+  state: VendorState,
+  clientId: string,
+  lastError: TokenRecord['lastError'],
+): Promise<ClientCredentials> {
+  const fresh = await readCredentials(state, clientId, true);
+  const still = backedOff(state, lastError, fresh.changedAt);
+  if (still) {
+    const until = new Date(still.until).toISOString();
+    state.logger.info(
+      'Identity rejected these credentials and the secret has not changed; not asking again',
+      {
+        clientId,
+        until,
+      },
+    );
+    throw new CredentialsRejectedError(
+      `Identity rejected the credentials of client "${clientId}"; they are not tried again until the secret ` +
+        `changes or ${until}`,
+    );
+  }
+  return fresh;
 }
 
 /** Holding the lease: fetches from Identity and stores the outcome (the token, or why it failed). */

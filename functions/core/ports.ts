@@ -162,6 +162,11 @@ export interface ClientCredentials {
   readonly restUrl?: string;
   /** Marketo instance (Munchkin id or label); clients sharing it form a pool. */
   readonly instance?: string;
+  /**
+   * When these credentials last changed (epoch ms), where the source knows: the secret version's creation in
+   * Secrets Manager, the credentials file's modification locally.
+   */
+  readonly changedAt?: number;
 }
 
 /** A registered client as listed for the refresher and operators: never carries the secret. */

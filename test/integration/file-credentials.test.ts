@@ -54,7 +54,9 @@ describe('FileCredentials', () => {
         clients: [credentials('a', { instance: 'demo' }), credentials('b')],
       });
 
-      expect(await source.get('a')).toEqual(credentials('a', { instance: 'demo' }));
+      // changedAt: the file's modification time, the last change of any registration in it.
+      const changedAt = Math.floor((await stat(path)).mtimeMs);
+      expect(await source.get('a')).toEqual({ ...credentials('a', { instance: 'demo' }), changedAt });
     });
 
     it('lists registered clients sorted, with their instance', async () => {

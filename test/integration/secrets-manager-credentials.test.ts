@@ -49,7 +49,13 @@ describe('SecretsManagerCredentials (against the Secrets Manager stub)', () => {
 
       const result = await source.get('get-1');
 
-      expect(result).toEqual(credentials('get-1', { instance: '123-ABC-456' }));
+      // changedAt: the current version's creation, the same instant the listing calls the secret's last change.
+      const listed = (await source.list()).find((client) => client.clientId === 'get-1');
+      expect(listed?.changedAt).toEqual(expect.any(Number));
+      expect(result).toEqual({
+        ...credentials('get-1', { instance: '123-ABC-456' }),
+        changedAt: listed?.changedAt,
+      });
     });
 
     it('serves repeated gets within the cache TTL from memory with one call', async () => {
