@@ -7,23 +7,27 @@
  * - takes every token from the vendor through a {@link TokenClient}, never Identity, and needs no secret;
  * - runs each HTTP attempt through `withToken`: a permit of the instance's shared API budget first (when the
  *   client's budget is on), then the token; a 601/602 is recovered from at once (invalidate, one more try),
- *   606/615 are backed off and reported, 607 throws `DailyQuotaExhausted`;
+ *   606/615 are backed off and reported, 607 throws `DailyQuotaExhausted`, 603 throws `MarketoAccessDenied`
+ *   naming the call's method, path and permission (the adapter notes each call's line as the library starts it);
  * - turns a forced refresh (its retry after a 601/602, or `marketo.getOAuthToken()`) into an invalidate of
  *   the token it last used.
  *
  * Anything else (paging, streams, the library's own retries of network and 5xx errors) stays the library's.
  */
+import { ACCESS_DENIED_CODE, MarketoAccessDenied, type MarketoRequestLine } from './access-denied.js';
 import { TokenVendorClientError } from './errors.js';
 import type { GetTokenOptions, MarketoToken, TokenClient } from './token-client-api.js';
 
 /** What the adapter uses of a node-marketo-rest `Connection` (lib/connection.js, 0.7.x). */
 export interface NodeMarketoRestConnection {
   getOAuthToken(force?: boolean): PromiseLike<unknown>;
+  /** lib/connection.js: every REST call, `(method, url, …)` with `url` absolute or under `endpoint`. */
+  _request?: (method: string, url: string, ...rest: unknown[]) => PromiseLike<unknown>;
   /** lib/retry.js: runs `fetchFn(forceOAuth)` until it succeeds or fails for good. */
   _retry: {
     start(fetchFn: (forceOAuth: boolean) => PromiseLike<unknown>, context?: unknown): PromiseLike<unknown>;
   };
-  readonly _options?: { readonly clientSecret?: unknown };
+  readonly _options?: { readonly clientSecret?: unknown; readonly endpoint?: unknown };
 }
 
 /** A node-marketo-rest `Marketo` instance (`new Marketo({ endpoint, … })`). */
@@ -53,6 +57,19 @@ const identityShaped = (token: MarketoToken): IdentityShapedToken => ({
   expires_in: Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000)),
   ...(token.scope === undefined ? {} : { scope: token.scope }),
 });
+
+/** Method and path of a library call (never its query string, which may hold personal data). */
+const requestLineOf = (method: string, url: string, endpoint: unknown): MarketoRequestLine | undefined => {
+  try {
+    const full = /^https?:\/\//i.test(url) ? url : `${String(endpoint ?? '')}${url}`;
+    return { method: method.toUpperCase(), path: new URL(full).pathname };
+  } catch {
+    return undefined;
+  }
+};
+
+const isAccessDenied = (errors: readonly unknown[]): boolean =>
+  errors.some((error) => String((error as { code?: unknown } | null)?.code) === ACCESS_DENIED_CODE);
 
 /** A Marketo error as node-marketo-rest rejects with it (`HttpError` with Marketo's `errors`). */
 const marketoErrors = (error: unknown): unknown[] | undefined => {
@@ -106,6 +123,7 @@ export function useVendedTokens<M extends NodeMarketoRestClient>(
   const attempt = async (
     send: (forceOAuth: boolean) => PromiseLike<unknown>,
     forceOAuth: boolean,
+    request: MarketoRequestLine | undefined,
   ): Promise<unknown> => {
     // The library retries a 601/602 that got past withToken with forceOAuth set: report the token again.
     if (forceOAuth && lastUsed) await tokens.invalidate(clientId, lastUsed.accessToken);
@@ -126,6 +144,8 @@ export function useVendedTokens<M extends NodeMarketoRestClient>(
         } catch (error) {
           const errors = marketoErrors(error);
           if (errors === undefined) throw error;
+          // The role's refusal, named with the call's permission (withToken alone does not know the call).
+          if (isAccessDenied(errors)) throw new MarketoAccessDenied(token.clientId, request);
           // A Marketo body for withToken to read (601/602, 606/615/607); the library's error is thrown after.
           return { success: false, errors, failure: error };
         }
@@ -136,9 +156,24 @@ export function useVendedTokens<M extends NodeMarketoRestClient>(
     return outcome.value;
   };
 
+  // The library's _request starts its retry synchronously: the call's method and path are known right then.
+  let calling: MarketoRequestLine | undefined;
+  const request = connection._request;
+  if (request) {
+    connection._request = function (this: unknown, method, url, ...rest) {
+      calling = requestLineOf(method, url, connection._options?.endpoint);
+      try {
+        return request.call(this, method, url, ...rest);
+      } finally {
+        calling = undefined;
+      }
+    };
+  }
   const retry = connection._retry;
   const start = retry.start.bind(retry);
-  retry.start = (fetchFn, context) =>
-    start((forceOAuth) => attempt((force) => fetchFn.call(context, force), forceOAuth), context);
+  retry.start = (fetchFn, context) => {
+    const line = calling;
+    return start((forceOAuth) => attempt((force) => fetchFn.call(context, force), forceOAuth, line), context);
+  };
   return marketo;
 }

@@ -100,6 +100,21 @@ describe('node-marketo-rest on vended tokens (useVendedTokens)', () => {
     expect(local.sim.restCalls()).toBe(2);
   });
 
+  it('throws a 603 as MarketoAccessDenied naming the request and the permission it needs, without a retry', async () => {
+    const marketo = vendedMarketo();
+    local.sim.forceRestError('603', 1);
+
+    await expect(marketo.lead.find('id', [5])).rejects.toMatchObject({
+      code: 'MarketoAccessDenied',
+      clientId: CLIENT.clientId,
+      method: 'GET',
+      path: '/rest/v1/leads.json',
+      permission: 'Read-Only Lead',
+    });
+    expect(local.sim.restCalls()).toBe(1);
+    expect(vendorCalls(`/tokens/${CLIENT.clientId}/invalidate`)).toBe(0);
+  });
+
   it('turns a forced refresh (marketo.getOAuthToken) into an invalidate of the token it used', async () => {
     const marketo = vendedMarketo();
     await marketo.lead.find('id', [1]);
