@@ -173,8 +173,9 @@ const INSTANCE_KEY = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
 
 /**
  * The shared Marketo API budget: `{"enabled"?, "reservedShare"?, "limits"?, "onStoreFailure"?,
- * "dailyQuotaAlarmPercent"?, "reconcileIntervalSeconds"?, "bulkLimits"?}`. `enabled` and `reservedShare` apply to every instance (they are `limits.default`'s,
- * so give each in one place only); `limits` sets Marketo's limits per instance (REST host, or `default`).
+ * "dailyQuotaAlarmPercent"?, "reconcileIntervalSeconds"?, "bulkLimits"?}`. `enabled` and `reservedShare` apply
+ * to every instance (they are `limits.default`'s, so give each in one place only); `limits` and `bulkLimits`
+ * set Marketo's limits per instance (REST host, or `default`).
  */
 const budget = (get: Lookup): VendorBudgetProps | undefined => {
   const value = jsonObject(
@@ -190,31 +191,37 @@ const budget = (get: Lookup): VendorBudgetProps | undefined => {
   if (unknown.length > 0) {
     budgetFail('', `has unknown fields ${JSON.stringify(unknown)} (known: ${BUDGET_FIELDS.join(', ')})`);
   }
-  const limits: Record<string, Partial<InstanceLimits>> = {};
-  if (value.limits !== undefined) {
-    if (typeof value.limits !== 'object' || value.limits === null || Array.isArray(value.limits)) {
+  /** `budget.<field>`: an object keyed by instance REST host or `default`, each entry read by `entryOf`. */
+  const perInstance = <T>(
+    field: string,
+    raw: unknown,
+    what: string,
+    entryOf: (path: string, entry: Record<string, unknown>) => T,
+  ): Record<string, T> => {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       budgetFail(
-        '.limits',
-        `must be an object keyed by instance REST host or "default", got ${JSON.stringify(value.limits)}`,
+        `.${field}`,
+        `must be an object keyed by instance REST host or "default", got ${JSON.stringify(raw)}`,
       );
     }
-    for (const [instance, entry] of Object.entries(value.limits as Record<string, unknown>)) {
+    const byInstance: Record<string, T> = {};
+    for (const [instance, entry] of Object.entries(raw as Record<string, unknown>)) {
       if (instance !== 'default' && !INSTANCE_KEY.test(instance)) {
         budgetFail(
-          '.limits',
+          `.${field}`,
           `keys must be an instance's REST host (e.g. 123-abc-456.mktorest.com) or "default", got ${JSON.stringify(instance)}`,
         );
       }
       if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-        budgetFail(`.limits["${instance}"]`, `must be an object of limits, got ${JSON.stringify(entry)}`);
+        budgetFail(`.${field}["${instance}"]`, `must be an object of ${what}, got ${JSON.stringify(entry)}`);
       }
-      limits[instance] = checkedLimits(
-        `.limits["${instance}"]`,
-        entry as Record<string, unknown>,
-        budgetFail,
-      );
+      byInstance[instance] = entryOf(`.${field}["${instance}"]`, entry as Record<string, unknown>);
     }
-  }
+    return byInstance;
+  };
+  const limits: Record<string, Partial<InstanceLimits>> = value.limits === undefined
+    ? {}
+    : perInstance('limits', value.limits, 'limits', (path, entry) => checkedLimits(path, entry, budgetFail));
   for (const field of ['enabled', 'reservedShare'] as const) {
     if (value[field] === undefined) continue;
     if (limits.default?.[field] !== undefined) {
@@ -241,32 +248,18 @@ const budget = (get: Lookup): VendorBudgetProps | undefined => {
       `must be a whole number from ${min} to ${max}, got ${JSON.stringify(reconcile)}`,
     );
   }
-  const bulkLimits = value.bulkLimits;
-  if (bulkLimits !== undefined) {
-    if (typeof bulkLimits !== 'object' || bulkLimits === null || Array.isArray(bulkLimits)) {
-      budgetFail(
-        '.bulkLimits',
-        `must be an object keyed by instance REST host or "default", got ${JSON.stringify(bulkLimits)}`,
-      );
-    }
-    for (const [instance, entry] of Object.entries(bulkLimits as Record<string, unknown>)) {
-      if (instance !== 'default' && !INSTANCE_KEY.test(instance)) {
-        budgetFail(
-          '.bulkLimits',
-          `keys must be an instance's REST host or "default", got ${JSON.stringify(instance)}`,
-        );
-      }
-      const problem =
-        typeof entry === 'object' && entry !== null && !Array.isArray(entry)
-          ? bulkLimitsOverrideProblem(entry as Partial<BulkLimits>)
-          : `must be an object of Bulk limits, got ${JSON.stringify(entry)}`;
-      if (problem !== undefined) budgetFail(`.bulkLimits["${instance}"]:`, problem);
-    }
-  }
+  const bulkLimits =
+    value.bulkLimits === undefined
+      ? undefined
+      : perInstance('bulkLimits', value.bulkLimits, 'Bulk limits', (path, entry) => {
+          const problem = bulkLimitsOverrideProblem(entry as Partial<BulkLimits>);
+          if (problem !== undefined) budgetFail(`${path}:`, problem);
+          return entry as Partial<BulkLimits>;
+        });
   return {
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
     ...(reconcile === undefined ? {} : { reconcileInterval: Duration.seconds(reconcile as number) }),
-    ...(bulkLimits === undefined ? {} : { bulkLimits: bulkLimits as Record<string, Partial<BulkLimits>> }),
+    ...(bulkLimits === undefined ? {} : { bulkLimits }),
     ...(onStoreFailure === undefined ? {} : { onStoreFailure: onStoreFailure as 'open' | 'closed' }),
     ...(percent === undefined ? {} : { dailyQuotaAlarmPercent: percent as number }),
   };
