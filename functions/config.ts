@@ -16,6 +16,7 @@ import {
   IDENTITY_TIMEOUT_MS_RANGE,
   type InstanceLimits,
   LEASE_DURATION_MS_RANGE,
+  type LimitsByInstance,
   limitsOverrideProblem,
   MAX_MIN_VALIDITY_SECONDS,
   MAX_WAIT_LIMIT_MS,
@@ -197,7 +198,7 @@ function readLimitsByInstance<L>(
 
 /** The Bulk API slots' part of the runtime configuration (their table is the budget's). */
 export interface BulkRuntimeConfig {
-  readonly limits: { readonly [instance: string]: Partial<BulkLimits> | undefined };
+  readonly limits: LimitsByInstance<BulkLimits>;
 }
 
 /** Reads and validates `BULK_LIMITS`; fails fast naming the variable and the instance. */

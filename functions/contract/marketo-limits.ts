@@ -28,6 +28,15 @@ export interface InstanceLimits {
   readonly enabled: boolean;
 }
 
+/**
+ * Overrides per instance key (an instance's REST host) or `default` for all, as the deployment configures them
+ * (`BUDGET_LIMITS`, `BULK_LIMITS`): what is not set stays Marketo's documented value.
+ */
+export interface LimitsByInstance<L> {
+  readonly default?: Partial<L>;
+  readonly [instance: string]: Partial<L> | undefined;
+}
+
 /** Marketo's documented limits: the defaults of every instance. */
 export const MARKETO_DEFAULT_LIMITS: InstanceLimits = Object.freeze({
   callsPerWindow: 100,

@@ -1,4 +1,4 @@
-import type { InstanceLimits } from '../../contract/index.js';
+import type { InstanceLimits, LimitsByInstance } from '../../contract/index.js';
 import type { Clock, Logger } from '../ports.js';
 import type { PermitHolder } from './holder.js';
 import type { BudgetMetrics, BudgetStore, MarketoUsageReader } from './ports.js';
@@ -78,10 +78,7 @@ export interface BudgetConfig {
    */
   readonly onStoreFailure: 'open' | 'closed';
   /** Limits per instance key from the deployment (construct config); an operator's CLI override wins. */
-  readonly limits: {
-    readonly default?: Partial<InstanceLimits>;
-    readonly [instance: string]: Partial<InstanceLimits> | undefined;
-  };
+  readonly limits: LimitsByInstance<InstanceLimits>;
 }
 
 export const DEFAULT_BUDGET_CONFIG: BudgetConfig = Object.freeze({

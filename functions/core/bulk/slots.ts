@@ -4,6 +4,7 @@ import {
   type BulkKind,
   type BulkLimits,
   type BulkUsage,
+  type LimitsByInstance,
   nextQuotaReset,
 } from '../../contract/index.js';
 import { holderClient, type PermitHolder } from '../budget/holder.js';
@@ -81,10 +82,7 @@ export interface BulkSlotsConfig {
   /** As the budget's: `open` hands out unmetered slots when the store fails, `closed` answers 503. @default 'open' */
   readonly onStoreFailure: 'open' | 'closed';
   /** Limits per instance key, or `default`; Marketo's documented values otherwise. */
-  readonly limits: {
-    readonly default?: Partial<BulkLimits>;
-    readonly [instance: string]: Partial<BulkLimits> | undefined;
-  };
+  readonly limits: LimitsByInstance<BulkLimits>;
 }
 
 export const DEFAULT_BULK_SLOTS_CONFIG: BulkSlotsConfig = Object.freeze({
