@@ -11,6 +11,7 @@ import {
   CredentialsRejectedError,
   IdentityBadResponseError,
   IdentityUnavailableError,
+  retryAfterSecondsFor,
   type TokenVendorError,
 } from '../core/errors.js';
 import type { ClientCredentials, IdentityClient, IdentityToken } from '../core/ports.js';
@@ -241,7 +242,7 @@ function marketoRetryAfter(code: string, nowMs: number): number | undefined {
     case '713':
       return 5;
     case '607':
-      return Math.max(1, Math.ceil((nextQuotaReset(nowMs) - nowMs) / 1000));
+      return retryAfterSecondsFor(nextQuotaReset(nowMs) - nowMs);
     default:
       return undefined;
   }

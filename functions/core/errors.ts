@@ -1,5 +1,8 @@
 import type { ErrorCode } from '../contract/index.js';
 
+/** `Retry-After` for a wait of `waitMs`: whole seconds, rounded up, at least 1 (0 would invite a spin). */
+export const retryAfterSecondsFor = (waitMs: number): number => Math.max(1, Math.ceil(waitMs / 1000));
+
 /**
  * One error hierarchy for the whole runtime. Every error has a stable `code` (also its `name`, so
  * Step Functions `Catch` can match it) and a message that never contains a secret or a full token.

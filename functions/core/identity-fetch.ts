@@ -4,6 +4,7 @@ import {
   CredentialsRejectedError,
   IdentityUnavailableError,
   isTokenVendorError,
+  retryAfterSecondsFor,
   TokenRotatingError,
 } from './errors.js';
 import { fingerprint } from './fingerprint.js';
@@ -76,7 +77,7 @@ export async function fetchFromIdentity(
 /** TokenRotating for a caller whose budget ends before Identity is asked again (at `retryAt`, epoch ms). */
 function rotatingAt(state: VendorState, clientId: string, retryAt: number): TokenRotatingError {
   return new TokenRotatingError(`the token of client "${clientId}" is rotating; retry shortly`, {
-    retryAfterSeconds: Math.max(1, Math.ceil((retryAt - state.clock.now()) / 1000)),
+    retryAfterSeconds: retryAfterSecondsFor(retryAt - state.clock.now()),
   });
 }
 
@@ -183,7 +184,7 @@ async function askIdentity(
         if (typed instanceof IdentityUnavailableError && typed.retryAfterSeconds === undefined) {
           throw new IdentityUnavailableError(typed.message, {
             cause: typed,
-            retryAfterSeconds: Math.max(1, Math.ceil(backoffMs / 1000)),
+            retryAfterSeconds: retryAfterSecondsFor(backoffMs),
           });
         }
         throw typed;

@@ -3,7 +3,7 @@
  * successor can be had. Marketo issues a client's next token only once the current one has expired.
  */
 
-import { TokenRotatingError } from './errors.js';
+import { retryAfterSecondsFor, TokenRotatingError } from './errors.js';
 import type { StoredToken } from './ports.js';
 import type { VendorState } from './vendor-state.js';
 
@@ -54,7 +54,7 @@ export async function waitForSuccessor(
   if (dueAt >= deadline) {
     metrics.record('TokenRotating', 1, 'Count');
     throw new TokenRotatingError(rotatingMessage(), {
-      retryAfterSeconds: Math.max(1, Math.ceil((dueAt - clock.now()) / 1000)),
+      retryAfterSeconds: retryAfterSecondsFor(dueAt - clock.now()),
     });
   }
   const wakeAt = dueAt + Math.floor(state.random() * state.config.rotationSpreadMs);

@@ -1,4 +1,4 @@
-import { TokenVendorError } from '../errors.js';
+import { retryAfterSecondsFor, TokenVendorError } from '../errors.js';
 import type { WaitReason } from './state.js';
 
 /** No permit right now: the instance's rate window or concurrency is in use. Retry after `retryAfterMs`. */
@@ -15,7 +15,7 @@ export class PermitUnavailableError extends TokenVendorError {
       contention: 'too many consumers raced for the same permit',
     }[reason];
     super(`${what}: retry in ${retryAfterMs} ms`, {
-      retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+      retryAfterSeconds: retryAfterSecondsFor(retryAfterMs),
     });
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;
@@ -30,7 +30,7 @@ export class DailyQuotaExhaustedError extends TokenVendorError {
 
   constructor(resetsAt: number, now: number) {
     super(`the instance's daily API quota is used up; it resets at ${new Date(resetsAt).toISOString()}`, {
-      retryAfterSeconds: Math.max(1, Math.ceil((resetsAt - now) / 1000)),
+      retryAfterSeconds: retryAfterSecondsFor(resetsAt - now),
     });
     this.resetsAt = resetsAt;
   }

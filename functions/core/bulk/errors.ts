@@ -1,5 +1,5 @@
 import type { BulkKind } from '../../contract/index.js';
-import { TokenVendorError } from '../errors.js';
+import { retryAfterSecondsFor, TokenVendorError } from '../errors.js';
 
 /** Why no slot now: every place of the kind is held, or the jobs in flight may use up the day's export quota. */
 export type BulkWaitReason = 'slots' | 'export-quota' | 'contention';
@@ -18,7 +18,7 @@ export class BulkSlotUnavailableError extends TokenVendorError {
           ? "the extract jobs in flight may use up the instance's daily export quota"
           : 'too many consumers raced for the same slot';
     super(`${what}: retry in ${retryAfterMs} ms`, {
-      retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+      retryAfterSeconds: retryAfterSecondsFor(retryAfterMs),
     });
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;
@@ -37,7 +37,7 @@ export class DailyExportQuotaExhaustedError extends TokenVendorError {
   constructor(resetsAt: number, now: number, usedBytes: number, quotaBytes: number) {
     super(
       `the instance's daily export quota is used up (${usedBytes} of ${quotaBytes} bytes); it resets at ${new Date(resetsAt).toISOString()}`,
-      { retryAfterSeconds: Math.max(1, Math.ceil((resetsAt - now) / 1000)) },
+      { retryAfterSeconds: retryAfterSecondsFor(resetsAt - now) },
     );
     this.resetsAt = resetsAt;
   }
