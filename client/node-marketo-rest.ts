@@ -14,7 +14,7 @@
  *
  * Anything else (paging, streams, the library's own retries of network and 5xx errors) stays the library's.
  */
-import { ACCESS_DENIED_CODE, MarketoAccessDenied, type MarketoRequestLine } from './access-denied.js';
+import { isAccessDenied, MarketoAccessDenied, type MarketoRequestLine } from './access-denied.js';
 import { TokenVendorClientError } from './errors.js';
 import type { GetTokenOptions, MarketoToken, TokenClient } from './token-client-api.js';
 
@@ -67,9 +67,6 @@ const requestLineOf = (method: string, url: string, endpoint: unknown): MarketoR
     return undefined;
   }
 };
-
-const isAccessDenied = (errors: readonly unknown[]): boolean =>
-  errors.some((error) => String((error as { code?: unknown } | null)?.code) === ACCESS_DENIED_CODE);
 
 /** A Marketo error as node-marketo-rest rejects with it (`HttpError` with Marketo's `errors`). */
 const marketoErrors = (error: unknown): unknown[] | undefined => {
@@ -145,7 +142,8 @@ export function useVendedTokens<M extends NodeMarketoRestClient>(
           const errors = marketoErrors(error);
           if (errors === undefined) throw error;
           // The role's refusal, named with the call's permission (withToken alone does not know the call).
-          if (isAccessDenied(errors)) throw new MarketoAccessDenied(token.clientId, request);
+          if (isAccessDenied({ success: false, errors }))
+            throw new MarketoAccessDenied(token.clientId, request);
           // A Marketo body for withToken to read (601/602, 606/615/607); the library's error is thrown after.
           return { success: false, errors, failure: error };
         }
