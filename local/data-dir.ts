@@ -7,6 +7,7 @@
  */
 import { chmod, lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoCode } from '../functions/adapters/errno.js';
 import { assertOwnPrivateEntry, assertTrustedWay, UntrustedPathError } from './file-trust.js';
 import { LOCAL_CREDENTIALS_FILE } from './runtime-info.js';
 
@@ -25,7 +26,7 @@ const PRIVATE_FILE = 0o600;
 
 /** `false` for an entry that no longer exists (ENOENT); any other failure is thrown. */
 const vanished = (error: unknown): false => {
-  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+  if (errnoCode(error) === 'ENOENT') return false;
   throw error;
 };
 

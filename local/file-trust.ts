@@ -16,6 +16,7 @@
 import type { Stats } from 'node:fs';
 import { type FileHandle, lstat, open, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, parse, resolve, sep } from 'node:path';
+import { errnoCode } from '../functions/adapters/errno.js';
 
 /** A directory or file another user could control: local mode refuses to use it. */
 export class UntrustedPathError extends Error {
@@ -28,9 +29,6 @@ const ROOT = 0;
 
 /** The user id local mode runs as; `undefined` where there are none (Windows). */
 const currentUid = (): number | undefined => process.getuid?.();
-
-const errnoCode = (error: unknown): string | undefined =>
-  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
 
 /** `path` and every directory above it, top first (`/a/b` → `/`, `/a`, `/a/b`). */
 function prefixesOf(path: string): string[] {

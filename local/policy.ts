@@ -23,6 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { errnoCode } from '../functions/adapters/errno.js';
 import { withFileLock, writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
 import { isValidClientId, isValidInstance } from '../functions/contract/index.js';
 import { readTrustedFile, UntrustedPathError } from './file-trust.js';
@@ -206,7 +207,7 @@ export async function ensurePolicyFile(path: string): Promise<boolean> {
       await stat(path);
       return false;
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+      if (errnoCode(error) !== 'ENOENT') throw error;
     }
     const key = generatePolicyKey();
     await writePolicyFile(path, { generatedKeyId: key.accessKeyId, keys: [key] });

@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoCode } from '../functions/adapters/errno.js';
 import { writePrivateJsonFile } from '../functions/adapters/private-json-file.js';
 import { readTrustedFile, UntrustedPathError } from './file-trust.js';
 
@@ -119,7 +120,7 @@ export async function readRuntimeInfo(dataDir: string): Promise<RuntimeInfo | un
 /** Removes `runtime.json` (on server shutdown); a missing file is fine. */
 export async function removeRuntimeInfo(dataDir: string): Promise<void> {
   await unlink(localPaths(dataDir).runtimeInfo).catch((error: unknown) => {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+    if (errnoCode(error) !== 'ENOENT') throw error;
   });
 }
 

@@ -8,6 +8,7 @@ import {
 } from '../core/errors.js';
 import { assertValidClientId } from '../core/ids.js';
 import type { ClientCredentials, CredentialsSource, Logger, RegisteredClient } from '../core/ports.js';
+import { errnoCode } from './errno.js';
 import { withFileLock, writePrivateJsonFile } from './private-json-file.js';
 
 /** The local credentials file: `{"clients": [{clientId, clientSecret, identityUrl, restUrl?, instance?}, …]}`. */
@@ -41,9 +42,6 @@ interface Snapshot {
 }
 
 const MISSING = 'missing';
-
-const errnoCode = (error: unknown): string | undefined =>
-  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
 
 /**
  * `CredentialsSource` for local mode, backed by a JSON file that is re-read whenever it changes, so
